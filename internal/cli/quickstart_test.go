@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestQuickstartBinary builds the certgate binary, runs `certgate
+// quickstart` as a user would, and runs the curl commands it prints: the
+// one with the client certificate succeeds and shows the forwarded
+// identity, the one without fails. A second run reuses the keys.
+func TestQuickstartBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Fatal("curl is required for this test (.ci/run installs it)")
+	}
+	bin := filepath.Join(t.TempDir(), "certgate")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/certgate")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	work := t.TempDir()
+	dir := filepath.Join(work, "qs")
+
+	start := func() (cmds []string, stop func()) {
+		cmd := exec.Command(bin, "quickstart", "--dir", dir, "--listen", "127.0.0.1:0")
+		cmd.Dir = work
+		stdout, _ := cmd.StdoutPipe()
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		stop = func() {
+			cmd.Process.Signal(os.Interrupt)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("quickstart exited with %v after SIGINT", err)
+				}
+			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+				t.Error("quickstart did not stop on SIGINT")
+			}
+		}
+		lines := make(chan string)
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+		timeout := time.After(60 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					stop()
+					t.Fatal("quickstart exited before printing its commands")
+				}
+				if strings.HasPrefix(strings.TrimSpace(l), "curl ") {
+					cmds = append(cmds, strings.TrimSpace(l))
+				}
+				if strings.HasPrefix(l, "Edit ") {
+					go func() {
+						for range lines {
+						}
+					}()
+					return cmds, stop
+				}
+			case <-timeout:
+				stop()
+				t.Fatal("quickstart printed no ready line within 60s")
+			}
+		}
+	}
+
+	cmds, stop := start()
+	if len(cmds) != 2 {
+		stop()
+		t.Fatalf("want 2 curl commands, got %q", cmds)
+	}
+	runCurl := func(line string) (string, error) {
+		args := strings.Fields(strings.TrimPrefix(line, "curl "))
+		args = append([]string{"-sS", "--max-time", "10"}, args...)
+		c := exec.Command(curl, args...)
+		c.Dir = work
+		out, err := c.CombinedOutput()
+		return string(out), err
+	}
+	out, err := runCurl(cmds[0])
+	if err != nil {
+		stop()
+		t.Fatalf("curl with the client certificate failed: %v\n%s", err, out)
+	}
+	var echo struct {
+		Headers map[string][]string `json:"headers"`
+	}
+	if err := json.Unmarshal([]byte(out), &echo); err != nil {
+		stop()
+		t.Fatalf("echo body %q: %v", out, err)
+	}
+	if echo.Headers["Certgate-Client-Cert-Status"][0] != "verified" || len(echo.Headers["Client-Cert"]) != 1 {
+		t.Errorf("back end saw headers %v", echo.Headers)
+	}
+	if out, err := runCurl(cmds[1]); err == nil {
+		t.Errorf("curl without a client certificate succeeded: %s", out)
+	}
+	// 127.0.0.1 without SNI reaches the default domain.
+	port := regexp.MustCompile(`localhost:(\d+)`).FindStringSubmatch(cmds[0])[1]
+	if out, err := runCurl(strings.Replace(cmds[0], "localhost:"+port, "127.0.0.1:"+port, 1)); err != nil {
+		t.Errorf("curl to 127.0.0.1: %v %s", err, out)
+	}
+	keyBefore, _ := os.ReadFile(filepath.Join(dir, "client.key"))
+	stop()
+
+	// Second run: same keys, still working.
+	cmds, stop = start()
+	defer stop()
+	keyAfter, _ := os.ReadFile(filepath.Join(dir, "client.key"))
+	if string(keyBefore) != string(keyAfter) || len(keyAfter) == 0 {
+		t.Fatal("the second run did not keep the client key")
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "client.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("client.key mode %v, want 0600", fi.Mode().Perm())
+	}
+	if out, err := runCurl(cmds[0]); err != nil {
+		t.Fatalf("second run: curl failed: %v %s", err, out)
+	}
+	// And with Go's own client, HTTP/2.
+	pool := x509.NewCertPool()
+	caPEM, _ := os.ReadFile(filepath.Join(dir, "server-ca.pem"))
+	pool.AppendCertsFromPEM(caPEM)
+	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}}}
+	port = regexp.MustCompile(`localhost:(\d+)`).FindStringSubmatch(cmds[0])[1]
+	resp, err := hc.Get("https://localhost:" + port + "/h2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
+		t.Fatalf("Go client: %s %d", resp.Proto, resp.StatusCode)
+	}
+	_ = context.Background
+}

@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/gateway"
+	"github.com/certgate/certgate/internal/node"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "--config gateway.yaml", stderr)
+	path := fs.String("config", "", "declarative configuration file (reloaded on change and on SIGHUP)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		fs.Usage()
+		return usageError("--config is required")
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	log, closeLog, err := newLogger(cfg, *path, stderr)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	defer closeLog()
+	return serveFile(ctx, *path, log, nil)
+}
+
+// serveFile runs the file-backed node with SIGHUP wired to reload.
+func serveFile(ctx context.Context, path string, log *slog.Logger, ready func(*gateway.Gateway, *config.Config)) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				select {
+				case reload <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return node.RunFile(ctx, node.FileOptions{Path: path, Logger: log, Reload: reload, Ready: ready})
+}
+
+// newLogger builds the JSON logger the configuration asks for. Changes to
+// the log section apply at the next start.
+func newLogger(cfg *config.Config, cfgPath string, stderr io.Writer) (*slog.Logger, func(), error) {
+	var w io.Writer = os.Stdout
+	closeFn := func() {}
+	level := slog.LevelInfo
+	if cfg.Log != nil {
+		switch strings.ToLower(cfg.Log.Level) {
+		case "debug":
+			level = slog.LevelDebug
+		case "warn":
+			level = slog.LevelWarn
+		case "error":
+			level = slog.LevelError
+		}
+		switch out := cfg.Log.Output; out {
+		case "", "stdout":
+		case "stderr":
+			w = stderr
+		default:
+			if !filepath.IsAbs(out) {
+				out = filepath.Join(filepath.Dir(cfgPath), out)
+			}
+			f, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+			if err != nil {
+				return nil, nil, fmt.Errorf("log.output: %w", err)
+			}
+			w, closeFn = f, func() { f.Close() }
+		}
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), closeFn, nil
+}
+
+// runValidate loads and compiles a configuration without serving.
+func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("validate", "--config gateway.yaml", stderr)
+	path := fs.String("config", "", "declarative configuration file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *path == "" {
+		fs.Usage()
+		return usageError("--config is required")
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	snap, err := gateway.New(gateway.Options{}).Compile(cfg)
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	for _, w := range snap.Warnings() {
+		fmt.Fprintln(stdout, "warning:", w)
+	}
+	fmt.Fprintf(stdout, "%s: valid (%d domains, config id %s)\n", *path, len(snap.Domains()), snap.ID)
+	return nil
+}

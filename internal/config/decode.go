@@ -1,0 +1,548 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v2"
+)
+
+// MaxFileSize is the largest configuration Load and Parse accept: 16 MiB.
+const MaxFileSize = 16 << 20
+
+// maxDepth bounds the nesting of a document. The schema itself is 7 levels
+// deep; the limit only stops pathological input early.
+const maxDepth = 32
+
+// Load reads the configuration file at path (at most MaxFileSize bytes),
+// decodes it strictly like Parse, makes every relative file path in it
+// (certificates, keys, CA bundles, intermediates, CRLs, the log file)
+// absolute against the directory of the file, and validates it. It reads
+// no other file. Errors name the file; decoding and validation errors are
+// a *ValidationError with File set.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d MiB", path, MaxFileSize>>20)
+	}
+	cfg, err := decode(data)
+	if err != nil {
+		return nil, withFile(err, path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	cfg.resolvePaths(filepath.Dir(abs))
+	if err := cfg.Validate(); err != nil {
+		return nil, withFile(err, path)
+	}
+	return cfg, nil
+}
+
+// withFile sets File on a *ValidationError.
+func withFile(err error, path string) error {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		ve.File = path
+		return ve
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+// Parse decodes a YAML (or JSON) configuration strictly and validates it.
+// It touches no file: relative file paths stay as they are.
+//
+// Decoding is strict: a field that the schema does not have, a value of
+// the wrong kind (a list where a string belongs), a duplicate key, a
+// second YAML document or input larger than MaxFileSize is an error. Every
+// problem names its field path; YAML syntax errors keep the line number.
+// Route methods are upper-cased. Errors are a *ValidationError.
+func Parse(data []byte) (*Config, error) {
+	cfg, err := decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// decode turns data into a Config without validating it.
+func decode(data []byte) (*Config, error) {
+	if len(data) > MaxFileSize {
+		return nil, docError(fmt.Sprintf("the configuration is larger than %d MiB", MaxFileSize>>20))
+	}
+	root, err := parseYAML(data)
+	if err != nil {
+		return nil, err
+	}
+	d := &walker{}
+	tree, ok := d.value(root, reflect.TypeFor[Config](), "")
+	if len(d.problems) > 0 {
+		return nil, &ValidationError{Problems: d.problems}
+	}
+	cfg := &Config{}
+	if ok {
+		// The walker has checked every field and kind, so this only moves
+		// the values into place.
+		buf, err := json.Marshal(tree)
+		if err != nil {
+			return nil, docError("internal error: " + err.Error())
+		}
+		dec := json.NewDecoder(bytes.NewReader(buf))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(cfg); err != nil {
+			return nil, docError("internal error: " + err.Error())
+		}
+	}
+	cfg.normalize()
+	return cfg, nil
+}
+
+func docError(msg string) *ValidationError {
+	return &ValidationError{Problems: []Problem{{Message: msg}}}
+}
+
+// normalize applies the canonical forms Parse promises.
+func (c *Config) normalize() {
+	for i := range c.APIs {
+		for j := range c.APIs[i].Routes {
+			r := &c.APIs[i].Routes[j]
+			r.Method = strings.ToUpper(r.Method)
+		}
+	}
+}
+
+// resolvePaths makes relative file paths absolute against dir.
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	for i := range c.Domains {
+		abs(&c.Domains[i].Certificate.CertFile)
+		abs(&c.Domains[i].Certificate.KeyFile)
+	}
+	for i := range c.Truststores {
+		ts := &c.Truststores[i]
+		for _, files := range [][]string{ts.CAFiles, ts.IntermediateFiles, ts.CRLFiles} {
+			for j := range files {
+				abs(&files[j])
+			}
+		}
+	}
+	if c.Log != nil && c.Log.Output != LogStdout && c.Log.Output != LogStderr {
+		abs(&c.Log.Output)
+	}
+}
+
+// node is a decoded YAML value that keeps what the generic decoding into
+// interface{} loses: the source text of scalars. YAML 1.1, which the
+// decoder implements, reads an unquoted off, on, yes or no as a boolean;
+// a string field still gets the text as written ("mode: off" is "off").
+type node struct {
+	kind   nodeKind
+	text   string // scalar: the source text
+	scalar any    // scalar: the resolved value (string, bool, int, float64...)
+	list   []*node
+	fields map[string]*node
+}
+
+type nodeKind uint8
+
+const (
+	scalarNode nodeKind = iota
+	listNode
+	mapNode
+)
+
+// UnmarshalYAML implements yaml.Unmarshaler. A null value never reaches
+// it: the decoder leaves the *node nil.
+func (n *node) UnmarshalYAML(unmarshal func(any) error) error {
+	var raw any
+	if err := unmarshal(&raw); err != nil {
+		return err
+	}
+	if depth(raw, 0) > maxDepth {
+		return fmt.Errorf("the document is nested more than %d levels deep", maxDepth)
+	}
+	switch raw.(type) {
+	case map[any]any:
+		n.kind = mapNode
+		return unmarshal(&n.fields)
+	case []any:
+		n.kind = listNode
+		return unmarshal(&n.list)
+	default:
+		n.kind = scalarNode
+		n.scalar = raw
+		return unmarshal(&n.text)
+	}
+}
+
+// depth returns the nesting depth of a generic YAML value, stopping early
+// past maxDepth.
+func depth(v any, d int) int {
+	if d > maxDepth {
+		return d
+	}
+	max := d
+	switch v := v.(type) {
+	case map[any]any:
+		for _, e := range v {
+			if n := depth(e, d+1); n > max {
+				max = n
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if n := depth(e, d+1); n > max {
+				max = n
+			}
+		}
+	}
+	return max
+}
+
+// parseYAML decodes the single YAML document in data strictly (duplicate
+// keys are errors). It returns nil for an empty document.
+func parseYAML(data []byte) (*node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.SetStrict(true)
+	var root *node
+	if err := dec.Decode(&root); err != nil {
+		if err == io.EOF {
+			return nil, nil
+		}
+		return nil, yamlError(err)
+	}
+	var extra *node
+	if err := dec.Decode(&extra); err != io.EOF {
+		if err != nil {
+			return nil, yamlError(err)
+		}
+		return nil, docError("the file holds more than one YAML document (a second \"---\"); put the whole configuration in one")
+	}
+	return root, nil
+}
+
+// yamlError turns a YAML library error into problems, keeping its line
+// numbers.
+func yamlError(err error) *ValidationError {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		ve := &ValidationError{}
+		for _, e := range te.Errors {
+			msg := strings.TrimPrefix(e, "yaml: ")
+			msg = strings.Replace(msg, "already set in map", "is set twice in the same mapping", 1)
+			msg = strings.Replace(msg, "already defined", "is set twice in the same mapping", 1)
+			if !slices.ContainsFunc(ve.Problems, func(p Problem) bool { return p.Message == "YAML: "+msg }) {
+				ve.Problems = append(ve.Problems, Problem{Message: "YAML: " + msg})
+			}
+		}
+		if len(ve.Problems) > 0 {
+			return ve
+		}
+	}
+	return docError("YAML: " + strings.TrimPrefix(err.Error(), "yaml: "))
+}
+
+// walker checks a node tree against a Go type, by json field names, and
+// builds the equivalent JSON value.
+type walker struct {
+	problems []Problem
+}
+
+func (w *walker) add(path, format string, args ...any) {
+	w.problems = append(w.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+var durationType = reflect.TypeFor[Duration]()
+
+// value returns the JSON value for n as type t. ok is false when n is
+// null (the field keeps its default) or wrong (a problem was added).
+func (w *walker) value(n *node, t reflect.Type, path string) (v any, ok bool) {
+	if n == nil {
+		return nil, false
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == durationType {
+		return w.duration(n, path)
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.kind != mapNode {
+			w.add(path, "expected a mapping (key: value pairs), got %s", describe(n))
+			return nil, false
+		}
+		return w.object(n, t, path), true
+	case reflect.Slice:
+		if n.kind != listNode {
+			w.add(path, "expected a list, got %s", describe(n))
+			return nil, false
+		}
+		out := make([]any, 0, len(n.list))
+		for i, e := range n.list {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if e == nil {
+				w.add(p, "expected %s, got an empty value (null)", expected(t.Elem()))
+				continue
+			}
+			if v, ok := w.value(e, t.Elem(), p); ok {
+				out = append(out, v)
+			}
+		}
+		return out, true
+	case reflect.String:
+		if n.kind != scalarNode {
+			w.add(path, "expected a string, got %s", describe(n))
+			return nil, false
+		}
+		return n.text, true
+	case reflect.Bool:
+		b, isBool := n.scalar.(bool)
+		if n.kind != scalarNode || !isBool {
+			w.add(path, "expected true or false, got %s", describe(n))
+			return nil, false
+		}
+		return b, true
+	case reflect.Int:
+		i, isInt := integer(n)
+		if !isInt {
+			w.add(path, "expected an integer, got %s", describe(n))
+			return nil, false
+		}
+		if i > math.MaxInt32 || i < math.MinInt32 {
+			w.add(path, "%d is out of range", i)
+			return nil, false
+		}
+		return json.Number(strconv.FormatInt(i, 10)), true
+	}
+	w.add(path, "internal error: no decoder for %s", t)
+	return nil, false
+}
+
+// object checks the keys of a mapping against the json fields of t.
+func (w *walker) object(n *node, t reflect.Type, path string) map[string]any {
+	fields := jsonFields(t)
+	keys := make([]string, 0, len(n.fields))
+	for k := range n.fields {
+		keys = append(keys, k)
+	}
+	// Report in the schema's field order, unknown keys last.
+	order := func(k string) int {
+		if i := slices.IndexFunc(fields, func(f jsonField) bool { return f.name == k }); i >= 0 {
+			return i
+		}
+		return len(fields)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if oa, ob := order(a), order(b); oa != ob {
+			return oa - ob
+		}
+		return strings.Compare(a, b)
+	})
+	out := make(map[string]any, len(keys))
+	for _, k := range keys {
+		p := join(path, k)
+		i := order(k)
+		if i == len(fields) {
+			names := make([]string, len(fields))
+			for j, f := range fields {
+				names[j] = f.name
+			}
+			if s := suggest(k, names); s != "" {
+				w.add(p, "unknown field; did you mean %q?", s)
+			} else {
+				w.add(p, "unknown field; the fields here are %s", strings.Join(names, ", "))
+			}
+			continue
+		}
+		if v, ok := w.value(n.fields[k], fields[i].typ, p); ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// duration accepts a duration string or a whole number of seconds.
+func (w *walker) duration(n *node, path string) (any, bool) {
+	if n.kind == scalarNode {
+		if s, isString := n.scalar.(string); isString {
+			if _, err := parseDuration(s); err != nil {
+				w.add(path, "%v", err)
+				return nil, false
+			}
+			return s, true
+		}
+		if i, isInt := integer(n); isInt {
+			if _, err := durationSeconds(strconv.FormatInt(i, 10)); err != nil {
+				w.add(path, "%v", err)
+				return nil, false
+			}
+			return json.Number(strconv.FormatInt(i, 10)), true
+		}
+	}
+	w.add(path, "expected a duration such as \"30s\" or \"1m30s\", or a whole number of seconds, got %s", describe(n))
+	return nil, false
+}
+
+// integer returns the value of an integer scalar.
+func integer(n *node) (int64, bool) {
+	if n.kind != scalarNode {
+		return 0, false
+	}
+	switch v := n.scalar.(type) {
+	case int:
+		return int64(v), true
+	case int64:
+		return v, true
+	case uint64:
+		if v <= math.MaxInt64 {
+			return int64(v), true
+		}
+	}
+	return 0, false
+}
+
+// describe names what a node is, for "expected X, got Y" messages.
+func describe(n *node) string {
+	switch n.kind {
+	case mapNode:
+		return "a mapping"
+	case listNode:
+		return "a list"
+	}
+	switch v := n.scalar.(type) {
+	case string:
+		return "the string " + quote(v)
+	case bool:
+		return "the boolean " + n.text
+	case int, int64, uint64, float64:
+		return "the number " + n.text
+	case nil:
+		return "an empty value (null)"
+	}
+	return "the value " + quote(n.text)
+}
+
+// expected names what a type needs, for messages.
+func expected(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == durationType:
+		return "a duration"
+	case t.Kind() == reflect.Struct:
+		return "a mapping"
+	case t.Kind() == reflect.Slice:
+		return "a list"
+	case t.Kind() == reflect.String:
+		return "a string"
+	case t.Kind() == reflect.Bool:
+		return "true or false"
+	}
+	return "an integer"
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+type jsonField struct {
+	name string
+	typ  reflect.Type
+}
+
+// jsonFields lists the json names of t's exported fields, in order.
+func jsonFields(t reflect.Type) []jsonField {
+	var out []jsonField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, jsonField{name: name, typ: f.Type})
+	}
+	return out
+}
+
+// suggest returns the candidate that key most likely misspells: one equal
+// but for case, else the closest within an edit distance of 2 (1 for
+// short names), else "".
+func suggest(key string, candidates []string) string {
+	for _, c := range candidates {
+		if strings.EqualFold(key, c) {
+			return c
+		}
+	}
+	if len(key) > 64 {
+		return ""
+	}
+	best, bestD := "", 3
+	for _, c := range candidates {
+		limit := 2
+		if len(c) <= 3 {
+			limit = 1
+		}
+		if d := editDistance(strings.ToLower(key), strings.ToLower(c)); d <= limit && d < len(c) && d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,18 @@
+// Package config is certgate's desired state as data: the declarative
+// schema shared by the configuration file, the admin API and the store,
+// its strict decoder (Parse, Load) and its semantic checks (Validate).
+//
+// Decoding is strict: unknown fields, wrong kinds, duplicate keys and
+// trailing YAML documents are errors, and every error names the field path
+// it is about, such as "domains[1].clientAuth.truststore". Validate then
+// reports every semantic problem at once, as a *ValidationError.
+//
+// The package also compiles route identity rules (CompileRules), so the
+// data plane matches a verified client identity without parsing
+// configuration on the hot path.
+//
+// Config holds only data: it reads no certificate, key or CRL (the gateway
+// compiler does) and it does not depend on the gateway, the store or the
+// admin API. Only Load touches the file system, and only to read the
+// configuration file itself.
+package config

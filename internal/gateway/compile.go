@@ -1,0 +1,433 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/certgate/certgate/internal/certheader"
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/hostname"
+	"github.com/certgate/certgate/internal/route"
+	"github.com/certgate/certgate/internal/trust"
+)
+
+// Defaults applied where the configuration leaves a value unset.
+const (
+	defaultHandshakeTimeout  = 10 * time.Second
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultIdleTimeout       = 120 * time.Second
+	defaultMaxHeaderBytes    = 64 << 10
+	defaultBackendTimeout    = 30 * time.Second
+)
+
+// Compile builds a complete Snapshot from cfg: it reads every referenced
+// file, parses certificates, keys and CRLs, builds trust stores, tls.Configs
+// and route tables, and fails — naming the field path — if anything is
+// wrong. It never swaps anything in; see Apply.
+func (g *Gateway) Compile(cfg *config.Config) (*Snapshot, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &compiler{g: g, cfg: cfg, now: g.now(), read: map[string]bool{}}
+	return c.compile()
+}
+
+type compiler struct {
+	g    *Gateway
+	cfg  *config.Config
+	now  time.Time
+	sum  []byte // running digest input
+	read map[string]bool
+	snap *Snapshot
+}
+
+func (c *compiler) readFile(field, path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	c.read[path] = true
+	h := sha256.Sum256(data)
+	c.sum = append(c.sum, path...)
+	c.sum = append(c.sum, h[:]...)
+	return data, nil
+}
+
+func (c *compiler) compile() (*Snapshot, error) {
+	s := &Snapshot{Compiled: c.now, truststores: map[string]*trust.Store{}}
+	c.snap = s
+	if err := c.truststores(); err != nil {
+		return nil, err
+	}
+	apis, err := c.apis()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.domains(apis); err != nil {
+		return nil, err
+	}
+	if err := c.listeners(); err != nil {
+		return nil, err
+	}
+	cfgJSON, err := json.Marshal(c.cfg)
+	if err != nil {
+		return nil, fmt.Errorf("digest configuration: %w", err)
+	}
+	h := sha256.New()
+	h.Write(cfgJSON)
+	h.Write(c.sum)
+	s.ID = hex.EncodeToString(h.Sum(nil))[:16]
+	for f := range c.read {
+		s.files = append(s.files, f)
+	}
+	sort.Strings(s.files)
+	return s, nil
+}
+
+func (c *compiler) truststores() error {
+	for i, ts := range c.cfg.Truststores {
+		path := fmt.Sprintf("truststores[%d]", i)
+		tc := trust.Config{
+			Name:         ts.Name,
+			IgnoreExpiry: ts.IgnoreClientCertExpiry,
+			MaxCertSize:  ts.MaxCertificateBytes,
+		}
+		if ts.MaxChainDepth != nil {
+			tc.MaxChainDepth = *ts.MaxChainDepth
+		}
+		for j, f := range ts.CAFiles {
+			certs, err := c.certs(fmt.Sprintf("%s.caFiles[%d]", path, j), f)
+			if err != nil {
+				return err
+			}
+			tc.Roots = append(tc.Roots, certs...)
+		}
+		for j, f := range ts.IntermediateFiles {
+			certs, err := c.certs(fmt.Sprintf("%s.intermediateFiles[%d]", path, j), f)
+			if err != nil {
+				return err
+			}
+			tc.Intermediates = append(tc.Intermediates, certs...)
+		}
+		for j, f := range ts.CRLFiles {
+			field := fmt.Sprintf("%s.crlFiles[%d]", path, j)
+			data, err := c.readFile(field, f)
+			if err != nil {
+				return err
+			}
+			crl, err := trust.ParseCRL(data)
+			if err != nil {
+				return fmt.Errorf("%s: %s: %w", field, f, err)
+			}
+			tc.CRLs = append(tc.CRLs, crl)
+		}
+		for j, sn := range ts.Deny.Serials {
+			n, err := trust.ParseSerial(sn)
+			if err != nil {
+				return fmt.Errorf("%s.deny.serials[%d]: %w", path, j, err)
+			}
+			tc.DenySerials = append(tc.DenySerials, n)
+		}
+		for j, fp := range ts.Deny.Fingerprints {
+			b, err := trust.ParseFingerprint(fp)
+			if err != nil {
+				return fmt.Errorf("%s.deny.fingerprints[%d]: %w", path, j, err)
+			}
+			tc.DenyFingerprints = append(tc.DenyFingerprints, b)
+		}
+		st, warns, err := trust.New(tc, c.now)
+		if err != nil {
+			return fmt.Errorf("%s: truststore %q: %w", path, ts.Name, err)
+		}
+		for _, w := range warns {
+			c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: truststore %q: %s", path, ts.Name, w))
+		}
+		c.snap.truststores[ts.Name] = st
+		for _, r := range tc.Roots {
+			c.snap.certs = append(c.snap.certs, loadedCert{kind: "ca", owner: ts.Name, cert: r})
+		}
+		for _, r := range tc.Intermediates {
+			c.snap.certs = append(c.snap.certs, loadedCert{kind: "ca", owner: ts.Name, cert: r})
+		}
+	}
+	return nil
+}
+
+func (c *compiler) certs(field, file string) ([]*x509.Certificate, error) {
+	data, err := c.readFile(field, file)
+	if err != nil {
+		return nil, err
+	}
+	certs, warns, err := trust.ParseCertificates(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", field, file, err)
+	}
+	for _, w := range warns {
+		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: %s: %s", field, file, w))
+	}
+	return certs, nil
+}
+
+func (c *compiler) apis() (map[string]*api, error) {
+	out := map[string]*api{}
+	for i, a := range c.cfg.APIs {
+		path := fmt.Sprintf("apis[%d]", i)
+		ap := &api{name: a.Name}
+		byName := map[string]*integration{}
+		for j, in := range a.Integrations {
+			field := fmt.Sprintf("%s.integrations[%d]", path, j)
+			u, err := url.Parse(in.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, fmt.Errorf("%s.url: %q is not an http or https URL", field, in.URL)
+			}
+			timeout := time.Duration(in.Timeout)
+			if timeout <= 0 {
+				timeout = defaultBackendTimeout
+			}
+			integ := &integration{name: in.Name, api: a.Name, target: u, timeout: timeout}
+			integ.tr = c.g.pool.get(u.Scheme, u.Host, timeout)
+			integ.proxy = c.g.newProxy(integ)
+			byName[in.Name] = integ
+			ap.integrations = append(ap.integrations, integ)
+		}
+		for k, r := range a.Routes {
+			field := fmt.Sprintf("%s.routes[%d]", path, k)
+			tmpl, err := route.ParseTemplate(r.Path)
+			if err != nil {
+				return nil, fmt.Errorf("%s.path: %w", field, err)
+			}
+			method := strings.ToUpper(r.Method)
+			if method == "" {
+				method = "ANY"
+			}
+			var integ *integration
+			switch {
+			case r.Integration != "":
+				integ = byName[r.Integration]
+			case len(ap.integrations) == 1:
+				integ = ap.integrations[0]
+			}
+			if integ == nil {
+				return nil, fmt.Errorf("%s.integration: no integration named %q in API %q", field, r.Integration, a.Name)
+			}
+			re := &routeEntry{
+				api: a.Name, method: method, template: tmpl.String(), integration: integ,
+				requireCert: r.RequireClientCert,
+				hasRules:    len(r.Allow) > 0 || len(r.Deny) > 0,
+			}
+			if len(r.Allow) > 0 {
+				if re.allow, err = config.CompileRules(r.Allow); err != nil {
+					return nil, fmt.Errorf("%s.allow: %w", field, err)
+				}
+			}
+			if len(r.Deny) > 0 {
+				if re.deny, err = config.CompileRules(r.Deny); err != nil {
+					return nil, fmt.Errorf("%s.deny: %w", field, err)
+				}
+			}
+			if err := ap.routes.Add(method, tmpl, re); err != nil {
+				return nil, fmt.Errorf("%s: %w", field, err)
+			}
+		}
+		out[a.Name] = ap
+	}
+	return out, nil
+}
+
+func (c *compiler) domains(apis map[string]*api) error {
+	for i, dc := range c.cfg.Domains {
+		path := fmt.Sprintf("domains[%d]", i)
+		certPEM, err := c.readFile(path+".certificate.certFile", dc.Certificate.CertFile)
+		if err != nil {
+			return err
+		}
+		keyPEM, err := c.readFile(path+".certificate.keyFile", dc.Certificate.KeyFile)
+		if err != nil {
+			return err
+		}
+		pair, err := tls.X509KeyPair(certPEM, keyPEM)
+		if err != nil {
+			// Never echo key material: crypto/tls errors describe, not dump.
+			return fmt.Errorf("%s.certificate: certificate and key do not form a usable pair: %s", path, keyPairError(err))
+		}
+		leaf := pair.Leaf
+		if leaf == nil {
+			if leaf, err = x509.ParseCertificate(pair.Certificate[0]); err != nil {
+				return fmt.Errorf("%s.certificate.certFile: %w", path, err)
+			}
+			pair.Leaf = leaf
+		}
+		c.snap.certs = append(c.snap.certs, loadedCert{kind: "server", owner: dc.Hosts[0], cert: leaf})
+		if c.now.After(leaf.NotAfter) {
+			c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s.certificate: server certificate %q expired on %s", path, leaf.Subject.String(), leaf.NotAfter.UTC().Format(time.RFC3339)))
+		}
+
+		d := &domain{
+			name:     dc.Hosts[0],
+			mode:     Mode(dc.ClientAuth.Mode),
+			failHTTP: dc.ClientAuth.FailureResponse == "http",
+		}
+		if d.mode == "" {
+			d.mode = ModeOff
+		}
+		if name := dc.ClientAuth.Truststore; name != "" {
+			d.store = c.snap.truststores[name]
+			if d.store == nil {
+				return fmt.Errorf("%s.clientAuth.truststore: no truststore named %q", path, name)
+			}
+			for _, ts := range c.cfg.Truststores {
+				if ts.Name == name {
+					d.ignoreExpiry = ts.IgnoreClientCertExpiry
+				}
+			}
+		}
+		if (d.mode == ModeOptional || d.mode == ModeVerify) && d.store == nil {
+			// Fail closed: never "verify" against nothing.
+			return fmt.Errorf("%s.clientAuth.truststore: mode %s needs a truststore", path, d.mode)
+		}
+		for j, h := range dc.Hosts {
+			p, err := hostname.ParsePattern(h)
+			if err != nil {
+				return fmt.Errorf("%s.hosts[%d]: %w", path, j, err)
+			}
+			probe := p.String()
+			if p.IsWildcard() {
+				probe = "certgate-probe" + strings.TrimPrefix(probe, "*")
+			}
+			if err := leaf.VerifyHostname(probe); err != nil {
+				return fmt.Errorf("%s.hosts[%d]: the server certificate %q does not cover %q", path, j, leaf.Subject.String(), p.String())
+			}
+			d.hosts = append(d.hosts, p.String())
+			if err := c.snap.hosts.Add(p, d); err != nil {
+				return fmt.Errorf("%s.hosts[%d]: %w", path, j, err)
+			}
+		}
+
+		dialects := dc.Headers.Dialects
+		if dialects == nil {
+			dialects = []string{string(certheader.RFC9440)}
+		}
+		for _, dl := range dialects {
+			d.dialects = append(d.dialects, certheader.Dialect(dl))
+		}
+		if d.strip, err = certheader.NewNames(dc.Headers.Strip...); err != nil {
+			return fmt.Errorf("%s.headers.strip: %w", path, err)
+		}
+
+		minVersion := uint16(tls.VersionTLS12)
+		if dc.TLS.MinVersion == "1.3" {
+			minVersion = tls.VersionTLS13
+		}
+		d.policy = fmt.Sprintf("mode=%s;truststore=%s;failure=%t;min=%x", d.mode, dc.ClientAuth.Truststore, d.failHTTP, minVersion)
+		tc := &tls.Config{
+			MinVersion:   minVersion,
+			Certificates: []tls.Certificate{pair},
+			NextProtos:   []string{"h2", "http/1.1"},
+		}
+		switch {
+		case d.mode == ModeOff:
+			tc.ClientAuth = tls.NoClientCert
+		case d.mode == ModeVerify && !d.failHTTP:
+			// crypto/tls itself refuses a handshake without a certificate
+			// (alert certificate_required in TLS 1.3); the chain is judged
+			// in VerifyConnection.
+			tc.ClientAuth = tls.RequireAnyClientCert
+		default:
+			tc.ClientAuth = tls.RequestClientCert
+		}
+		if dc.ClientAuth.AdvertiseCANames && d.store != nil {
+			// Only advertises names: with ClientAuth below
+			// VerifyClientCertIfGiven crypto/tls does not verify against it.
+			tc.ClientCAs = d.store.Pool()
+		}
+		if dc.TLS.SessionTickets != nil && !*dc.TLS.SessionTickets {
+			tc.SessionTicketsDisabled = true
+		} else {
+			tc.SetSessionTicketKeys(c.g.tickets.keys(d.policy, c.now))
+		}
+		d.tls = tc
+
+		for j, m := range dc.Mappings {
+			ap := apis[m.API]
+			if ap == nil {
+				return fmt.Errorf("%s.mappings[%d].api: no API named %q", path, j, m.API)
+			}
+			base := strings.TrimSuffix(m.BasePath, "/")
+			d.mappings = append(d.mappings, mapping{basePath: base, api: ap})
+		}
+		sort.SliceStable(d.mappings, func(a, b int) bool { return len(d.mappings[a].basePath) > len(d.mappings[b].basePath) })
+		c.snap.domains = append(c.snap.domains, d)
+	}
+	return nil
+}
+
+// keyPairError turns a crypto/tls key-pair error into a message that is
+// safe to log (it never includes PEM or key bytes).
+func keyPairError(err error) string {
+	msg := err.Error()
+	if strings.Contains(msg, "private key does not match public key") {
+		return "the private key does not match the certificate's public key"
+	}
+	if strings.Contains(msg, "failed to find") || strings.Contains(msg, "failed to parse") {
+		return msg
+	}
+	return "unreadable certificate or key"
+}
+
+func (c *compiler) listeners() error {
+	for i, lc := range c.cfg.Listeners {
+		path := fmt.Sprintf("listeners[%d]", i)
+		spec := listenerSpec{
+			address: lc.Address,
+			timeouts: timeouts{
+				handshake:  orDefault(time.Duration(lc.Timeouts.Handshake), defaultHandshakeTimeout),
+				readHeader: orDefault(time.Duration(lc.Timeouts.ReadHeader), defaultReadHeaderTimeout),
+				read:       time.Duration(lc.Timeouts.Read),
+				write:      time.Duration(lc.Timeouts.Write),
+				idle:       orDefault(time.Duration(lc.Timeouts.Idle), defaultIdleTimeout),
+			},
+			maxHeader: lc.MaxHeaderBytes,
+		}
+		if spec.maxHeader <= 0 {
+			spec.maxHeader = defaultMaxHeaderBytes
+		}
+		if _, _, err := net.SplitHostPort(lc.Address); err != nil {
+			return fmt.Errorf("%s.address: %w", path, err)
+		}
+		if lc.DefaultDomain != "" {
+			h, err := hostname.Normalize(lc.DefaultDomain)
+			if err != nil {
+				return fmt.Errorf("%s.defaultDomain: %w", path, err)
+			}
+			d, ok := c.snap.hosts.Lookup(h)
+			if !ok {
+				return fmt.Errorf("%s.defaultDomain: no domain serves %q", path, lc.DefaultDomain)
+			}
+			spec.defaultDomain = d
+		}
+		c.snap.listeners = append(c.snap.listeners, spec)
+	}
+	return nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// Files returns every file the snapshot was compiled from (certificates,
+// keys, CA bundles, CRLs), so a file-backed node can watch them.
+func (s *Snapshot) Files() []string { return s.files }
+

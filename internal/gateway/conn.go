@@ -1,0 +1,187 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/certgate/certgate/internal/certheader"
+	"github.com/certgate/certgate/internal/hostname"
+	"github.com/certgate/certgate/internal/trust"
+)
+
+// conn is the gateway's per-connection state. The TLS layer fills it during
+// the handshake (domain choice in GetConfigForClient, the verdict in
+// VerifyConnection); the HTTP layer reads it for every request on the
+// connection. It wraps the raw TCP connection so the HTTP server can find
+// it again through tls.Conn.NetConn.
+type conn struct {
+	net.Conn
+	g        *Gateway
+	listener *listenerSpec
+	accepted time.Time
+
+	// Set during the handshake, read-only afterwards (except verdict, see mu).
+	snap *Snapshot
+	dom  *domain
+	sni  string
+
+	mu      sync.Mutex
+	verdict verdict
+}
+
+// verdict is the outcome of client-certificate verification for a
+// connection under one truststore version.
+type verdict struct {
+	ran          bool
+	resumed      bool // the verdict was reached on a resumed TLS session
+	status       certheader.Status
+	chain        []*x509.Certificate // as presented, leaf first
+	ident        *trust.Identity     // verified identity (nil unless status Verified)
+	reason       trust.Reason        // non-empty: rejected
+	detail       string
+	storeVersion string
+	headers      []certheader.Field // encoded once per verdict and domain
+	headersFor   *domain            // the compiled domain headers were encoded for
+}
+
+type connKey struct{}
+
+// connFrom returns the gateway connection a request arrived on.
+func connFrom(ctx context.Context) *conn {
+	c, _ := ctx.Value(connKey{}).(*conn)
+	return c
+}
+
+var errNoSNI = errors.New("client sent no SNI and the listener has no defaultDomain")
+
+// configForClient picks the domain from the SNI with the one host matcher,
+// and returns that domain's tls.Config cloned with a VerifyConnection bound
+// to this connection.
+func (c *conn) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	snap := c.g.snap.Load()
+	c.snap = snap
+	var d *domain
+	if hello.ServerName == "" {
+		spec := snap.listener(c.listener.address)
+		if spec == nil || spec.defaultDomain == nil {
+			return nil, errNoSNI
+		}
+		d = spec.defaultDomain
+	} else {
+		h, err := hostname.Normalize(hello.ServerName)
+		if err != nil {
+			return nil, errors.New("invalid SNI")
+		}
+		c.sni = h
+		var ok bool
+		if d, ok = snap.hosts.Lookup(h); !ok {
+			return nil, errors.New("no domain serves this SNI")
+		}
+	}
+	c.dom = d
+	cfg := d.tls.Clone()
+	cfg.VerifyConnection = c.verifyConnection
+	return cfg, nil
+}
+
+// verifyConnection runs on every handshake, full or resumed, and applies
+// the domain's client-auth mode through the one verdict function
+// (trust.Store.Verify) against the current truststore version.
+func (c *conn) verifyConnection(cs tls.ConnectionState) error {
+	v := c.g.judge(c.dom, cs.PeerCertificates, c.g.now())
+	v.resumed = cs.DidResume
+	c.mu.Lock()
+	c.verdict = v
+	c.mu.Unlock()
+	if v.reason != "" && !c.dom.failHTTP {
+		return &trust.Error{Reason: v.reason, Detail: v.detail}
+	}
+	return nil
+}
+
+// judge applies d's mode to a presented chain.
+func (g *Gateway) judge(d *domain, chain []*x509.Certificate, now time.Time) verdict {
+	v := verdict{ran: true, chain: chain, status: certheader.None}
+	if d.store != nil {
+		v.storeVersion = d.store.Version()
+	}
+	switch d.mode {
+	case ModeOff:
+		// A client certificate is never requested; ignore anything sent.
+		v.chain = nil
+	case ModePassthrough:
+		if len(chain) > 0 {
+			v.status = certheader.Unverified
+		}
+	case ModeOptional, ModeVerify:
+		if len(chain) == 0 {
+			if d.mode == ModeVerify {
+				v.reason = trust.ReasonMissing
+				v.detail = "no client certificate was presented"
+			}
+			break
+		}
+		id, err := d.store.Verify(chain, trust.VerifyOptions{Now: now, Purpose: trust.PurposeClient})
+		if err != nil {
+			var te *trust.Error
+			if errors.As(err, &te) {
+				v.reason, v.detail = te.Reason, te.Detail
+			} else {
+				v.reason, v.detail = trust.ReasonInvalid, err.Error()
+			}
+			break
+		}
+		v.status = certheader.Verified
+		v.ident = id
+	}
+	if v.reason == "" {
+		v.headers = certheader.Encode(d.dialects, v.status, v.chain)
+		v.headersFor = d
+	}
+	return v
+}
+
+// currentVerdict returns the connection's verdict, re-verified against d's
+// truststore if its version changed since the handshake (a reload added a
+// CRL or deny-list entry, or removed a CA), and rechecking the leaf's
+// validity dates, so a long-lived connection loses what the truststore no
+// longer admits.
+func (c *conn) currentVerdict(d *domain, now time.Time) verdict {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := c.verdict
+	if !v.ran || v.reason != "" {
+		return v
+	}
+	if v.status == certheader.Verified && d.store != nil && v.storeVersion != d.store.Version() {
+		c.verdict = c.g.judge(d, v.chain, now)
+		return c.verdict
+	}
+	if v.headersFor != d {
+		// A reload changed the domain (perhaps its header dialects):
+		// encode once more for this connection.
+		c.verdict.headers = certheader.Encode(d.dialects, v.status, v.chain)
+		c.verdict.headersFor = d
+		v = c.verdict
+	}
+	if v.status == certheader.Verified && !d.ignoreExpiry && v.ident != nil && now.After(v.ident.NotAfter) {
+		c.verdict.reason = trust.ReasonExpired
+		c.verdict.detail = "the client certificate expired while the connection was open"
+		c.verdict.headers = nil
+		return c.verdict
+	}
+	return v
+}
+
+// isMissingCertError reports whether err is crypto/tls refusing a
+// handshake because a required client certificate was not sent (it sends
+// certificate_required in TLS 1.3). crypto/tls has no sentinel for it.
+func isMissingCertError(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "didn't provide a certificate")
+}

@@ -1,0 +1,239 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/certgate/certgate/internal/trust"
+)
+
+// listener is one front-door address. It accepts TCP connections, runs the
+// TLS handshake itself (so every handshake, failed or not, gets a
+// connection log line and a metric with its reason code), and hands
+// finished *tls.Conns to an http.Server through a channel.
+type listener struct {
+	g       *Gateway
+	address string
+	raw     net.Listener
+	srv     *http.Server
+	ready   chan net.Conn
+	done    chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup // handshakes in progress
+	serveWG sync.WaitGroup
+}
+
+func (g *Gateway) startListener(spec *listenerSpec) (*listener, error) {
+	raw, err := net.Listen("tcp", spec.address)
+	if err != nil {
+		return nil, err
+	}
+	l := &listener{
+		g: g, address: spec.address, raw: raw,
+		ready: make(chan net.Conn), done: make(chan struct{}),
+	}
+	t := spec.timeouts
+	l.srv = &http.Server{
+		Handler:           g,
+		ReadHeaderTimeout: t.readHeader,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		MaxHeaderBytes:    spec.maxHeader,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if tc, ok := c.(*tls.Conn); ok {
+				if gc, ok := tc.NetConn().(*conn); ok {
+					return context.WithValue(ctx, connKey{}, gc)
+				}
+			}
+			return ctx
+		},
+		ConnState: func(c net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateClosed, http.StateHijacked:
+				g.metrics.openConns.Dec()
+			}
+		},
+	}
+	go l.acceptLoop()
+	l.serveWG.Add(1)
+	go func() {
+		defer l.serveWG.Done()
+		if err := l.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			g.log.Error("listener stopped", "address", spec.address, "error", err)
+		}
+	}()
+	return l, nil
+}
+
+// Accept implements net.Listener for the http.Server: it returns
+// connections whose TLS handshake already succeeded.
+func (l *listener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ready:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting; connections already handed over are unaffected.
+func (l *listener) Close() error {
+	var err error
+	l.once.Do(func() {
+		close(l.done)
+		err = l.raw.Close()
+	})
+	return err
+}
+
+func (l *listener) Addr() net.Addr { return l.raw.Addr() }
+
+func (l *listener) acceptLoop() {
+	var delay time.Duration
+	for {
+		raw, err := l.raw.Accept()
+		if err != nil {
+			select {
+			case <-l.done:
+				return
+			default:
+			}
+			// Out of file descriptors and the like: back off and retry,
+			// as net/http does, rather than stop serving.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			l.g.log.Warn("accept failed; retrying", "address", l.address, "error", err, "retry_in", delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		l.wg.Add(1)
+		go l.handshake(raw)
+	}
+}
+
+func (l *listener) handshake(raw net.Conn) {
+	defer l.wg.Done()
+	g := l.g
+	snap := g.snap.Load()
+	spec := snap.listener(l.address)
+	if spec == nil {
+		raw.Close()
+		return
+	}
+	c := &conn{Conn: raw, g: g, listener: spec, accepted: g.now()}
+	tc := tls.Server(c, &tls.Config{GetConfigForClient: c.configForClient})
+	hsTimeout := spec.timeouts.handshake
+	ctx, cancel := context.WithTimeout(context.Background(), hsTimeout)
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	elapsed := g.now().Sub(c.accepted)
+	g.logHandshake(c, tc, elapsed, err)
+	if err != nil {
+		tc.Close()
+		return
+	}
+	g.metrics.openConns.Inc()
+	select {
+	case l.ready <- tc:
+	case <-l.done:
+		g.metrics.openConns.Dec()
+		tc.Close()
+	}
+}
+
+// logHandshake writes the connection log line (one per handshake, in the
+// spirit of ALB connection logs) and counts the handshake.
+func (g *Gateway) logHandshake(c *conn, tc *tls.Conn, elapsed time.Duration, err error) {
+	cs := tc.ConnectionState()
+	domainName := "-"
+	if c.dom != nil {
+		domainName = c.dom.name
+	}
+	c.mu.Lock()
+	v := c.verdict
+	c.mu.Unlock()
+
+	result, reason := "success", ""
+	switch {
+	case err != nil && v.reason != "":
+		result, reason = "failure", string(v.reason)
+	case err != nil && isMissingCertError(err):
+		result, reason = "failure", string(trust.ReasonMissing)
+		v.reason, v.detail = trust.ReasonMissing, "no client certificate was presented"
+	case err != nil:
+		result, reason = "failure", "TLSHandshakeError"
+	case v.reason != "":
+		// failureResponse http: handshake completed, requests get 403.
+		reason = string(v.reason)
+	}
+	g.metrics.handshakes.WithLabelValues(domainName, result, reason).Inc()
+	if err == nil {
+		g.metrics.handshakeSeconds.WithLabelValues(domainName, boolLabel(cs.DidResume)).Observe(elapsed.Seconds())
+	}
+
+	attrs := []slog.Attr{
+		slog.String("log", "connection"),
+		slog.String("listener", c.listener.address),
+		slog.String("client", c.RemoteAddr().String()),
+		slog.String("sni", c.sni),
+		slog.String("domain", domainName),
+		slog.Float64("handshake_ms", float64(elapsed.Microseconds())/1000),
+	}
+	if cs.Version != 0 {
+		attrs = append(attrs,
+			slog.String("tls_version", tls.VersionName(cs.Version)),
+			slog.String("tls_cipher", tls.CipherSuiteName(cs.CipherSuite)),
+			slog.String("alpn", cs.NegotiatedProtocol),
+			slog.Bool("resumed", cs.DidResume))
+	} else if v.ran {
+		attrs = append(attrs, slog.Bool("resumed", v.resumed))
+	}
+	if len(v.chain) > 0 {
+		leaf := v.chain[0]
+		attrs = append(attrs,
+			slog.String("client_subject", leaf.Subject.String()),
+			slog.String("client_issuer", leaf.Issuer.String()),
+			slog.String("client_serial", serialHex(leaf)),
+			slog.String("client_validity", validity(leaf)))
+	}
+	attrs = append(attrs, slog.String("verify", verifyStatus(c.dom, v)))
+	if reason != "" {
+		attrs = append(attrs, slog.String("reason", reason))
+		if v.detail != "" {
+			attrs = append(attrs, slog.String("detail", v.detail))
+		}
+	}
+	level := slog.LevelInfo
+	if err != nil {
+		level = slog.LevelWarn
+		if reason == "TLSHandshakeError" {
+			attrs = append(attrs, slog.String("error", err.Error()))
+		}
+	}
+	g.log.LogAttrs(context.Background(), level, "tls handshake", attrs...)
+}
+
+func verifyStatus(d *domain, v verdict) string {
+	switch {
+	case v.reason != "":
+		return "Failed:" + string(v.reason)
+	case d == nil || d.mode == ModeOff:
+		return "NotRequested"
+	}
+	return string(v.status)
+}
+
+func boolLabel(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}

@@ -1,0 +1,91 @@
+package gateway
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the data plane's Prometheus series. Label values are bounded:
+// domains, APIs and route templates come from the configuration, reasons
+// from the trust.Reason vocabulary.
+type metrics struct {
+	handshakes        *prometheus.CounterVec   // domain, result, reason
+	handshakeSeconds  *prometheus.HistogramVec // domain, resumed
+	requests          *prometheus.CounterVec   // domain, api, route, status
+	requestSeconds    *prometheus.HistogramVec // domain, api, route
+	backendErrors     *prometheus.CounterVec   // api, integration, code
+	certExpiry        *prometheus.GaugeVec     // kind, owner, subject, serial
+	crlNextUpdate     *prometheus.GaugeVec     // truststore, issuer
+	reloads           *prometheus.CounterVec   // result
+	lastReloadSuccess prometheus.Gauge
+	openConns         prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "certgate_tls_handshakes_total",
+			Help: "TLS handshakes on the front door by domain, result (success|failure) and reason code.",
+		}, []string{"domain", "result", "reason"}),
+		handshakeSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "certgate_tls_handshake_duration_seconds",
+			Help:    "Duration of successful front-door TLS handshakes.",
+			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, 1},
+		}, []string{"domain", "resumed"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "certgate_http_requests_total",
+			Help: "HTTP requests by domain, API, route template and status code.",
+		}, []string{"domain", "api", "route", "status"}),
+		requestSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "certgate_http_request_duration_seconds",
+			Help:    "Time from request headers read to response complete.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+		}, []string{"domain", "api", "route"}),
+		backendErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "certgate_backend_errors_total",
+			Help: "Failed back-end calls by API, integration and problem code.",
+		}, []string{"api", "integration", "code"}),
+		certExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "certgate_certificate_expiry_timestamp_seconds",
+			Help: "notAfter of every loaded server and CA certificate, as a Unix time.",
+		}, []string{"kind", "owner", "subject", "serial"}),
+		crlNextUpdate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "certgate_crl_next_update_timestamp_seconds",
+			Help: "nextUpdate of every loaded CRL, as a Unix time.",
+		}, []string{"truststore", "issuer"}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "certgate_config_reloads_total",
+			Help: "Configuration loads by result (success|failure).",
+		}, []string{"result"}),
+		lastReloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "certgate_config_last_reload_success_timestamp_seconds",
+			Help: "When the running configuration was swapped in, as a Unix time.",
+		}),
+		openConns: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "certgate_open_connections",
+			Help: "Front-door connections currently open.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.handshakes, m.handshakeSeconds, m.requests, m.requestSeconds,
+			m.backendErrors, m.certExpiry, m.crlNextUpdate, m.reloads, m.lastReloadSuccess, m.openConns)
+	}
+	return m
+}
+
+// publishSnapshot replaces the certificate and CRL gauges with those of s.
+func (m *metrics) publishSnapshot(s *Snapshot) {
+	m.certExpiry.Reset()
+	for _, c := range s.certs {
+		m.certExpiry.WithLabelValues(c.kind, c.owner, c.cert.Subject.String(), serialHex(c.cert)).
+			Set(float64(c.cert.NotAfter.Unix()))
+	}
+	m.crlNextUpdate.Reset()
+	for name, st := range s.truststores {
+		for _, info := range st.CRLs() {
+			if info.NextUpdate.IsZero() {
+				continue
+			}
+			m.crlNextUpdate.WithLabelValues(name, info.Issuer).Set(float64(info.NextUpdate.Unix()))
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// Problem codes the data plane answers with, besides the trust.Reason
+// codes (ClientCert...). They are part of the public contract: back ends,
+// dashboards and alerts match on them.
+const (
+	CodeMisdirected        = "MisdirectedRequest"  // 421: Host and TLS policy disagree
+	CodeBadHost            = "InvalidHost"         // 400: unparseable Host
+	CodeBadPath            = "InvalidPath"         // 400: dot segments or malformed path
+	CodeNoMapping          = "NoBasePathMapping"   // 404: no base path of the domain matches
+	CodeRouteNotFound      = "RouteNotFound"       // 404
+	CodeMethodNotAllowed   = "MethodNotAllowed"    // 405
+	CodeBackendUnavailable = "BackendUnavailable"  // 502
+	CodeBackendTimeout     = "BackendTimeout"      // 504
+	CodeShuttingDown       = "GatewayShuttingDown" // 503
+)
+
+// problem is an RFC 9457 body. Type is left at its default (about:blank)
+// and the stable machine-readable code travels in "code".
+type problem struct {
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Code   string `json:"code"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// writeProblem answers with application/problem+json. detail must be safe
+// to show a client: no PEM, no keys, no internal addresses.
+func writeProblem(w http.ResponseWriter, status int, code, detail string) {
+	body, _ := json.Marshal(problem{Title: http.StatusText(status), Status: status, Code: code, Detail: detail})
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(body)
+}

@@ -1,0 +1,96 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/certgate/certgate/internal/certheader"
+)
+
+// newProxy returns the streaming reverse proxy for one integration.
+// httputil.ReverseProxy removes hop-by-hop headers (including any a
+// client's Connection header names) before Rewrite runs, so the identity
+// headers set in Rewrite cannot be removed by the client.
+func (g *Gateway) newProxy(in *integration) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Transport: in.tr,
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			rq, _ := pr.In.Context().Value(requestKey{}).(*request)
+			out := pr.Out
+			out.URL.Scheme = in.target.Scheme
+			out.URL.Host = in.target.Host
+			out.Host = "" // the back end's own host name
+			apiPath := pr.In.URL.Path
+			if rq != nil {
+				apiPath = rq.apiPath
+			}
+			out.URL.Path = joinPath(in.target.Path, apiPath)
+			out.URL.RawPath = ""
+			if rp := (&url.URL{Path: out.URL.Path}).EscapedPath(); rp != out.URL.Path {
+				out.URL.RawPath = rp
+			}
+			// X-Forwarded-For is the peer address only: the gateway is the
+			// edge, and anything a client sent was stripped.
+			pr.SetXForwarded()
+			if rq != nil {
+				certheader.Apply(out.Header, rq.headers)
+			}
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			rq, _ := r.Context().Value(requestKey{}).(*request)
+			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+				// The client went away; nobody is listening for an answer.
+				if rq != nil {
+					rq.code = "ClientClosedRequest"
+				}
+				return
+			}
+			code, status, detail := CodeBackendUnavailable, http.StatusBadGateway, "the back end could not be reached or failed to answer"
+			var ne net.Error
+			if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+				code, status, detail = CodeBackendTimeout, http.StatusGatewayTimeout, "the back end did not answer within "+in.timeout.String()
+			}
+			g.metrics.backendErrors.WithLabelValues(in.api, in.name, code).Inc()
+			g.log.Warn("back-end call failed", "api", in.api, "integration", in.name, "upstream", in.target.Host, "code", code, "error", err)
+			if rq != nil {
+				rq.code = code
+			}
+			writeProblem(w, status, code, detail)
+		},
+		ErrorLog: nil,
+	}
+}
+
+// joinPath joins a back end's base path and the request's API path with
+// exactly one slash between them.
+func joinPath(base, p string) string {
+	if base == "" || base == "/" {
+		return p
+	}
+	return strings.TrimSuffix(base, "/") + p
+}
+
+func serialHex(c *x509.Certificate) string {
+	s := strings.ToUpper(c.SerialNumber.Text(16))
+	if len(s)%2 == 1 {
+		s = "0" + s
+	}
+	return s
+}
+
+func validity(c *x509.Certificate) string {
+	return "NotBefore=" + c.NotBefore.UTC().Format(time.RFC3339) + ";NotAfter=" + c.NotAfter.UTC().Format(time.RFC3339)
+}
+
+func fingerprintBytes(c *x509.Certificate) []byte {
+	s := sha256.Sum256(c.Raw)
+	return s[:]
+}

@@ -1,0 +1,127 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"time"
+
+	"github.com/certgate/certgate/internal/certheader"
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/hostname"
+	"github.com/certgate/certgate/internal/route"
+	"github.com/certgate/certgate/internal/trust"
+)
+
+// Mode is a domain's front-door client authentication mode.
+type Mode string
+
+// Client-auth modes, weakest first.
+const (
+	ModeOff         Mode = "off"
+	ModePassthrough Mode = "passthrough"
+	ModeOptional    Mode = "optional"
+	ModeVerify      Mode = "verify"
+)
+
+// Snapshot is one complete, validated, immutable gateway configuration:
+// domains with ready tls.Configs, trust stores, route tables and back-end
+// proxies. The data plane reads it through an atomic pointer and never
+// modifies it; a request keeps the snapshot it started with.
+type Snapshot struct {
+	// ID is a digest of the configuration it was compiled from.
+	ID       string
+	Compiled time.Time
+
+	hosts       hostname.Table[*domain]
+	domains     []*domain
+	listeners   []listenerSpec
+	truststores map[string]*trust.Store
+	// certs lists every loaded server and CA certificate, for expiry metrics.
+	certs []loadedCert
+	// warnings found while compiling (lint), logged on swap.
+	warnings []string
+	// files the snapshot was compiled from.
+	files []string
+}
+
+// Domains returns the primary host name of every domain, in config order.
+func (s *Snapshot) Domains() []string {
+	out := make([]string, len(s.domains))
+	for i, d := range s.domains {
+		out[i] = d.name
+	}
+	return out
+}
+
+// Warnings returns the lint warnings found while compiling.
+func (s *Snapshot) Warnings() []string { return s.warnings }
+
+type loadedCert struct {
+	kind  string // "server" or "ca"
+	owner string // domain or truststore name
+	cert  *x509.Certificate
+}
+
+type listenerSpec struct {
+	address       string
+	defaultDomain *domain // nil: connections without SNI are refused
+	timeouts      timeouts
+	maxHeader     int
+}
+
+type timeouts struct {
+	handshake, readHeader, read, write, idle time.Duration
+}
+
+// domain is one compiled domain: its TLS policy, identity headers and
+// base-path mappings.
+type domain struct {
+	name  string // first host pattern, used in logs and metric labels
+	hosts []string
+	// policy identifies the client-auth policy a TLS handshake applies;
+	// a request whose Host resolves to a domain with another policy is
+	// misdirected (421).
+	policy   string
+	mode     Mode
+	failHTTP bool
+	store    *trust.Store // nil when mode is off (or passthrough without one)
+	tls      *tls.Config  // base config; cloned per connection, never mutated
+	dialects []certheader.Dialect
+	strip    certheader.Names
+	mappings []mapping // longest base path first
+	// ignoreExpiry mirrors the truststore setting for per-request expiry checks.
+	ignoreExpiry bool
+}
+
+type mapping struct {
+	basePath string // "" for "/"
+	api      *api
+}
+
+type api struct {
+	name         string
+	routes       route.Table[*routeEntry]
+	integrations []*integration
+}
+
+type routeEntry struct {
+	api         string
+	method      string
+	template    string
+	integration *integration
+	requireCert bool
+	allow, deny *config.Matcher
+	hasRules    bool
+}
+
+type integration struct {
+	name    string
+	api     string
+	target  *url.URL
+	timeout time.Duration
+	proxy   *httputil.ReverseProxy
+	tr      *http.Transport
+}

@@ -1,0 +1,272 @@
+// Package node wires a configuration source to the data plane: it loads
+// the desired configuration, compiles it into a gateway.Snapshot, applies
+// it, and does so again whenever the source changes. A configuration that
+// fails to load or compile is never applied; the last good one keeps
+// serving and the error is logged and counted.
+//
+// This file is the DB-less source: a declarative YAML file, reloaded on
+// change (fsnotify on the directories of the file and of every file it
+// references, with polling as a backstop) and on request (SIGHUP).
+package node
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/gateway"
+)
+
+// FileOptions configure RunFile.
+type FileOptions struct {
+	// Path of the YAML configuration file.
+	Path string
+	// Logger for everything (nil: discard).
+	Logger *slog.Logger
+	// Reload triggers a reload when it receives (SIGHUP in the CLI).
+	Reload <-chan struct{}
+	// PollInterval is the backstop check for changed files (0: 2s).
+	PollInterval time.Duration
+	// Debounce groups bursts of file events (0: 100ms).
+	Debounce time.Duration
+	// ShutdownTimeout bounds the graceful drain when ctx ends (0: 30s).
+	ShutdownTimeout time.Duration
+	// Ready, if set, is called once the first configuration serves.
+	Ready func(g *gateway.Gateway, cfg *config.Config)
+	// Applied, if set, is called after every successful (re)load.
+	Applied func(s *gateway.Snapshot)
+	// Rejected, if set, is called when a changed configuration fails to
+	// load, compile or apply (the previous one keeps serving).
+	Rejected func(err error)
+}
+
+// RunFile serves the configuration in opts.Path until ctx ends, then
+// drains gracefully. It fails if the first configuration is invalid.
+func RunFile(ctx context.Context, opts FileOptions) error {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 2 * time.Second
+	}
+	if opts.Debounce <= 0 {
+		opts.Debounce = 100 * time.Millisecond
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	g := gateway.New(gateway.Options{Logger: log, Registerer: reg})
+
+	cfg, err := config.Load(opts.Path)
+	if err != nil {
+		return err
+	}
+	snap, err := g.Compile(cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", opts.Path, err)
+	}
+	if err := g.Apply(snap); err != nil {
+		return err
+	}
+	if opts.Applied != nil {
+		opts.Applied(snap)
+	}
+	stopMetrics, err := serveMetrics(cfg, reg, g, log)
+	if err != nil {
+		g.Shutdown(context.Background())
+		return err
+	}
+	defer stopMetrics()
+	if opts.Ready != nil {
+		opts.Ready(g, cfg)
+	}
+
+	w := &fileWatcher{opts: opts, log: log, g: g, current: snap}
+	w.run(ctx)
+
+	log.Info("shutting down: draining connections", "timeout", opts.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
+	defer cancel()
+	if err := g.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+type fileWatcher struct {
+	opts    FileOptions
+	log     *slog.Logger
+	g       *gateway.Gateway
+	current *gateway.Snapshot
+	stamp   string // stat fingerprint of watched files for polling
+}
+
+func (w *fileWatcher) run(ctx context.Context) {
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		w.log.Warn("file watching unavailable; relying on polling", "error", err)
+		fw = nil
+	} else {
+		defer fw.Close()
+	}
+	watched := map[string]bool{}
+	w.watch(fw, watched)
+	w.stamp = w.statStamp()
+
+	poll := time.NewTicker(w.opts.PollInterval)
+	defer poll.Stop()
+	var debounce <-chan time.Time
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	if fw != nil {
+		events, errs = fw.Events, fw.Errors
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.opts.Reload:
+			w.log.Info("reload requested")
+			w.reload("signal")
+			w.watch(fw, watched)
+		case ev := <-events:
+			if w.relevant(ev.Name) && debounce == nil {
+				debounce = time.After(w.opts.Debounce)
+			}
+		case err := <-errs:
+			w.log.Warn("file watcher error", "error", err)
+		case <-debounce:
+			debounce = nil
+			w.reload("file change")
+			w.watch(fw, watched)
+		case <-poll.C:
+			if s := w.statStamp(); s != w.stamp {
+				w.reload("poll")
+				w.watch(fw, watched)
+			}
+		}
+	}
+}
+
+// files returns the configuration file and every file it references.
+func (w *fileWatcher) files() []string {
+	return append([]string{w.opts.Path}, w.current.Files()...)
+}
+
+func (w *fileWatcher) relevant(name string) bool {
+	name = filepath.Clean(name)
+	for _, f := range w.files() {
+		if filepath.Clean(f) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// watch adds the directories of all relevant files (editors and
+// Kubernetes replace files by renaming, which a watch on the file itself
+// would miss).
+func (w *fileWatcher) watch(fw *fsnotify.Watcher, watched map[string]bool) {
+	if fw == nil {
+		return
+	}
+	for _, f := range w.files() {
+		dir := filepath.Dir(f)
+		if watched[dir] {
+			continue
+		}
+		if err := fw.Add(dir); err != nil {
+			w.log.Warn("cannot watch directory; relying on polling", "dir", dir, "error", err)
+			continue
+		}
+		watched[dir] = true
+	}
+}
+
+func (w *fileWatcher) statStamp() string {
+	h := sha256.New()
+	for _, f := range w.files() {
+		fi, err := os.Stat(f)
+		if err != nil {
+			fmt.Fprintf(h, "%s:missing\n", f)
+			continue
+		}
+		fmt.Fprintf(h, "%s:%d:%d\n", f, fi.Size(), fi.ModTime().UnixNano())
+	}
+	return string(h.Sum(nil))
+}
+
+func (w *fileWatcher) reload(why string) {
+	w.stamp = w.statStamp()
+	cfg, err := config.Load(w.opts.Path)
+	if err == nil {
+		var snap *gateway.Snapshot
+		if snap, err = w.g.Compile(cfg); err != nil {
+			err = fmt.Errorf("%s: %w", w.opts.Path, err)
+		} else {
+			if snap.ID == w.current.ID {
+				w.log.Debug("configuration unchanged", "trigger", why)
+				return
+			}
+			if err = w.g.Apply(snap); err == nil {
+				w.current = snap
+				w.log.Info("configuration reloaded", "trigger", why, "config_id", snap.ID)
+				if w.opts.Applied != nil {
+					w.opts.Applied(snap)
+				}
+				return
+			}
+		}
+	}
+	w.g.RecordReloadFailure()
+	if w.opts.Rejected != nil {
+		w.opts.Rejected(err)
+	}
+	w.log.Error("configuration rejected; the previous configuration keeps serving", "trigger", why, "error", err)
+}
+
+// serveMetrics starts the Prometheus endpoint if configured.
+func serveMetrics(cfg *config.Config, reg *prometheus.Registry, g *gateway.Gateway, log *slog.Logger) (func(), error) {
+	if cfg.Metrics == nil || cfg.Metrics.Address == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.Metrics.Address)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.address: listen on %s: %w", cfg.Metrics.Address, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s := g.Snapshot(); s != nil {
+			fmt.Fprintf(w, "ready config_id=%s\n", s.ID)
+			return
+		}
+		http.Error(w, "no configuration", http.StatusServiceUnavailable)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "error", err)
+		}
+	}()
+	log.Info("metrics listening", "address", ln.Addr().String())
+	return func() { srv.Close() }, nil
+}

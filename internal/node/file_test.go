@@ -1,0 +1,225 @@
+package node
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/echo"
+	"github.com/certgate/certgate/internal/gateway"
+	"github.com/certgate/certgate/internal/pki/pkitest"
+)
+
+type fileEnv struct {
+	dir      string
+	path     string
+	backend  *httptest.Server
+	client   *http.Client
+	addr     string
+	applied  chan string
+	rejected chan error
+	cancel   context.CancelFunc
+	done     chan error
+}
+
+func (f *fileEnv) yaml(dialect string, extraRoute string) string {
+	return fmt.Sprintf(`listeners:
+  - address: 127.0.0.1:0
+    defaultDomain: a.test
+domains:
+  - hosts: [a.test, 127.0.0.1]
+    certificate: {certFile: server.pem, keyFile: server.key}
+    clientAuth: {mode: verify, truststore: clients}
+    headers: {dialects: [%s]}
+    mappings: [{basePath: /, api: echo}]
+truststores:
+  - name: clients
+    caFiles: [ca.pem]
+apis:
+  - name: echo
+    integrations: [{name: echo, url: %q}]
+    routes:
+      - {method: ANY, path: "/{proxy+}"}
+%s`, dialect, f.backend.URL, extraRoute)
+}
+
+// write replaces the config file atomically, as editors and config
+// management tools do.
+func (f *fileEnv) write(t *testing.T, content string) {
+	t.Helper()
+	tmp := f.path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, f.path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func startFile(t *testing.T) *fileEnv {
+	t.Helper()
+	f := &fileEnv{dir: t.TempDir(), applied: make(chan string, 100), rejected: make(chan error, 100), done: make(chan error, 1)}
+	f.path = filepath.Join(f.dir, "gateway.yaml")
+	root := pkitest.NewRoot(t, "Clients")
+	serverCA := pkitest.NewRoot(t, "Server CA")
+	srv := serverCA.Server(t, "a.test", "127.0.0.1")
+	os.WriteFile(filepath.Join(f.dir, "server.pem"), srv.ChainPEM(), 0o600)
+	os.WriteFile(filepath.Join(f.dir, "server.key"), srv.KeyPEM(), 0o600)
+	os.WriteFile(filepath.Join(f.dir, "ca.pem"), root.PEM(), 0o600)
+	f.backend = httptest.NewServer(echo.Handler())
+	t.Cleanup(f.backend.Close)
+	f.write(t, f.yaml("rfc9440", ""))
+
+	pool := x509.NewCertPool()
+	pool.AddCert(serverCA.Cert)
+	leaf := root.Client(t, "client")
+	f.client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		MaxIdleConnsPerHost: 64,
+		TLSClientConfig:     &tls.Config{RootCAs: pool, ServerName: "a.test", Certificates: []tls.Certificate{leaf.TLS()}},
+	}}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	ready := make(chan string, 1)
+	go func() {
+		f.done <- RunFile(ctx, FileOptions{
+			Path:         f.path,
+			Logger:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			PollInterval: 200 * time.Millisecond,
+			Debounce:     20 * time.Millisecond,
+			Ready: func(g *gateway.Gateway, cfg *config.Config) {
+				ready <- g.Addr("127.0.0.1:0").String()
+			},
+			Applied:  func(s *gateway.Snapshot) { f.applied <- s.ID },
+			Rejected: func(err error) { f.rejected <- err },
+		})
+	}()
+	select {
+	case f.addr = <-ready:
+	case err := <-f.done:
+		t.Fatalf("RunFile: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("gateway did not become ready")
+	}
+	<-f.applied
+	t.Cleanup(func() {
+		cancel()
+		if err := <-f.done; err != nil {
+			t.Errorf("RunFile returned %v", err)
+		}
+	})
+	return f
+}
+
+func (f *fileEnv) get(path string) (int, string, error) {
+	resp, err := f.client.Get("https://" + f.addr + path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+func (f *fileEnv) waitApplied(t *testing.T) {
+	t.Helper()
+	select {
+	case <-f.applied:
+	case <-time.After(10 * time.Second):
+		t.Fatal("configuration change was not applied")
+	}
+}
+
+// TestReloadUnderLoad rewrites the configuration file 20 times while
+// clients send requests over kept-alive connections: every request must
+// succeed, and each change must be applied.
+func TestReloadUnderLoad(t *testing.T) {
+	f := startFile(t)
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				status, body, err := f.get("/load")
+				if err != nil || status != 200 {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("status %d err %v body %q", status, err, body))
+					continue
+				}
+				ok.Add(1)
+			}
+		}()
+	}
+	dialects := []string{"rfc9440", "xfcc", "alb", "rfc9440, xfcc"}
+	for i := range 20 {
+		f.write(t, f.yaml(dialects[i%len(dialects)], fmt.Sprintf("      - {method: GET, path: /v%d}\n", i)))
+		f.waitApplied(t)
+		// The new route is live at once.
+		if status, body, err := f.get(fmt.Sprintf("/v%d", i)); err != nil || status != 200 {
+			t.Fatalf("after change %d: status %d err %v body %s", i, status, err, body)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 {
+		t.Fatalf("%d of %d requests failed during reloads; first: %v", failed.Load(), ok.Load()+failed.Load(), firstErr.Load())
+	}
+	if ok.Load() < 20 {
+		t.Fatalf("only %d requests ran; the load did not overlap the reloads", ok.Load())
+	}
+	t.Logf("%d requests, 0 failed, across 20 reloads", ok.Load())
+}
+
+// TestBadConfigKeptOut: an invalid file (syntax, reference, unreadable key)
+// never replaces the running configuration; a later valid one does.
+func TestBadConfigKeptOut(t *testing.T) {
+	f := startFile(t)
+	bad := []string{
+		"listeners: [\n", // YAML syntax
+		strings.Replace(f.yaml("rfc9440", ""), "truststore: clients", "truststore: partners", 1),
+		strings.Replace(f.yaml("rfc9440", ""), "keyFile: server.key", "keyFile: missing.key", 1),
+		strings.Replace(f.yaml("rfc9440", ""), "mode: verify", "mode: verfy", 1),
+	}
+	for i, b := range bad {
+		f.write(t, b)
+		select {
+		case id := <-f.applied:
+			t.Fatalf("bad config %d was applied (id %s)", i, id)
+		case err := <-f.rejected:
+			t.Logf("bad config %d rejected: %v", i, err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("bad config %d was neither applied nor rejected", i)
+		}
+		if status, body, err := f.get("/still-serving"); err != nil || status != 200 {
+			t.Fatalf("after bad config %d: status %d err %v %s", i, status, err, body)
+		}
+	}
+	f.write(t, f.yaml("xfcc", ""))
+	f.waitApplied(t)
+	_, body, err := f.get("/x")
+	if err != nil || !strings.Contains(body, "X-Forwarded-Client-Cert") {
+		t.Fatalf("valid config not applied: %v %s", err, body)
+	}
+}

@@ -1,0 +1,193 @@
+// Package pkitest builds throw-away PKIs for tests: a fresh root per test,
+// intermediates, leaves with any profile and CRLs. It fails the test on any
+// error, so call sites stay one line.
+package pkitest
+
+import (
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/certgate/certgate/internal/pki"
+)
+
+// CA is a test certificate authority. Parent is nil for a root.
+type CA struct {
+	*pki.Issuer
+	Parent *CA
+}
+
+// NewRoot returns a fresh ECDSA P-256 root CA valid for ten years.
+func NewRoot(t testing.TB, cn string) *CA {
+	t.Helper()
+	iss, err := pki.NewRoot(pki.KeyECDSAP256, pkix.Name{CommonName: cn, Organization: []string{"certgate test"}}, time.Now(), 10*365*24*time.Hour)
+	if err != nil {
+		t.Fatalf("pkitest: new root %q: %v", cn, err)
+	}
+	return &CA{Issuer: iss}
+}
+
+// NewRootWith returns a root built from an explicit request (any key type,
+// validity or signature algorithm).
+func NewRootWith(t testing.TB, kt pki.KeyType, req pki.Request) *CA {
+	t.Helper()
+	key, err := pki.GenerateKey(kt)
+	if err != nil {
+		t.Fatalf("pkitest: key: %v", err)
+	}
+	req.IsCA = true
+	if req.MaxPathLen == 0 {
+		req.MaxPathLen = -1
+	}
+	cert, err := pki.Issue(nil, key.Public(), key, req, time.Now())
+	if err != nil {
+		t.Fatalf("pkitest: root: %v", err)
+	}
+	return &CA{Issuer: &pki.Issuer{Cert: cert, Key: key}}
+}
+
+// Intermediate returns a CA signed by ca.
+func (ca *CA) Intermediate(t testing.TB, cn string) *CA {
+	t.Helper()
+	iss, err := ca.NewSubordinate(pki.KeyECDSAP256, pkix.Name{CommonName: cn, Organization: []string{"certgate test"}}, time.Now(), 5*365*24*time.Hour, -1)
+	if err != nil {
+		t.Fatalf("pkitest: intermediate %q: %v", cn, err)
+	}
+	return &CA{Issuer: iss, Parent: ca}
+}
+
+// IntermediateWith returns a CA signed by ca from an explicit request.
+func (ca *CA) IntermediateWith(t testing.TB, kt pki.KeyType, req pki.Request) *CA {
+	t.Helper()
+	key, err := pki.GenerateKey(kt)
+	if err != nil {
+		t.Fatalf("pkitest: key: %v", err)
+	}
+	req.IsCA = true
+	if req.MaxPathLen == 0 {
+		req.MaxPathLen = -1
+	}
+	cert, err := pki.Issue(ca.Issuer, key.Public(), nil, req, time.Now())
+	if err != nil {
+		t.Fatalf("pkitest: intermediate: %v", err)
+	}
+	return &CA{Issuer: &pki.Issuer{Cert: cert, Key: key}, Parent: ca}
+}
+
+// Chain returns ca and its ancestors, ca first, root last.
+func (ca *CA) Chain() []*x509.Certificate {
+	var out []*x509.Certificate
+	for c := ca; c != nil; c = c.Parent {
+		out = append(out, c.Cert)
+	}
+	return out
+}
+
+// PEM returns ca's certificate as PEM.
+func (ca *CA) PEM() []byte { return pki.CertPEM(ca.Cert) }
+
+// Leaf is an issued end-entity certificate with its key and the
+// intermediates a client would send after it (root excluded).
+type Leaf struct {
+	Cert          *x509.Certificate
+	Key           crypto.Signer
+	Intermediates []*x509.Certificate
+}
+
+// Chain returns the leaf followed by its intermediates, as a client sends it.
+func (l *Leaf) Chain() []*x509.Certificate {
+	return append([]*x509.Certificate{l.Cert}, l.Intermediates...)
+}
+
+// ChainPEM returns Chain() as PEM, leaf first.
+func (l *Leaf) ChainPEM() []byte { return pki.CertPEM(l.Chain()...) }
+
+// KeyPEM returns the private key as PKCS#8 PEM.
+func (l *Leaf) KeyPEM() []byte {
+	b, err := pki.KeyPEM(l.Key)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// TLS returns a tls.Certificate carrying the leaf and its intermediates.
+func (l *Leaf) TLS() tls.Certificate {
+	c := tls.Certificate{PrivateKey: l.Key, Leaf: l.Cert}
+	for _, x := range l.Chain() {
+		c.Certificate = append(c.Certificate, x.Raw)
+	}
+	return c
+}
+
+// Client issues a client certificate (clientAuth EKU) with common name cn.
+func (ca *CA) Client(t testing.TB, cn string) *Leaf {
+	t.Helper()
+	return ca.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: pkix.Name{CommonName: cn}})
+}
+
+// Server issues a server certificate for the given DNS names and IPs.
+func (ca *CA) Server(t testing.TB, hosts ...string) *Leaf {
+	t.Helper()
+	req := pki.Request{Subject: pkix.Name{CommonName: hosts[0]}, Profile: pki.ProfileServer}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			req.IPs = append(req.IPs, ip)
+		} else {
+			req.DNSNames = append(req.DNSNames, h)
+		}
+	}
+	return ca.Issue(t, pki.KeyECDSAP256, req)
+}
+
+// Issue signs a leaf from an explicit request with a fresh key of type kt.
+func (ca *CA) Issue(t testing.TB, kt pki.KeyType, req pki.Request) *Leaf {
+	t.Helper()
+	key, err := pki.GenerateKey(kt)
+	if err != nil {
+		t.Fatalf("pkitest: key: %v", err)
+	}
+	cert, err := pki.Issue(ca.Issuer, key.Public(), nil, req, time.Now())
+	if err != nil {
+		t.Fatalf("pkitest: issue: %v", err)
+	}
+	var inter []*x509.Certificate
+	for c := ca; c != nil && c.Parent != nil; c = c.Parent {
+		inter = append(inter, c.Cert)
+	}
+	return &Leaf{Cert: cert, Key: key, Intermediates: inter}
+}
+
+// CRL returns a DER CRL signed by ca revoking serials, valid from an hour
+// ago until nextUpdate (zero: a week from now).
+func (ca *CA) CRL(t testing.TB, nextUpdate time.Time, serials ...*big.Int) []byte {
+	t.Helper()
+	now := time.Now()
+	if nextUpdate.IsZero() {
+		nextUpdate = now.Add(7 * 24 * time.Hour)
+	}
+	var es []pki.RevokedEntry
+	for _, s := range serials {
+		es = append(es, pki.RevokedEntry{Serial: s, RevokedAt: now.Add(-time.Minute)})
+	}
+	der, err := ca.SignCRL(es, now.UnixNano(), now.Add(-time.Hour), nextUpdate)
+	if err != nil {
+		t.Fatalf("pkitest: CRL: %v", err)
+	}
+	return der
+}
+
+// MustURL parses u or panics; for building URI SANs in tests.
+func MustURL(u string) *url.URL {
+	p, err := url.Parse(u)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
