@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -29,11 +28,7 @@ func TestQuickstartBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal("curl is required for this test (.ci/run installs it)")
 	}
-	bin := filepath.Join(t.TempDir(), "certgate")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/certgate")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	work := t.TempDir()
 	dir := filepath.Join(work, "qs")
 
@@ -163,5 +158,4 @@ func TestQuickstartBinary(t *testing.T) {
 	if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
 		t.Fatalf("Go client: %s %d", resp.Proto, resp.StatusCode)
 	}
-	_ = context.Background
 }

@@ -62,6 +62,7 @@ func (g *Gateway) startListener(spec *listenerSpec) (*listener, error) {
 			}
 		},
 	}
+	g.log.Info("listening", "address", raw.Addr().String(), "configured", spec.address)
 	go l.acceptLoop()
 	l.serveWG.Add(1)
 	go func() {

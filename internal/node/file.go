@@ -48,6 +48,8 @@ type FileOptions struct {
 	Ready func(g *gateway.Gateway, cfg *config.Config)
 	// Applied, if set, is called after every successful (re)load.
 	Applied func(s *gateway.Snapshot)
+	// MetricsListening, if set, is told the bound metrics address.
+	MetricsListening func(addr net.Addr)
 	// Rejected, if set, is called when a changed configuration fails to
 	// load, compile or apply (the previous one keeps serving).
 	Rejected func(err error)
@@ -87,7 +89,7 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 	if opts.Applied != nil {
 		opts.Applied(snap)
 	}
-	stopMetrics, err := serveMetrics(cfg, reg, g, log)
+	stopMetrics, err := serveMetrics(cfg, reg, g, log, opts.MetricsListening)
 	if err != nil {
 		g.Shutdown(context.Background())
 		return err
@@ -243,7 +245,7 @@ func (w *fileWatcher) reload(why string) {
 }
 
 // serveMetrics starts the Prometheus endpoint if configured.
-func serveMetrics(cfg *config.Config, reg *prometheus.Registry, g *gateway.Gateway, log *slog.Logger) (func(), error) {
+func serveMetrics(cfg *config.Config, reg *prometheus.Registry, g *gateway.Gateway, log *slog.Logger, listening func(net.Addr)) (func(), error) {
 	if cfg.Metrics == nil || cfg.Metrics.Address == "" {
 		return func() {}, nil
 	}
@@ -268,5 +270,8 @@ func serveMetrics(cfg *config.Config, reg *prometheus.Registry, g *gateway.Gatew
 		}
 	}()
 	log.Info("metrics listening", "address", ln.Addr().String())
+	if listening != nil {
+		listening(ln.Addr())
+	}
 	return func() { srv.Close() }, nil
 }

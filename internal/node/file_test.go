@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -29,6 +30,7 @@ type fileEnv struct {
 	backend  *httptest.Server
 	client   *http.Client
 	addr     string
+	metrics  string
 	applied  chan string
 	rejected chan error
 	cancel   context.CancelFunc
@@ -36,7 +38,8 @@ type fileEnv struct {
 }
 
 func (f *fileEnv) yaml(dialect string, extraRoute string) string {
-	return fmt.Sprintf(`listeners:
+	return fmt.Sprintf(`metrics: {address: "127.0.0.1:0"}
+listeners:
   - address: 127.0.0.1:0
     defaultDomain: a.test
 domains:
@@ -103,8 +106,9 @@ func startFile(t *testing.T) *fileEnv {
 			Ready: func(g *gateway.Gateway, cfg *config.Config) {
 				ready <- g.Addr("127.0.0.1:0").String()
 			},
-			Applied:  func(s *gateway.Snapshot) { f.applied <- s.ID },
-			Rejected: func(err error) { f.rejected <- err },
+			Applied:          func(s *gateway.Snapshot) { f.applied <- s.ID },
+			Rejected:         func(err error) { f.rejected <- err },
+			MetricsListening: func(a net.Addr) { f.metrics = a.String() },
 		})
 	}()
 	select {
@@ -221,5 +225,37 @@ func TestBadConfigKeptOut(t *testing.T) {
 	_, body, err := f.get("/x")
 	if err != nil || !strings.Contains(body, "X-Forwarded-Client-Cert") {
 		t.Fatalf("valid config not applied: %v %s", err, body)
+	}
+}
+
+// TestMetrics reads the Prometheus endpoint on its own loopback address:
+// handshakes by domain and result, requests by route and status, and the
+// expiry of the loaded server and CA certificates.
+func TestMetrics(t *testing.T) {
+	f := startFile(t)
+	if status, _, err := f.get("/m"); err != nil || status != 200 {
+		t.Fatalf("request: %d %v", status, err)
+	}
+	resp, err := http.Get("http://" + f.metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	body := string(b)
+	for _, want := range []string{
+		`certgate_tls_handshakes_total{domain="a.test",reason="",result="success"} 1`,
+		`certgate_http_requests_total{api="echo",domain="a.test",route="/{proxy+}",status="200"} 1`,
+		`certgate_certificate_expiry_timestamp_seconds{kind="server",owner="a.test"`,
+		`certgate_certificate_expiry_timestamp_seconds{kind="ca",owner="clients"`,
+		`certgate_http_request_duration_seconds_bucket{api="echo",domain="a.test",route="/{proxy+}"`,
+		`certgate_config_reloads_total{result="success"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("metrics:\n%s", body)
 	}
 }
