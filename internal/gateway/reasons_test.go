@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
@@ -42,10 +44,15 @@ func TestReasonCodes(t *testing.T) {
 	}
 	deepLeaf := deep.Client(t, "too-deep")
 
+	weakKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		code string
 		leaf *pkitest.Leaf
 	}{
+		{"ClientCertTypeUnsupported", e.inter.IssueWithKey(t, weakKey, pki.Request{Subject: pkix.Name{CommonName: "rsa-1024"}})},
 		{"ClientCertMissing", nil},
 		{"ClientCertUntrusted", pkitest.NewRoot(t, "Stranger").Client(t, "stranger")},
 		{"ClientCertExpired", e.inter.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: pkix.Name{CommonName: "expired"},

@@ -30,17 +30,7 @@ type diagnosis struct {
 }
 
 func (s *Store) diagnose(chain []*x509.Certificate, at time.Time, stuck *x509.Certificate) *Error {
-	d := &diagnosis{s: s, at: at, issuers: make(map[string][]*x509.Certificate)}
-	seen := make(map[string]bool)
-	for _, group := range [][]*x509.Certificate{s.roots, s.inters, chain[1:]} {
-		for _, c := range group {
-			if seen[string(c.Raw)] {
-				continue
-			}
-			seen[string(c.Raw)] = true
-			d.issuers[string(c.RawSubject)] = append(d.issuers[string(c.RawSubject)], c)
-		}
-	}
+	d := &diagnosis{s: s, at: at, issuers: s.candidateIssuers(chain)}
 	d.walk([]*x509.Certificate{chain[0]}, nil)
 	if d.found != nil {
 		return d.found
@@ -145,4 +135,44 @@ func inPath(path []*x509.Certificate, c *x509.Certificate) bool {
 		}
 	}
 	return false
+}
+
+// candidateIssuers indexes, by subject, every certificate chain building
+// may use as an issuer: the roots, the configured intermediates and the
+// presented ones.
+func (s *Store) candidateIssuers(chain []*x509.Certificate) map[string][]*x509.Certificate {
+	issuers := make(map[string][]*x509.Certificate)
+	seen := make(map[string]bool)
+	for _, group := range [][]*x509.Certificate{s.roots, s.inters, chain[1:]} {
+		for _, c := range group {
+			if seen[string(c.Raw)] {
+				continue
+			}
+			seen[string(c.Raw)] = true
+			issuers[string(c.RawSubject)] = append(issuers[string(c.RawSubject)], c)
+		}
+	}
+	return issuers
+}
+
+// ancestors returns the candidate issuers reachable from the leaf by
+// name, nearest first, without checking signatures: the certificates
+// that could be in the leaf's chain.
+func (s *Store) ancestors(chain []*x509.Certificate) []*x509.Certificate {
+	issuers := s.candidateIssuers(chain)
+	var out []*x509.Certificate
+	seen := map[string]bool{string(chain[0].Raw): true}
+	queue := []*x509.Certificate{chain[0]}
+	for len(queue) > 0 && len(out) < 4*MaxPresented {
+		c := queue[0]
+		queue = queue[1:]
+		for _, p := range issuers[string(c.RawIssuer)] {
+			if !seen[string(p.Raw)] {
+				seen[string(p.Raw)] = true
+				out = append(out, p)
+				queue = append(queue, p)
+			}
+		}
+	}
+	return out
 }

@@ -131,18 +131,19 @@ func joinInts(ns []int) string {
 	return strings.Join(s, ", ")
 }
 
-// ParseCRL reads one CRL, PEM ("X509 CRL" block) or DER, of at most
-// [MaxInputSize] bytes. It checks the encoding only; [New] checks the
-// signature against the truststore's CAs.
+// ParseCRL reads one CRL, PEM ("X509 CRL" block, text around it
+// tolerated) or DER without trailing bytes, of at most [MaxInputSize]
+// bytes. Other PEM blocks, a second CRL and private keys (wrapping
+// [ErrPrivateKey]) are errors. It checks the encoding only; [New] checks
+// the signature against the truststore's CAs.
 func ParseCRL(data []byte) (*x509.RevocationList, error) {
 	if len(data) > MaxInputSize {
 		return nil, fmt.Errorf("CRL is %d bytes; at most %d are accepted", len(data), MaxInputSize)
 	}
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 {
+	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("CRL is empty")
 	}
-	if trimmed[0] == 0x30 { // DER SEQUENCE
+	if !bytes.Contains(data, pemBegin) {
 		rl, err := parseCRLDER(data)
 		if err != nil {
 			return nil, fmt.Errorf("parse DER CRL: %w", err)

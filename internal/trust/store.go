@@ -37,8 +37,10 @@ type Config struct {
 	// when a peer does not send them. Each must be a CA certificate.
 	Intermediates []*x509.Certificate
 	// CRLs are complete CRLs; each must verify against a CA certificate in
-	// Roots or Intermediates. A covered certificate is refused while its
-	// issuer's CRL is past nextUpdate (ReasonCrlStale).
+	// Roots or Intermediates (so an intermediate's CRL needs that
+	// intermediate here). A certificate whose issuer has CRLs is refused
+	// if one lists it (ReasonRevoked) or if all of them are past
+	// nextUpdate (ReasonCrlStale). Issuers without a CRL are not checked.
 	CRLs []*x509.RevocationList
 	// DenySerials refuses, as revoked, any certificate in a chain with one
 	// of these serial numbers, whatever its issuer (anchors included).
@@ -50,10 +52,11 @@ type Config struct {
 	// anchor included. 0 means DefaultMaxChainDepth (4); it must be 1..10.
 	MaxChainDepth int
 	// IgnoreExpiry ignores the leaf's notAfter only (like AWS ALB's
-	// IgnoreClientCertificateExpiry): an expired leaf is verified as of
-	// its notAfter. CA certificates must still be valid now. Security
-	// impact: a leaf whose key leaked after expiry is still admitted unless
-	// it is revoked or deny-listed.
+	// IgnoreClientCertificateExpiry): an expired leaf is verified at the
+	// verdict's time as if it had not expired; CA certificates must still
+	// be valid then. Security impact: a leaf whose key leaked after expiry
+	// is still admitted unless it is revoked or deny-listed (and CAs often
+	// drop expired certificates from their CRLs).
 	IgnoreExpiry bool
 	// MaxCertSize is the most DER bytes a presented certificate may have.
 	// 0 means DefaultMaxCertSize (16384).
@@ -94,15 +97,16 @@ type Store struct {
 // duplicate certificate, a CRL already past nextUpdate, an intermediate
 // whose issuer is not in the store.
 func New(cfg Config, now time.Time) (*Store, []string, error) {
-	label := "truststore"
+	// Errors read `invalid truststore "partners": root #2 ...`.
+	label := ""
 	if cfg.Name != "" {
-		label = "truststore " + strconv.Quote(sanitize(cfg.Name, 100))
+		label = " " + strconv.Quote(sanitize(cfg.Name, 100))
 	}
 	fail := func(format string, args ...any) (*Store, []string, error) {
-		return nil, nil, fmt.Errorf("%w: %s: %s", ErrConfig, label, fmt.Sprintf(format, args...))
+		return nil, nil, fmt.Errorf("%w%s: %s", ErrConfig, label, fmt.Sprintf(format, args...))
 	}
 	failErr := func(err error) (*Store, []string, error) {
-		return nil, nil, fmt.Errorf("%w: %s: %w", ErrConfig, label, err)
+		return nil, nil, fmt.Errorf("%w%s: %w", ErrConfig, label, err)
 	}
 
 	s := &Store{

@@ -41,7 +41,7 @@ func TestNewErrors(t *testing.T) {
 		cfg  Config
 		want string // substring of the error
 	}{
-		{"no roots", Config{Name: "partners"}, `truststore "partners": no trust anchors`},
+		{"no roots", Config{Name: "partners"}, `invalid truststore "partners": no trust anchors`},
 		{"nil root", Config{Roots: []*x509.Certificate{root.Cert, nil}}, "root #2 is nil"},
 		{"unparsed root", Config{Roots: []*x509.Certificate{{}}}, "root #1 has no DER"},
 		{"root is not a CA", Config{Roots: []*x509.Certificate{leaf.Cert}}, `root #1 "CN=alice" (serial ` + serialHex(leaf.Cert.SerialNumber) + `) is not a CA certificate`},
@@ -67,6 +67,7 @@ func TestNewErrors(t *testing.T) {
 			if s != nil || warns != nil {
 				t.Errorf("New() returned a store or warnings with an error")
 			}
+			t.Logf("New() = %v", err)
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("New() error = %q, want it to contain %q", err, tt.want)
 			}

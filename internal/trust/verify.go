@@ -326,19 +326,18 @@ func (s *Store) explain(err error, chain []*x509.Certificate, at time.Time, eku 
 }
 
 // explainUsage names the certificate whose extended key usage excludes
-// eku: the leaf, else a CA certificate that could be in the chain.
+// eku: the leaf, else the nearest CA certificate that could be in its
+// chain.
 func (s *Store) explainUsage(chain []*x509.Certificate, eku x509.ExtKeyUsage) *Error {
 	leaf := chain[0]
 	want := ekuName(eku)
 	if !allowsUsage(leaf, eku) {
 		return reject(ReasonPurposeInvalid, leaf, fmt.Sprintf("%s does not allow %s (its extended key usages: %s)", certName(leaf), want, ekuList(leaf)))
 	}
-	for _, group := range [][]*x509.Certificate{chain[1:], s.inters, s.roots} {
-		for _, c := range group {
-			if !allowsUsage(c, eku) {
-				return reject(ReasonPurposeInvalid, c, fmt.Sprintf("CA certificate %s restricts the certificates it issues to %s, which excludes %s (for %s)",
-					certName(c), ekuList(c), want, certName(leaf)))
-			}
+	for _, c := range s.ancestors(chain) {
+		if !allowsUsage(c, eku) {
+			return reject(ReasonPurposeInvalid, c, fmt.Sprintf("CA certificate %s restricts the certificates it issues to %s, which excludes %s (for %s)",
+				certName(c), ekuList(c), want, certName(leaf)))
 		}
 	}
 	return reject(ReasonPurposeInvalid, leaf, fmt.Sprintf("the chain of %s does not allow %s", certName(leaf), want))

@@ -5,6 +5,8 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"math/big"
 	"strings"
@@ -365,7 +367,9 @@ func TestVerify(t *testing.T) {
 				root := pkitest.NewRoot(t, "Root")
 				inter := root.IntermediateWith(t, pki.KeyECDSAP256, pki.Request{Subject: name("Web Intermediate"), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
 				leaf := inter.Client(t, "alice")
-				return verifyInput{cfg: Config{Roots: root.Chain()}, chain: leaf.Chain(), blame: inter.Cert}
+				// An unrelated root with a restrictive EKU must not be blamed.
+				web := pkitest.NewRootWith(t, pki.KeyECDSAP256, pki.Request{Subject: name("Web Root"), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+				return verifyInput{cfg: Config{Roots: []*x509.Certificate{web.Cert, root.Cert}}, chain: leaf.Chain(), blame: inter.Cert}
 			},
 			want:   ErrPurposeInvalid,
 			detail: "Web Intermediate",
@@ -464,6 +468,31 @@ func TestVerify(t *testing.T) {
 			},
 			want:   ErrInvalid,
 			detail: "allows 0 intermediates",
+		},
+		{
+			name: "unhandled critical extension",
+			setup: func(t *testing.T) verifyInput {
+				root := pkitest.NewRoot(t, "Root")
+				key, err := pki.GenerateKey(pki.KeyECDSAP256)
+				if err != nil {
+					t.Fatal(err)
+				}
+				der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
+					SerialNumber: big.NewInt(77), Subject: name("odd"), NotBefore: now.Add(-time.Hour), NotAfter: now.Add(day),
+					KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+					ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}, Critical: true, Value: []byte{5, 0}}},
+				}, root.Cert, key.Public(), root.Key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				leaf, err := x509.ParseCertificate(der)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return verifyInput{cfg: Config{Roots: root.Chain()}, chain: []*x509.Certificate{leaf}, blame: leaf}
+			},
+			want:   ErrInvalid,
+			detail: "1.3.6.1.4.1.99999.1",
 		},
 		{
 			name: "server: name mismatch",

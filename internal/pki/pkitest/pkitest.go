@@ -191,3 +191,18 @@ func MustURL(u string) *url.URL {
 	}
 	return p
 }
+
+// IssueWithKey signs a leaf for an existing key (for deliberately weak keys
+// that pki.GenerateKey refuses to make).
+func (ca *CA) IssueWithKey(t testing.TB, key crypto.Signer, req pki.Request) *Leaf {
+	t.Helper()
+	cert, err := pki.Issue(ca.Issuer, key.Public(), nil, req, time.Now())
+	if err != nil {
+		t.Fatalf("pkitest: issue: %v", err)
+	}
+	var inter []*x509.Certificate
+	for c := ca; c != nil && c.Parent != nil; c = c.Parent {
+		inter = append(inter, c.Cert)
+	}
+	return &Leaf{Cert: cert, Key: key, Intermediates: inter}
+}
