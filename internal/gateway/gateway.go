@@ -82,7 +82,11 @@ func (g *Gateway) Apply(s *Snapshot) error {
 	started := map[string]*listener{}
 	for i := range s.listeners {
 		spec := &s.listeners[i]
-		if _, ok := g.listeners[spec.address]; ok {
+		if running, ok := g.listeners[spec.address]; ok {
+			if running.started.timeouts != spec.timeouts || running.started.maxHeader != spec.maxHeader {
+				g.log.Warn("listener timeouts and maxHeaderBytes apply when a listener starts; restart to apply the new values",
+					"address", spec.address)
+			}
 			continue
 		}
 		l, err := g.startListener(spec)

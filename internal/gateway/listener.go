@@ -20,6 +20,7 @@ import (
 type listener struct {
 	g       *Gateway
 	address string
+	started listenerSpec // the settings the http.Server was built with
 	raw     net.Listener
 	srv     *http.Server
 	ready   chan net.Conn
@@ -35,7 +36,7 @@ func (g *Gateway) startListener(spec *listenerSpec) (*listener, error) {
 		return nil, err
 	}
 	l := &listener{
-		g: g, address: spec.address, raw: raw,
+		g: g, address: spec.address, raw: raw, started: *spec,
 		ready: make(chan net.Conn), done: make(chan struct{}),
 	}
 	t := spec.timeouts
