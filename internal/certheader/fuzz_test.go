@@ -13,6 +13,8 @@ func FuzzStrip(f *testing.F) {
 	f.Add("X_Forwarded_Client_Cert", "By=x", "close")
 	f.Add("Accept", "*/*", "x_amzn_mtls_clientcert_leaf,,\tUpgrade")
 	f.Add("X-Legacy", "v", "X-LEGACY")
+	f.Add("0", "0", "") // an empty Connection value from the client stays
+
 	extra, err := NewNames("X-Legacy", "x_ssl_client_cert")
 	if err != nil {
 		f.Fatal(err)
@@ -34,9 +36,6 @@ func FuzzStrip(f *testing.F) {
 				continue
 			}
 			for _, v := range vs {
-				if v == "" {
-					t.Fatalf("after Strip, %q has an empty value", k)
-				}
 				for _, tok := range strings.Split(v, ",") {
 					tok = strings.Trim(tok, " \t")
 					if IsOwned(tok) || extra.Contains(tok) {

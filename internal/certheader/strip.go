@@ -30,10 +30,22 @@ var ownedNames = [...]string{
 	"forwarded",
 	"x-real-ip",
 	"x-client-ip",
+	// Forwarding headers some frameworks trust to decide scheme or prefix
+	// (Rails reads X-Forwarded-Ssl, for example).
+	"x-forwarded-ssl",
+	"x-forwarded-scheme",
+	"x-forwarded-prefix",
+	"x-forwarded-server",
+	"x-url-scheme",
+	"front-end-https",
 }
 
 // ownedPrefixes are stripped like ownedNames: every name starting with one.
-var ownedPrefixes = [...]string{"x-amzn-mtls-", "certgate-"}
+// Besides our own dialects, the client-certificate headers of other
+// proxies (Traefik's X-Forwarded-Tls-Client-Cert*, nginx/OpenShift-style
+// X-Ssl-Client-* and Ssl-Client-*) are removed too: a back end migrated
+// from one of them may still trust those names (CVE-2026-46579).
+var ownedPrefixes = [...]string{"x-amzn-mtls-", "certgate-", "x-forwarded-tls-client-cert", "x-ssl-client-", "ssl-client-", "x-client-cert", "x-client-verify"}
 
 // Names is a precompiled set of extra header names to strip, configured
 // per domain (for example a back end's legacy X-SSL-Client-Cert). The zero
@@ -83,8 +95,8 @@ func IsOwned(name string) bool {
 	if name == "" {
 		return false
 	}
-	switch name[0] | 0x20 { // every owned name starts with c, f or x
-	case 'c', 'f', 'x':
+	switch name[0] | 0x20 { // every owned name starts with c, f, s or x
+	case 'c', 'f', 's', 'x':
 	default:
 		return false
 	}

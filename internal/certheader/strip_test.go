@@ -22,6 +22,13 @@ var ownedSamples = append(ownedNames[:len(ownedNames):len(ownedNames)],
 	"x-amzn-mtls-anything",
 	"certgate-client-cert-status",
 	"certgate-identity",
+	"x-forwarded-tls-client-cert",
+	"x-forwarded-tls-client-cert-info",
+	"x-ssl-client-cert",
+	"x-ssl-client-verify",
+	"ssl-client-cert",
+	"x-client-cert",
+	"x-client-verify",
 )
 
 // spellings returns name in lower, UPPER, Canonical, Mixed and underscore
@@ -63,7 +70,7 @@ func TestIsOwned(t *testing.T) {
 		}
 	}
 	for _, s := range []string{
-		"", "Accept", "Client", "Client-Cert-", "Client-Certs", "X-Client-Cert", "Client-Cert-Chain-Verified",
+		"", "Accept", "Client", "Client-Cert-", "Client-Certs", "X-Client", "Client-Cert-Chain-Verified", "X-Ssl-Client", "X-Forwarded-Tls",
 		"X-Forwarded", "X-Forwarded-Fo", "X-Forwarded-For-", "X-Amzn-Trace-Id", "X-Amzn-Mtls", "Certgate",
 		"Content-Type", "Connection", "X-Forwarded-Client-Cert-Unverified2",
 		"X-Forwarded-Fo\u0280", // non-ASCII is never folded
@@ -108,7 +115,7 @@ func TestStripAll(t *testing.T) {
 }
 
 func TestStripExtra(t *testing.T) {
-	extra, err := NewNames("X-SSL-Client-Cert", "x_ssl_client_verify", "X-SSL-Client-Cert")
+	extra, err := NewNames("X-Legacy-Client-Cert", "x_legacy_client_verify", "X-LEGACY-Client-Cert")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,21 +123,21 @@ func TestStripExtra(t *testing.T) {
 		t.Errorf("Len() = %d, want 2 (duplicates merged)", extra.Len())
 	}
 	h := http.Header{
-		"X-Ssl-Client-Cert":   {"a"},
-		"x_ssl_client_cert":   {"b"},
-		"X-SSL-CLIENT-VERIFY": {"SUCCESS"},
-		"X_ssl_client_verify": {"SUCCESS"},
-		"X-Ssl-Client-Dn":     {"kept"},
-		"Client-Cert":         {":AAAA:"},
+		"X-Legacy-Client-Cert":   {"a"},
+		"x_legacy_client_cert":   {"b"},
+		"X-LEGACY-CLIENT-VERIFY": {"SUCCESS"},
+		"X_legacy_client_verify": {"SUCCESS"},
+		"X-Legacy-Client-Dn":     {"kept"},
+		"Client-Cert":            {":AAAA:"},
 	}
 	Strip(h, extra)
-	if diff := cmp.Diff(http.Header{"X-Ssl-Client-Dn": {"kept"}}, h); diff != "" {
+	if diff := cmp.Diff(http.Header{"X-Legacy-Client-Dn": {"kept"}}, h); diff != "" {
 		t.Errorf("Strip with extra (-want +got):\n%s", diff)
 	}
-	if IsOwned("X-SSL-Client-Cert") {
+	if IsOwned("X-Legacy-Client-Cert") {
 		t.Error("IsOwned ignores extra names, but returned true for one")
 	}
-	if !extra.Contains("X_SSL_CLIENT_CERT") || extra.Contains("X-SSL-Client") {
+	if !extra.Contains("X_LEGACY_CLIENT_CERT") || extra.Contains("X-Legacy-Client") {
 		t.Error("Contains does not fold case and '_'")
 	}
 }

@@ -12,8 +12,8 @@ func FuzzParseTemplate(f *testing.F) {
 	for _, s := range validTemplates {
 		f.Add(s)
 	}
-	for _, s := range []string{"", "/a/{id", "/a{b}", "/{p+}/x", "/{id}/{id}", "/%2e", "/a%2f", "//", "/a/"} {
-		f.Add(s)
+	for _, tt := range invalidTemplates {
+		f.Add(tt.in)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		tmpl, err := ParseTemplate(s)
@@ -27,7 +27,7 @@ func FuzzParseTemplate(f *testing.F) {
 		if err != nil || again.String() != tmpl.String() {
 			t.Fatalf("ParseTemplate(%q).String() = %q, which re-parses to %v, %v", s, tmpl.String(), again, err)
 		}
-		if !cmp.Equal(tmpl.segs, again.segs, cmp.AllowUnexported(segment{})) {
+		if !slices.Equal(tmpl.segs, again.segs) {
 			t.Fatalf("ParseTemplate(%q): re-parse gives different segments", s)
 		}
 		// A table holding only this template matches what it matches.

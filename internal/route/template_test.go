@@ -39,47 +39,48 @@ func TestParseTemplateValid(t *testing.T) {
 	}
 }
 
+var invalidTemplates = []struct {
+	in   string
+	want string // substring of the error message
+}{
+	{"", `must start with "/"`},
+	{"widgets", `must start with "/"`},
+	{"/widgets/", "trailing slash"},
+	{"//", "trailing slash"},
+	{"//widgets", `segment 1 "": empty segment`},
+	{"/a//b", `segment 2 "": empty segment`},
+	{"/a/{id", `segment 2 "{id": unclosed "{"`},
+	{"/a/id}", `segment 2 "id}": a parameter must be the whole segment`},
+	{"/a{b}", `segment 1 "a{b}": a parameter must be the whole segment`},
+	{"/{a}b", `segment 1 "{a}b": a parameter must be the whole segment`},
+	{"/{a}{b}", `segment 1 "{a}{b}": a parameter must be the whole segment`},
+	{"/{}", `segment 1 "{}": empty parameter name`},
+	{"/{+}", `segment 1 "{+}": empty parameter name`},
+	{"/{1a}", `invalid character '1' in parameter name`},
+	{"/{a-b}", `invalid character '-' in parameter name`},
+	{"/{a b}", `invalid character ' ' in parameter name`},
+	{"/{a++}", `invalid character '+' in parameter name`},
+	{"/{" + strings.Repeat("p", 65) + "}", "parameter name longer than 64 bytes"},
+	{"/{p+}/x", `segment 1 "{p+}": a greedy parameter must be the last segment`},
+	{"/{id}/{id}", `segment 2 "{id}": duplicate parameter name "id"`},
+	{"/{id}/{id+}", `duplicate parameter name "id"`},
+	{"/a/.", `segment 2 ".": dot segment`},
+	{"/../a", `segment 1 "..": dot segment`},
+	{"/%2e%2E", "dot segment"},
+	{"/a%2fb", `escaped "/" never matches`},
+	{"/a%zz", `"%" not followed by two hex digits`},
+	{"/a%4", `"%" not followed by two hex digits`},
+	{"/a b", `invalid character ' '`},
+	{"/a?b", `invalid character '?'`},
+	{"/a#b", `invalid character '#'`},
+	{"/a\x00", `invalid character '\x00'`},
+	{"/caf\xc3\xa9", `invalid character '\xc3'`},
+	{"/" + strings.Repeat("a/", 64) + "a", "65 segments, more than 64"},
+	{"/" + strings.Repeat("a", 2048), "longer than 2048 bytes"},
+}
+
 func TestParseTemplateErrors(t *testing.T) {
-	tests := []struct {
-		in   string
-		want string // substring of the error message
-	}{
-		{"", `must start with "/"`},
-		{"widgets", `must start with "/"`},
-		{"/widgets/", "trailing slash"},
-		{"//", "trailing slash"},
-		{"//widgets", `segment 1 "": empty segment`},
-		{"/a//b", `segment 2 "": empty segment`},
-		{"/a/{id", `segment 2 "{id": unclosed "{"`},
-		{"/a/id}", `segment 2 "id}": a parameter must be the whole segment`},
-		{"/a{b}", `segment 1 "a{b}": a parameter must be the whole segment`},
-		{"/{a}b", `segment 1 "{a}b": a parameter must be the whole segment`},
-		{"/{a}{b}", `segment 1 "{a}{b}": a parameter must be the whole segment`},
-		{"/{}", `segment 1 "{}": empty parameter name`},
-		{"/{+}", `segment 1 "{+}": empty parameter name`},
-		{"/{1a}", `invalid character '1' in parameter name`},
-		{"/{a-b}", `invalid character '-' in parameter name`},
-		{"/{a b}", `invalid character ' ' in parameter name`},
-		{"/{a++}", `invalid character '+' in parameter name`},
-		{"/{" + strings.Repeat("p", 65) + "}", "parameter name longer than 64 bytes"},
-		{"/{p+}/x", `segment 1 "{p+}": a greedy parameter must be the last segment`},
-		{"/{id}/{id}", `segment 2 "{id}": duplicate parameter name "id"`},
-		{"/{id}/{id+}", `duplicate parameter name "id"`},
-		{"/a/.", `segment 2 ".": dot segment`},
-		{"/../a", `segment 1 "..": dot segment`},
-		{"/%2e%2E", "dot segment"},
-		{"/a%2fb", `escaped "/" never matches`},
-		{"/a%zz", `"%" not followed by two hex digits`},
-		{"/a%4", `"%" not followed by two hex digits`},
-		{"/a b", `invalid character ' '`},
-		{"/a?b", `invalid character '?'`},
-		{"/a#b", `invalid character '#'`},
-		{"/a\x00", `invalid character '\x00'`},
-		{"/caf\xc3\xa9", `invalid character '\xc3'`},
-		{"/" + strings.Repeat("a/", 64) + "a", "65 segments, more than 64"},
-		{"/" + strings.Repeat("a", 2048), "longer than 2048 bytes"},
-	}
-	for _, tt := range tests {
+	for _, tt := range invalidTemplates {
 		t.Run(tt.in, func(t *testing.T) {
 			_, err := ParseTemplate(tt.in)
 			var pe *ParseError
