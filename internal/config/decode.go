@@ -20,10 +20,6 @@ import (
 // MaxFileSize is the largest configuration Load and Parse accept: 16 MiB.
 const MaxFileSize = 16 << 20
 
-// maxDepth bounds the nesting of a document. The schema itself is 7 levels
-// deep; the limit only stops pathological input early.
-const maxDepth = 32
-
 // Load reads the configuration file at path (at most MaxFileSize bytes),
 // decodes it strictly like Parse, makes every relative file path in it
 // (certificates, keys, CA bundles, intermediates, CRLs, the log file)
@@ -128,7 +124,7 @@ func (c *Config) normalize() {
 	for i := range c.APIs {
 		for j := range c.APIs[i].Routes {
 			r := &c.APIs[i].Routes[j]
-			r.Method = strings.ToUpper(r.Method)
+			r.Method = upperASCII(r.Method)
 		}
 	}
 }
@@ -179,50 +175,25 @@ const (
 
 // UnmarshalYAML implements yaml.Unmarshaler. A null value never reaches
 // it: the decoder leaves the *node nil.
+//
+// Each value is decoded once: the kind is found by attempts that fail
+// before descending (a mapping or a list does not decode into a string,
+// a mapping does not decode into a list of nodes), so that nesting and
+// aliases cost what they cost the YAML library itself.
 func (n *node) UnmarshalYAML(unmarshal func(any) error) error {
-	var raw any
-	if err := unmarshal(&raw); err != nil {
+	if err := unmarshal(&n.text); err == nil {
+		n.kind = scalarNode
+		return unmarshal(&n.scalar)
+	}
+	n.text = ""
+	err := unmarshal(&n.list)
+	if err == nil || n.list != nil {
+		// A list; the error, if any, is about an element.
+		n.kind = listNode
 		return err
 	}
-	if depth(raw, 0) > maxDepth {
-		return fmt.Errorf("the document is nested more than %d levels deep", maxDepth)
-	}
-	switch raw.(type) {
-	case map[any]any:
-		n.kind = mapNode
-		return unmarshal(&n.fields)
-	case []any:
-		n.kind = listNode
-		return unmarshal(&n.list)
-	default:
-		n.kind = scalarNode
-		n.scalar = raw
-		return unmarshal(&n.text)
-	}
-}
-
-// depth returns the nesting depth of a generic YAML value, stopping early
-// past maxDepth.
-func depth(v any, d int) int {
-	if d > maxDepth {
-		return d
-	}
-	max := d
-	switch v := v.(type) {
-	case map[any]any:
-		for _, e := range v {
-			if n := depth(e, d+1); n > max {
-				max = n
-			}
-		}
-	case []any:
-		for _, e := range v {
-			if n := depth(e, d+1); n > max {
-				max = n
-			}
-		}
-	}
-	return max
+	n.kind = mapNode
+	return unmarshal(&n.fields)
 }
 
 // parseYAML decodes the single YAML document in data strictly (duplicate
@@ -294,6 +265,10 @@ func (w *walker) value(n *node, t reflect.Type, path string) (v any, ok bool) {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
+		if n.kind != mapNode && path == "" {
+			w.add(path, "the configuration must be a mapping of sections (listeners, domains, truststores, apis...), not %s", describe(n))
+			return nil, false
+		}
 		if n.kind != mapNode {
 			w.add(path, "expected a mapping (key: value pairs), got %s", describe(n))
 			return nil, false

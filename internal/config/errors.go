@@ -55,8 +55,12 @@ func (e *ValidationError) Error() string {
 // maxQuoted bounds how much of a configured value an error message quotes.
 const maxQuoted = 64
 
-// quote returns s in Go quoted form, shortened when long.
+// quote returns s in Go quoted form, shortened when long. PEM data (a
+// key pasted where a file name belongs) is never echoed.
 func quote(s string) string {
+	if looksLikePEM(s) {
+		return "(PEM data, not shown)"
+	}
 	if len(s) > maxQuoted {
 		cut := maxQuoted
 		for cut > 0 && !isRuneStart(s[cut]) {
@@ -68,3 +72,6 @@ func quote(s string) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// looksLikePEM reports whether s holds PEM armor.
+func looksLikePEM(s string) bool { return strings.Contains(s, "-----BEGIN") }

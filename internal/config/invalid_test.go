@@ -106,6 +106,8 @@ var invalidCases = []invalidCase{
 	{"duplicate wildcard across domains", edit(validBase, "hosts: [www.example.com]", `hosts: ["*.API.example.com."]`), "domains[1].hosts[0]", "by domains[0].hosts[1]"},
 	{"duplicate host within a domain", edit(validBase, "hosts: [www.example.com]", "hosts: [www.example.com, WWW.example.com]"), "domains[1].hosts[1]", "listed twice in this domain"},
 	{"missing cert file", edit(validBase, "certFile: server.pem", `certFile: ""`), "domains[0].certificate.certFile", "required"},
+	{"PEM instead of a path", edit(validBase, "keyFile: server.key", "keyFile: \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\""), "domains[0].certificate.keyFile", "looks like PEM data"},
+	{"PEM where a mapping belongs", edit(validBase, "certificate: {certFile: www.pem, keyFile: www.key}", "certificate: \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\""), "domains[1].certificate", "got the string (PEM data, not shown)"},
 	{"missing key file", edit(validBase, "{certFile: www.pem, keyFile: www.key}", "{certFile: www.pem}"), "domains[1].certificate.keyFile", "required"},
 	{"TLS version", edit(validBase, "certificate: {certFile: www.pem, keyFile: www.key}", "certificate: {certFile: www.pem, keyFile: www.key}\n    tls: {minVersion: \"1.1\"}"), "domains[1].tls.minVersion", `"1.1" is not supported`},
 	{"unknown mode", edit(validBase, "mode: verify", "mode: required"), "domains[0].clientAuth.mode", `"required" is not a mode`},
@@ -152,6 +154,8 @@ var invalidCases = []invalidCase{
 	{"integration timeout too short", edit(validBase, "url: https://backend.internal", "url: https://backend.internal\n        timeout: 500us"), "apis[0].integrations[0].timeout", "out of range"},
 	{"route path missing", edit(validBase, "path: /widgets/{id}", "integration: backend"), "apis[0].routes[0].path", "required"},
 	{"route path template", edit(validBase, "path: /widgets/{id}", "path: /widgets/{id"), "apis[0].routes[0].path", "route template"},
+	{"route method with a Unicode letter", edit(validBase, "method: GET", "method: \"\u017fet\""), "apis[0].routes[0].method", "is not an HTTP method"},
+	{"localhost with a Unicode letter", edit(validBase, "address: 127.0.0.1:8443", "address: \"localho\u017ft:8443\""), "listeners[0].address", "must be an IP address"},
 	{"route method", edit(validBase, "method: GET", "method: \"GE T\""), "apis[0].routes[0].method", `"GE T" is not an HTTP method`},
 	{"route integration reference", edit(validBase, "path: /widgets/{id}", "path: /widgets/{id}\n        integration: backedn"), "apis[0].routes[0].integration", `no integration named "backedn" in API "orders"`},
 	{"route integration required", edit(validBase, "url: https://backend.internal", "url: https://backend.internal\n      - name: other\n        url: https://other.internal"), "apis[0].routes[0].integration", "has 2 integrations, so name the one"},
@@ -199,6 +203,9 @@ func TestInvalid(t *testing.T) {
 			for _, p := range ve.Problems {
 				if p.Message == "" {
 					t.Errorf("problem at %q has no message", p.Path)
+				}
+				if strings.Contains(p.Message, "MIIE") {
+					t.Errorf("problem at %q echoes key material: %s", p.Path, p.Message)
 				}
 			}
 		})

@@ -595,3 +595,19 @@ func lowerASCII(s string) string {
 	}
 	return string(b)
 }
+
+// upperASCII upper-cases ASCII letters only: HTTP methods are ASCII, and
+// Unicode case mapping would turn some non-ASCII letters into ASCII ones.
+func upperASCII(s string) string {
+	i := strings.IndexFunc(s, func(r rune) bool { return 'a' <= r && r <= 'z' })
+	if i < 0 {
+		return s
+	}
+	b := []byte(s)
+	for j := i; j < len(b); j++ {
+		if 'a' <= b[j] && b[j] <= 'z' {
+			b[j] -= 'a' - 'A'
+		}
+	}
+	return string(b)
+}

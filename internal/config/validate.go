@@ -133,7 +133,7 @@ func (v *validator) listener(c *Config, l *Listener, path string, hosts map[stri
 	} else if host, port, err := splitAddress(l.Address); err != nil {
 		v.add(path+".address", "%s", err)
 	} else {
-		if host != "" && !strings.EqualFold(host, "localhost") {
+		if host != "" && lowerASCII(host) != "localhost" {
 			if _, err := netip.ParseAddr(host); err != nil {
 				v.add(path+".address", "host %s must be an IP address, \"localhost\" or empty (all interfaces)", quote(host))
 			}
@@ -228,7 +228,7 @@ func canonicalAddress(host, port string) string {
 	if a, err := netip.ParseAddr(host); err == nil {
 		host = a.Unmap().String()
 	}
-	return net.JoinHostPort(strings.ToLower(host), port)
+	return net.JoinHostPort(lowerASCII(host), port)
 }
 
 func (v *validator) metrics(m *Metrics) {
@@ -243,7 +243,7 @@ func (v *validator) metrics(m *Metrics) {
 		v.add("metrics.address", "%s", err)
 		return
 	}
-	loopback := strings.EqualFold(host, "localhost")
+	loopback := lowerASCII(host) == "localhost"
 	if host != "" && !loopback {
 		a, err := netip.ParseAddr(host)
 		if err != nil {
@@ -414,6 +414,8 @@ func (v *validator) file(path, name string) {
 	switch {
 	case name == "":
 		v.add(path, "required: a file path")
+	case looksLikePEM(name):
+		v.add(path, "this looks like PEM data, not a file path; save it to a file (mode 0600 for keys) and name the file here")
 	case strings.IndexByte(name, 0) >= 0:
 		v.add(path, "contains a NUL byte")
 	}
@@ -488,7 +490,7 @@ func (v *validator) api(a *API, path string) {
 	for j := range a.Routes {
 		r := &a.Routes[j]
 		p := fmt.Sprintf("%s.routes[%d]", path, j)
-		method := strings.ToUpper(r.Method)
+		method := upperASCII(r.Method)
 		if method == "" {
 			method = MethodAny
 		}
@@ -535,7 +537,7 @@ func duplicateRoute(earlier []Route, method string, tmpl *route.Template, err er
 		return err.Error()
 	}
 	for k := range earlier {
-		m := strings.ToUpper(earlier[k].Method)
+		m := upperASCII(earlier[k].Method)
 		if m == "" {
 			m = MethodAny
 		}

@@ -100,7 +100,8 @@ func TestSpoofedIdentityHeadersStripped(t *testing.T) {
 		"X-AMZN-MTLS-CLIENTCERT-LEAF", "X-Amzn-Mtls-Clientcert-Issuer", "X-Amzn-Mtls-Clientcert-Validity",
 		"Certgate-Client-Cert-Status", "certgate_client_cert_status",
 		"X-Forwarded-For", "X_Forwarded_For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded",
-		"X-Ssl-Client-Cert", // configured extra name
+		"X-Ssl-Client-Cert", "X-Ssl-Client-Verify", "X-Forwarded-Tls-Client-Cert", "X-Forwarded-Ssl",
+		"X-Legacy-Identity", // configured extra name
 	}
 	const spoof = "SPOOFED"
 	for _, mode := range []string{"off", "passthrough", "optional", "verify"} {
@@ -111,7 +112,7 @@ func TestSpoofedIdentityHeadersStripped(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/cert=%v", mode, withCert), func(t *testing.T) {
 				// The configured extra strip name goes under headers.
 				yaml := strings.Replace(e.config([]domainYAML{{hosts: "a.test", mode: mode, dialects: "rfc9440, xfcc, alb"}}, "", ""),
-					"      dialects: [rfc9440, xfcc, alb]\n", "      dialects: [rfc9440, xfcc, alb]\n      strip: [X-Ssl-Client-Cert]\n", 1)
+					"      dialects: [rfc9440, xfcc, alb]\n", "      dialects: [rfc9440, xfcc, alb]\n      strip: [X-Legacy-Identity]\n", 1)
 				e.apply(yaml)
 				hdr := http.Header{}
 				for _, n := range spoofNames {
