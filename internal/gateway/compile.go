@@ -354,6 +354,7 @@ func (c *compiler) domains(apis map[string]*api) error {
 			tc.SessionTicketsDisabled = true
 		} else {
 			tc.SetSessionTicketKeys(c.g.tickets.keys(d.policy, c.now))
+			d.ticketEpoch = ticketEpoch(c.now)
 		}
 		d.tls = tc
 

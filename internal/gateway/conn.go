@@ -33,6 +33,56 @@ type conn struct {
 
 	mu      sync.Mutex
 	verdict verdict
+
+	// alert, when non-zero, replaces the bad_certificate alert crypto/tls
+	// is about to send in plaintext for a rejected TLS 1.2 full handshake
+	// (see Write). Only the handshake goroutine touches it.
+	alert uint8
+}
+
+// TLS alert descriptions (RFC 5246 7.2, RFC 8446 6.2).
+const (
+	alertBadCertificate         = 42
+	alertUnsupportedCertificate = 43
+	alertCertificateRevoked     = 44
+	alertCertificateExpired     = 45
+	alertCertificateUnknown     = 46
+	alertUnknownCA              = 48
+)
+
+// alertFor maps a reason code to the TLS alert that names it best.
+func alertFor(r trust.Reason) uint8 {
+	switch r {
+	case trust.ReasonRevoked:
+		return alertCertificateRevoked
+	case trust.ReasonExpired, trust.ReasonNotYetValid:
+		return alertCertificateExpired
+	case trust.ReasonUntrusted:
+		return alertUnknownCA
+	case trust.ReasonPurposeInvalid, trust.ReasonTypeUnsupported:
+		return alertUnsupportedCertificate
+	case trust.ReasonCrlStale:
+		return alertCertificateUnknown
+	}
+	return alertBadCertificate
+}
+
+// Write passes bytes to the network. crypto/tls answers every
+// VerifyConnection error with a bad_certificate alert; in a TLS 1.2 full
+// handshake that alert is still a plaintext record, so the gateway
+// rewrites its description to the alert matching the reason code
+// (certificate_revoked, certificate_expired, unknown_ca, ...). TLS 1.3
+// alerts at that point are encrypted and keep bad_certificate; the reason
+// code is in the connection log either way.
+func (c *conn) Write(b []byte) (int, error) {
+	if c.alert != 0 && len(b) == 7 && b[0] == 0x15 && b[1] == 3 && b[3] == 0 && b[4] == 2 && b[6] == alertBadCertificate {
+		rec := [7]byte(b)
+		rec[6] = c.alert
+		c.alert = 0
+		n, err := c.Conn.Write(rec[:])
+		return n, err
+	}
+	return c.Conn.Write(b)
 }
 
 // verdict is the outcome of client-certificate verification for a
@@ -87,6 +137,11 @@ func (c *conn) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	c.dom = d
 	cfg := d.tls.Clone()
 	cfg.VerifyConnection = c.verifyConnection
+	if !cfg.SessionTicketsDisabled {
+		if keys := d.rotatedTicketKeys(c.g, c.accepted); keys != nil {
+			cfg.SetSessionTicketKeys(keys)
+		}
+	}
 	return cfg, nil
 }
 
@@ -100,6 +155,9 @@ func (c *conn) verifyConnection(cs tls.ConnectionState) error {
 	c.verdict = v
 	c.mu.Unlock()
 	if v.reason != "" && !c.dom.failHTTP {
+		if cs.Version == tls.VersionTLS12 && !cs.DidResume {
+			c.alert = alertFor(v.reason)
+		}
 		return &trust.Error{Reason: v.reason, Detail: v.detail}
 	}
 	return nil

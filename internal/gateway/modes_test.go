@@ -2,6 +2,10 @@ package gateway
 
 import (
 	"crypto/tls"
+	"crypto/x509/pkix"
+	"time"
+
+	"github.com/certgate/certgate/internal/pki"
 	"net/http"
 	"strings"
 	"testing"
@@ -128,5 +132,77 @@ func TestHTTP2(t *testing.T) {
 	}
 	if got := echoed(t, body); got.Headers["Certgate-Client-Cert-Status"][0] != "verified" {
 		t.Fatalf("back end saw %v", got.Headers)
+	}
+}
+
+// TestTLS12Alerts: in a TLS 1.2 full handshake the refusal carries the
+// alert that matches the reason code. (In TLS 1.3 crypto/tls always sends
+// bad_certificate; the reason is in the connection log.)
+func TestTLS12Alerts(t *testing.T) {
+	e := newEnv(t)
+	revoked := e.inter.Client(t, "revoked12")
+	e.write("inter.crl", e.inter.CRL(t, zeroTime, revoked.Cert.SerialNumber))
+	ts := "    crlFiles: [inter.crl]\n"
+	e.apply(e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, ts, ""))
+	now := time.Now()
+	cases := []struct {
+		leaf  *pkitest.Leaf
+		alert string
+	}{
+		{revoked, "revoked certificate"},
+		{pkitest.NewRoot(t, "Stranger").Client(t, "stranger"), "unknown certificate authority"},
+		{e.inter.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: pkix.Name{CommonName: "expired12"},
+			NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-time.Hour)}), "expired certificate"},
+		{e.inter.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: pkix.Name{CommonName: "server-only12"},
+			Profile: pki.ProfileServer}), "unsupported certificate"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.alert, func(t *testing.T) {
+			cfg := e.tlsConfig(clientOpts{cert: tc.leaf, sni: "a.test"})
+			cfg.MaxVersion = tls.VersionTLS12
+			c, err := tls.Dial("tcp", e.addr(), cfg)
+			if err == nil {
+				_, err = c.Read(make([]byte, 1))
+				c.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), "remote error: tls: "+tc.alert) {
+				t.Fatalf("error = %v, want alert %q", err, tc.alert)
+			}
+		})
+	}
+	t.Run("admitted", func(t *testing.T) {
+		cfg := e.tlsConfig(clientOpts{cert: e.inter.Client(t, "ok12"), sni: "a.test"})
+		cfg.MaxVersion = tls.VersionTLS12
+		resp, body, err := e.get(&http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}, "a.test", "/", nil)
+		if err != nil || resp.StatusCode != 200 || resp.TLS.Version != tls.VersionTLS12 {
+			t.Fatalf("TLS 1.2 client: %v %v %s", err, resp, body)
+		}
+	})
+}
+
+// TestNoSNIRefusedWithoutDefault: a listener without defaultDomain refuses
+// clients that send no SNI.
+func TestNoSNIRefusedWithoutDefault(t *testing.T) {
+	e := newEnv(t)
+	yaml := strings.Replace(e.config([]domainYAML{{hosts: "a.test"}}, "", ""), "    defaultDomain: a.test\n    allowWeakerDefault: true\n", "", 1)
+	e.apply(yaml)
+	if _, _, err := e.get(e.client(clientOpts{}), "a.test", "/", nil); err == nil {
+		t.Fatal("a client without SNI was served")
+	}
+	if resp, _, err := e.get(e.client(clientOpts{sni: "a.test"}), "a.test", "/", nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("with SNI: %v", err)
+	}
+}
+
+// TestMinVersion13: a domain with minVersion 1.3 refuses TLS 1.2 clients.
+func TestMinVersion13(t *testing.T) {
+	e := newEnv(t)
+	yaml := strings.Replace(e.config([]domainYAML{{hosts: "a.test"}}, "", ""), "    clientAuth:\n", "    tls: {minVersion: \"1.3\"}\n    clientAuth:\n", 1)
+	e.apply(yaml)
+	cfg := e.tlsConfig(clientOpts{sni: "a.test"})
+	cfg.MaxVersion = tls.VersionTLS12
+	if c, err := tls.Dial("tcp", e.addr(), cfg); err == nil {
+		c.Close()
+		t.Fatal("TLS 1.2 handshake succeeded on a 1.3-only domain")
 	}
 }

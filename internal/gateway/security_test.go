@@ -16,8 +16,12 @@ import (
 // refused, and the server must log that the refusal happened on a resumed
 // session. A fresh handshake is refused too.
 func TestRevokedOnResumedSession(t *testing.T) {
-	for _, how := range []string{"deny-serial", "crl"} {
-		t.Run(how, func(t *testing.T) {
+	for _, tc := range []struct {
+		how string
+		ver uint16
+	}{{"deny-serial", tls.VersionTLS13}, {"crl", tls.VersionTLS13}, {"deny-serial", tls.VersionTLS12}, {"crl", tls.VersionTLS12}} {
+		how := tc.how
+		t.Run(how+"/"+tls.VersionName(tc.ver), func(t *testing.T) {
 			e := newEnv(t)
 			leaf := e.inter.Client(t, "resumer")
 			doms := []domainYAML{{hosts: "a.test", mode: "verify"}}
@@ -26,6 +30,7 @@ func TestRevokedOnResumedSession(t *testing.T) {
 			cache := tls.NewLRUClientSessionCache(8)
 			dial := func() (tls.ConnectionState, error) {
 				cfg := e.tlsConfig(clientOpts{cert: leaf, sni: "a.test", sessions: cache})
+				cfg.MaxVersion = tc.ver
 				c, err := tls.Dial("tcp", e.addr(), cfg)
 				if err != nil {
 					return tls.ConnectionState{}, err

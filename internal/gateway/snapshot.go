@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/certgate/certgate/internal/certheader"
@@ -94,6 +95,10 @@ type domain struct {
 	mappings []mapping // longest base path first
 	// ignoreExpiry mirrors the truststore setting for per-request expiry checks.
 	ignoreExpiry bool
+	// ticketEpoch is the rotation period of the keys in tls; rotated holds
+	// later periods' keys for a snapshot that outlives its period.
+	ticketEpoch int64
+	rotated     atomic.Pointer[epochKeys]
 }
 
 type mapping struct {

@@ -26,10 +26,34 @@ func newTicketKeys() *ticketKeys {
 	return &ticketKeys{secret: s}
 }
 
+func ticketEpoch(now time.Time) int64 { return now.Unix() / int64(ticketPeriod/time.Second) }
+
 // keys returns the current and previous keys for policy at now.
 func (t *ticketKeys) keys(policy string, now time.Time) [][32]byte {
-	epoch := now.Unix() / int64(ticketPeriod/time.Second)
+	epoch := ticketEpoch(now)
 	return [][32]byte{t.derive(policy, epoch), t.derive(policy, epoch-1)}
+}
+
+// epochKeys are a domain's ticket keys for one rotation period.
+type epochKeys struct {
+	epoch int64
+	keys  [][32]byte
+}
+
+// rotatedTicketKeys returns nil while the keys set at compile time are
+// current, and the current period's keys once a period has passed without
+// a reload (derived once per domain and period, then shared).
+func (d *domain) rotatedTicketKeys(g *Gateway, now time.Time) [][32]byte {
+	epoch := ticketEpoch(now)
+	if epoch == d.ticketEpoch {
+		return nil
+	}
+	if k := d.rotated.Load(); k != nil && k.epoch == epoch {
+		return k.keys
+	}
+	k := &epochKeys{epoch: epoch, keys: g.tickets.keys(d.policy, now)}
+	d.rotated.Store(k)
+	return k.keys
 }
 
 func (t *ticketKeys) derive(policy string, epoch int64) [32]byte {
