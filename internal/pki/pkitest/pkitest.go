@@ -153,15 +153,7 @@ func (ca *CA) Issue(t testing.TB, kt pki.KeyType, req pki.Request) *Leaf {
 	if err != nil {
 		t.Fatalf("pkitest: key: %v", err)
 	}
-	cert, err := pki.Issue(ca.Issuer, key.Public(), nil, req, time.Now())
-	if err != nil {
-		t.Fatalf("pkitest: issue: %v", err)
-	}
-	var inter []*x509.Certificate
-	for c := ca; c != nil && c.Parent != nil; c = c.Parent {
-		inter = append(inter, c.Cert)
-	}
-	return &Leaf{Cert: cert, Key: key, Intermediates: inter}
+	return ca.IssueWithKey(t, key, req)
 }
 
 // CRL returns a DER CRL signed by ca revoking serials, valid from an hour
