@@ -34,14 +34,19 @@ type conn struct {
 	mu      sync.Mutex
 	verdict verdict
 
-	// alert, when non-zero, replaces the bad_certificate alert crypto/tls
-	// is about to send in plaintext for a rejected TLS 1.2 full handshake
-	// (see Write). Only the handshake goroutine touches it.
-	alert uint8
+	// alert, when non-zero, replaces the alert alertFrom that crypto/tls
+	// is about to send in plaintext (see Write). Only the handshake
+	// goroutine touches them.
+	alert, alertFrom uint8
+	// sniReason says why no domain was chosen (handshake log reason).
+	sniReason string
 }
 
 // TLS alert descriptions (RFC 5246 7.2, RFC 8446 6.2).
 const (
+	alertHandshakeFailure       = 40
+	alertInternalError          = 80
+	alertUnrecognizedName       = 112
 	alertBadCertificate         = 42
 	alertUnsupportedCertificate = 43
 	alertCertificateRevoked     = 44
@@ -68,14 +73,15 @@ func alertFor(r trust.Reason) uint8 {
 }
 
 // Write passes bytes to the network. crypto/tls answers every
-// VerifyConnection error with a bad_certificate alert; in a TLS 1.2 full
-// handshake that alert is still a plaintext record, so the gateway
-// rewrites its description to the alert matching the reason code
-// (certificate_revoked, certificate_expired, unknown_ca, ...). TLS 1.3
-// alerts at that point are encrypted and keep bad_certificate; the reason
-// code is in the connection log either way.
+// VerifyConnection error with a bad_certificate alert, and every
+// GetConfigForClient error with internal_error. Where that alert is still a
+// plaintext record — a TLS 1.2 full handshake, or any handshake before the
+// ServerHello — the gateway rewrites its description to the alert that
+// names the reason (certificate_revoked, unknown_ca, unrecognized_name,
+// ...). TLS 1.3 alerts after the ServerHello are encrypted and keep
+// bad_certificate; the reason code is in the connection log either way.
 func (c *conn) Write(b []byte) (int, error) {
-	if c.alert != 0 && len(b) == 7 && b[0] == 0x15 && b[1] == 3 && b[3] == 0 && b[4] == 2 && b[6] == alertBadCertificate {
+	if c.alert != 0 && len(b) == 7 && b[0] == 0x15 && b[1] == 3 && b[3] == 0 && b[4] == 2 && b[6] == c.alertFrom {
 		rec := [7]byte(b)
 		rec[6] = c.alert
 		c.alert = 0
@@ -120,18 +126,18 @@ func (c *conn) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	if hello.ServerName == "" {
 		spec := snap.listener(c.listener.address)
 		if spec == nil || spec.defaultDomain == nil {
-			return nil, errNoSNI
+			return nil, c.refuseSNI("SNIMissing", alertHandshakeFailure, errNoSNI)
 		}
 		d = spec.defaultDomain
 	} else {
 		h, err := hostname.Normalize(hello.ServerName)
 		if err != nil {
-			return nil, errors.New("invalid SNI")
+			return nil, c.refuseSNI("SNIInvalid", alertUnrecognizedName, errors.New("invalid SNI"))
 		}
 		c.sni = h
 		var ok bool
 		if d, ok = snap.hosts.Lookup(h); !ok {
-			return nil, errors.New("no domain serves this SNI")
+			return nil, c.refuseSNI("SNIUnknown", alertUnrecognizedName, errors.New("no domain serves this SNI"))
 		}
 	}
 	c.dom = d
@@ -145,6 +151,15 @@ func (c *conn) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	return cfg, nil
 }
 
+// refuseSNI records why no domain serves this handshake and asks Write to
+// turn crypto/tls's internal_error alert (still plaintext: no ServerHello
+// was sent) into one that says what happened.
+func (c *conn) refuseSNI(reason string, alert uint8, err error) error {
+	c.sniReason = reason
+	c.alert, c.alertFrom = alert, alertInternalError
+	return err
+}
+
 // verifyConnection runs on every handshake, full or resumed, and applies
 // the domain's client-auth mode through the one verdict function
 // (trust.Store.Verify) against the current truststore version.
@@ -156,7 +171,7 @@ func (c *conn) verifyConnection(cs tls.ConnectionState) error {
 	c.mu.Unlock()
 	if v.reason != "" && !c.dom.failHTTP {
 		if cs.Version == tls.VersionTLS12 && !cs.DidResume {
-			c.alert = alertFor(v.reason)
+			c.alert, c.alertFrom = alertFor(v.reason), alertBadCertificate
 		}
 		return &trust.Error{Reason: v.reason, Detail: v.detail}
 	}

@@ -167,6 +167,8 @@ func (g *Gateway) logHandshake(c *conn, tc *tls.Conn, elapsed time.Duration, err
 	switch {
 	case err != nil && v.reason != "":
 		result, reason = "failure", string(v.reason)
+	case err != nil && c.sniReason != "":
+		result, reason = "failure", c.sniReason
 	case err != nil && isMissingCertError(err):
 		result, reason = "failure", string(trust.ReasonMissing)
 		v.reason, v.detail = trust.ReasonMissing, "no client certificate was presented"
@@ -216,7 +218,7 @@ func (g *Gateway) logHandshake(c *conn, tc *tls.Conn, elapsed time.Duration, err
 	level := slog.LevelInfo
 	if err != nil {
 		level = slog.LevelWarn
-		if reason == "TLSHandshakeError" {
+		if reason == "TLSHandshakeError" || c.sniReason != "" {
 			attrs = append(attrs, slog.String("error", err.Error()))
 		}
 	}

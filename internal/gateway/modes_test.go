@@ -186,9 +186,20 @@ func TestNoSNIRefusedWithoutDefault(t *testing.T) {
 	e := newEnv(t)
 	yaml := strings.Replace(e.config([]domainYAML{{hosts: "a.test"}}, "", ""), "    defaultDomain: a.test\n    allowWeakerDefault: true\n", "", 1)
 	e.apply(yaml)
-	if _, _, err := e.get(e.client(clientOpts{}), "a.test", "/", nil); err == nil {
-		t.Fatal("a client without SNI was served")
+	if _, _, err := e.get(e.client(clientOpts{}), "a.test", "/", nil); err == nil || !strings.Contains(err.Error(), "handshake failure") {
+		t.Fatalf("a client without SNI: error %v, want alert handshake_failure", err)
 	}
+	// An SNI no domain serves gets unrecognized_name.
+	if _, _, err := e.get(e.client(clientOpts{sni: "nobody.test"}), "a.test", "/", nil); err == nil || !strings.Contains(err.Error(), "unrecognized name") {
+		t.Fatalf("unknown SNI: error %v, want alert unrecognized_name", err)
+	}
+	waitFor(t, "SNIUnknown and SNIMissing in the connection log", func() bool {
+		seen := map[any]bool{}
+		for _, l := range e.logs.lines("connection") {
+			seen[l["reason"]] = true
+		}
+		return seen["SNIUnknown"] && seen["SNIMissing"]
+	})
 	if resp, _, err := e.get(e.client(clientOpts{sni: "a.test"}), "a.test", "/", nil); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("with SNI: %v", err)
 	}
