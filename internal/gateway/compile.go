@@ -431,4 +431,3 @@ func orDefault(d, def time.Duration) time.Duration {
 // Files returns every file the snapshot was compiled from (certificates,
 // keys, CA bundles, CRLs), so a file-backed node can watch them.
 func (s *Snapshot) Files() []string { return s.files }
-

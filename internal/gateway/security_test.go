@@ -195,27 +195,27 @@ func TestHostMustMatchTLSPolicy(t *testing.T) {
 		{"a.test", "a.test", false, 200},
 		{"a.test", "A.TEST.", false, 200},
 		{"a.test", "a.test:8443", false, 200},
-		{"a.test", "c.test", false, 200},             // same policy (off) → allowed
-		{"a.test", "b.test", false, 421},             // fronting an mTLS domain from an off SNI
-		{"a.test", "x.wild.test", false, 421},        // ... also through a wildcard
-		{"a.test", "X.Wild.Test.", false, 421},       // ... in any spelling
-		{"b.test", "b.test", true, 200},              //
-		{"b.test", "x.wild.test", true, 200},         // same policy
-		{"x.wild.test", "b.test", true, 200},         //
-		{"b.test", "a.test", true, 421},              // different policy the other way
-		{"a.test", "unknown.test", false, 421},       // no such domain
-		{"", "a.test", false, 200},                   // no SNI → default domain a.test
-		{"", "b.test", false, 421},                   // no SNI cannot reach the mTLS domain
-		{"a.test", "a.test:notaport", false, 400},    // malformed Host
-		{"a.test", "a.wild.test.evil", false, 421},   // wildcard matches one label only
-		{"a.test", "y.x.wild.test", false, 421},      // ... not two
-		{"b.test", "wild.test", true, 421},           // the wildcard does not cover its base
-		{"A.Test", "a.test", false, 200},             // SNI spelling is normalized too
-		{"a.test.", "a.test", false, 200},            //
-		{"b.test", "B.test", true, 200},              //
-		{"x.wild.test", "Z.WILD.TEST", true, 200},    //
-		{"a.test", "127.0.0.1", false, 421},          // an IP literal that is no domain
-		{"", "127.0.0.1:443", false, 421},            //
+		{"a.test", "c.test", false, 200},           // same policy (off) → allowed
+		{"a.test", "b.test", false, 421},           // fronting an mTLS domain from an off SNI
+		{"a.test", "x.wild.test", false, 421},      // ... also through a wildcard
+		{"a.test", "X.Wild.Test.", false, 421},     // ... in any spelling
+		{"b.test", "b.test", true, 200},            //
+		{"b.test", "x.wild.test", true, 200},       // same policy
+		{"x.wild.test", "b.test", true, 200},       //
+		{"b.test", "a.test", true, 421},            // different policy the other way
+		{"a.test", "unknown.test", false, 421},     // no such domain
+		{"", "a.test", false, 200},                 // no SNI → default domain a.test
+		{"", "b.test", false, 421},                 // no SNI cannot reach the mTLS domain
+		{"a.test", "a.test:notaport", false, 400},  // malformed Host
+		{"a.test", "a.wild.test.evil", false, 421}, // wildcard matches one label only
+		{"a.test", "y.x.wild.test", false, 421},    // ... not two
+		{"b.test", "wild.test", true, 421},         // the wildcard does not cover its base
+		{"A.Test", "a.test", false, 200},           // SNI spelling is normalized too
+		{"a.test.", "a.test", false, 200},          //
+		{"b.test", "B.test", true, 200},            //
+		{"x.wild.test", "Z.WILD.TEST", true, 200},  //
+		{"a.test", "127.0.0.1", false, 421},        // an IP literal that is no domain
+		{"", "127.0.0.1:443", false, 421},          //
 	}
 	for _, tc := range cases {
 		t.Run(tc.sni+"→"+tc.host, func(t *testing.T) {
