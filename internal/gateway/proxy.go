@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/certgate/certgate/internal/certheader"
@@ -21,7 +22,8 @@ import (
 // headers set in Rewrite cannot be removed by the client.
 func (g *Gateway) newProxy(in *integration) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
-		Transport: in.tr,
+		Transport:  in.tr,
+		BufferPool: copyBuffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rq, _ := pr.In.Context().Value(requestKey{}).(*request)
 			out := pr.Out
@@ -67,6 +69,27 @@ func (g *Gateway) newProxy(in *integration) *httputil.ReverseProxy {
 		},
 		ErrorLog: nil,
 	}
+}
+
+// copyBuffers recycles the 32 KiB buffers ReverseProxy copies bodies
+// through (without it, each request allocates one).
+var copyBuffers = &bufferPool{}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) {
+	if cap(buf) != 32<<10 {
+		return
+	}
+	buf = buf[:cap(buf)]
+	b.p.Put(&buf)
 }
 
 // joinPath joins a back end's base path and the request's API path with

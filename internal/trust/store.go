@@ -2,6 +2,7 @@ package trust
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
@@ -61,6 +62,9 @@ type Config struct {
 	// MaxCertSize is the most DER bytes a presented certificate may have.
 	// 0 means DefaultMaxCertSize (16384).
 	MaxCertSize int
+	// ChainCacheSize bounds the cache of verified chains (see chainCache):
+	// 0 means DefaultChainCacheSize, a negative value disables it.
+	ChainCacheSize int
 }
 
 // Store is one compiled truststore version. It is immutable and safe for
@@ -80,6 +84,7 @@ type Store struct {
 	maxDepth     int
 	maxSize      int
 	ignoreExpiry bool
+	cache        *chainCache // verified chains by presented DER; nil when disabled
 }
 
 // New validates cfg and compiles it into an immutable Store, as of now.
@@ -114,6 +119,7 @@ func New(cfg Config, now time.Time) (*Store, []string, error) {
 		maxDepth:     cfg.MaxChainDepth,
 		maxSize:      cfg.MaxCertSize,
 		ignoreExpiry: cfg.IgnoreExpiry,
+		cache:        newChainCache(cmp.Or(cfg.ChainCacheSize, DefaultChainCacheSize)),
 		rootRaw:      make(map[string]struct{}),
 		crls:         make(map[string][]*crlIndex),
 	}

@@ -140,29 +140,39 @@ func (s *Store) verify(chain []*x509.Certificate, opts VerifyOptions) (*Identity
 		return nil, reject(ReasonPurposeInvalid, leaf, fmt.Sprintf("%s has a keyUsage extension without digitalSignature", certName(leaf)))
 	}
 
-	// 6: chain building.
-	inter := s.interPool
-	if len(chain) > 1 {
-		inter = s.interPool.Clone()
-		for _, c := range chain[1:] {
-			inter.AddCert(c)
+	// 6: chain building — or the chains built earlier for exactly these
+	// certificates, if every CA in them is still within its dates.
+	key := chainKey(chain, opts.Purpose, opts.DNSName)
+	chains, hit := s.cache.get(key)
+	if hit && !datesValid(chains, now) {
+		hit = false
+	}
+	if !hit {
+		inter := s.interPool
+		if len(chain) > 1 {
+			inter = s.interPool.Clone()
+			for _, c := range chain[1:] {
+				inter.AddCert(c)
+			}
 		}
-	}
-	xopts := x509.VerifyOptions{
-		Roots:         s.rootPool,
-		Intermediates: inter,
-		CurrentTime:   now,
-		KeyUsages:     []x509.ExtKeyUsage{eku},
-	}
-	if opts.Purpose == PurposeServer {
-		xopts.DNSName = opts.DNSName
-	}
-	chains, err := build.Verify(xopts)
-	if err != nil {
-		return nil, s.explain(err, chain, now, eku)
-	}
-	for _, ch := range chains {
-		ch[0] = leaf
+		xopts := x509.VerifyOptions{
+			Roots:         s.rootPool,
+			Intermediates: inter,
+			CurrentTime:   now,
+			KeyUsages:     []x509.ExtKeyUsage{eku},
+		}
+		if opts.Purpose == PurposeServer {
+			xopts.DNSName = opts.DNSName
+		}
+		built, err := build.Verify(xopts)
+		if err != nil {
+			return nil, s.explain(err, chain, now, eku)
+		}
+		for _, ch := range built {
+			ch[0] = leaf
+		}
+		chains = built
+		s.cache.put(key, chains)
 	}
 
 	// 7: depth.
@@ -185,6 +195,11 @@ func (s *Store) verify(chain []*x509.Certificate, opts VerifyOptions) (*Identity
 	for _, ch := range kept {
 		e := s.checkChain(ch, now)
 		if e == nil {
+			if hit && ch[0] != leaf {
+				// A cached chain starts with the leaf as first presented;
+				// the identity names this presentation's (same DER).
+				ch = append([]*x509.Certificate{leaf}, ch[1:]...)
+			}
 			return newIdentity(ch, true), nil
 		}
 		if first == nil {
