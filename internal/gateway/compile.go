@@ -313,6 +313,8 @@ func (c *compiler) domains(apis map[string]*api) error {
 			}
 		}
 
+		d.key = strings.Join(d.hosts, ",")
+
 		dialects := dc.Headers.Dialects
 		if dialects == nil {
 			dialects = []string{string(certheader.RFC9440)}

@@ -102,6 +102,7 @@ type verdict struct {
 	reason       trust.Reason        // non-empty: rejected
 	detail       string
 	storeVersion string
+	policy       string // the domain policy the verdict was reached under
 	headers      []certheader.Field // encoded once per verdict and domain
 	headersFor   *domain            // the compiled domain headers were encoded for
 }
@@ -180,7 +181,7 @@ func (c *conn) verifyConnection(cs tls.ConnectionState) error {
 
 // judge applies d's mode to a presented chain.
 func (g *Gateway) judge(d *domain, chain []*x509.Certificate, now time.Time) verdict {
-	v := verdict{ran: true, chain: chain, status: certheader.None}
+	v := verdict{ran: true, chain: chain, status: certheader.None, policy: d.policy}
 	if d.store != nil {
 		v.storeVersion = d.store.Version()
 	}
@@ -229,7 +230,17 @@ func (c *conn) currentVerdict(d *domain, now time.Time) verdict {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v := c.verdict
-	if !v.ran || v.reason != "" {
+	if !v.ran {
+		return v
+	}
+	if v.policy != d.policy {
+		// A reload changed this domain's client-auth policy (mode,
+		// truststore or version): judge the connection's certificate
+		// under the new one, as a new handshake would be.
+		c.verdict = c.g.judge(d, v.chain, now)
+		return c.verdict
+	}
+	if v.reason != "" {
 		return v
 	}
 	if v.status == certheader.Verified && d.store != nil && v.storeVersion != d.store.Version() {

@@ -68,7 +68,7 @@ func (g *Gateway) serve(w *statusWriter, r *http.Request, rq *request, now time.
 		return
 	}
 	rq.dom = d
-	if d.policy != c.dom.policy {
+	if d.policy != c.dom.policy && d.key != c.dom.key {
 		g.deny(w, rq, http.StatusMisdirectedRequest, CodeMisdirected,
 			"the Host "+strconv.Quote(host)+" has a different TLS client-authentication policy than the one negotiated for this connection; open a new connection for it")
 		return

@@ -285,3 +285,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // zeroTime asks pkitest for its default CRL nextUpdate.
 var zeroTime time.Time
+
+// replaceOnce replaces old with new in s, failing if old is absent.
+func replaceOnce(t testing.TB, s, old, new string) string {
+	t.Helper()
+	if !strings.Contains(s, old) {
+		t.Fatalf("%q not found in:\n%s", old, s)
+	}
+	return strings.Replace(s, old, new, 1)
+}

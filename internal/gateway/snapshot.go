@@ -82,6 +82,10 @@ type timeouts struct {
 type domain struct {
 	name  string // first host pattern, used in logs and metric labels
 	hosts []string
+	// key identifies the domain across reloads (its host list): a request
+	// for the same domain whose policy changed is judged again rather
+	// than misdirected.
+	key string
 	// policy identifies the client-auth policy a TLS handshake applies;
 	// a request whose Host resolves to a domain with another policy is
 	// misdirected (421).
