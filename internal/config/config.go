@@ -127,15 +127,22 @@ type Domain struct {
 	Mappings []Mapping `json:"mappings,omitempty"`
 }
 
-// Certificate names the PEM files of a server certificate. Load makes
+// Certificate is a server certificate and its key, as PEM files or as
+// inline PEM (the form the admin API and the store use). Load makes
 // relative paths absolute against the directory of the configuration file;
-// the files are read by the gateway, not by this package.
+// files are read by the gateway, not by this package.
 type Certificate struct {
 	// CertFile holds the PEM leaf certificate first, then its chain.
-	// Required.
+	// Exactly one of CertFile and CertPEM is required.
 	CertFile string `json:"certFile,omitempty"`
-	// KeyFile holds the PEM private key. Required.
+	// KeyFile holds the PEM private key. Exactly one of KeyFile and KeyPEM
+	// is required.
 	KeyFile string `json:"keyFile,omitempty"`
+	// CertPEM is the certificate chain itself, PEM, leaf first.
+	CertPEM string `json:"certPEM,omitempty"`
+	// KeyPEM is the private key itself, PEM. Write-only: the admin API
+	// seals it in the store and never returns it; nothing logs it.
+	KeyPEM string `json:"keyPEM,omitempty"`
 }
 
 // TLS is a domain's protocol policy.
@@ -255,8 +262,15 @@ type Truststore struct {
 	// or digit, unique among truststores. Required.
 	Name string `json:"name,omitempty"`
 	// CAFiles are PEM bundles of trust anchors (CA certificates). At least
-	// one is required. Load makes relative paths absolute.
+	// one CA source (CAFiles or CABundle) is required. Load makes relative
+	// paths absolute.
 	CAFiles []string `json:"caFiles,omitempty"`
+	// CABundle is a PEM bundle of trust anchors given inline.
+	CABundle string `json:"caBundle,omitempty"`
+	// Intermediates is a PEM bundle of untrusted intermediates given inline.
+	Intermediates string `json:"intermediates,omitempty"`
+	// CRLs are CRLs given inline, each PEM ("X509 CRL").
+	CRLs []string `json:"crls,omitempty"`
 	// IntermediateFiles are PEM bundles of untrusted intermediate CA
 	// certificates, used to build chains for clients that send only their
 	// leaf.
@@ -269,8 +283,8 @@ type Truststore struct {
 	// MaxChainDepth is the most CA certificates allowed above the leaf.
 	// nil means DefaultMaxChainDepth (4); otherwise 1 to 10.
 	MaxChainDepth *int `json:"maxChainDepth,omitempty"`
-	// IgnoreClientCertExpiry admits expired or not yet valid client
-	// certificates that otherwise verify. Default false. Meant for devices
+	// IgnoreClientCertExpiry admits expired client certificates (the
+	// leaf's notAfter only) that otherwise verify. Default false. Meant for devices
 	// without a reliable clock; weakens revocation by expiry.
 	IgnoreClientCertExpiry bool `json:"ignoreClientCertExpiry,omitempty"`
 	// MaxCertificateBytes is the most DER bytes a presented certificate

@@ -290,8 +290,8 @@ func (v *validator) domain(d *Domain, index int, path string, seen map[string]ho
 		seen[pat.String()] = hostOwner{domain: index, path: p, raw: h}
 	}
 
-	v.file(path+".certificate.certFile", d.Certificate.CertFile)
-	v.file(path+".certificate.keyFile", d.Certificate.KeyFile)
+	v.source(path+".certificate", "certFile", d.Certificate.CertFile, "certPEM", d.Certificate.CertPEM)
+	v.source(path+".certificate", "keyFile", d.Certificate.KeyFile, "keyPEM", d.Certificate.KeyPEM)
 
 	switch d.TLS.MinVersion {
 	case "", TLS12, TLS13:
@@ -421,6 +421,28 @@ func (v *validator) file(path, name string) {
 	}
 }
 
+// source checks a pair of alternatives: a file path or inline PEM, exactly
+// one of them.
+func (v *validator) source(path, fileField, file, pemField, pem string) {
+	switch {
+	case file != "" && pem != "":
+		v.add(path+"."+pemField, "give either %s or %s, not both", fileField, pemField)
+	case pem != "":
+		v.pem(path+"."+pemField, pem)
+	default:
+		v.file(path+"."+fileField, file)
+	}
+}
+
+// pem checks that an inline value at least looks like PEM (the gateway
+// parses it and reports real errors with the same path). It never quotes
+// the value.
+func (v *validator) pem(path, value string) {
+	if value != "" && !looksLikePEM(value) {
+		v.add(path, "expected PEM data (-----BEGIN ...-----)")
+	}
+}
+
 func (v *validator) name(path, kind, name string) {
 	switch {
 	case name == "":
@@ -432,8 +454,17 @@ func (v *validator) name(path, kind, name string) {
 
 func (v *validator) truststore(ts *Truststore, path string) {
 	v.name(path+".name", "truststore", ts.Name)
-	if len(ts.CAFiles) == 0 {
-		v.add(path+".caFiles", "at least one CA bundle is required")
+	if len(ts.CAFiles) == 0 && ts.CABundle == "" {
+		v.add(path+".caFiles", "at least one CA bundle is required (caFiles or caBundle)")
+	}
+	v.pem(path+".caBundle", ts.CABundle)
+	v.pem(path+".intermediates", ts.Intermediates)
+	for j, c := range ts.CRLs {
+		if c == "" {
+			v.add(fmt.Sprintf("%s.crls[%d]", path, j), "empty: give a PEM CRL")
+			continue
+		}
+		v.pem(fmt.Sprintf("%s.crls[%d]", path, j), c)
 	}
 	for j, f := range ts.CAFiles {
 		v.file(fmt.Sprintf("%s.caFiles[%d]", path, j), f)

@@ -112,12 +112,33 @@ func (c *compiler) truststores() error {
 			}
 			tc.Roots = append(tc.Roots, certs...)
 		}
+		if ts.CABundle != "" {
+			certs, err := c.inlineCerts(path+".caBundle", ts.CABundle)
+			if err != nil {
+				return err
+			}
+			tc.Roots = append(tc.Roots, certs...)
+		}
 		for j, f := range ts.IntermediateFiles {
 			certs, err := c.certs(fmt.Sprintf("%s.intermediateFiles[%d]", path, j), f)
 			if err != nil {
 				return err
 			}
 			tc.Intermediates = append(tc.Intermediates, certs...)
+		}
+		if ts.Intermediates != "" {
+			certs, err := c.inlineCerts(path+".intermediates", ts.Intermediates)
+			if err != nil {
+				return err
+			}
+			tc.Intermediates = append(tc.Intermediates, certs...)
+		}
+		for j, data := range ts.CRLs {
+			crl, err := trust.ParseCRL([]byte(data))
+			if err != nil {
+				return fmt.Errorf("%s.crls[%d]: %w", path, j, err)
+			}
+			tc.CRLs = append(tc.CRLs, crl)
 		}
 		for j, f := range ts.CRLFiles {
 			field := fmt.Sprintf("%s.crlFiles[%d]", path, j)
@@ -168,12 +189,20 @@ func (c *compiler) certs(field, file string) ([]*x509.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.parseCerts(field+": "+file, data)
+}
+
+func (c *compiler) inlineCerts(field, pemData string) ([]*x509.Certificate, error) {
+	return c.parseCerts(field, []byte(pemData))
+}
+
+func (c *compiler) parseCerts(where string, data []byte) ([]*x509.Certificate, error) {
 	certs, warns, err := trust.ParseCertificates(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", field, file, err)
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	for _, w := range warns {
-		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: %s: %s", field, file, w))
+		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: %s", where, w))
 	}
 	return certs, nil
 }
@@ -247,13 +276,17 @@ func (c *compiler) apis() (map[string]*api, error) {
 func (c *compiler) domains(apis map[string]*api) error {
 	for i, dc := range c.cfg.Domains {
 		path := fmt.Sprintf("domains[%d]", i)
-		certPEM, err := c.readFile(path+".certificate.certFile", dc.Certificate.CertFile)
-		if err != nil {
-			return err
+		certPEM, keyPEM := []byte(dc.Certificate.CertPEM), []byte(dc.Certificate.KeyPEM)
+		var err error
+		if dc.Certificate.CertFile != "" {
+			if certPEM, err = c.readFile(path+".certificate.certFile", dc.Certificate.CertFile); err != nil {
+				return err
+			}
 		}
-		keyPEM, err := c.readFile(path+".certificate.keyFile", dc.Certificate.KeyFile)
-		if err != nil {
-			return err
+		if dc.Certificate.KeyFile != "" {
+			if keyPEM, err = c.readFile(path+".certificate.keyFile", dc.Certificate.KeyFile); err != nil {
+				return err
+			}
 		}
 		pair, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
