@@ -1,0 +1,187 @@
+package model
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/certgate/certgate/internal/config"
+)
+
+// Item is one stored object as Assemble needs it (the node converts
+// store.Object values; model does not depend on the store).
+type Item struct {
+	Kind, ID, Parent, Name string
+	Body                   json.RawMessage
+}
+
+// Settings are the parts of the configuration a store-backed node takes
+// from its flags rather than from the store.
+type Settings struct {
+	Listeners []config.Listener
+	Metrics   *config.Metrics
+	Log       *config.Log
+}
+
+// KeyOpener returns the PEM private key sealed as secret id.
+type KeyOpener func(id string) ([]byte, error)
+
+// VersionedName is the name a truststore version gets in an assembled
+// configuration: domains pinned to different versions of one truststore
+// then use two truststores, and a domain whose version changes gets a new
+// client-auth policy (its open connections are judged again).
+func VersionedName(truststore string, version int) string {
+	return truststore + ".v" + strconv.Itoa(version)
+}
+
+// Assemble builds the declarative configuration of one revision. It is
+// deterministic (objects are ordered by ID) so equal revisions give equal
+// configurations. Errors name the offending object. The result still needs
+// config.Validate and gateway.Compile, which the callers run.
+func Assemble(items []Item, s Settings, openKey KeyOpener) (*config.Config, error) {
+	items = slices.Clone(items)
+	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.ID, b.ID) })
+	byKind := map[string][]Item{}
+	for _, it := range items {
+		byKind[it.Kind] = append(byKind[it.Kind], it)
+	}
+	children := func(kind, parent string) []Item {
+		var out []Item
+		for _, it := range byKind[kind] {
+			if it.Parent == parent {
+				out = append(out, it)
+			}
+		}
+		return out
+	}
+
+	cfg := &config.Config{Listeners: s.Listeners, Metrics: s.Metrics, Log: s.Log}
+
+	// Truststores: name → (versions by number, latest).
+	type tsInfo struct {
+		body     Truststore
+		versions map[int]TruststoreVersion
+	}
+	truststores := map[string]*tsInfo{}
+	for _, it := range byKind[KindTruststore] {
+		var ts Truststore
+		if err := decode(it, &ts); err != nil {
+			return nil, err
+		}
+		info := &tsInfo{body: ts, versions: map[int]TruststoreVersion{}}
+		for _, vi := range children(KindTruststoreVersion, it.ID) {
+			var v TruststoreVersion
+			if err := decode(vi, &v); err != nil {
+				return nil, err
+			}
+			info.versions[v.Version] = v
+		}
+		truststores[ts.Name] = info
+	}
+	emitted := map[string]bool{}
+	useTruststore := func(where, name string, version int) (string, bool, error) {
+		info := truststores[name]
+		if info == nil {
+			return "", false, fmt.Errorf("%s: no truststore named %q", where, name)
+		}
+		if version == 0 {
+			version = info.body.LatestVersion
+		}
+		v, ok := info.versions[version]
+		if !ok {
+			return "", false, fmt.Errorf("%s: truststore %q has no version %d", where, name, version)
+		}
+		vn := VersionedName(name, version)
+		if !emitted[vn] {
+			emitted[vn] = true
+			cfg.Truststores = append(cfg.Truststores, config.Truststore{
+				Name:                   vn,
+				CABundle:               v.CABundle,
+				Intermediates:          v.Intermediates,
+				CRLs:                   v.CRLs,
+				Deny:                   v.Deny,
+				MaxChainDepth:          v.MaxChainDepth,
+				IgnoreClientCertExpiry: v.IgnoreClientCertExpiry,
+				MaxCertificateBytes:    v.MaxCertificateBytes,
+			})
+		}
+		return vn, v.IgnoreClientCertExpiry, nil
+	}
+
+	for _, it := range byKind[KindDomain] {
+		where := fmt.Sprintf("domain %s (%q)", it.ID, it.Name)
+		var d Domain
+		if err := decode(it, &d); err != nil {
+			return nil, err
+		}
+		cd := config.Domain{
+			Hosts:   d.Hosts,
+			TLS:     d.TLS,
+			Headers: d.Headers,
+			ClientAuth: config.ClientAuth{
+				Mode:             d.ClientAuth.Mode,
+				FailureResponse:  d.ClientAuth.FailureResponse,
+				AdvertiseCANames: d.ClientAuth.AdvertiseCANames,
+			},
+			Certificate: config.Certificate{CertPEM: d.Certificate.CertPEM},
+		}
+		if d.Certificate.KeySecret != "" {
+			if openKey == nil {
+				return nil, fmt.Errorf("%s: its private key is sealed and no key opener was given", where)
+			}
+			key, err := openKey(d.Certificate.KeySecret)
+			if err != nil {
+				return nil, fmt.Errorf("%s: open private key: %w", where, err)
+			}
+			cd.Certificate.KeyPEM = string(key)
+		}
+		if d.ClientAuth.Truststore != "" {
+			vn, _, err := useTruststore(where+" clientAuth.truststore", d.ClientAuth.Truststore, d.ClientAuth.TruststoreVersion)
+			if err != nil {
+				return nil, err
+			}
+			cd.ClientAuth.Truststore = vn
+		}
+		for _, mi := range children(KindMapping, it.ID) {
+			var m Mapping
+			if err := decode(mi, &m); err != nil {
+				return nil, err
+			}
+			cd.Mappings = append(cd.Mappings, config.Mapping{BasePath: m.BasePath, API: m.API})
+		}
+		cfg.Domains = append(cfg.Domains, cd)
+	}
+
+	for _, it := range byKind[KindAPI] {
+		var a API
+		if err := decode(it, &a); err != nil {
+			return nil, err
+		}
+		ca := config.API{Name: a.Name}
+		for _, ii := range children(KindIntegration, it.ID) {
+			var in config.Integration
+			if err := decode(ii, &in); err != nil {
+				return nil, err
+			}
+			ca.Integrations = append(ca.Integrations, in)
+		}
+		for _, ri := range children(KindRoute, it.ID) {
+			var r config.Route
+			if err := decode(ri, &r); err != nil {
+				return nil, err
+			}
+			ca.Routes = append(ca.Routes, r)
+		}
+		cfg.APIs = append(cfg.APIs, ca)
+	}
+	return cfg, nil
+}
+
+func decode(it Item, v any) error {
+	if err := json.Unmarshal(it.Body, v); err != nil {
+		return fmt.Errorf("%s %s: stored body does not decode: %w", it.Kind, it.ID, err)
+	}
+	return nil
+}
