@@ -65,7 +65,7 @@ func TestAssemble(t *testing.T) {
 	bad := append(items[:0:0], items...)
 	bad[4] = item(t, KindDomain, "dom-b", "", "b.test", Domain{Hosts: []string{"b.test"}, Certificate: DomainCertificate{CertPEM: "CERT"},
 		ClientAuth: ClientAuth{Mode: config.ModeVerify, Truststore: "partners", TruststoreVersion: 7}})
-	if _, err := Assemble(bad, Settings{}, nil); err == nil || !strings.Contains(err.Error(), `dom-b`) || !strings.Contains(err.Error(), "no version 7") {
+	if _, err := Assemble(bad, Settings{}, func(string) ([]byte, error) { return []byte("K"), nil }); err == nil || !strings.Contains(err.Error(), `dom-b`) || !strings.Contains(err.Error(), "no version 7") {
 		t.Fatalf("err = %v", err)
 	}
 }
