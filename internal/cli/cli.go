@@ -28,6 +28,11 @@ var commands = map[string]command{
 	"verify":     {"tell, offline, whether a certificate chain would be admitted by a truststore", runVerify},
 	"validate":   {"check a configuration file and its certificates without serving", runValidate},
 	"version":    {"print the version", runVersion},
+	// Admin API clients (a gateway started with serve --data-dir).
+	"truststores": {"manage versioned truststores through the admin API", truststoresCmd},
+	"domains":     {"manage domains and their base-path mappings through the admin API", domainsCmd},
+	"apis":        {"manage APIs, their integrations and routes through the admin API", apisCmd},
+	"status":      {"show the gateway's applied revision and last error", statusCmd},
 }
 
 // exitError carries an exit code through an error.

@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// verb is one action of a resource command.
+type verb struct {
+	synopsis string
+	run      func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// resourceCommand dispatches "certgate <resource> <verb> ...".
+func resourceCommand(name string, verbs map[string]verb) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+			fmt.Fprintf(stderr, "Usage: certgate %s <verb> [flags]\n\nVerbs:\n", name)
+			names := make([]string, 0, len(verbs))
+			for v := range verbs {
+				names = append(names, v)
+			}
+			sort.Strings(names)
+			for _, v := range names {
+				fmt.Fprintf(stderr, "  %-12s %s\n", v, verbs[v].synopsis)
+			}
+			if len(args) == 0 {
+				return usageError("a verb is required")
+			}
+			return nil
+		}
+		v, ok := verbs[args[0]]
+		if !ok {
+			return usageError("%s: unknown verb %q (try certgate %s help)", name, args[0], name)
+		}
+		return v.run(ctx, args[1:], stdout, stderr)
+	}
+}
+
+// parseWithPositional parses flags that may follow one positional argument
+// ("certgate truststores get partners -o json").
+func parseWithPositional(fs interface {
+	Parse([]string) error
+	Args() []string
+	NArg() int
+}, args []string, want int) ([]string, error) {
+	var pos []string
+	for len(args) > 0 && !strings.HasPrefix(args[0], "-") && len(pos) < want {
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	pos = append(pos, fs.Args()...)
+	if len(pos) != want {
+		return nil, usageError("expected %d argument(s), got %d", want, len(pos))
+	}
+	return pos, nil
+}
+
+// write sends a change, prints the answer and waits until it is served.
+func (a *adminFlags) write(ctx context.Context, stdout io.Writer, method, path string, body any, hdr map[string]string) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	var out json.RawMessage
+	resp, err := c.Do(ctx, method, path, body, &out, hdr)
+	if err != nil {
+		return problemError(err)
+	}
+	if err := a.waitApplied(ctx, c, resp.Revision); err != nil {
+		return err
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return a.print(stdout, out)
+}
+
+// list prints a whole collection.
+func (a *adminFlags) list(ctx context.Context, stdout io.Writer, path string, cols ...string) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	items, err := c.List(ctx, path)
+	if err != nil {
+		return problemError(err)
+	}
+	raw, _ := json.Marshal(items)
+	return a.print(stdout, raw, cols...)
+}
+
+// get prints one object.
+func (a *adminFlags) get(ctx context.Context, stdout io.Writer, path string) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	var out json.RawMessage
+	if _, err := c.Do(ctx, http.MethodGet, path, nil, &out, nil); err != nil {
+		return problemError(err)
+	}
+	return a.print(stdout, out)
+}
+
+// resolve turns a name (or an ID) into the ID in collection path.
+func (a *adminFlags) resolve(ctx context.Context, path, nameOrID string) (string, error) {
+	c, err := a.client()
+	if err != nil {
+		return "", err
+	}
+	id, err := c.Find(ctx, path, nameOrID)
+	if err != nil {
+		return "", &exitError{code: 1, err: err}
+	}
+	return url.PathEscape(id), nil
+}
+
+// intOrLatest parses a truststore version flag: "latest" → 0.
+func intOrLatest(s string) (int, error) {
+	if s == "latest" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, usageError("--truststore-version must be a version number or \"latest\", not %q", s)
+	}
+	return n, nil
+}

@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"io"
+	"net/http"
+)
+
+// truststoreContent are the flags that make a truststore version.
+type truststoreContent struct {
+	caBundle, intermediates    string
+	crls, denySerials, denyFPs multiFlag
+	maxDepth                   int
+	ignoreExpiry               bool
+}
+
+func (t *truststoreContent) body() (map[string]any, error) {
+	b := map[string]any{}
+	ca, err := readPEMFile("ca-bundle", t.caBundle)
+	if err != nil {
+		return nil, err
+	}
+	b["caBundle"] = ca
+	if t.intermediates != "" {
+		in, err := readPEMFile("intermediates", t.intermediates)
+		if err != nil {
+			return nil, err
+		}
+		b["intermediates"] = in
+	}
+	var crls []string
+	for _, f := range t.crls {
+		c, err := readPEMFile("crl", f)
+		if err != nil {
+			return nil, err
+		}
+		crls = append(crls, c)
+	}
+	if len(crls) > 0 {
+		b["crls"] = crls
+	}
+	if len(t.denySerials) > 0 || len(t.denyFPs) > 0 {
+		deny := map[string]any{}
+		if len(t.denySerials) > 0 {
+			deny["serials"] = []string(t.denySerials)
+		}
+		if len(t.denyFPs) > 0 {
+			deny["fingerprints"] = []string(t.denyFPs)
+		}
+		b["deny"] = deny
+	}
+	if t.maxDepth != 0 {
+		b["maxChainDepth"] = t.maxDepth
+	}
+	if t.ignoreExpiry {
+		b["ignoreClientCertExpiry"] = true
+	}
+	return b, nil
+}
+
+func truststoreFlags(name, synopsis string, stderr io.Writer) (*flag.FlagSet, *adminFlags, *truststoreContent) {
+	fs := newFlagSet(name, synopsis, stderr)
+	a := &adminFlags{}
+	a.register(fs)
+	t := &truststoreContent{}
+	fs.StringVar(&t.caBundle, "ca-bundle", "", "PEM bundle of the trust anchors (required)")
+	fs.StringVar(&t.intermediates, "intermediates", "", "PEM bundle of untrusted intermediates")
+	fs.Var(&t.crls, "crl", "PEM CRL file (repeatable)")
+	fs.Var(&t.denySerials, "deny-serial", "serial (hex) to refuse (repeatable)")
+	fs.Var(&t.denyFPs, "deny-fingerprint", "SHA-256 fingerprint to refuse (repeatable)")
+	fs.IntVar(&t.maxDepth, "max-depth", 0, "CA certificates allowed above the leaf, 1..10 (default 4)")
+	fs.BoolVar(&t.ignoreExpiry, "ignore-expiry", false, "admit expired client certificates (the leaf's notAfter only)")
+	return fs, a, t
+}
+
+var truststoresCmd = resourceCommand("truststores", map[string]verb{
+	"create": {"create a truststore (its version 1) from a CA bundle", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fs, a, t := truststoreFlags("truststores create", "--name NAME --ca-bundle FILE [flags]", stderr)
+		name := fs.String("name", "", "truststore name (required)")
+		desc := fs.String("description", "", "description")
+		if _, err := parseWithPositional(fs, args, 0); err != nil {
+			return err
+		}
+		if *name == "" || t.caBundle == "" {
+			return usageError("--name and --ca-bundle are required")
+		}
+		body, err := t.body()
+		if err != nil {
+			return err
+		}
+		body["name"] = *name
+		if *desc != "" {
+			body["description"] = *desc
+		}
+		return a.write(ctx, stdout, http.MethodPost, "/v1/truststores", body, nil)
+	}},
+	"add-version": {"upload a new immutable version of a truststore", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fs, a, t := truststoreFlags("truststores add-version", "NAME --ca-bundle FILE [flags]", stderr)
+		pos, err := parseWithPositional(fs, args, 1)
+		if err != nil {
+			return err
+		}
+		if t.caBundle == "" {
+			return usageError("--ca-bundle is required")
+		}
+		body, err := t.body()
+		if err != nil {
+			return err
+		}
+		id, err := a.resolve(ctx, "/v1/truststores", pos[0])
+		if err != nil {
+			return err
+		}
+		return a.write(ctx, stdout, http.MethodPost, "/v1/truststores/"+id+"/versions", body, nil)
+	}},
+	"list": {"list truststores", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fs := newFlagSet("truststores list", "", stderr)
+		a := &adminFlags{}
+		a.register(fs)
+		if _, err := parseWithPositional(fs, args, 0); err != nil {
+			return err
+		}
+		return a.list(ctx, stdout, "/v1/truststores", "id", "name", "latestVersion", "description")
+	}},
+	"get": {"show a truststore", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fs := newFlagSet("truststores get", "NAME", stderr)
+		a := &adminFlags{}
+		a.register(fs)
+		pos, err := parseWithPositional(fs, args, 1)
+		if err != nil {
+			return err
+		}
+		id, err := a.resolve(ctx, "/v1/truststores", pos[0])
+		if err != nil {
+			return err
+		}
+		return a.get(ctx, stdout, "/v1/truststores/"+id)
+	}},
+	"versions": {"list the versions of a truststore", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fs := newFlagSet("truststores versions", "NAME", stderr)
+		a := &adminFlags{}
+		a.register(fs)
+		pos, err := parseWithPositional(fs, args, 1)
+		if err != nil {
+			return err
+		}
+		id, err := a.resolve(ctx, "/v1/truststores", pos[0])
+		if err != nil {
+			return err
+		}
+		return a.list(ctx, stdout, "/v1/truststores/"+id+"/versions", "version", "createdAt", "summary.caCount", "summary.crlEntries", "warnings")
+	}},
+	"delete": {"delete a truststore (refused while a domain uses it)", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fs := newFlagSet("truststores delete", "NAME", stderr)
+		a := &adminFlags{}
+		a.register(fs)
+		pos, err := parseWithPositional(fs, args, 1)
+		if err != nil {
+			return err
+		}
+		id, err := a.resolve(ctx, "/v1/truststores", pos[0])
+		if err != nil {
+			return err
+		}
+		return a.write(ctx, stdout, http.MethodDelete, "/v1/truststores/"+id, nil, nil)
+	}},
+})
