@@ -17,14 +17,35 @@ import (
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "--config gateway.yaml", stderr)
-	path := fs.String("config", "", "declarative configuration file (reloaded on change and on SIGHUP)")
+	fs := newFlagSet("serve", "--config gateway.yaml | --data-dir DIR [flags]", stderr)
+	path := fs.String("config", "", "DB-less mode: declarative configuration file (reloaded on change and on SIGHUP)")
+	dataDir := fs.String("data-dir", "", "store mode: data directory (SQLite store, master key, admin token), created 0700")
+	listen := fs.String("listen", "127.0.0.1:8443", "store mode: the gateway's front-door address")
+	adminListen := fs.String("admin-listen", "127.0.0.1:9443", "store mode: the admin API's address")
+	defaultDomain := fs.String("default-domain", "", "store mode: host of the domain that serves clients without SNI")
+	logLevel := fs.String("log-level", "info", "store mode: debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *path == "" {
+	if (*path == "") == (*dataDir == "") {
 		fs.Usage()
-		return usageError("--config is required")
+		return usageError("give exactly one of --config (DB-less) and --data-dir (store)")
+	}
+	if *dataDir != "" {
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+			return usageError("--log-level: %v", err)
+		}
+		log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+		return node.RunStore(ctx, node.StoreOptions{
+			DataDir: *dataDir, Listen: *listen, AdminListen: *adminListen, DefaultDomain: *defaultDomain,
+			Logger: log,
+			Notice: func(format string, a ...any) { fmt.Fprintf(stdout, format, a...) },
+			Ready: func(n *node.StoreNode) {
+				fmt.Fprintf(stdout, "certgate serving %s (gateway) and %s (admin API); data in %s\n",
+					n.Gateway().Addr(*listen), n.AdminURL(), *dataDir)
+			},
+		})
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {

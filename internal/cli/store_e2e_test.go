@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"bufio"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certgate/certgate/internal/echo"
+	"github.com/certgate/certgate/internal/pki/pkitest"
+)
+
+// TestStoreModeCLI drives the built binary as an operator would: serve
+// --data-dir, then the CLI creates a truststore, a verify domain, an API
+// with a route and a mapping; a client with a certificate is admitted and
+// one without is refused; a new truststore version that no longer trusts
+// the client refuses it; pinning the old version admits it again; and a
+// restart keeps everything (keys still decrypt).
+func TestStoreModeCLI(t *testing.T) {
+	bin := buildBinary(t)
+	work := t.TempDir()
+	data := filepath.Join(work, "data")
+	root := pkitest.NewRoot(t, "Partners Root")
+	other := pkitest.NewRoot(t, "Other Root")
+	serverCA := pkitest.NewRoot(t, "Server CA")
+	srv := serverCA.Server(t, "a.test")
+	write := func(name string, b []byte) string {
+		p := filepath.Join(work, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	caFile := write("ca.pem", root.PEM())
+	otherFile := write("other.pem", other.PEM())
+	certFile := write("server.pem", srv.ChainPEM())
+	keyFile := write("server.key", srv.KeyPEM())
+	backend := httptest.NewServer(echo.Handler())
+	defer backend.Close()
+
+	start := func() (gw string, stop func()) {
+		cmd := exec.Command(bin, "serve", "--data-dir", data, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-level", "warn")
+		stdout, _ := cmd.StdoutPipe()
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		stop = func() {
+			cmd.Process.Signal(os.Interrupt)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("serve exited with %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+				t.Error("serve did not stop")
+			}
+		}
+		re := regexp.MustCompile(`certgate serving (\S+) \(gateway\)`)
+		sc := bufio.NewScanner(stdout)
+		deadline := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
+		defer deadline.Stop()
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				go io.Copy(io.Discard, stdout)
+				return m[1], stop
+			}
+		}
+		stop()
+		t.Fatal("serve printed no ready line")
+		return "", nil
+	}
+	cli := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, append(args, "--data-dir", data)...)
+		out, err := cmd.CombinedOutput()
+		t.Logf("$ certgate %s\n%s", strings.Join(args, " "), out)
+		if err != nil {
+			t.Fatalf("certgate %s: %v", strings.Join(args, " "), err)
+		}
+		return string(out)
+	}
+
+	gw, stop := start()
+	pool := x509.NewCertPool()
+	pool.AddCert(serverCA.Cert)
+	leaf := root.Client(t, "partner-1")
+	get := func(withCert bool) (int, error) {
+		cfg := &tls.Config{RootCAs: pool, ServerName: "a.test"}
+		if withCert {
+			cfg.Certificates = []tls.Certificate{leaf.TLS()}
+		}
+		tr := &http.Transport{TLSClientConfig: cfg}
+		defer tr.CloseIdleConnections()
+		req, _ := http.NewRequest("GET", "https://"+gw+"/hello", nil)
+		req.Host = "a.test"
+		resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			return 0, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+
+	cli("truststores", "create", "--name", "partners", "--ca-bundle", caFile)
+	cli("domains", "create", "--host", "a.test", "--cert", certFile, "--key", keyFile, "--mode", "verify", "--truststore", "partners")
+	cli("apis", "create", "--name", "echo")
+	cli("apis", "add-integration", "echo", "--name", "echo", "--url", backend.URL)
+	cli("apis", "add-route", "echo", "--path", "/{proxy+}")
+	cli("domains", "map", "a.test", "--api", "echo")
+	if code, err := get(true); err != nil || code != 200 {
+		t.Fatalf("with the client certificate: %d %v", code, err)
+	}
+	if _, err := get(false); err == nil {
+		t.Fatal("without a client certificate: admitted")
+	}
+	cli("truststores", "add-version", "partners", "--ca-bundle", otherFile)
+	if _, err := get(true); err == nil {
+		t.Fatal("after a truststore version that no longer trusts the client: admitted")
+	}
+	cli("domains", "update", "a.test", "--truststore-version", "1")
+	if code, err := get(true); err != nil || code != 200 {
+		t.Fatalf("after pinning version 1: %d %v", code, err)
+	}
+	if out := cli("truststores", "versions", "partners"); !strings.Contains(out, "2") {
+		t.Fatalf("versions: %s", out)
+	}
+	stop()
+
+	// Restart: everything is still there and the sealed key still opens.
+	gw, stop = start()
+	defer stop()
+	if code, err := get(true); err != nil || code != 200 {
+		t.Fatalf("after restart: %d %v", code, err)
+	}
+	fmt.Fprint(io.Discard, cli("status", "-o", "json"))
+	// Data directory hygiene.
+	for _, name := range []string{"admin.token", "master.key"} {
+		fi, err := os.Stat(filepath.Join(data, name))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v mode %v, want 0600", name, err, fi.Mode().Perm())
+		}
+	}
+	if fi, err := os.Stat(data); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data dir mode %v, want 0700", fi.Mode().Perm())
+	}
+}

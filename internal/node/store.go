@@ -1,0 +1,511 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/certgate/certgate/internal/admin"
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/gateway"
+	"github.com/certgate/certgate/internal/keyring"
+	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/pki"
+	"github.com/certgate/certgate/internal/store"
+	"github.com/certgate/certgate/internal/store/sqlite"
+	"github.com/certgate/certgate/internal/trust"
+)
+
+// Files a store-backed node keeps in its data directory besides the
+// database. The client package reads the same names.
+const (
+	MasterKeyFile = "master.key"
+	TokenFile     = "admin.token"
+	AdminCAFile   = "admin-ca.pem"
+	AdminURLFile  = "admin.url"
+)
+
+// Meta keys in the store.
+const (
+	metaKEKCheck    = "kek_check"
+	metaTokenSHA256 = "admin_token_sha256"
+	metaAdminCACert = "admin_ca_cert"
+	secretAdminCA   = "sec-admin-ca"
+)
+
+// StoreOptions configure RunStore.
+type StoreOptions struct {
+	DataDir       string // created 0700 if absent; refused if looser
+	Listen        string // the gateway's front-door address
+	DefaultDomain string // optional: domain host for clients without SNI
+	AdminListen   string // admin API address (loopback by default)
+	Logger        *slog.Logger
+	Registerer    prometheus.Registerer
+	// Ready, if set, is called once the gateway and admin API serve.
+	Ready func(n *StoreNode)
+	// Stdout receives the one-time notice of a newly created token.
+	Notice func(format string, args ...any)
+	// ShutdownTimeout bounds the graceful drain (0: 30 s).
+	ShutdownTimeout time.Duration
+}
+
+// StoreNode is a running store-backed gateway.
+type StoreNode struct {
+	opts     StoreOptions
+	log      *slog.Logger
+	st       store.Store
+	key      *keyring.MasterKey
+	g        *gateway.Gateway
+	settings model.Settings
+
+	adminLn net.Listener
+
+	mu     sync.Mutex
+	status admin.NodeStatus
+}
+
+// Gateway returns the data plane.
+func (n *StoreNode) Gateway() *gateway.Gateway { return n.g }
+
+// AdminURL returns the admin API's URL.
+func (n *StoreNode) AdminURL() string { return "https://" + n.adminLn.Addr().String() }
+
+// Status returns the applied revision and last error.
+func (n *StoreNode) Status() admin.NodeStatus {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.status
+}
+
+// RunStore serves the configuration kept in the store of opts.DataDir and
+// its admin API until ctx ends.
+func RunStore(ctx context.Context, opts StoreOptions) error {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Notice == nil {
+		opts.Notice = func(string, ...any) {}
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	st, err := sqlite.Open(ctx, sqlite.Options{Dir: opts.DataDir, Redact: redact, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n := &StoreNode{opts: opts, log: log, st: st}
+
+	if n.key, err = n.masterKey(ctx); err != nil {
+		return err
+	}
+	tokenHash, err := n.adminToken(ctx)
+	if err != nil {
+		return err
+	}
+	adminTLS, err := n.adminTLS(ctx)
+	if err != nil {
+		return err
+	}
+
+	n.settings = model.Settings{Listeners: []config.Listener{{Address: opts.Listen, DefaultDomain: opts.DefaultDomain}}}
+	n.g = gateway.New(gateway.Options{Logger: log, Registerer: opts.Registerer})
+	rev, err := st.Revision(ctx)
+	if err != nil {
+		return err
+	}
+	if err := n.apply(ctx, rev); err != nil {
+		// The last committed revision does not compile (it slipped past
+		// validation, or the software changed): refuse to start blind.
+		return fmt.Errorf("revision %d cannot be served: %w", rev, err)
+	}
+
+	handler := admin.New(admin.Options{
+		Store:       st,
+		Key:         n.key,
+		Check:       n.check,
+		Status:      n.Status,
+		DryRun:      n.dryRun,
+		TokenSHA256: tokenHash,
+		Logger:      log,
+	})
+	if n.adminLn, err = net.Listen("tcp", opts.AdminListen); err != nil {
+		n.g.Shutdown(context.Background())
+		return fmt.Errorf("--admin-listen %s: %w", opts.AdminListen, err)
+	}
+	asrv := &http.Server{Handler: handler, TLSConfig: adminTLS, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	go func() {
+		if err := asrv.ServeTLS(n.adminLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("admin API stopped", "error", err)
+		}
+	}()
+	if err := writeFile0600(filepath.Join(opts.DataDir, AdminURLFile), []byte(n.AdminURL()+"\n")); err != nil {
+		return err
+	}
+	log.Info("admin API listening", "url", n.AdminURL())
+
+	watch := st.Watch(ctx)
+	if opts.Ready != nil {
+		opts.Ready(n)
+	}
+	poll := time.NewTicker(2 * time.Second) // backstop
+	defer poll.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case rev, ok := <-watch:
+			if !ok {
+				break loop
+			}
+			n.applyLogged(ctx, rev)
+		case <-poll.C:
+			if rev, err := st.Revision(ctx); err == nil && rev > n.Status().ActiveRevision && rev > n.Status().LastErrorRevision {
+				n.applyLogged(ctx, rev)
+			}
+		}
+	}
+	log.Info("shutting down: draining connections", "timeout", opts.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
+	defer cancel()
+	asrv.Shutdown(sctx)
+	return n.g.Shutdown(sctx)
+}
+
+func (n *StoreNode) applyLogged(ctx context.Context, rev int64) {
+	if rev <= n.Status().ActiveRevision {
+		return
+	}
+	if err := n.apply(ctx, rev); err != nil {
+		n.log.Error("revision not served; the previous one keeps serving", "revision", rev, "error", err)
+	}
+}
+
+// apply assembles, compiles and swaps in the store's current state.
+func (n *StoreNode) apply(ctx context.Context, rev int64) error {
+	items, err := n.items(ctx)
+	if err != nil {
+		return n.fail(rev, err)
+	}
+	// The revision may have moved on while reading; report what was read.
+	if cur, err := n.st.Revision(ctx); err == nil {
+		rev = cur
+	}
+	cfg, err := model.Assemble(items, n.settings, n.openKeyFunc(ctx, nil))
+	if err != nil {
+		return n.fail(rev, err)
+	}
+	snap, err := n.g.Compile(cfg)
+	if err != nil {
+		return n.fail(rev, err)
+	}
+	if err := n.g.Apply(snap); err != nil {
+		return n.fail(rev, err)
+	}
+	n.mu.Lock()
+	n.status.ActiveRevision = rev
+	n.status.StoreRevision = rev
+	n.status.ConfigID = snap.ID
+	n.status.AppliedAt = time.Now()
+	n.mu.Unlock()
+	return nil
+}
+
+func (n *StoreNode) fail(rev int64, err error) error {
+	n.mu.Lock()
+	n.status.LastError = err.Error()
+	n.status.LastErrorRevision = rev
+	n.mu.Unlock()
+	return err
+}
+
+// items reads every object of the store.
+func (n *StoreNode) items(ctx context.Context) ([]model.Item, error) {
+	var out []model.Item
+	for _, kind := range []string{model.KindDomain, model.KindMapping, model.KindTruststore, model.KindTruststoreVersion,
+		model.KindAPI, model.KindIntegration, model.KindRoute, model.KindStage} {
+		after := ""
+		for {
+			page, err := n.st.List(ctx, store.ListOptions{Kind: kind, Limit: 500, After: after})
+			if err != nil {
+				return nil, err
+			}
+			for _, o := range page.Objects {
+				out = append(out, model.Item{Kind: o.Kind, ID: o.ID, Parent: o.Parent, Name: o.Name, Body: o.Body})
+			}
+			if page.Next == "" {
+				break
+			}
+			after = page.Next
+		}
+	}
+	return out, nil
+}
+
+// openKeyFunc unseals a domain key from the store (or from tx, for a
+// change being validated before it commits).
+func (n *StoreNode) openKeyFunc(ctx context.Context, tx store.Tx) model.KeyOpener {
+	return func(id string) ([]byte, error) {
+		var s store.Secret
+		var err error
+		if tx != nil {
+			s, err = tx.GetSecret(id)
+		} else {
+			s, err = n.st.GetSecret(ctx, id)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return keyring.Open(n.key, keyring.Sealed{KEKID: s.KEKID, WrappedDEK: s.WrappedDEK, Ciphertext: s.Ciphertext}, keyAAD(id))
+	}
+}
+
+func keyAAD(secretID string) []byte { return []byte("certgate-key-v1|domain|" + secretID) }
+
+// check is the admin API's validation of a candidate revision: it must
+// assemble and compile exactly as the node would serve it.
+func (n *StoreNode) check(ctx context.Context, items []model.Item, openKey model.KeyOpener) error {
+	cfg, err := model.Assemble(items, n.settings, openKey)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	_, err = n.g.Compile(cfg)
+	return err
+}
+
+// dryRun judges a chain for a domain as the listener would, against the
+// domain's current truststore version or version.
+func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, chainPEM []byte) (admin.DryRunResult, error) {
+	items, err := n.items(ctx)
+	if err != nil {
+		return admin.DryRunResult{}, err
+	}
+	var host string
+	for i, it := range items {
+		if it.Kind != model.KindDomain || it.ID != domainID {
+			continue
+		}
+		host = it.Name
+		if version != 0 {
+			var d model.Domain
+			if err := jsonUnmarshal(it.Body, &d); err != nil {
+				return admin.DryRunResult{}, err
+			}
+			d.ClientAuth.TruststoreVersion = version
+			b, err := jsonMarshal(d)
+			if err != nil {
+				return admin.DryRunResult{}, err
+			}
+			items[i].Body = b
+		}
+	}
+	if host == "" {
+		return admin.DryRunResult{}, fmt.Errorf("no domain %s: %w", domainID, store.ErrNotFound)
+	}
+	cfg, err := model.Assemble(items, n.settings, n.openKeyFunc(ctx, nil))
+	if err != nil {
+		return admin.DryRunResult{}, err
+	}
+	snap, err := n.g.Compile(cfg)
+	if err != nil {
+		return admin.DryRunResult{}, err
+	}
+	chain, _, err := trust.ParseCertificates(chainPEM)
+	if err != nil {
+		return admin.DryRunResult{}, err
+	}
+	v, err := snap.DryRun(host, chain, time.Now())
+	if err != nil {
+		return admin.DryRunResult{}, err
+	}
+	return dryRunResult(v, version), nil
+}
+
+// masterKey loads the master key (environment, else DATA_DIR/master.key,
+// created on first start) and checks it against the store.
+func (n *StoreNode) masterKey(ctx context.Context) (*keyring.MasterKey, error) {
+	k, ok, err := keyring.FromEnv()
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		var created bool
+		if k, created, err = keyring.LoadOrCreateFile(filepath.Join(n.opts.DataDir, MasterKeyFile)); err != nil {
+			return nil, err
+		}
+		if created {
+			n.log.Warn("created a new master key; back it up apart from the data directory", "file", filepath.Join(n.opts.DataDir, MasterKeyFile))
+		}
+	}
+	raw, found, err := n.st.GetMeta(ctx, metaKEKCheck)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		cv, err := keyring.CheckValue(k)
+		if err != nil {
+			return nil, err
+		}
+		b, err := jsonMarshal(cv)
+		if err != nil {
+			return nil, err
+		}
+		_, err = n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, time.Now(), func(tx store.Tx) error { return tx.SetMeta(metaKEKCheck, b) })
+		return k, err
+	}
+	var cv keyring.Sealed
+	if err := jsonUnmarshal(raw, &cv); err != nil {
+		return nil, fmt.Errorf("stored master-key check value: %w", err)
+	}
+	if err := keyring.VerifyCheck(k, cv); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// adminToken creates the admin token on first start (its plaintext is
+// written once to DATA_DIR/admin.token) and returns its SHA-256.
+func (n *StoreNode) adminToken(ctx context.Context) ([32]byte, error) {
+	var sum [32]byte
+	raw, found, err := n.st.GetMeta(ctx, metaTokenSHA256)
+	if err != nil {
+		return sum, err
+	}
+	if found && len(raw) == 32 {
+		copy(sum[:], raw)
+		return sum, nil
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	token := "cgt_" + base64.RawURLEncoding.EncodeToString(b)
+	sum = sha256.Sum256([]byte(token))
+	path := filepath.Join(n.opts.DataDir, TokenFile)
+	if err := writeFile0600(path, []byte(token+"\n")); err != nil {
+		return sum, err
+	}
+	if _, err := n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, time.Now(), func(tx store.Tx) error {
+		return tx.SetMeta(metaTokenSHA256, sum[:])
+	}); err != nil {
+		return sum, err
+	}
+	n.opts.Notice("created the admin API token: %s (mode 0600; shown nowhere else)\n", path)
+	return sum, nil
+}
+
+// adminTLS returns the admin API's TLS configuration: a server certificate
+// issued at each start by the node's admin CA (created on first start, its
+// key sealed in the store); the CA is written to DATA_DIR/admin-ca.pem.
+func (n *StoreNode) adminTLS(ctx context.Context) (*tls.Config, error) {
+	now := time.Now()
+	var ca *pki.Issuer
+	certPEM, found, err := n.st.GetMeta(ctx, metaAdminCACert)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		b, _ := pem.Decode(certPEM)
+		if b == nil {
+			return nil, errors.New("stored admin CA certificate is not PEM")
+		}
+		cert, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("stored admin CA certificate: %w", err)
+		}
+		keyPEM, err := n.openKeyFunc(ctx, nil)(secretAdminCA)
+		if err != nil {
+			return nil, fmt.Errorf("admin CA key: %w", err)
+		}
+		key, err := pki.ParseKeyPEM(keyPEM)
+		if err != nil {
+			return nil, fmt.Errorf("admin CA key: %w", err)
+		}
+		ca = &pki.Issuer{Cert: cert, Key: key}
+	} else {
+		if ca, err = pki.NewRoot(pki.KeyECDSAP256, pkix.Name{CommonName: "certgate admin CA", Organization: []string{"certgate"}}, now, 10*365*24*time.Hour); err != nil {
+			return nil, err
+		}
+		keyPEM, err := pki.KeyPEM(ca.Key)
+		if err != nil {
+			return nil, err
+		}
+		sealed, err := keyring.Seal(n.key, keyPEM, keyAAD(secretAdminCA))
+		if err != nil {
+			return nil, err
+		}
+		if _, err := n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, now, func(tx store.Tx) error {
+			if err := tx.PutSecret(store.Secret{ID: secretAdminCA, KEKID: sealed.KEKID, WrappedDEK: sealed.WrappedDEK, Ciphertext: sealed.Ciphertext, CreatedAt: now}); err != nil {
+				return err
+			}
+			return tx.SetMeta(metaAdminCACert, pki.CertPEM(ca.Cert))
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeFile0600(filepath.Join(n.opts.DataDir, AdminCAFile), pki.CertPEM(ca.Cert)); err != nil {
+		return nil, err
+	}
+	key, err := pki.GenerateKey(pki.KeyECDSAP256)
+	if err != nil {
+		return nil, err
+	}
+	req := pki.Request{Subject: pkix.Name{CommonName: "certgate admin API"}, Profile: pki.ProfileServer,
+		DNSNames: []string{"localhost"}, IPs: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		NotBefore: now.Add(-time.Minute), NotAfter: now.Add(365 * 24 * time.Hour)}
+	if host, _, err := net.SplitHostPort(n.opts.AdminListen); err == nil && host != "" {
+		if ip := net.ParseIP(host); ip != nil {
+			req.IPs = append(req.IPs, ip)
+		} else if host != "localhost" {
+			req.DNSNames = append(req.DNSNames, host)
+		}
+	}
+	cert, err := pki.Issue(ca, key.Public(), nil, req, now)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw, ca.Cert.Raw}, PrivateKey: key, Leaf: cert}},
+	}, nil
+}
+
+// writeFile0600 replaces path atomically with mode 0600.
+func writeFile0600(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,243 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/certgate/certgate/internal/store"
+)
+
+// DBFile is the database's file name inside the data directory. SQLite
+// keeps DBFile+"-wal" and DBFile+"-shm" next to it; a backup copies all
+// three, or uses `sqlite3 certgate.db .backup`.
+const DBFile = "certgate.db"
+
+// busyTimeout is how long a write waits for another process holding the
+// database's write lock before failing with "database is locked".
+const busyTimeout = 10 * time.Second
+
+// Options configures Open.
+type Options struct {
+	// Dir is the data directory (required). Created with mode 0700 if
+	// absent; refused if group or others have any access to it.
+	Dir string
+	// Redact is applied to bodies before they enter the audit log, e.g.
+	// to blank secret fields; nil records bodies as they are (still
+	// limited to store.MaxAuditBody).
+	Redact store.Redactor
+	// Logger receives schema migrations and open/close events, never
+	// bodies or secrets; nil discards.
+	Logger *slog.Logger
+	// Now dates applied schema migrations; nil means time.Now. Writes
+	// take their time from Update's now.
+	Now func() time.Time
+}
+
+// Store is the SQLite engine of store.Store. It is safe for concurrent
+// use; writes are serialised.
+type Store struct {
+	db     *sql.DB
+	path   string
+	redact store.Redactor
+	log    *slog.Logger
+
+	writer chan struct{} // capacity 1: held for the whole of an Update
+	done   chan struct{} // closed by Close
+	closed atomic.Bool
+
+	mu       sync.Mutex // guards watchers
+	watchers map[chan int64]func() bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating and migrating if needed) the store in opts.Dir.
+// It refuses a data directory or database file that group or others can
+// access, and a database whose schema is newer than this binary knows.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("sqlite store: no data directory given")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	if err := prepareDir(opts.Dir); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(opts.Dir, DBFile)
+	if err := prepareFile(path); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
+	}
+	// A file: URI, so any character of the path is escaped; the driver
+	// applies the _pragma list on every new connection (busy_timeout
+	// first) and starts write transactions with BEGIN IMMEDIATE, so a
+	// writer takes the file's write lock before it reads the revision.
+	dsn := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String() +
+		fmt.Sprintf("?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate",
+			busyTimeout.Milliseconds())
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite store %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(4)
+	fail := func(err error) (*Store, error) {
+		db.Close()
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		return fail(fmt.Errorf("sqlite store %s: %w", path, err))
+	}
+	var mode string
+	if err := db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return fail(fmt.Errorf("sqlite store %s: %w", path, err))
+	}
+	if mode != "wal" {
+		return fail(fmt.Errorf("sqlite store %s: journal mode is %q, not wal (is the data directory on a network file system?)", path, mode))
+	}
+	version, err := migrate(ctx, db, migrationFiles, now(), log)
+	if err != nil {
+		return fail(fmt.Errorf("sqlite store %s: %w", path, err))
+	}
+	// SQLite gives the -wal and -shm files the database file's mode;
+	// check that it did, so a private key never sits in a readable file.
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := checkPrivate(p, "database file", 0o600, true); err != nil {
+			return fail(err)
+		}
+	}
+	s := &Store{
+		db:       db,
+		path:     path,
+		redact:   opts.Redact,
+		log:      log,
+		writer:   make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		watchers: map[chan int64]func() bool{},
+	}
+	log.Debug("store: opened", "path", path, "schema", version)
+	return s, nil
+}
+
+// prepareDir creates dir 0700 if absent and refuses it if it is not a
+// private directory.
+func prepareDir(dir string) error {
+	_, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create data directory %s: %w", dir, err)
+		}
+		// MkdirAll's mode is filtered by the umask; set it exactly.
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("data directory %s: %w", dir, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data directory %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("data directory %s is not a directory", dir)
+	}
+	return checkPrivate(dir, "data directory", 0o700, false)
+}
+
+// prepareFile creates the database file 0600 if absent (before SQLite
+// does, with the umask's mode) and refuses it, or a leftover -wal or -shm
+// file, if group or others can access it.
+func prepareFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		cerr := f.Chmod(0o600) // exactly, whatever the umask
+		if err := f.Close(); err != nil && cerr == nil {
+			cerr = err
+		}
+		if cerr != nil {
+			return fmt.Errorf("create database file %s: %w", path, cerr)
+		}
+	case errors.Is(err, fs.ErrExist):
+	default:
+		return fmt.Errorf("create database file %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := checkPrivate(p, "database file", 0o600, true); err != nil {
+			return err
+		}
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("database file %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("database file %s is not a regular file", path)
+	}
+	return nil
+}
+
+// checkPrivate refuses path if group or others have any permission on it.
+// A missing file is fine when optional.
+func checkPrivate(path, what string, want fs.FileMode, optional bool) error {
+	fi, err := os.Stat(path)
+	if optional && errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, path, err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("%s %s has mode %04o; it must be %04o (chmod %o %s)", what, path, perm, want, want, path)
+	}
+	return nil
+}
+
+// Close closes the store: new calls fail with store.ErrClosed, Watch
+// channels are closed, a running Update is waited for. Closing twice is
+// not an error.
+func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(s.done)
+	s.mu.Lock()
+	for ch, stop := range s.watchers {
+		stop()
+		close(ch)
+	}
+	clear(s.watchers)
+	s.mu.Unlock()
+	s.writer <- struct{}{} // wait for a running Update
+	defer func() { <-s.writer }()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close sqlite store %s: %w", s.path, err)
+	}
+	s.log.Debug("store: closed", "path", s.path)
+	return nil
+}
+
+func (s *Store) errClosed() error {
+	return fmt.Errorf("sqlite store %s: %w", s.path, store.ErrClosed)
+}
