@@ -1,0 +1,363 @@
+package admin
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/certgate/certgate/internal/keyring"
+	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/store"
+)
+
+// Request body limits.
+const (
+	// MaxBodyBytes bounds a request body (1 MiB) unless the route says
+	// otherwise.
+	MaxBodyBytes = 1 << 20
+	// MaxTruststoreBodyBytes bounds the bodies that carry truststore
+	// content (100 MiB: CA bundles of 1,000 CAs, CRLs of 50 MB).
+	MaxTruststoreBodyBytes = 100 << 20
+)
+
+// Options configure the admin API handler. Store, Key and one credential
+// (TokenSHA256 or ClientCAs) are required; the rest have defaults.
+type Options struct {
+	// Store holds the configuration. Every write is one Update.
+	Store store.Store
+	// Key seals domain private keys (AAD "certgate-key-v1|domain|<secret
+	// id>") and opens them for Check.
+	Key *keyring.MasterKey
+	// Check assembles and compiles the whole candidate configuration. It
+	// is called inside the write transaction, after the change, with the
+	// candidate's objects (truststore versions no domain uses are left
+	// out) and a KeyOpener reading the transaction's secrets. A non-nil
+	// error refuses the write with 422 and nothing is written: a
+	// *config.ValidationError (or one it wraps) becomes the problem's
+	// "errors", any other error its "detail". nil skips the check.
+	Check func(ctx context.Context, items []model.Item, openKey model.KeyOpener) error
+	// Status reports the node's applied revision and last error (GET
+	// /v1/status). nil reports only the store's revision.
+	Status func() NodeStatus
+	// DryRun judges a PEM chain for a domain as the live listener would;
+	// version 0 is the domain's current truststore version. nil answers
+	// the dry-run route with 503. An error wrapping store.ErrNotFound is a
+	// 404, any other a 422 DryRunFailed.
+	DryRun func(ctx context.Context, domainID string, version int, chainPEM []byte) (DryRunResult, error)
+	// TokenSHA256 is the SHA-256 of the bearer token, compared in
+	// constant time. The zero value accepts no token.
+	TokenSHA256 [32]byte
+	// ClientCAs, if set, also authenticate requests whose TLS connection
+	// carries a verified client certificate that chains to one of them
+	// (with the clientAuth extended key usage). nil: tokens only.
+	ClientCAs *x509.CertPool
+	// Logger receives request failures (never bodies, keys or tokens).
+	// nil discards.
+	Logger *slog.Logger
+	// Now is the clock of writes and lint checks; nil means time.Now.
+	Now func() time.Time
+}
+
+// NodeStatus is what GET /v1/status reports.
+type NodeStatus struct {
+	// StoreRevision is the store's last committed revision (the handler
+	// fills it in from the store).
+	StoreRevision int64 `json:"storeRevision"`
+	// ActiveRevision is the revision the node serves.
+	ActiveRevision int64 `json:"activeRevision"`
+	// ConfigID identifies the compiled snapshot.
+	ConfigID string `json:"configId,omitempty"`
+	// LastError is why LastErrorRevision could not be served ("" if
+	// none).
+	LastError         string    `json:"lastError,omitempty"`
+	LastErrorRevision int64     `json:"lastErrorRevision,omitempty"`
+	AppliedAt         time.Time `json:"appliedAt,omitzero"`
+}
+
+// DryRunResult is the verdict of POST
+// /v1/domains/{id}/verify-client-certificate. A refusal is a result
+// (Admitted false, Reason a trust reason code), not an error.
+type DryRunResult struct {
+	Admitted bool   `json:"admitted"`
+	Reason   string `json:"reason,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+	// Identity is the verified identity (or, in passthrough mode, the
+	// presented one, with Verified false).
+	Identity *IdentityJSON `json:"identity,omitempty"`
+	// Headers are the identity headers the back end would receive.
+	Headers map[string]string `json:"headers,omitempty"`
+	// TruststoreVersion is the truststore version judged against (0: the
+	// domain has no truststore).
+	TruststoreVersion int `json:"truststoreVersion,omitempty"`
+}
+
+// route is one entry of the route table.
+type route struct {
+	method, pattern string
+	handle          func(s *server, c *call) error
+	// body: the request carries a JSON body (merge patch for PATCH).
+	body bool
+	// limit is the body limit; 0 means MaxBodyBytes.
+	limit int64
+	// public routes need no authentication.
+	public bool
+}
+
+// call is one authenticated request.
+type call struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	actor store.Actor
+	body  []byte
+}
+
+func (c *call) ctx() context.Context { return c.r.Context() }
+
+type server struct {
+	opts Options
+	st   store.Store
+	log  *slog.Logger
+	now  func() time.Time
+}
+
+// routes is the route table; the OpenAPI document describes exactly
+// these (a test keeps them in step).
+var routes = func() []route {
+	rs := []route{
+		{method: "GET", pattern: "/v1/openapi.json", handle: (*server).openAPI, public: true},
+		{method: "GET", pattern: "/v1/status", handle: (*server).status},
+		{method: "GET", pattern: "/v1/audit", handle: (*server).audit},
+
+		{method: "POST", pattern: "/v1/truststores", handle: (*server).createTruststore, body: true, limit: MaxTruststoreBodyBytes},
+		{method: "GET", pattern: "/v1/truststores", handle: (*server).listTruststores},
+		{method: "GET", pattern: "/v1/truststores/{id}", handle: (*server).getTruststore},
+		{method: "PATCH", pattern: "/v1/truststores/{id}", handle: (*server).patchTruststore, body: true},
+		{method: "DELETE", pattern: "/v1/truststores/{id}", handle: (*server).deleteTruststore},
+		{method: "POST", pattern: "/v1/truststores/{id}/versions", handle: (*server).createVersion, body: true, limit: MaxTruststoreBodyBytes},
+		{method: "GET", pattern: "/v1/truststores/{id}/versions", handle: (*server).listVersions},
+		{method: "GET", pattern: "/v1/truststores/{id}/versions/{version}", handle: (*server).getVersion},
+
+		{method: "POST", pattern: "/v1/domains", handle: (*server).createDomain, body: true},
+		{method: "GET", pattern: "/v1/domains", handle: (*server).listDomains},
+		{method: "GET", pattern: "/v1/domains/{id}", handle: (*server).getDomain},
+		{method: "PUT", pattern: "/v1/domains/{id}", handle: (*server).putDomain, body: true},
+		{method: "PATCH", pattern: "/v1/domains/{id}", handle: (*server).patchDomain, body: true},
+		{method: "DELETE", pattern: "/v1/domains/{id}", handle: (*server).deleteDomain},
+		{method: "POST", pattern: "/v1/domains/{id}/verify-client-certificate", handle: (*server).dryRun, body: true},
+		{method: "POST", pattern: "/v1/domains/{id}/mappings", handle: (*server).createMapping, body: true},
+		{method: "GET", pattern: "/v1/domains/{id}/mappings", handle: (*server).listMappings},
+		{method: "GET", pattern: "/v1/domains/{id}/mappings/{mid}", handle: (*server).getMapping},
+		{method: "PUT", pattern: "/v1/domains/{id}/mappings/{mid}", handle: (*server).putMapping, body: true},
+		{method: "DELETE", pattern: "/v1/domains/{id}/mappings/{mid}", handle: (*server).deleteMapping},
+
+		{method: "POST", pattern: "/v1/apis", handle: (*server).createAPI, body: true},
+		{method: "GET", pattern: "/v1/apis", handle: (*server).listAPIs},
+		{method: "GET", pattern: "/v1/apis/{id}", handle: (*server).getAPI},
+		{method: "PATCH", pattern: "/v1/apis/{id}", handle: (*server).patchAPI, body: true},
+		{method: "DELETE", pattern: "/v1/apis/{id}", handle: (*server).deleteAPI},
+	}
+	for _, k := range apiChildren {
+		base := "/v1/apis/{id}/" + k.collection
+		rs = append(rs,
+			route{method: "POST", pattern: base, handle: k.create, body: true},
+			route{method: "GET", pattern: base, handle: k.list},
+			route{method: "GET", pattern: base + "/{cid}", handle: k.get},
+			route{method: "PUT", pattern: base + "/{cid}", handle: k.put, body: true},
+			route{method: "DELETE", pattern: base + "/{cid}", handle: k.delete},
+		)
+	}
+	return rs
+}()
+
+// New returns the admin API handler, serving everything under /v1/. It
+// is safe for concurrent use.
+func New(opts Options) http.Handler {
+	s := &server{opts: opts, st: opts.Store, log: opts.Logger, now: opts.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	mux := http.NewServeMux()
+	methods := map[string][]string{}
+	var patterns []string
+	for _, rt := range routes {
+		mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
+		if _, ok := methods[rt.pattern]; !ok {
+			patterns = append(patterns, rt.pattern)
+		}
+		methods[rt.pattern] = append(methods[rt.pattern], rt.method)
+	}
+	// Known paths with another method: 405 with Allow.
+	for _, p := range patterns {
+		allow := methods[p]
+		if slices.Contains(allow, "GET") {
+			allow = append(allow, "HEAD")
+		}
+		public := p == "/v1/openapi.json"
+		mux.Handle(p, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !public {
+				if _, err := s.authenticate(r); err != nil {
+					s.fail(w, r, err)
+					return
+				}
+			}
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.fail(w, r, newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s is not allowed here; use %s", r.Method, strings.Join(allow, ", ")))
+		}))
+	}
+	// Everything else: 404, after authentication so that the API's shape
+	// is not probed anonymously.
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := s.authenticate(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.fail(w, r, notFound("no such resource: %s", clip(r.URL.Path, 100)))
+	}))
+	return mux
+}
+
+// wrap authenticates, checks and reads the body, and runs a route.
+func (s *server) wrap(rt route) http.Handler {
+	limit := rt.limit
+	if limit == 0 {
+		limit = MaxBodyBytes
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &call{w: w, r: r}
+		if !rt.public {
+			actor, err := s.authenticate(r)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			c.actor = actor
+		}
+		if rt.body {
+			body, err := readBody(w, r, limit)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			c.body = body
+		}
+		if err := rt.handle(s, c); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+// readBody checks the media type and reads at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	want := []string{"application/json"}
+	if r.Method == http.MethodPatch {
+		want = []string{"application/merge-patch+json", "application/json"}
+	}
+	if ct == "" || err != nil || !slices.Contains(want, strings.ToLower(mt)) {
+		return nil, newError(http.StatusUnsupportedMediaType, CodeUnsupportedMediaType, "Content-Type must be %s", strings.Join(want, " or "))
+	}
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, newError(http.StatusBadRequest, CodeInvalidJSON, "reading the request body failed")
+	}
+	return body, nil
+}
+
+// errUnauthorized is the one answer to missing or wrong credentials: it
+// does not say which.
+var errUnauthorized = newError(http.StatusUnauthorized, CodeUnauthorized,
+	"authenticate with Authorization: Bearer <token> (the token is in DATA_DIR/admin.token) or an admin client certificate")
+
+// authenticate returns the actor of r: "token" for the bearer token, the
+// certificate's subject for an admin client certificate. A request that
+// sends an Authorization header is judged by it alone.
+func (s *server) authenticate(r *http.Request) (store.Actor, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		token = strings.TrimSpace(token)
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			return store.Actor{}, errUnauthorized
+		}
+		sum := sha256.Sum256([]byte(token))
+		var zero [32]byte
+		if s.opts.TokenSHA256 == zero || subtle.ConstantTimeCompare(sum[:], s.opts.TokenSHA256[:]) != 1 {
+			return store.Actor{}, errUnauthorized
+		}
+		return store.Actor{Name: "token", Via: "api"}, nil
+	}
+	if s.opts.ClientCAs != nil && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.PeerCertificates) > 0 {
+		leaf := r.TLS.PeerCertificates[0]
+		inter := x509.NewCertPool()
+		for _, c := range r.TLS.PeerCertificates[1:] {
+			inter.AddCert(c)
+		}
+		_, err := leaf.Verify(x509.VerifyOptions{
+			Roots:         s.opts.ClientCAs,
+			Intermediates: inter,
+			CurrentTime:   s.now(),
+			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		})
+		if err == nil {
+			name := leaf.Subject.String()
+			if name == "" {
+				name = "certificate " + leaf.SerialNumber.Text(16)
+			}
+			return store.Actor{Name: clip(name, 200), Via: "api"}, nil
+		}
+	}
+	return store.Actor{}, errUnauthorized
+}
+
+// etag formats a revision as a strong entity tag.
+func etag(rev int64) string { return `"` + strconv.FormatInt(rev, 10) + `"` }
+
+// ifMatch returns the If-Match header's check: ok is false when there is
+// none. match reports whether rev satisfies it ("*" or one of the listed
+// strong tags).
+func ifMatch(r *http.Request) (match func(rev int64) bool, ok bool) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" {
+		return nil, false
+	}
+	return func(rev int64) bool {
+		want := etag(rev)
+		for _, t := range strings.Split(h, ",") {
+			t = strings.TrimSpace(t)
+			if t == "*" || t == want {
+				return true
+			}
+		}
+		return false
+	}, true
+}
+
+// precondition checks If-Match against the object's current revision and
+// returns the revision to pass to Replace or Delete.
+func precondition(r *http.Request, o store.Object) (int64, error) {
+	if match, ok := ifMatch(r); ok && !match(o.Rev) {
+		return 0, newError(http.StatusPreconditionFailed, CodePreconditionFailed,
+			"the object is at revision %d, not the one given in If-Match; read it again", o.Rev)
+	}
+	return o.Rev, nil
+}

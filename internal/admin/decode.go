@@ -1,0 +1,501 @@
+package admin
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/certgate/certgate/internal/config"
+)
+
+// Request bodies are checked against their Go type before they are
+// decoded: encoding/json matches keys case-insensitively, ignores
+// duplicates and, with DisallowUnknownFields, names neither the path nor
+// a likely intended field. The checker walks the JSON tokens alongside
+// the type and reports every problem with its field path; only a body
+// without problems reaches json.Unmarshal.
+//
+// Messages never quote more than a few dozen bytes of the input: keys are
+// shortened and values are not quoted at all, so a pasted private key
+// cannot come back in an error.
+
+// maxDecodeProblems bounds the problems reported for one body.
+const maxDecodeProblems = 20
+
+// maxKeyEcho bounds how much of a JSON key a path repeats, and
+// maxPathEcho a whole path (deep paths keep their end).
+const (
+	maxKeyEcho  = 40
+	maxPathEcho = 64
+)
+
+// clipFront shortens s to at most n bytes by cutting its beginning.
+func clipFront(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := len(s) - (n - len("…"))
+	for i < len(s) && !utf8.RuneStart(s[i]) {
+		i++
+	}
+	return "…" + s[i:]
+}
+
+// decodeStrict decodes the JSON object in data into v (a pointer to a
+// request struct). Errors are *apiError: 400 InvalidJSON for syntax,
+// kinds and duplicate keys, 400 UnknownField when the only problems are
+// unknown fields.
+func decodeStrict(data []byte, v any) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return newError(http.StatusBadRequest, CodeInvalidJSON, "the request body is empty; expected a JSON object")
+	}
+	c := &checker{dec: json.NewDecoder(bytes.NewReader(data))}
+	c.dec.UseNumber()
+	t := reflect.TypeOf(v).Elem()
+	if err := c.value(t, ""); err != nil {
+		return syntaxError(err)
+	}
+	if _, err := c.dec.Token(); err != io.EOF {
+		if err != nil && len(c.problems) == 0 {
+			return syntaxError(err)
+		}
+		if len(c.problems) == 0 {
+			return newError(http.StatusBadRequest, CodeInvalidJSON, "unexpected data after the JSON object")
+		}
+	}
+	if len(c.problems) > 0 {
+		code := CodeUnknownField
+		for _, p := range c.problems {
+			if !strings.HasPrefix(p.Message, "unknown field") {
+				code = CodeInvalidJSON
+			}
+		}
+		detail := "the request body does not match the schema"
+		if code == CodeUnknownField {
+			detail = "the request body has fields the schema does not have"
+		}
+		return &apiError{status: http.StatusBadRequest, code: code, detail: detail, errors: c.problems}
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		// The checker accepted the body, so this is a value a type's own
+		// decoder refused; its message is ours, not the input.
+		return newError(http.StatusBadRequest, CodeInvalidJSON, "the request body does not decode: %s", clip(err.Error(), 200))
+	}
+	return nil
+}
+
+// syntaxError describes a JSON syntax error without quoting the input
+// (encoding/json's messages name at most one character).
+func syntaxError(err error) *apiError {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return newError(http.StatusBadRequest, CodeInvalidJSON, "the request body is not valid JSON: %s (at byte %d)", clip(se.Error(), 100), se.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return newError(http.StatusBadRequest, CodeInvalidJSON, "the request body is not valid JSON: it ends too early")
+	}
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return newError(http.StatusBadRequest, CodeInvalidJSON, "the request body is not valid JSON")
+}
+
+type checker struct {
+	dec      *json.Decoder
+	problems []FieldError
+}
+
+// errTooMany stops the walk once maxDecodeProblems are collected.
+var errTooMany = errors.New("too many problems")
+
+func (c *checker) add(path, format string, args ...any) error {
+	c.problems = append(c.problems, FieldError{Path: clipFront(path, maxPathEcho), Message: fmt.Sprintf(format, args...)})
+	if len(c.problems) >= maxDecodeProblems {
+		return errTooMany
+	}
+	return nil
+}
+
+var (
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	durationType    = reflect.TypeFor[config.Duration]()
+)
+
+// value checks the next JSON value against t. A non-nil error is a
+// syntax error (or errTooMany); schema problems are collected.
+func (c *checker) value(t reflect.Type, path string) error {
+	err := c.check(t, path)
+	if err == errTooMany {
+		return nil
+	}
+	return err
+}
+
+func (c *checker) check(t reflect.Type, path string) error {
+	tok, err := c.dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil { // null: the field keeps its zero value
+		return nil
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) && t.Kind() != reflect.Struct && t.Kind() != reflect.Slice && t.Kind() != reflect.Map {
+		return c.custom(tok, t, path)
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if tok != json.Delim('{') {
+			return c.wrongKind(tok, "an object", path)
+		}
+		return c.object(t, path)
+	case reflect.Map:
+		if tok != json.Delim('{') {
+			return c.wrongKind(tok, "an object", path)
+		}
+		return c.mapValues(t, path)
+	case reflect.Slice:
+		if tok != json.Delim('[') {
+			return c.wrongKind(tok, "an array", path)
+		}
+		for i := 0; c.dec.More(); i++ {
+			if err := c.check(t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		_, err := c.dec.Token() // ']'
+		return err
+	case reflect.String:
+		if _, ok := tok.(string); !ok {
+			return c.wrongKind(tok, "a string", path)
+		}
+	case reflect.Bool:
+		if _, ok := tok.(bool); !ok {
+			return c.wrongKind(tok, "true or false", path)
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, ok := tok.(json.Number)
+		if !ok {
+			return c.wrongKind(tok, "an integer", path)
+		}
+		if _, err := strconv.ParseInt(string(n), 10, t.Bits()); err != nil {
+			if errors.Is(err, strconv.ErrRange) {
+				return c.add(path, "the number is out of range")
+			}
+			return c.add(path, "expected an integer, got a number with a fraction or an exponent")
+		}
+	case reflect.Float32, reflect.Float64:
+		if _, ok := tok.(json.Number); !ok {
+			return c.wrongKind(tok, "a number", path)
+		}
+	case reflect.Interface:
+		return c.skip(tok)
+	default:
+		return c.add(path, "internal error: no checker for %s", t)
+	}
+	return nil
+}
+
+// custom checks a scalar of a type with its own UnmarshalJSON (a
+// config.Duration) by running that decoder on the token.
+func (c *checker) custom(tok json.Token, t reflect.Type, path string) error {
+	var raw []byte
+	switch v := tok.(type) {
+	case json.Delim:
+		if err := c.skip(tok); err != nil {
+			return err
+		}
+		return c.add(path, "expected a string or a number, got %s", describeToken(tok))
+	case json.Number:
+		raw = []byte(v)
+	default:
+		raw, _ = json.Marshal(v)
+	}
+	u := reflect.New(t).Interface().(json.Unmarshaler)
+	if err := u.UnmarshalJSON(raw); err != nil {
+		if len(raw) > 40 { // the type's message may quote all of it
+			if t == durationType {
+				return c.add(path, "expected a duration such as \"30s\" or \"1m30s\", or a whole number of seconds")
+			}
+			return c.add(path, "not a valid value for this field")
+		}
+		return c.add(path, "%s", clip(err.Error(), 160))
+	}
+	return nil
+}
+
+// object checks the members of an object against the json fields of t.
+func (c *checker) object(t reflect.Type, path string) error {
+	fields := fieldsOf(t)
+	seen := map[string]bool{}
+	for c.dec.More() {
+		tok, err := c.dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		p := joinPath(path, key)
+		f, known := fields[key]
+		switch {
+		case seen[key]:
+			if err := c.add(p, "the field is given twice"); err != nil {
+				return err
+			}
+			if err := c.skipNext(); err != nil {
+				return err
+			}
+			continue
+		case !known:
+			if err := c.add(p, "%s", unknownFieldMessage(key, t)); err != nil {
+				return err
+			}
+			if err := c.skipNext(); err != nil {
+				return err
+			}
+			continue
+		}
+		seen[key] = true
+		if err := c.check(f, p); err != nil {
+			return err
+		}
+	}
+	_, err := c.dec.Token() // '}'
+	return err
+}
+
+// mapValues checks an object whose keys are free (stage variables).
+func (c *checker) mapValues(t reflect.Type, path string) error {
+	seen := map[string]bool{}
+	for c.dec.More() {
+		tok, err := c.dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		p := joinPath(path, key)
+		if seen[key] {
+			if err := c.add(p, "the key is given twice"); err != nil {
+				return err
+			}
+			if err := c.skipNext(); err != nil {
+				return err
+			}
+			continue
+		}
+		seen[key] = true
+		if err := c.check(t.Elem(), p); err != nil {
+			return err
+		}
+	}
+	_, err := c.dec.Token()
+	return err
+}
+
+func (c *checker) wrongKind(tok json.Token, want, path string) error {
+	if err := c.skip(tok); err != nil {
+		return err
+	}
+	return c.add(path, "expected %s, got %s", want, describeToken(tok))
+}
+
+// skipNext skips the next value.
+func (c *checker) skipNext() error {
+	tok, err := c.dec.Token()
+	if err != nil {
+		return err
+	}
+	return c.skip(tok)
+}
+
+// skip skips the rest of the value that starts with tok, iteratively.
+func (c *checker) skip(tok json.Token) error {
+	d, ok := tok.(json.Delim)
+	if !ok || d == '}' || d == ']' {
+		return nil
+	}
+	depth := 1
+	for depth > 0 {
+		tok, err := c.dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
+	return nil
+}
+
+// describeToken names the kind of a JSON value without quoting it.
+func describeToken(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Delim:
+		if v == '{' {
+			return "an object"
+		}
+		return "an array"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return "null"
+}
+
+// fieldsOf maps the json names of t's fields (embedded structs
+// flattened) to their types.
+func fieldsOf(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			for k, v := range fieldsOf(f.Type) {
+				if _, dup := out[k]; !dup {
+					out[k] = v
+				}
+			}
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// fieldNames lists the json names of t's fields in declaration order.
+func fieldNames(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			out = append(out, fieldNames(f.Type)...)
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// unknownFieldMessage says a key is unknown and suggests the field it
+// most likely misspells, or lists the fields.
+func unknownFieldMessage(key string, t reflect.Type) string {
+	names := fieldNames(t)
+	if s := closest(key, names); s != "" {
+		return fmt.Sprintf("unknown field; did you mean %q?", s)
+	}
+	return "unknown field; the fields here are " + strings.Join(names, ", ")
+}
+
+// closest returns the name that key differs from only in case, else the
+// one within a small edit distance (scaled to the name's length), else "".
+func closest(key string, names []string) string {
+	if len(key) > 64 {
+		return ""
+	}
+	lk := strings.ToLower(key)
+	best, bestDist := "", -1
+	for _, n := range names {
+		ln := strings.ToLower(n)
+		if ln == lk {
+			return n
+		}
+		limit := 1 + len(n)/5
+		if limit > 3 {
+			limit = 3
+		}
+		d := levenshtein(lk, ln)
+		if d <= limit && d < len(n) && (bestDist < 0 || d < bestDist) {
+			best, bestDist = n, d
+		}
+	}
+	return best
+}
+
+// levenshtein is the edit distance between a and b in bytes, with two
+// rows of memory.
+func levenshtein(a, b string) int {
+	row := make([]int, len(b)+1)
+	for j := range row {
+		row[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		diag := row[0]
+		row[0] = i
+		for j := 1; j <= len(b); j++ {
+			up := row[j]
+			sub := diag
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			row[j] = min(up+1, row[j-1]+1, sub)
+			diag = up
+		}
+	}
+	return row[len(b)]
+}
+
+// joinPath appends a key to a field path, shortening long or odd keys so
+// a path never repeats much of the input.
+func joinPath(path, key string) string {
+	k := safeKey(key)
+	if path == "" {
+		return k
+	}
+	return path + "." + k
+}
+
+func safeKey(key string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range key {
+		if n >= maxKeyEcho {
+			b.WriteString("…")
+			break
+		}
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			r = '?'
+		}
+		b.WriteRune(r)
+		n += utf8.RuneLen(r)
+	}
+	if b.Len() == 0 {
+		return `""`
+	}
+	return b.String()
+}

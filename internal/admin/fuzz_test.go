@@ -1,0 +1,89 @@
+package admin
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/model"
+)
+
+// requestTypes are the body types of every route, by name; FuzzDecode
+// picks one with its first argument.
+var requestTypes = []struct {
+	name string
+	new  func() any
+	seed string
+}{
+	{"truststoreCreate", func() any { return &truststoreCreate{} },
+		`{"name":"partners","description":"d","caBundle":"-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n","intermediates":"","crls":["x"],"deny":{"serials":["0A"],"fingerprints":[]},"maxChainDepth":4,"ignoreClientCertExpiry":true,"maxCertificateBytes":4096}`},
+	{"truststorePatch", func() any { return &truststorePatch{} }, `{"description":null}`},
+	{"versionContent", func() any { return &versionContent{} }, `{"caBundle":"x","crls":[]}`},
+	{"domainRequest", func() any { return &domainRequest{} },
+		`{"hosts":["a.example"],"certificate":{"certPEM":"c","keyPEM":"k"},"tls":{"minVersion":"1.3","sessionTickets":false},"clientAuth":{"mode":"verify","truststore":"t","truststoreVersion":2,"failureResponse":"http","advertiseCANames":true},"headers":{"dialects":["xfcc"],"strip":["X-A"]}}`},
+	{"mapping", func() any { return &model.Mapping{} }, `{"basePath":"/v1","api":"orders","stage":"prod"}`},
+	{"apiRequest", func() any { return &apiRequest{} }, `{"name":"orders","description":"x"}`},
+	{"integration", func() any { return &config.Integration{} }, `{"name":"b","url":"https://b","timeout":"30s"}`},
+	{"route", func() any { return &config.Route{} },
+		`{"method":"GET","path":"/w/{id}","integration":"b","requireClientCert":true,"allow":[{"subject":{"CN":"a","O":"b"},"sanDNS":"*.x","spiffeID":"spiffe://x/*"}],"deny":[{"serial":"0A"}]}`},
+	{"stage", func() any { return &model.Stage{} }, `{"name":"prod","variables":{"a":"b"},"clientCertificateId":"cc-1"}`},
+	{"dryRun", func() any { return &dryRunRequest{} }, `{"chainPEM":"x","truststoreVersion":1}`},
+}
+
+// FuzzDecode decodes arbitrary bodies as every request type (and as a
+// merge patch of a domain): it must never panic, and its errors must
+// never repeat more than 64 bytes of the input.
+func FuzzDecode(f *testing.F) {
+	for i, rt := range requestTypes {
+		f.Add(uint8(i), []byte(rt.seed))
+		f.Add(uint8(i), []byte(`{"`+strings.Repeat("x", 80)+`":{"`+strings.Repeat("y", 80)+`":1}}`))
+		f.Add(uint8(i), []byte(`{"name":"a","name":`+`"`+strings.Repeat("z", 100)+`"}`))
+	}
+	f.Add(uint8(3), []byte(`{"certificate":{"keyPem":"-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----\n"}}`))
+	f.Add(uint8(6), []byte(`{"timeout":"`+strings.Repeat("9", 90)+`"}`))
+	f.Add(uint8(6), []byte(`{"timeout":`+strings.Repeat("9", 90)+`}`))
+	f.Add(uint8(8), []byte(`{"variables":{"`+strings.Repeat("v", 90)+`":[]}}`))
+	f.Add(uint8(0), []byte(`[[[[[[[[[[`))
+	f.Add(uint8(0), []byte("{\"name\":\"\xff\xfe\"}"))
+	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
+		rt := requestTypes[int(which)%len(requestTypes)]
+		checkEcho(t, data, decodeStrict(data, rt.new()))
+		if which%2 == 1 {
+			cur := domainRequest{Hosts: []string{"a.example"}, Certificate: certificateRequest{CertPEM: "c"}}
+			merged, err := mergePatch(cur, data)
+			if err != nil {
+				checkEcho(t, data, err)
+				return
+			}
+			var in domainRequest
+			checkEcho(t, data, decodeStrict(merged, &in))
+		}
+	})
+}
+
+// checkEcho fails if err is not an *apiError or if any public text of it
+// repeats more than 64 consecutive bytes of input.
+func checkEcho(t *testing.T, input []byte, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		t.Fatalf("error %T is not a problem: %v", err, err)
+	}
+	p, _ := toProblem(err)
+	texts := []string{p.Detail}
+	for _, fe := range p.Errors {
+		texts = append(texts, fe.Path, fe.Message)
+	}
+	const n = 65
+	for _, s := range texts {
+		for i := 0; i+n <= len(input); i++ {
+			if strings.Contains(s, string(input[i:i+n])) {
+				t.Fatalf("error text repeats %d+ bytes of the input: %q", n, s)
+			}
+		}
+	}
+}

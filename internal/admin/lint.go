@@ -1,0 +1,261 @@
+package admin
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/trust"
+)
+
+// MaxCAsPerVersion bounds the CA certificates (anchors and intermediates)
+// of one truststore version.
+const MaxCAsPerVersion = 1000
+
+// versionContent is the content of a truststore version, as uploaded.
+type versionContent struct {
+	CABundle               string      `json:"caBundle"`
+	Intermediates          string      `json:"intermediates,omitempty"`
+	CRLs                   []string    `json:"crls,omitempty"`
+	Deny                   config.Deny `json:"deny,omitzero"`
+	MaxChainDepth          *int        `json:"maxChainDepth,omitempty"`
+	IgnoreClientCertExpiry bool        `json:"ignoreClientCertExpiry,omitempty"`
+	MaxCertificateBytes    int         `json:"maxCertificateBytes,omitempty"`
+}
+
+// versionSummary describes a version's content at a glance. It is
+// computed on upload and kept with the version.
+type versionSummary struct {
+	CACount           int       `json:"caCount"`
+	IntermediateCount int       `json:"intermediateCount"`
+	CRLCount          int       `json:"crlCount"`
+	CRLEntries        int       `json:"crlEntries"`
+	CASubjects        []string  `json:"caSubjects"`
+	NotAfter          time.Time `json:"notAfter,omitzero"` // of the CA that expires first
+}
+
+// storedVersion is the stored body of a truststore version: the model's
+// body plus the summary (model decoders ignore the extra field).
+type storedVersion struct {
+	model.TruststoreVersion
+	Summary versionSummary `json:"summary"`
+}
+
+// crlNumber finds "CRL #n" in trust.New's errors.
+var crlNumber = regexp.MustCompile(`CRL #([0-9]+)`)
+
+// lintVersion checks uploaded content as of now and returns the version
+// body to store (Version unset) with its warnings. Errors are 422s naming
+// the field. The content is what the gateway compiles; certificates that
+// cannot be trust anchors are left out (and reported) so that the version
+// compiles.
+func lintVersion(in versionContent, now time.Time) (storedVersion, error) {
+	var errs []FieldError
+	var warns []string
+	// Field checks shared with the declarative schema.
+	ts := config.Truststore{
+		Name: "x", CABundle: in.CABundle, Intermediates: in.Intermediates, CRLs: in.CRLs, Deny: in.Deny,
+		MaxChainDepth: in.MaxChainDepth, IgnoreClientCertExpiry: in.IgnoreClientCertExpiry, MaxCertificateBytes: in.MaxCertificateBytes,
+	}
+	if in.CABundle == "" {
+		errs = append(errs, FieldError{Path: "caBundle", Message: "required: a PEM bundle of the CA certificates to trust"})
+	} else {
+		errs = append(errs, localProblems(&config.Config{Truststores: []config.Truststore{ts}}, "truststores[0]")...)
+	}
+	if len(errs) > 0 {
+		return storedVersion{}, invalidFields(errs)
+	}
+
+	roots, rootText, err := parseCAs("caBundle", in.CABundle, &warns)
+	if err != nil {
+		return storedVersion{}, err
+	}
+	if len(roots) == 0 {
+		return storedVersion{}, invalid("caBundle", "no usable CA certificate: every certificate in the bundle is a leaf (basicConstraints cA is not set)")
+	}
+	var inters []*x509.Certificate
+	interText := ""
+	if strings.TrimSpace(in.Intermediates) != "" {
+		if inters, interText, err = parseCAs("intermediates", in.Intermediates, &warns); err != nil {
+			return storedVersion{}, err
+		}
+	}
+	if n := len(roots) + len(inters); n > MaxCAsPerVersion {
+		return storedVersion{}, invalid("caBundle", "%d CA certificates; a version holds at most %d", n, MaxCAsPerVersion)
+	}
+
+	tc := trust.Config{Roots: roots, Intermediates: inters, IgnoreExpiry: in.IgnoreClientCertExpiry, MaxCertSize: in.MaxCertificateBytes}
+	if in.MaxChainDepth != nil {
+		tc.MaxChainDepth = *in.MaxChainDepth
+	}
+	entries := 0
+	for i, data := range in.CRLs {
+		rl, err := trust.ParseCRL([]byte(data))
+		if err != nil {
+			return storedVersion{}, invalid(fmt.Sprintf("crls[%d]", i), "%s", parseMessage(err))
+		}
+		entries += len(rl.RevokedCertificateEntries)
+		tc.CRLs = append(tc.CRLs, rl)
+	}
+	for i, sn := range in.Deny.Serials {
+		n, err := trust.ParseSerial(sn)
+		if err != nil { // checked above; kept for safety
+			return storedVersion{}, invalid(fmt.Sprintf("deny.serials[%d]", i), "%s", clip(err.Error(), 200))
+		}
+		tc.DenySerials = append(tc.DenySerials, n)
+	}
+	for i, fp := range in.Deny.Fingerprints {
+		b, err := trust.ParseFingerprint(fp)
+		if err != nil {
+			return storedVersion{}, invalid(fmt.Sprintf("deny.fingerprints[%d]", i), "%s", clip(err.Error(), 200))
+		}
+		tc.DenyFingerprints = append(tc.DenyFingerprints, b)
+	}
+	_, tw, err := trust.New(tc, now)
+	if err != nil {
+		path := "caBundle"
+		if m := crlNumber.FindStringSubmatch(err.Error()); m != nil {
+			if n, _ := strconv.Atoi(m[1]); n >= 1 && n <= len(in.CRLs) {
+				path = fmt.Sprintf("crls[%d]", n-1)
+			}
+		}
+		msg := strings.TrimPrefix(err.Error(), trust.ErrConfig.Error()+": ")
+		return storedVersion{}, invalid(path, "%s", clip(redactPEM(msg), 500))
+	}
+	warns = append(warns, tw...)
+	warns = append(warns, lintSharedSubjects(roots, inters)...)
+	warns = append(warns, lintWeakRoots(roots)...)
+
+	roots, inters = uniqueCerts(roots), uniqueCerts(inters)
+	out := storedVersion{
+		TruststoreVersion: model.TruststoreVersion{
+			CABundle:               rootText,
+			Intermediates:          interText,
+			CRLs:                   in.CRLs,
+			Deny:                   in.Deny,
+			MaxChainDepth:          in.MaxChainDepth,
+			IgnoreClientCertExpiry: in.IgnoreClientCertExpiry,
+			MaxCertificateBytes:    in.MaxCertificateBytes,
+			Warnings:               warns,
+		},
+		Summary: versionSummary{
+			CACount:           len(roots),
+			IntermediateCount: len(inters),
+			CRLCount:          len(in.CRLs),
+			CRLEntries:        entries,
+			CASubjects:        []string{},
+		},
+	}
+	for _, c := range roots {
+		out.Summary.CASubjects = append(out.Summary.CASubjects, clip(c.Subject.String(), 300))
+	}
+	for _, c := range append(roots[:len(roots):len(roots)], inters...) {
+		if out.Summary.NotAfter.IsZero() || c.NotAfter.Before(out.Summary.NotAfter) {
+			out.Summary.NotAfter = c.NotAfter.UTC()
+		}
+	}
+	return out, nil
+}
+
+// parseCAs parses a PEM bundle field and keeps its CA certificates. It
+// returns the text to store: the input as given, or, when certificates
+// had to be left out, the kept ones re-encoded.
+func parseCAs(field, data string, warns *[]string) ([]*x509.Certificate, string, error) {
+	certs, pw, err := trust.ParseCertificates([]byte(data))
+	if err != nil {
+		return nil, "", invalid(field, "%s", parseMessage(err))
+	}
+	for _, w := range pw {
+		*warns = append(*warns, field+": "+w)
+	}
+	var kept []*x509.Certificate
+	dropped := 0
+	for i, c := range certs {
+		if !c.BasicConstraintsValid || !c.IsCA {
+			*warns = append(*warns, fmt.Sprintf("%s: certificate #%d %s is not a CA certificate (basicConstraints cA is not set); it is left out", field, i+1, certLabel(c)))
+			dropped++
+			continue
+		}
+		kept = append(kept, c)
+	}
+	if dropped == 0 {
+		return kept, data, nil
+	}
+	var b strings.Builder
+	for _, c := range kept {
+		b.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
+	}
+	if len(kept) > 0 {
+		*warns = append(*warns, fmt.Sprintf("%s: the stored bundle holds only its %d CA certificate(s), re-encoded without comments", field, len(kept)))
+	}
+	return kept, b.String(), nil
+}
+
+// lintSharedSubjects warns about CA certificates with the same subject
+// but different keys: chain building and CRL matching then depend on key
+// identifiers, and an operator rarely means it.
+func lintSharedSubjects(roots, inters []*x509.Certificate) []string {
+	type entry struct {
+		label string
+		keys  map[string]bool
+	}
+	bySubject := map[string]*entry{}
+	var order []string
+	for _, c := range append(roots[:len(roots):len(roots)], inters...) {
+		e := bySubject[string(c.RawSubject)]
+		if e == nil {
+			e = &entry{label: certLabel(c), keys: map[string]bool{}}
+			bySubject[string(c.RawSubject)] = e
+			order = append(order, string(c.RawSubject))
+		}
+		e.keys[string(c.RawSubjectPublicKeyInfo)] = true
+	}
+	var warns []string
+	for _, k := range order {
+		if e := bySubject[k]; len(e.keys) > 1 {
+			warns = append(warns, fmt.Sprintf("subject of %s is shared by %d CA certificates with different keys; clients and CRLs are matched by key identifier", e.label, len(e.keys)))
+		}
+	}
+	return warns
+}
+
+// lintWeakRoots reports weak signatures on self-signed roots, which
+// trust.New leaves alone (a root's own signature is not relied on; weak
+// keys are reported by trust.New for every CA).
+func lintWeakRoots(roots []*x509.Certificate) []string {
+	var warns []string
+	for _, c := range roots {
+		if string(c.RawIssuer) != string(c.RawSubject) {
+			continue
+		}
+		switch c.SignatureAlgorithm {
+		case x509.MD2WithRSA, x509.MD5WithRSA, x509.SHA1WithRSA, x509.ECDSAWithSHA1, x509.DSAWithSHA1:
+			warns = append(warns, fmt.Sprintf("root %s signs itself with %s, a weak algorithm; its own signature is not relied on, but replace it when you can", certLabel(c), c.SignatureAlgorithm))
+		}
+	}
+	return warns
+}
+
+// certLabel names a certificate in warnings: its subject, shortened.
+func certLabel(c *x509.Certificate) string {
+	return strconv.Quote(clip(c.Subject.String(), 120))
+}
+
+// uniqueCerts drops repeated certificates (same DER), keeping the first.
+func uniqueCerts(certs []*x509.Certificate) []*x509.Certificate {
+	seen := map[string]bool{}
+	var out []*x509.Certificate
+	for _, c := range certs {
+		if !seen[string(c.Raw)] {
+			seen[string(c.Raw)] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -1,0 +1,259 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/store"
+	"github.com/certgate/certgate/internal/trust"
+)
+
+// Problem codes. They are part of the public contract: the CLI, the
+// console and scripts match on them.
+const (
+	CodeUnauthorized         = "Unauthorized"         // 401: no or wrong credentials
+	CodeNotFound             = "NotFound"             // 404: unknown path or ID
+	CodeMethodNotAllowed     = "MethodNotAllowed"     // 405
+	CodeInvalidJSON          = "InvalidJSON"          // 400: not JSON, wrong kind, duplicate key
+	CodeUnknownField         = "UnknownField"         // 400: a field the schema does not have
+	CodeInvalidQuery         = "InvalidQuery"         // 400: bad limit, next or path parameter
+	CodeValidationFailed     = "ValidationFailed"     // 422: a field is invalid, or the resulting configuration is
+	CodeConfigRejected       = "ConfigRejected"       // 422: the resulting configuration does not compile
+	CodePreconditionFailed   = "PreconditionFailed"   // 412: stale If-Match
+	CodeConflict             = "Conflict"             // 409: a name is taken, a concurrent change
+	CodeTruststoreInUse      = "TruststoreInUse"      // 409: a domain uses the truststore
+	CodeAPIInUse             = "APIInUse"             // 409: a mapping uses the API
+	CodeStageInUse           = "StageInUse"           // 409: a mapping uses the stage
+	CodeIntegrationInUse     = "IntegrationInUse"     // 409: a route uses the integration
+	CodeDryRunFailed         = "DryRunFailed"         // 422: the domain's configuration could not be judged
+	CodeBodyTooLarge         = "BodyTooLarge"         // 413
+	CodeUnsupportedMediaType = "UnsupportedMediaType" // 415
+	CodeUnavailable          = "Unavailable"          // 503: a node function is not wired in
+	CodeInternal             = "InternalError"        // 500: logged, details withheld
+)
+
+// FieldError is one invalid field of a request: its JSON path
+// ("certificate.keyPEM", "deny.serials[2]") and what is wrong.
+type FieldError struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// UsedBy names an object that keeps another from being deleted.
+type UsedBy struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// problem is an RFC 9457 body. Type stays at its default (about:blank);
+// the stable machine-readable code travels in Code.
+type problem struct {
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Code   string       `json:"code"`
+	Detail string       `json:"detail,omitempty"`
+	Errors []FieldError `json:"errors,omitempty"`
+	UsedBy []UsedBy     `json:"usedBy,omitempty"`
+}
+
+// apiError is an error with a public face: everything in it may be shown
+// to the caller. cause, if any, goes to the log only.
+type apiError struct {
+	status int
+	code   string
+	detail string
+	errors []FieldError
+	usedBy []UsedBy
+	cause  error
+}
+
+func (e *apiError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.code)
+	if e.detail != "" {
+		b.WriteString(": " + e.detail)
+	}
+	for _, f := range e.errors {
+		b.WriteString("; " + f.Path + ": " + f.Message)
+	}
+	return b.String()
+}
+
+func (e *apiError) Unwrap() error { return e.cause }
+
+func newError(status int, code, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, detail: fmt.Sprintf(format, args...)}
+}
+
+// invalid is a 422 ValidationFailed about one field.
+func invalid(path, format string, args ...any) *apiError {
+	return &apiError{
+		status: http.StatusUnprocessableEntity,
+		code:   CodeValidationFailed,
+		detail: "the request is not valid",
+		errors: []FieldError{{Path: path, Message: fmt.Sprintf(format, args...)}},
+	}
+}
+
+// invalidFields is a 422 ValidationFailed about several fields.
+func invalidFields(errs []FieldError) *apiError {
+	return &apiError{
+		status: http.StatusUnprocessableEntity,
+		code:   CodeValidationFailed,
+		detail: "the request is not valid",
+		errors: errs,
+	}
+}
+
+// notFound is a 404 about an ID or a version.
+func notFound(format string, args ...any) *apiError {
+	return newError(http.StatusNotFound, CodeNotFound, format, args...)
+}
+
+// checkError is what Options.Check returned: the candidate configuration
+// is refused.
+type checkError struct{ err error }
+
+func (e *checkError) Error() string { return "check: " + e.err.Error() }
+func (e *checkError) Unwrap() error { return e.err }
+
+// maxDetail bounds the detail of an error passed through from Check.
+const maxDetail = 2000
+
+// toProblem turns any error into the public problem. Unknown errors are
+// 500s whose detail is withheld.
+func toProblem(err error) (p problem, internal bool) {
+	var ae *apiError
+	var ce *checkError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+		p = problem{Status: ae.status, Code: ae.code, Detail: ae.detail, Errors: ae.errors, UsedBy: ae.usedBy}
+	case errors.As(err, &mbe):
+		p = problem{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
+			Detail: fmt.Sprintf("the request body is larger than %s", sizeString(mbe.Limit))}
+	case errors.As(err, &ce):
+		var ve *config.ValidationError
+		if errors.As(ce.err, &ve) {
+			p = problem{Status: http.StatusUnprocessableEntity, Code: CodeValidationFailed,
+				Detail: "the configuration this change would make is not valid (paths are in the assembled configuration)"}
+			for _, pr := range ve.Problems {
+				p.Errors = append(p.Errors, FieldError{Path: pr.Path, Message: clip(redactPEM(pr.Message), maxDetail)})
+			}
+		} else {
+			p = problem{Status: http.StatusUnprocessableEntity, Code: CodeConfigRejected,
+				Detail: clip(redactPEM(ce.err.Error()), maxDetail)}
+		}
+	case errors.Is(err, store.ErrNotFound):
+		p = problem{Status: http.StatusNotFound, Code: CodeNotFound, Detail: "no such object"}
+	case errors.Is(err, store.ErrPreconditionFailed):
+		p = problem{Status: http.StatusPreconditionFailed, Code: CodePreconditionFailed,
+			Detail: "the object has changed since the ETag given in If-Match; read it again"}
+	case errors.Is(err, store.ErrConflict):
+		p = problem{Status: http.StatusConflict, Code: CodeConflict,
+			Detail: "the change conflicts with another object or a concurrent change; read and try again"}
+	case errors.Is(err, store.ErrInvalid):
+		p = problem{Status: http.StatusUnprocessableEntity, Code: CodeValidationFailed, Detail: "the store refused the object as invalid"}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		p = problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Detail: "the request was cancelled or timed out"}
+	default:
+		p = problem{Status: http.StatusInternalServerError, Code: CodeInternal, Detail: "internal error; see the gateway's log"}
+		internal = true
+	}
+	p.Title = http.StatusText(p.Status)
+	p.Detail = scrub(p.Detail)
+	for i := range p.Errors {
+		p.Errors[i].Message = scrub(p.Errors[i].Message)
+	}
+	return p, internal
+}
+
+// scrub is the last guard on public text: no PEM armor, and not even the
+// words of a private key block's type, ever leave in a problem.
+func scrub(s string) string {
+	s = redactPEM(s)
+	if strings.Contains(s, "PRIVATE KEY") {
+		s = strings.ReplaceAll(s, "PRIVATE KEY", "private key")
+	}
+	return s
+}
+
+// parseMessage describes a parse error from trust for a field: private
+// keys where certificates belong are named plainly.
+func parseMessage(err error) string {
+	if errors.Is(err, trust.ErrPrivateKey) {
+		return "holds a private key; refusing it (only certificates belong here)"
+	}
+	return clip(scrub(err.Error()), 300)
+}
+
+// fail answers r with the problem for err and logs the chain.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p, internal := toProblem(err)
+	level := slog.LevelDebug
+	if internal {
+		level = slog.LevelError
+	}
+	s.log.Log(r.Context(), level, "admin request failed",
+		"method", r.Method, "path", r.URL.Path, "status", p.Status, "code", p.Code, "err", redactPEM(err.Error()))
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="certgate-admin"`)
+	}
+	writeProblem(w, p)
+}
+
+// writeProblem answers with application/problem+json.
+func writeProblem(w http.ResponseWriter, p problem) {
+	body, err := json.Marshal(p)
+	if err != nil { // cannot happen: strings and ints only
+		body = []byte(`{"title":"Internal Server Error","status":500,"code":"InternalError"}`)
+		p.Status = http.StatusInternalServerError
+	}
+	body = append(body, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(p.Status)
+	w.Write(body)
+}
+
+// redactPEM removes anything from the first PEM armor line on: errors
+// from other packages must not carry PEM into a response or a log.
+func redactPEM(s string) string {
+	if i := strings.Index(s, "-----BEGIN"); i >= 0 {
+		return s[:i] + "(PEM data removed)"
+	}
+	return s
+}
+
+// clip truncates s to n bytes on a rune boundary.
+func clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func sizeString(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}

@@ -1,0 +1,95 @@
+package admin
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/certgate/certgate/internal/store"
+)
+
+// openAPIDocument describes every route of the handler (OpenAPI 3.0).
+//
+//go:embed openapi.json
+var openAPIDocument []byte
+
+func (s *server) openAPI(c *call) error {
+	h := c.w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(openAPIDocument)))
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Content-Type-Options", "nosniff")
+	c.w.WriteHeader(http.StatusOK)
+	c.w.Write(openAPIDocument)
+	return nil
+}
+
+func (s *server) status(c *call) error {
+	var st NodeStatus
+	if s.opts.Status != nil {
+		st = s.opts.Status()
+	}
+	rev, err := s.st.Revision(c.ctx())
+	if err != nil {
+		return err
+	}
+	st.StoreRevision = rev
+	writeJSON(c.w, http.StatusOK, st)
+	return nil
+}
+
+// auditJSON is one audit log entry as the API shows it.
+type auditJSON struct {
+	Revision int64           `json:"revision"`
+	At       time.Time       `json:"at"`
+	Actor    actorJSON       `json:"actor"`
+	Op       string          `json:"op"`
+	Kind     string          `json:"kind"`
+	ID       string          `json:"id"`
+	Name     string          `json:"name,omitempty"`
+	Before   json.RawMessage `json:"before,omitempty"`
+	After    json.RawMessage `json:"after,omitempty"`
+}
+
+type actorJSON struct {
+	Name string `json:"name"`
+	Via  string `json:"via,omitempty"`
+}
+
+func (s *server) audit(c *call) error {
+	limit, after, err := pageOptions(c.r)
+	if err != nil {
+		return err
+	}
+	q := c.r.URL.Query()
+	page, err := s.st.Audit(c.ctx(), store.AuditOptions{Limit: limit, After: after, Kind: q.Get("kind"), ID: q.Get("id")})
+	if errors.Is(err, store.ErrInvalid) {
+		return newError(http.StatusBadRequest, CodeInvalidQuery, "next is not a cursor of this list, or kind or id is malformed")
+	}
+	if err != nil {
+		return err
+	}
+	out := listPage[auditJSON]{Items: make([]auditJSON, 0, len(page.Entries)), Next: page.Next}
+	for _, e := range page.Entries {
+		out.Items = append(out.Items, auditJSON{
+			Revision: e.Rev, At: e.At, Actor: actorJSON{Name: e.Actor.Name, Via: e.Actor.Via},
+			Op: e.Op, Kind: e.Kind, ID: e.ID, Name: e.Name, Before: e.Before, After: e.After,
+		})
+	}
+	writeJSON(c.w, http.StatusOK, out)
+	return nil
+}
+
+// storeReader reads committed state with a request's context.
+type storeReader struct {
+	ctx context.Context
+	st  store.Store
+}
+
+func (r storeReader) Get(kind, id string) (store.Object, error) { return r.st.Get(r.ctx, kind, id) }
+
+func (s *server) reader(c *call) storeReader { return storeReader{ctx: c.ctx(), st: s.st} }

@@ -1,0 +1,342 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/store"
+)
+
+// truststoreCreate is the body of POST /v1/truststores: the truststore
+// and the content of its version 1.
+type truststoreCreate struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	versionContent
+}
+
+// truststorePatch is what PATCH may change.
+type truststorePatch struct {
+	Description string `json:"description,omitempty"`
+}
+
+// truststoreJSON is a truststore as the API shows it.
+type truststoreJSON struct {
+	ID            string    `json:"id"`
+	Name          string    `json:"name"`
+	Description   string    `json:"description,omitempty"`
+	LatestVersion int       `json:"latestVersion"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
+}
+
+// truststoreCreated answers a create: the truststore and version 1's
+// lint findings.
+type truststoreCreated struct {
+	truststoreJSON
+	Warnings []string `json:"warnings"`
+}
+
+// versionJSON is a truststore version; the content fields are left out
+// of lists and of the answer to an upload.
+type versionJSON struct {
+	TruststoreID string         `json:"truststoreId"`
+	Version      int            `json:"version"`
+	CreatedAt    time.Time      `json:"createdAt"`
+	Warnings     []string       `json:"warnings"`
+	Summary      versionSummary `json:"summary"`
+	// The content, in GET of one version only.
+	CABundle               string      `json:"caBundle,omitempty"`
+	Intermediates          string      `json:"intermediates,omitempty"`
+	CRLs                   []string    `json:"crls,omitempty"`
+	Deny                   config.Deny `json:"deny,omitzero"`
+	MaxChainDepth          *int        `json:"maxChainDepth,omitempty"`
+	IgnoreClientCertExpiry bool        `json:"ignoreClientCertExpiry,omitempty"`
+	MaxCertificateBytes    int         `json:"maxCertificateBytes,omitempty"`
+}
+
+func truststoreOf(o store.Object) (truststoreJSON, error) {
+	var ts model.Truststore
+	if err := decodeBody(o, &ts); err != nil {
+		return truststoreJSON{}, err
+	}
+	return truststoreJSON{ID: o.ID, Name: ts.Name, Description: ts.Description, LatestVersion: ts.LatestVersion, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
+}
+
+func versionOf(o store.Object, content bool) (versionJSON, error) {
+	var v storedVersion
+	if err := decodeBody(o, &v); err != nil {
+		return versionJSON{}, err
+	}
+	out := versionJSON{TruststoreID: o.Parent, Version: v.Version, CreatedAt: o.CreatedAt, Warnings: v.Warnings, Summary: v.Summary}
+	if out.Warnings == nil {
+		out.Warnings = []string{}
+	}
+	if out.Summary.CASubjects == nil {
+		out.Summary.CASubjects = []string{}
+	}
+	if content {
+		out.CABundle, out.Intermediates, out.CRLs, out.Deny = v.CABundle, v.Intermediates, v.CRLs, v.Deny
+		out.MaxChainDepth, out.IgnoreClientCertExpiry, out.MaxCertificateBytes = v.MaxChainDepth, v.IgnoreClientCertExpiry, v.MaxCertificateBytes
+	}
+	return out, nil
+}
+
+// versionID is the ID of version n of truststore tsID. Derived IDs sort
+// in version order within a truststore, so lists come in version order.
+func versionID(tsID string, n int) string {
+	return model.Prefix[model.KindTruststoreVersion] + "-" + strings.TrimPrefix(tsID, model.Prefix[model.KindTruststore]+"-") + "-" + fmt.Sprintf("%08d", n)
+}
+
+func (s *server) createTruststore(c *call) error {
+	var in truststoreCreate
+	if err := decodeStrict(c.body, &in); err != nil {
+		return err
+	}
+	if errs := localProblems(&config.Config{Truststores: []config.Truststore{{Name: in.Name, CABundle: stubPEM}}}, "truststores[0]"); len(errs) > 0 {
+		return invalidFields(errs)
+	}
+	if len(in.Description) > 1000 {
+		return invalid("description", "at most 1000 bytes")
+	}
+	v, err := lintVersion(in.versionContent, s.now())
+	if err != nil {
+		return err
+	}
+	v.Version = 1
+	var ts store.Object
+	rev, err := s.update(c, func(tx store.Tx) error {
+		if o, err := tx.GetByName(model.KindTruststore, "", in.Name); err == nil {
+			return newError(http.StatusConflict, CodeConflict, "a truststore named %q exists (%s)", in.Name, o.ID)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		var err error
+		ts, err = tx.Create(store.Object{
+			Kind: model.KindTruststore, ID: store.NewID(model.Prefix[model.KindTruststore]), Name: in.Name,
+			Body: mustJSON(model.Truststore{Name: in.Name, Description: in.Description, LatestVersion: 1}),
+		})
+		if err != nil {
+			return err
+		}
+		_, err = tx.Create(store.Object{
+			Kind: model.KindTruststoreVersion, ID: versionID(ts.ID, 1), Parent: ts.ID, Name: "1", Body: mustJSON(v),
+		})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	j, err := truststoreOf(ts)
+	if err != nil {
+		return err
+	}
+	out := truststoreCreated{truststoreJSON: j, Warnings: v.Warnings}
+	if out.Warnings == nil {
+		out.Warnings = []string{}
+	}
+	written(c.w, http.StatusCreated, rev, ts.Rev, "/v1/truststores/"+ts.ID, out)
+	return nil
+}
+
+func (s *server) listTruststores(c *call) error {
+	return list(s, c, model.KindTruststore, "", truststoreOf)
+}
+
+func (s *server) getTruststore(c *call) error {
+	o, err := get(s.reader(c), model.KindTruststore, c.r.PathValue("id"), "truststore")
+	if err != nil {
+		return err
+	}
+	out, err := truststoreOf(o)
+	if err != nil {
+		return err
+	}
+	read(c.w, o.Rev, out)
+	return nil
+}
+
+func (s *server) patchTruststore(c *call) error {
+	id := c.r.PathValue("id")
+	var out store.Object
+	rev, err := s.update(c, func(tx store.Tx) error {
+		o, err := get(tx, model.KindTruststore, id, "truststore")
+		if err != nil {
+			return err
+		}
+		ifRev, err := precondition(c.r, o)
+		if err != nil {
+			return err
+		}
+		var ts model.Truststore
+		if err := decodeBody(o, &ts); err != nil {
+			return err
+		}
+		merged, err := mergePatch(truststorePatch{Description: ts.Description}, c.body)
+		if err != nil {
+			return err
+		}
+		var p truststorePatch
+		if err := decodeStrict(merged, &p); err != nil {
+			return err
+		}
+		if len(p.Description) > 1000 {
+			return invalid("description", "at most 1000 bytes")
+		}
+		ts.Description = p.Description
+		o.Body = mustJSON(ts)
+		out, err = tx.Replace(o, ifRev)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	j, err := truststoreOf(out)
+	if err != nil {
+		return err
+	}
+	written(c.w, http.StatusOK, rev, out.Rev, "", j)
+	return nil
+}
+
+func (s *server) deleteTruststore(c *call) error {
+	id := c.r.PathValue("id")
+	rev, err := s.update(c, func(tx store.Tx) error {
+		o, err := get(tx, model.KindTruststore, id, "truststore")
+		if err != nil {
+			return err
+		}
+		ifRev, err := precondition(c.r, o)
+		if err != nil {
+			return err
+		}
+		var ts model.Truststore
+		if err := decodeBody(o, &ts); err != nil {
+			return err
+		}
+		var users []UsedBy
+		err = listAll(tx, store.ListOptions{Kind: model.KindDomain}, func(d store.Object) error {
+			var body model.Domain
+			if err := decodeBody(d, &body); err != nil {
+				return err
+			}
+			if body.ClientAuth.Truststore == ts.Name {
+				users = append(users, UsedBy{ID: d.ID, Name: d.Name})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			e := newError(http.StatusConflict, CodeTruststoreInUse, "truststore %q is used by %s; change their clientAuth first", ts.Name, usersString("domain", users))
+			e.usedBy = users
+			return e
+		}
+		return tx.DeleteTree(model.KindTruststore, id, ifRev)
+	})
+	if err != nil {
+		return err
+	}
+	written(c.w, http.StatusNoContent, rev, 0, "", nil)
+	return nil
+}
+
+// usersString names the objects in a UsedBy list for a detail message.
+func usersString(kind string, users []UsedBy) string {
+	var names []string
+	for i, u := range users {
+		if i == 5 {
+			names = append(names, fmt.Sprintf("and %d more", len(users)-5))
+			break
+		}
+		names = append(names, fmt.Sprintf("%s (%s)", strconv.Quote(clip(u.Name, 100)), u.ID))
+	}
+	if len(users) > 1 {
+		kind += "s"
+	}
+	return kind + " " + strings.Join(names, ", ")
+}
+
+func (s *server) createVersion(c *call) error {
+	id := c.r.PathValue("id")
+	// A cheap existence check before the expensive lint.
+	if _, err := get(s.reader(c), model.KindTruststore, id, "truststore"); err != nil {
+		return err
+	}
+	var in versionContent
+	if err := decodeStrict(c.body, &in); err != nil {
+		return err
+	}
+	v, err := lintVersion(in, s.now())
+	if err != nil {
+		return err
+	}
+	var vo store.Object
+	rev, err := s.update(c, func(tx store.Tx) error {
+		o, err := get(tx, model.KindTruststore, id, "truststore")
+		if err != nil {
+			return err
+		}
+		var ts model.Truststore
+		if err := decodeBody(o, &ts); err != nil {
+			return err
+		}
+		ts.LatestVersion++
+		v.Version = ts.LatestVersion
+		vo, err = tx.Create(store.Object{
+			Kind: model.KindTruststoreVersion, ID: versionID(id, v.Version), Parent: id,
+			Name: strconv.Itoa(v.Version), Body: mustJSON(v),
+		})
+		if err != nil {
+			return err
+		}
+		o.Body = mustJSON(ts)
+		_, err = tx.Replace(o, o.Rev)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	out, err := versionOf(vo, false)
+	if err != nil {
+		return err
+	}
+	written(c.w, http.StatusCreated, rev, vo.Rev, fmt.Sprintf("/v1/truststores/%s/versions/%d", id, v.Version), out)
+	return nil
+}
+
+func (s *server) listVersions(c *call) error {
+	id := c.r.PathValue("id")
+	if _, err := get(s.reader(c), model.KindTruststore, id, "truststore"); err != nil {
+		return err
+	}
+	return list(s, c, model.KindTruststoreVersion, id, func(o store.Object) (versionJSON, error) { return versionOf(o, false) })
+}
+
+func (s *server) getVersion(c *call) error {
+	id := c.r.PathValue("id")
+	n, err := strconv.Atoi(c.r.PathValue("version"))
+	if err != nil || n < 1 {
+		return notFound("versions are numbered from 1")
+	}
+	if _, err := get(s.reader(c), model.KindTruststore, id, "truststore"); err != nil {
+		return err
+	}
+	o, err := getChild(s.reader(c), model.KindTruststoreVersion, id, versionID(id, n), "truststore version")
+	if err != nil {
+		return notFound("truststore %s has no version %d", id, n)
+	}
+	out, err := versionOf(o, true)
+	if err != nil {
+		return err
+	}
+	read(c.w, o.Rev, out)
+	return nil
+}
