@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"domains":     {"manage domains and their base-path mappings through the admin API", domainsCmd},
 	"apis":        {"manage APIs, their integrations and routes through the admin API", apisCmd},
 	"status":      {"show the gateway's applied revision and last error", statusCmd},
+	"master-key":  {"rotate the master key that seals private keys at rest", masterKeyCmd},
 }
 
 // exitError carries an exit code through an error.

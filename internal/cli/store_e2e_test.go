@@ -141,7 +141,34 @@ func TestStoreModeCLI(t *testing.T) {
 	}
 	stop()
 
-	// Restart: everything is still there and the sealed key still opens.
+	// Rotate the master key (gateway stopped), then restart: everything
+	// is still there and the sealed key opens under the new master key.
+	keyBefore, _ := os.ReadFile(filepath.Join(data, "master.key"))
+	rot := exec.Command(bin, "master-key", "rotate", "--data-dir", data)
+	if out, err := rot.CombinedOutput(); err != nil || !strings.Contains(string(out), "sealed keys re-wrapped") {
+		t.Fatalf("master-key rotate: %v\n%s", err, out)
+	} else {
+		t.Logf("$ certgate master-key rotate --data-dir data\n%s", out)
+	}
+	if keyAfter, _ := os.ReadFile(filepath.Join(data, "master.key")); string(keyAfter) == string(keyBefore) {
+		t.Fatal("master.key unchanged after rotation")
+	}
+	gw, stop = start()
+	if code, err := get(true); err != nil || code != 200 {
+		t.Fatalf("after rotation and restart: %d %v", code, err)
+	}
+	stop()
+
+	// A wrong master key is refused at start-up with a clear error.
+	good, _ := os.ReadFile(filepath.Join(data, "master.key"))
+	os.WriteFile(filepath.Join(data, "master.key"), []byte("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"), 0o600)
+	bad := exec.Command(bin, "serve", "--data-dir", data, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
+	out, err := bad.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "master key does not match") {
+		t.Fatalf("serve with a wrong master key: %v\n%s", err, out)
+	}
+	os.WriteFile(filepath.Join(data, "master.key"), good, 0o600)
+
 	gw, stop = start()
 	defer stop()
 	if code, err := get(true); err != nil || code != 200 {
