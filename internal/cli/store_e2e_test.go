@@ -128,9 +128,22 @@ func TestStoreModeCLI(t *testing.T) {
 	if _, err := get(false); err == nil {
 		t.Fatal("without a client certificate: admitted")
 	}
+	chainFile := write("client.pem", leaf.ChainPEM())
+	if out := cli("verify", "--domain", "a.test", "--chain", chainFile); !strings.Contains(out, "ADMITTED (domain a.test, truststore version 1)") {
+		t.Fatalf("dry run before the new version: %s", out)
+	}
 	cli("truststores", "add-version", "partners", "--ca-bundle", otherFile)
 	if _, err := get(true); err == nil {
 		t.Fatal("after a truststore version that no longer trusts the client: admitted")
+	}
+	dry := exec.Command(bin, "verify", "--domain", "a.test", "--chain", chainFile, "--data-dir", data)
+	if out, err := dry.CombinedOutput(); err == nil || !strings.Contains(string(out), "REJECTED ClientCertUntrusted (domain a.test, truststore version 2)") {
+		t.Fatalf("dry run after the new version: %v\n%s", err, out)
+	} else {
+		t.Logf("$ certgate verify --domain a.test --chain client.pem\n%s", out)
+	}
+	if out := cli("verify", "--domain", "a.test", "--chain", chainFile, "--truststore-version", "1"); !strings.Contains(out, "ADMITTED") {
+		t.Fatalf("dry run against version 1: %s", out)
 	}
 	cli("domains", "update", "a.test", "--truststore-version", "1")
 	if code, err := get(true); err != nil || code != 200 {

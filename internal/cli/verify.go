@@ -3,10 +3,13 @@ package cli
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -30,8 +33,15 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var denySerials, denyFPs multiFlag
 	fs.Var(&denySerials, "deny-serial", "serial (hex) on the deny-list (repeatable)")
 	fs.Var(&denyFPs, "deny-fingerprint", "SHA-256 fingerprint on the deny-list (repeatable)")
+	domainName := fs.String("domain", "", "ask a running gateway's admin API: judge --chain for this domain as its listener would")
+	tsVersion := fs.Int("truststore-version", 0, "with --domain: judge against this truststore version instead of the domain's current one")
+	var a adminFlags
+	a.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *domainName != "" {
+		return verifyOnDomain(ctx, &a, *domainName, *chainFile, *tsVersion, stdout)
 	}
 	if len(bundles) == 0 || *chainFile == "" {
 		fs.Usage()
@@ -170,4 +180,73 @@ func readCerts(path string, stderr io.Writer) ([]*x509.Certificate, error) {
 		fmt.Fprintf(stderr, "warning: %s: %s\n", path, w)
 	}
 	return certs, nil
+}
+
+// verifyOnDomain asks the admin API's dry run for the domain's verdict.
+func verifyOnDomain(ctx context.Context, a *adminFlags, domain, chainFile string, version int, stdout io.Writer) error {
+	if chainFile == "" {
+		return usageError("--chain is required")
+	}
+	data, err := os.ReadFile(chainFile)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	id, err := a.resolve(ctx, "/v1/domains", domain)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"chainPEM": string(data)}
+	if version != 0 {
+		body["truststoreVersion"] = version
+	}
+	var res struct {
+		Admitted          bool              `json:"admitted"`
+		Reason            string            `json:"reason"`
+		Detail            string            `json:"detail"`
+		TruststoreVersion int               `json:"truststoreVersion"`
+		Headers           map[string]string `json:"headers"`
+		Identity          *struct {
+			Subject     string `json:"subject"`
+			Issuer      string `json:"issuer"`
+			Serial      string `json:"serial"`
+			Fingerprint string `json:"fingerprint"`
+		} `json:"identity"`
+	}
+	if _, err := c.Do(ctx, http.MethodPost, "/v1/domains/"+id+"/verify-client-certificate", body, &res, nil); err != nil {
+		return problemError(err)
+	}
+	if a.output != "table" {
+		raw, _ := json.Marshal(res)
+		return a.print(stdout, raw)
+	}
+	where := fmt.Sprintf("domain %s, truststore version %d", domain, res.TruststoreVersion)
+	if !res.Admitted {
+		fmt.Fprintf(stdout, "REJECTED %s (%s)\n", res.Reason, where)
+		fmt.Fprintf(stdout, "  %s\n", trust.Reason(res.Reason).Describe())
+		if res.Detail != "" {
+			fmt.Fprintf(stdout, "  detail: %s\n", res.Detail)
+		}
+		return &exitError{code: 1, err: errors.New("")}
+	}
+	fmt.Fprintf(stdout, "ADMITTED (%s)\n", where)
+	if id := res.Identity; id != nil {
+		fmt.Fprintf(stdout, "  subject:     %s\n  issuer:      %s\n  serial:      %s\n  sha256:      %s\n", id.Subject, id.Issuer, id.Serial, id.Fingerprint)
+	}
+	names := make([]string, 0, len(res.Headers))
+	for k := range res.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := res.Headers[k]
+		if len(v) > 80 {
+			v = v[:77] + "..."
+		}
+		fmt.Fprintf(stdout, "  header %s: %s\n", k, v)
+	}
+	return nil
 }

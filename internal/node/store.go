@@ -301,23 +301,37 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 	if err != nil {
 		return admin.DryRunResult{}, err
 	}
-	var host string
+	var host, tsName string
 	for i, it := range items {
 		if it.Kind != model.KindDomain || it.ID != domainID {
 			continue
 		}
 		host = it.Name
-		if version != 0 {
-			var d model.Domain
-			if err := jsonUnmarshal(it.Body, &d); err != nil {
-				return admin.DryRunResult{}, err
-			}
+		var d model.Domain
+		if err := jsonUnmarshal(it.Body, &d); err != nil {
+			return admin.DryRunResult{}, err
+		}
+		tsName = d.ClientAuth.Truststore
+		if version == 0 {
+			version = d.ClientAuth.TruststoreVersion
+		} else {
 			d.ClientAuth.TruststoreVersion = version
 			b, err := jsonMarshal(d)
 			if err != nil {
 				return admin.DryRunResult{}, err
 			}
 			items[i].Body = b
+		}
+	}
+	if version == 0 && tsName != "" {
+		// Following latest: report the number judged against.
+		for _, it := range items {
+			if it.Kind == model.KindTruststore && it.Name == tsName {
+				var ts model.Truststore
+				if err := jsonUnmarshal(it.Body, &ts); err == nil {
+					version = ts.LatestVersion
+				}
+			}
 		}
 	}
 	if host == "" {
