@@ -34,6 +34,8 @@ var commands = map[string]command{
 	"apis":        {"manage APIs, their integrations and routes through the admin API", apisCmd},
 	"status":      {"show the gateway's applied revision and last error", statusCmd},
 	"master-key":  {"rotate the master key that seals private keys at rest", masterKeyCmd},
+	"apply":       {"make a store-backed gateway match a declarative file (--dry-run shows the diff)", runApply},
+	"export":      {"write a store-backed gateway's configuration as a declarative file", runExport},
 }
 
 // exitError carries an exit code through an error.

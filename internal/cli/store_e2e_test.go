@@ -152,6 +152,28 @@ func TestStoreModeCLI(t *testing.T) {
 	if out := cli("truststores", "versions", "partners"); !strings.Contains(out, "2") {
 		t.Fatalf("versions: %s", out)
 	}
+
+	// export | apply is a no-op; an edited file applies exactly its diff.
+	exported := write("exported.yaml", []byte(cli("export")))
+	if out := cli("apply", "-f", exported, "--dry-run"); strings.TrimSpace(out) != "no changes" {
+		t.Fatalf("export | apply is not a no-op:\n%s", out)
+	}
+	edited, _ := os.ReadFile(exported)
+	editedS := strings.Replace(string(edited), "path: /{proxy+}", "path: /{proxy+}\n  - method: GET\n    path: /status", 1)
+	if editedS == string(edited) {
+		t.Fatalf("could not edit the export:\n%s", edited)
+	}
+	editedFile := write("edited.yaml", []byte(editedS))
+	if out := cli("apply", "-f", editedFile, "--dry-run"); !strings.Contains(out, "+ route echo GET /status") || strings.Count(out, "\n") != 2 {
+		t.Fatalf("dry run of one added route:\n%s", out)
+	}
+	cli("apply", "-f", editedFile)
+	if out := cli("apply", "-f", editedFile, "--dry-run"); strings.TrimSpace(out) != "no changes" {
+		t.Fatalf("apply twice is not idempotent:\n%s", out)
+	}
+	if out := cli("apis", "routes", "echo"); !strings.Contains(out, "/status") {
+		t.Fatalf("route not created: %s", out)
+	}
 	stop()
 
 	// Rotate the master key (gateway stopped), then restart: everything

@@ -205,6 +205,10 @@ type ClientAuth struct {
 	// Required for optional and verify; allowed for passthrough (only to
 	// advertise its CA names); not allowed for off.
 	Truststore string `json:"truststore,omitempty"`
+	// TruststoreVersion pins a version of the truststore on a store-backed
+	// gateway (certgate apply/export); 0, the default, follows the latest
+	// version. Files served directly have no versions: it must be 0 there.
+	TruststoreVersion int `json:"truststoreVersion,omitempty"`
 	// FailureResponse is what a client whose certificate is refused gets:
 	// "handshake" (the default when empty: a failed handshake with the
 	// matching TLS alert) or "http" (the handshake completes and every

@@ -54,6 +54,50 @@ func Load(path string) (*Config, error) {
 	return cfg, nil
 }
 
+// LoadResources is Load for `certgate apply`: the file describes the
+// resources a store-backed gateway keeps (domains, truststores, APIs), so
+// listeners, metrics and log settings — which that gateway takes from its
+// flags — may be left out (and are ignored if present), and so may a
+// domain's private key (apply keeps the stored one while the certificate
+// is unchanged).
+func LoadResources(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d MiB", path, MaxFileSize>>20)
+	}
+	cfg, err := decode(data)
+	if err != nil {
+		return nil, withFile(err, path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	cfg.resolvePaths(filepath.Dir(abs))
+	cfg.Listeners, cfg.Metrics, cfg.Log = []Listener{{Address: "127.0.0.1:0"}}, nil, nil
+	// A domain's key may be left out: the gateway keeps the stored one
+	// while the certificate is unchanged (certgate export writes none).
+	var keyless []int
+	for i := range cfg.Domains {
+		if c := &cfg.Domains[i].Certificate; c.KeyFile == "" && c.KeyPEM == "" {
+			c.KeyPEM = "-----BEGIN PRIVATE KEY-----"
+			keyless = append(keyless, i)
+		}
+	}
+	err = cfg.Validate()
+	cfg.Listeners = nil
+	for _, i := range keyless {
+		cfg.Domains[i].Certificate.KeyPEM = ""
+	}
+	if err != nil {
+		return nil, withFile(err, path)
+	}
+	return cfg, nil
+}
+
 // withFile sets File on a *ValidationError.
 func withFile(err error, path string) error {
 	var ve *ValidationError

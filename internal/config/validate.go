@@ -316,6 +316,11 @@ func (v *validator) domain(d *Domain, index int, path string, seen map[string]ho
 	case mode == ModeOptional || mode == ModeVerify:
 		v.add(cp+".truststore", "required with mode %s: name the truststore that verifies client certificates", mode)
 	}
+	if ca.TruststoreVersion < 0 {
+		v.add(cp+".truststoreVersion", "must be a version number (1, 2, ...) or 0 to follow the latest version")
+	} else if ca.TruststoreVersion > 0 && ca.Truststore == "" {
+		v.add(cp+".truststoreVersion", "pins a version of clientAuth.truststore, which is not set")
+	}
 	switch ca.FailureResponse {
 	case "", FailureHandshake, FailureHTTP:
 	default:

@@ -313,6 +313,9 @@ func (c *compiler) domains(apis map[string]*api) error {
 		if d.mode == "" {
 			d.mode = ModeOff
 		}
+		if dc.ClientAuth.TruststoreVersion != 0 {
+			return fmt.Errorf("%s.clientAuth.truststoreVersion: truststore versions exist only on a store-backed gateway (certgate apply); a served file has one version of each truststore", path)
+		}
 		if name := dc.ClientAuth.Truststore; name != "" {
 			d.store = c.snap.truststores[name]
 			if d.store == nil {
