@@ -179,8 +179,10 @@ var routes = func() []route {
 	return rs
 }()
 
-// New returns the admin API handler, serving everything under /v1/. It
-// is safe for concurrent use.
+// New returns the admin API handler, serving everything under /v1/
+// (anything else is a 404). Unsafe methods from cross-origin browser
+// pages are refused (403 CrossOriginRefused). It is safe for concurrent
+// use.
 func New(opts Options) http.Handler {
 	s := &server{opts: opts, st: opts.Store, log: opts.Logger, now: opts.Now}
 	if s.log == nil {
@@ -214,7 +216,7 @@ func New(opts Options) http.Handler {
 				}
 			}
 			w.Header().Set("Allow", strings.Join(allow, ", "))
-			s.fail(w, r, newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s is not allowed here; use %s", r.Method, strings.Join(allow, ", ")))
+			s.fail(w, r, newError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "%s is not allowed here; use %s", clip(r.Method, 20), strings.Join(allow, ", ")))
 		}))
 	}
 	// Everything else: 404, after authentication so that the API's shape
@@ -224,9 +226,15 @@ func New(opts Options) http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		s.fail(w, r, notFound("no such resource: %s", clip(r.URL.Path, 100)))
+		s.fail(w, r, notFound("no such resource: %s", clip(r.URL.Path, 64)))
 	}))
-	return mux
+	// Admin client certificates are sent by browsers on their own, so a
+	// cross-site page must not be able to make changes with them.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, newError(http.StatusForbidden, CodeCrossOrigin, "cross-origin browser requests may not change anything"))
+	}))
+	return cop.Handler(mux)
 }
 
 // wrap authenticates, checks and reads the body, and runs a route.

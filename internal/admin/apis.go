@@ -246,7 +246,7 @@ type childSpec[In, Out any] struct {
 }
 
 func childHandlers[In, Out any](sp childSpec[In, Out]) childKind {
-	apiOfCall := func(s *server, c *call, tx store.Tx) (store.Object, error) {
+	apiOfCall := func(c *call, tx store.Tx) (store.Object, error) {
 		return get(tx, model.KindAPI, c.r.PathValue("id"), "API")
 	}
 	return childKind{
@@ -258,7 +258,7 @@ func childHandlers[In, Out any](sp childSpec[In, Out]) childKind {
 			}
 			var out store.Object
 			rev, err := s.update(c, func(tx store.Tx) error {
-				api, err := apiOfCall(s, c, tx)
+				api, err := apiOfCall(c, tx)
 				if err != nil {
 					return err
 				}
@@ -305,7 +305,7 @@ func childHandlers[In, Out any](sp childSpec[In, Out]) childKind {
 			}
 			var out store.Object
 			rev, err := s.update(c, func(tx store.Tx) error {
-				api, err := apiOfCall(s, c, tx)
+				api, err := apiOfCall(c, tx)
 				if err != nil {
 					return err
 				}
@@ -338,7 +338,7 @@ func childHandlers[In, Out any](sp childSpec[In, Out]) childKind {
 		},
 		delete: func(s *server, c *call) error {
 			rev, err := s.update(c, func(tx store.Tx) error {
-				api, err := apiOfCall(s, c, tx)
+				api, err := apiOfCall(c, tx)
 				if err != nil {
 					return err
 				}

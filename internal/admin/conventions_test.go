@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/certgate/certgate/internal/config"
@@ -60,6 +61,16 @@ func TestAuthentication(t *testing.T) {
 	}
 	// The scheme is case-insensitive.
 	e.must(200, req{method: "GET", path: "/v1/status", noAuth: true, header: map[string]string{"Authorization": "bearer " + testToken}})
+	// Browsers send client certificates by themselves: cross-site pages
+	// may not change anything, even with credentials.
+	rev := e.revision()
+	e.fail(403, CodeCrossOrigin, req{method: "POST", path: "/v1/apis", body: map[string]any{"name": "csrf"}, header: map[string]string{"Sec-Fetch-Site": "cross-site"}})
+	e.fail(403, CodeCrossOrigin, req{method: "DELETE", path: "/v1/apis/api-x", header: map[string]string{"Origin": "https://evil.example"}})
+	e.must(200, req{method: "GET", path: "/v1/apis", header: map[string]string{"Sec-Fetch-Site": "cross-site"}})
+	e.must(201, req{method: "POST", path: "/v1/apis", body: map[string]any{"name": "same"}, header: map[string]string{"Sec-Fetch-Site": "same-origin"}})
+	if e.revision() != rev+1 {
+		t.Errorf("revision %d, want %d", e.revision(), rev+1)
+	}
 	// Without a configured token hash, no token is accepted.
 	e0 := newEnv(t, func(o *Options) { o.TokenSHA256 = [32]byte{} })
 	e0.fail(401, CodeUnauthorized, req{method: "GET", path: "/v1/status"})
@@ -277,17 +288,17 @@ func TestCheckRefuses(t *testing.T) {
 	e.createTruststore("partners", p.ca)
 	rev := e.revision()
 
-	e.failCheck = errors.New("domains[0].certificate: the gateway cannot load it")
+	e.setFailCheck(errors.New("domains[0].certificate: the gateway cannot load it"))
 	pr := e.fail(422, CodeConfigRejected, req{method: "POST", path: "/v1/domains", body: domainBody(p, "api.example.com", "partners")})
 	if !strings.Contains(pr.Detail, "domains[0].certificate: the gateway cannot load it") {
 		t.Errorf("detail %q", pr.Detail)
 	}
-	e.failCheck = &config.ValidationError{Problems: []config.Problem{{Path: "domains[0].hosts[0]", Message: "taken"}}}
+	e.setFailCheck(&config.ValidationError{Problems: []config.Problem{{Path: "domains[0].hosts[0]", Message: "taken"}}})
 	pr = e.fail(422, CodeValidationFailed, req{method: "POST", path: "/v1/apis", body: map[string]any{"name": "a"}})
 	if len(pr.Errors) != 1 || pr.Errors[0].Path != "domains[0].hosts[0]" || pr.Errors[0].Message != "taken" {
 		t.Errorf("errors %+v", pr.Errors)
 	}
-	e.failCheck = errors.New("no")
+	e.setFailCheck(errors.New("no"))
 	e.fail(422, CodeConfigRejected, req{method: "POST", path: "/v1/truststores/" + mustList(t, e, "/v1/truststores")[0] + "/versions", body: map[string]any{"caBundle": string(p.ca2.PEM())}})
 	if got := e.revision(); got != rev {
 		t.Errorf("refused writes moved the revision %d → %d", rev, got)
@@ -302,7 +313,7 @@ func TestCheckRefuses(t *testing.T) {
 	if ts.LatestVersion != 1 {
 		t.Errorf("latestVersion %d after a refused upload", ts.LatestVersion)
 	}
-	e.failCheck = nil
+	e.setFailCheck(nil)
 	e.createDomain(domainBody(p, "api.example.com", "partners"))
 	e.assertNoPrivateKeys()
 }
@@ -323,18 +334,25 @@ func mustList(t *testing.T, e *env, path string) []string {
 // TestCheckSeesUsedVersionsOnly: Check gets every object but only the
 // truststore versions that domains use.
 func TestCheckSeesUsedVersionsOnly(t *testing.T) {
-	var last []model.Item
+	var (
+		mu   sync.Mutex
+		last []model.Item
+	)
 	p := newPKI(t)
 	wrapped := newEnv(t, func(o *Options) {
 		inner := o.Check
 		o.Check = func(ctx context.Context, items []model.Item, open model.KeyOpener) error {
+			mu.Lock()
 			last = items
+			mu.Unlock()
 			return inner(ctx, items, open)
 		}
 	})
 	ts := wrapped.createTruststore("partners", p.ca)
 	wrapped.must(201, req{method: "POST", path: "/v1/truststores/" + ts + "/versions", body: map[string]any{"caBundle": string(p.ca2.PEM())}})
 	wrapped.createDomain(domainBody(p, "api.example.com", "partners"))
+	mu.Lock()
+	defer mu.Unlock()
 	var versions []string
 	kinds := map[string]int{}
 	for _, it := range last {

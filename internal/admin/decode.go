@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -16,12 +17,12 @@ import (
 	"github.com/certgate/certgate/internal/config"
 )
 
-// Request bodies are checked against their Go type before they are
-// decoded: encoding/json matches keys case-insensitively, ignores
-// duplicates and, with DisallowUnknownFields, names neither the path nor
-// a likely intended field. The checker walks the JSON tokens alongside
-// the type and reports every problem with its field path; only a body
-// without problems reaches json.Unmarshal.
+// Request bodies are decoded by walking the JSON tokens alongside the Go
+// type: encoding/json matches keys case-insensitively, ignores duplicates
+// and, with DisallowUnknownFields, names neither the path nor a likely
+// intended field. The walk reports every problem with its field path and
+// assigns the values as it goes, in one pass over bodies that can be
+// 100 MiB of truststore content.
 //
 // Messages never quote more than a few dozen bytes of the input: keys are
 // shortened and values are not quoted at all, so a pasted private key
@@ -50,17 +51,16 @@ func clipFront(s string, n int) string {
 }
 
 // decodeStrict decodes the JSON object in data into v (a pointer to a
-// request struct). Errors are *apiError: 400 InvalidJSON for syntax,
-// kinds and duplicate keys, 400 UnknownField when the only problems are
-// unknown fields.
+// request struct, which should be zero). Errors are *apiError: 400
+// InvalidJSON for syntax, kinds and duplicate keys, 400 UnknownField when
+// the only problems are unknown fields. On error v may be partly set.
 func decodeStrict(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return newError(http.StatusBadRequest, CodeInvalidJSON, "the request body is empty; expected a JSON object")
 	}
 	c := &checker{dec: json.NewDecoder(bytes.NewReader(data))}
 	c.dec.UseNumber()
-	t := reflect.TypeOf(v).Elem()
-	if err := c.value(t, ""); err != nil {
+	if err := c.value(reflect.ValueOf(v).Elem(), ""); err != nil {
 		return syntaxError(err)
 	}
 	if _, err := c.dec.Token(); err != io.EOF {
@@ -83,11 +83,6 @@ func decodeStrict(data []byte, v any) error {
 			detail = "the request body has fields the schema does not have"
 		}
 		return &apiError{status: http.StatusBadRequest, code: code, detail: detail, errors: c.problems}
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		// The checker accepted the body, so this is a value a type's own
-		// decoder refused; its message is ours, not the input.
-		return newError(http.StatusBadRequest, CodeInvalidJSON, "the request body does not decode: %s", clip(err.Error(), 200))
 	}
 	return nil
 }
@@ -130,17 +125,18 @@ var (
 	durationType    = reflect.TypeFor[config.Duration]()
 )
 
-// value checks the next JSON value against t. A non-nil error is a
-// syntax error (or errTooMany); schema problems are collected.
-func (c *checker) value(t reflect.Type, path string) error {
-	err := c.check(t, path)
+// value decodes the next JSON value into v. A non-nil error is a syntax
+// error; schema problems are collected (the walk stops quietly after
+// maxDecodeProblems).
+func (c *checker) value(v reflect.Value, path string) error {
+	err := c.decode(v, path)
 	if err == errTooMany {
 		return nil
 	}
 	return err
 }
 
-func (c *checker) check(t reflect.Type, path string) error {
+func (c *checker) decode(v reflect.Value, path string) error {
 	tok, err := c.dec.Token()
 	if err != nil {
 		return err
@@ -148,84 +144,95 @@ func (c *checker) check(t reflect.Type, path string) error {
 	if tok == nil { // null: the field keeps its zero value
 		return nil
 	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		v = v.Elem()
 	}
-	if reflect.PointerTo(t).Implements(unmarshalerType) && t.Kind() != reflect.Struct && t.Kind() != reflect.Slice && t.Kind() != reflect.Map {
-		return c.custom(tok, t, path)
+	t := v.Type()
+	if k := t.Kind(); k != reflect.Struct && k != reflect.Slice && k != reflect.Map && reflect.PointerTo(t).Implements(unmarshalerType) {
+		return c.custom(tok, v, path)
 	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if tok != json.Delim('{') {
 			return c.wrongKind(tok, "an object", path)
 		}
-		return c.object(t, path)
+		return c.object(v, path)
 	case reflect.Map:
 		if tok != json.Delim('{') {
 			return c.wrongKind(tok, "an object", path)
 		}
-		return c.mapValues(t, path)
+		return c.mapValues(v, path)
 	case reflect.Slice:
 		if tok != json.Delim('[') {
 			return c.wrongKind(tok, "an array", path)
 		}
+		s := reflect.MakeSlice(t, 0, 0)
 		for i := 0; c.dec.More(); i++ {
-			if err := c.check(t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			s = reflect.Append(s, reflect.Zero(t.Elem()))
+			if err := c.decode(s.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				v.Set(s)
 				return err
 			}
 		}
+		v.Set(s)
 		_, err := c.dec.Token() // ']'
 		return err
 	case reflect.String:
-		if _, ok := tok.(string); !ok {
+		s, ok := tok.(string)
+		if !ok {
 			return c.wrongKind(tok, "a string", path)
 		}
+		v.SetString(s)
 	case reflect.Bool:
-		if _, ok := tok.(bool); !ok {
+		b, ok := tok.(bool)
+		if !ok {
 			return c.wrongKind(tok, "true or false", path)
 		}
+		v.SetBool(b)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		n, ok := tok.(json.Number)
 		if !ok {
 			return c.wrongKind(tok, "an integer", path)
 		}
-		if _, err := strconv.ParseInt(string(n), 10, t.Bits()); err != nil {
+		i, err := strconv.ParseInt(string(n), 10, t.Bits())
+		if err != nil {
 			if errors.Is(err, strconv.ErrRange) {
 				return c.add(path, "the number is out of range")
 			}
 			return c.add(path, "expected an integer, got a number with a fraction or an exponent")
 		}
-	case reflect.Float32, reflect.Float64:
-		if _, ok := tok.(json.Number); !ok {
-			return c.wrongKind(tok, "a number", path)
-		}
-	case reflect.Interface:
-		return c.skip(tok)
+		v.SetInt(i)
 	default:
-		return c.add(path, "internal error: no checker for %s", t)
+		// Request types hold none of these; refuse rather than guess.
+		if err := c.skip(tok); err != nil {
+			return err
+		}
+		return c.add(path, "internal error: no decoder for %s", t)
 	}
 	return nil
 }
 
-// custom checks a scalar of a type with its own UnmarshalJSON (a
+// custom decodes a scalar of a type with its own UnmarshalJSON (a
 // config.Duration) by running that decoder on the token.
-func (c *checker) custom(tok json.Token, t reflect.Type, path string) error {
+func (c *checker) custom(tok json.Token, v reflect.Value, path string) error {
 	var raw []byte
-	switch v := tok.(type) {
+	switch x := tok.(type) {
 	case json.Delim:
 		if err := c.skip(tok); err != nil {
 			return err
 		}
 		return c.add(path, "expected a string or a number, got %s", describeToken(tok))
 	case json.Number:
-		raw = []byte(v)
+		raw = []byte(x)
 	default:
-		raw, _ = json.Marshal(v)
+		raw, _ = json.Marshal(x)
 	}
-	u := reflect.New(t).Interface().(json.Unmarshaler)
-	if err := u.UnmarshalJSON(raw); err != nil {
+	if err := v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(raw); err != nil {
 		if len(raw) > 40 { // the type's message may quote all of it
-			if t == durationType {
+			if v.Type() == durationType {
 				return c.add(path, "expected a duration such as \"30s\" or \"1m30s\", or a whole number of seconds")
 			}
 			return c.add(path, "not a valid value for this field")
@@ -235,8 +242,9 @@ func (c *checker) custom(tok json.Token, t reflect.Type, path string) error {
 	return nil
 }
 
-// object checks the members of an object against the json fields of t.
-func (c *checker) object(t reflect.Type, path string) error {
+// object decodes the members of an object into the json fields of v.
+func (c *checker) object(v reflect.Value, path string) error {
+	t := v.Type()
 	fields := fieldsOf(t)
 	seen := map[string]bool{}
 	for c.dec.More() {
@@ -246,7 +254,7 @@ func (c *checker) object(t reflect.Type, path string) error {
 		}
 		key, _ := tok.(string)
 		p := joinPath(path, key)
-		f, known := fields[key]
+		index, known := fields[key]
 		switch {
 		case seen[key]:
 			if err := c.add(p, "the field is given twice"); err != nil {
@@ -266,7 +274,7 @@ func (c *checker) object(t reflect.Type, path string) error {
 			continue
 		}
 		seen[key] = true
-		if err := c.check(f, p); err != nil {
+		if err := c.decode(v.FieldByIndex(index), p); err != nil {
 			return err
 		}
 	}
@@ -274,8 +282,12 @@ func (c *checker) object(t reflect.Type, path string) error {
 	return err
 }
 
-// mapValues checks an object whose keys are free (stage variables).
-func (c *checker) mapValues(t reflect.Type, path string) error {
+// mapValues decodes an object whose keys are free (stage variables).
+func (c *checker) mapValues(v reflect.Value, path string) error {
+	t := v.Type()
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(t))
+	}
 	seen := map[string]bool{}
 	for c.dec.More() {
 		tok, err := c.dec.Token()
@@ -294,7 +306,10 @@ func (c *checker) mapValues(t reflect.Type, path string) error {
 			continue
 		}
 		seen[key] = true
-		if err := c.check(t.Elem(), p); err != nil {
+		elem := reflect.New(t.Elem()).Elem()
+		err = c.decode(elem, p)
+		v.SetMapIndex(reflect.ValueOf(key).Convert(t.Key()), elem)
+		if err != nil {
 			return err
 		}
 	}
@@ -359,22 +374,18 @@ func describeToken(tok json.Token) string {
 }
 
 // fieldsOf maps the json names of t's fields (embedded structs
-// flattened) to their types.
-func fieldsOf(t reflect.Type) map[string]reflect.Type {
-	out := map[string]reflect.Type{}
+// flattened, outer fields first) to their index paths.
+func fieldsOf(t reflect.Type) map[string][]int {
+	out := map[string][]int{}
+	var embedded []reflect.StructField
 	for i := range t.NumField() {
 		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		name, _, _ := strings.Cut(tag, ",")
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" {
 			continue
 		}
 		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
-			for k, v := range fieldsOf(f.Type) {
-				if _, dup := out[k]; !dup {
-					out[k] = v
-				}
-			}
+			embedded = append(embedded, f)
 			continue
 		}
 		if !f.IsExported() {
@@ -383,7 +394,14 @@ func fieldsOf(t reflect.Type) map[string]reflect.Type {
 		if name == "" {
 			name = f.Name
 		}
-		out[name] = f.Type
+		out[name] = f.Index
+	}
+	for _, f := range embedded {
+		for k, idx := range fieldsOf(f.Type) {
+			if _, dup := out[k]; !dup {
+				out[k] = append(slices.Clone(f.Index), idx...)
+			}
+		}
 	}
 	return out
 }

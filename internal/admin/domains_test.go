@@ -1,9 +1,12 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/certgate/certgate/internal/model"
@@ -138,7 +141,10 @@ func TestDomainLifecycle(t *testing.T) {
 }
 
 func TestDomainErrors(t *testing.T) {
-	e := newEnv(t)
+	var logs syncBuffer
+	e := newEnv(t, func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
 	p := newPKI(t)
 	e.createTruststore("partners", p.ca)
 	rev := e.revision()
@@ -204,6 +210,27 @@ func TestDomainErrors(t *testing.T) {
 		t.Errorf("problem %+v", pr)
 	}
 	e.assertNoPrivateKeys()
+	if l := logs.String(); strings.Contains(l, "PRIVATE KEY") || strings.Contains(l, "BEGIN") || strings.Contains(l, testToken) || !strings.Contains(l, "ValidationFailed") {
+		t.Errorf("log holds key material or the token, or misses the failures:\n%s", l)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // TestTruststoreVersioning: a domain follows the latest version, is

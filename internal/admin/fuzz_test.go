@@ -1,7 +1,9 @@
 package admin
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -32,8 +34,9 @@ var requestTypes = []struct {
 }
 
 // FuzzDecode decodes arbitrary bodies as every request type (and as a
-// merge patch of a domain): it must never panic, and its errors must
-// never repeat more than 64 bytes of the input.
+// merge patch of a domain): it must never panic, its errors must never
+// repeat more than 64 bytes of the input, and what it accepts must decode
+// to exactly what encoding/json makes of it.
 func FuzzDecode(f *testing.F) {
 	for i, rt := range requestTypes {
 		f.Add(uint8(i), []byte(rt.seed))
@@ -48,7 +51,18 @@ func FuzzDecode(f *testing.F) {
 	f.Add(uint8(0), []byte("{\"name\":\"\xff\xfe\"}"))
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
 		rt := requestTypes[int(which)%len(requestTypes)]
-		checkEcho(t, data, decodeStrict(data, rt.new()))
+		got := rt.new()
+		err := decodeStrict(data, got)
+		checkEcho(t, data, err)
+		if err == nil {
+			want := rt.new()
+			if err := json.Unmarshal(data, want); err != nil {
+				t.Fatalf("decodeStrict accepted what encoding/json refuses: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("decodeStrict = %+v, encoding/json = %+v", got, want)
+			}
+		}
 		if which%2 == 1 {
 			cur := domainRequest{Hosts: []string{"a.example"}, Certificate: certificateRequest{CertPEM: "c"}}
 			merged, err := mergePatch(cur, data)

@@ -32,13 +32,12 @@ const testToken = "cgt_test-token"
 
 // env is one admin API on a real HTTP server over a fresh SQLite store.
 type env struct {
-	t      *testing.T
-	st     store.Store
-	srv    *httptest.Server
-	hc     *http.Client
-	val    *validator // checks every exchange against openapi.json
-	token  string
-	checks int // calls of Check
+	t     *testing.T
+	st    store.Store
+	srv   *httptest.Server
+	hc    *http.Client
+	val   *validator // checks every exchange against openapi.json
+	token string
 
 	mu     sync.Mutex
 	bodies [][]byte // every response body, to search for private keys
@@ -100,7 +99,6 @@ func newEnvTLS(t *testing.T, tlsClientCAs *x509.CertPool, opts ...envOption) *en
 // does before compiling (admin must not import the gateway).
 func (e *env) check(ctx context.Context, items []model.Item, openKey model.KeyOpener) error {
 	e.mu.Lock()
-	e.checks++
 	fail := e.failCheck
 	e.mu.Unlock()
 	if fail != nil {
@@ -167,6 +165,14 @@ func (e *env) dryRun(ctx context.Context, domainID string, version int, chainPEM
 		return DryRunResult{Reason: string(te.Reason), Detail: te.Detail, TruststoreVersion: version}, nil
 	}
 	return DryRunResult{Admitted: true, Identity: IdentityFromTrust(id), Headers: map[string]string{"Client-Cert": ":x:"}, TruststoreVersion: version}, nil
+}
+
+// setFailCheck makes Check refuse every candidate with err (nil: check
+// normally).
+func (e *env) setFailCheck(err error) {
+	e.mu.Lock()
+	e.failCheck = err
+	e.mu.Unlock()
 }
 
 // resp is one answer.

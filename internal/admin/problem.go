@@ -20,6 +20,7 @@ import (
 // console and scripts match on them.
 const (
 	CodeUnauthorized         = "Unauthorized"         // 401: no or wrong credentials
+	CodeCrossOrigin          = "CrossOriginRefused"   // 403: an unsafe cross-origin browser request
 	CodeNotFound             = "NotFound"             // 404: unknown path or ID
 	CodeMethodNotAllowed     = "MethodNotAllowed"     // 405
 	CodeInvalidJSON          = "InvalidJSON"          // 400: not JSON, wrong kind, duplicate key

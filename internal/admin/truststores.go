@@ -74,6 +74,16 @@ func versionOf(o store.Object, content bool) (versionJSON, error) {
 	if err := decodeBody(o, &v); err != nil {
 		return versionJSON{}, err
 	}
+	out := versionInfo(o, v)
+	if content {
+		out.CABundle, out.Intermediates, out.CRLs, out.Deny = v.CABundle, v.Intermediates, v.CRLs, v.Deny
+		out.MaxChainDepth, out.IgnoreClientCertExpiry, out.MaxCertificateBytes = v.MaxChainDepth, v.IgnoreClientCertExpiry, v.MaxCertificateBytes
+	}
+	return out, nil
+}
+
+// versionInfo shows a version without its content.
+func versionInfo(o store.Object, v storedVersion) versionJSON {
 	out := versionJSON{TruststoreID: o.Parent, Version: v.Version, CreatedAt: o.CreatedAt, Warnings: v.Warnings, Summary: v.Summary}
 	if out.Warnings == nil {
 		out.Warnings = []string{}
@@ -81,11 +91,7 @@ func versionOf(o store.Object, content bool) (versionJSON, error) {
 	if out.Summary.CASubjects == nil {
 		out.Summary.CASubjects = []string{}
 	}
-	if content {
-		out.CABundle, out.Intermediates, out.CRLs, out.Deny = v.CABundle, v.Intermediates, v.CRLs, v.Deny
-		out.MaxChainDepth, out.IgnoreClientCertExpiry, out.MaxCertificateBytes = v.MaxChainDepth, v.IgnoreClientCertExpiry, v.MaxCertificateBytes
-	}
-	return out, nil
+	return out
 }
 
 // versionID is the ID of version n of truststore tsID. Derived IDs sort
@@ -304,10 +310,9 @@ func (s *server) createVersion(c *call) error {
 	if err != nil {
 		return err
 	}
-	out, err := versionOf(vo, false)
-	if err != nil {
-		return err
-	}
+	// Built from what was stored rather than by decoding its tens of
+	// megabytes again.
+	out := versionInfo(vo, v)
 	written(c.w, http.StatusCreated, rev, vo.Rev, fmt.Sprintf("/v1/truststores/%s/versions/%d", id, v.Version), out)
 	return nil
 }
@@ -330,8 +335,12 @@ func (s *server) getVersion(c *call) error {
 		return err
 	}
 	o, err := getChild(s.reader(c), model.KindTruststoreVersion, id, versionID(id, n), "truststore version")
-	if err != nil {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.status == http.StatusNotFound {
 		return notFound("truststore %s has no version %d", id, n)
+	}
+	if err != nil {
+		return err
 	}
 	out, err := versionOf(o, true)
 	if err != nil {
