@@ -17,6 +17,7 @@ import (
 
 	"github.com/certgate/certgate/internal/client"
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/trust"
 )
 
 // The resources of a store-backed gateway, as the admin API shows them,
@@ -236,6 +237,39 @@ func sortedMappings(m map[string]liveMapping) []liveMapping {
 	return out
 }
 
+// canonical compares versions by meaning, not bytes: the CA certificates
+// of each bundle (the admin API keeps only CA certificates, and re-encodes
+// a bundle it had to drop some from) and each CRL's DER.
+func (t tsContent) canonical() tsContent {
+	cas := func(bundle string) string {
+		certs, _, err := trust.ParseCertificates([]byte(bundle))
+		if err != nil {
+			return bundle
+		}
+		var b strings.Builder
+		for _, c := range certs {
+			if c.BasicConstraintsValid && c.IsCA {
+				b.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
+			}
+		}
+		return b.String()
+	}
+	out := t
+	out.CABundle = cas(t.CABundle)
+	if t.Intermediates != "" {
+		out.Intermediates = cas(t.Intermediates)
+	}
+	out.CRLs = nil
+	for _, c := range t.CRLs {
+		if crl, err := trust.ParseCRL([]byte(c)); err == nil {
+			out.CRLs = append(out.CRLs, string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl.Raw})))
+		} else {
+			out.CRLs = append(out.CRLs, c)
+		}
+	}
+	return out
+}
+
 // desiredContent reads a truststore's files into one version's content.
 func desiredContent(ts config.Truststore, path string) (tsContent, error) {
 	read := func(field string, files []string, inline string) (string, error) {
@@ -321,7 +355,7 @@ func plan(want *config.Config, st *liveState) ([]step, error) {
 			mergeJSON(body, content)
 			body["name"] = ts.Name
 			add("+ truststore "+ts.Name, http.MethodPost, "/v1/truststores", body)
-		case !sameJSON(live.content, content):
+		case !sameJSON(live.content.canonical(), content.canonical()):
 			add(fmt.Sprintf("~ truststore %s: new version %d", ts.Name, live.latest+1), http.MethodPost, "/v1/truststores/"+esc(live.id)+"/versions", content)
 		}
 	}
