@@ -27,9 +27,17 @@ fuzz:
 	  done; \
 	done
 
-# Hot-path micro-benchmarks.
+# Hot-path micro-benchmarks, then the side-by-side benchmark against nginx,
+# HAProxy and Caddy (bench/run.sh: installs them with apt-get if missing,
+# binds 127.0.0.1 only, 6-9 minutes; see docs/performance.md). Not part
+# of `make test`. Both always run; the target fails if either failed.
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./internal/...
+	@status=0; \
+	echo "== Go hot-path micro-benchmarks (./internal/...)"; \
+	$(GO) test -run='^$$' -bench=. -benchmem ./internal/... || status=$$?; \
+	echo "== side by side: nginx, HAProxy, Caddy, certgate (bench/run.sh)"; \
+	GO="$(GO)" bench/run.sh || status=$$?; \
+	exit $$status
 
 quickstart:
 	$(GO) run ./cmd/certgate quickstart
