@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -71,9 +72,22 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
+	var err error
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	g := gateway.New(gateway.Options{Logger: log, Registerer: reg})
+
+	// Watch before the first load, so an edit made while it loads (or as
+	// soon as Ready reports) is not missed.
+	w := &fileWatcher{opts: opts, log: log, g: g}
+	if w.fw, err = fsnotify.NewWatcher(); err != nil {
+		log.Warn("file watching unavailable; relying on polling", "error", err)
+		w.fw = nil
+	} else {
+		defer w.fw.Close()
+	}
+	w.watched = map[string]bool{}
+	w.watch()
 
 	cfg, err := config.Load(opts.Path)
 	if err != nil {
@@ -99,7 +113,8 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 		opts.Ready(g, cfg)
 	}
 
-	w := &fileWatcher{opts: opts, log: log, g: g, current: snap}
+	w.current = snap
+	w.watch() // the directories of the files the configuration names
 	w.run(ctx)
 
 	log.Info("shutting down: draining connections", "timeout", opts.ShutdownTimeout)
@@ -117,20 +132,16 @@ type fileWatcher struct {
 	log     *slog.Logger
 	g       *gateway.Gateway
 	current *gateway.Snapshot
-	stamp   string // stat fingerprint of watched files for polling
+	fw      *fsnotify.Watcher // nil: polling only
+	watched map[string]bool   // directories added to fw
+	// stamp fingerprints the watched files as of the last load; empty
+	// until the first poll, which therefore always re-checks (a no-op when
+	// nothing changed) and covers edits made during the first load.
+	stamp string
 }
 
 func (w *fileWatcher) run(ctx context.Context) {
-	fw, err := fsnotify.NewWatcher()
-	if err != nil {
-		w.log.Warn("file watching unavailable; relying on polling", "error", err)
-		fw = nil
-	} else {
-		defer fw.Close()
-	}
-	watched := map[string]bool{}
-	w.watch(fw, watched)
-	w.stamp = w.statStamp()
+	fw := w.fw
 
 	poll := time.NewTicker(w.opts.PollInterval)
 	defer poll.Stop()
@@ -147,9 +158,11 @@ func (w *fileWatcher) run(ctx context.Context) {
 		case <-w.opts.Reload:
 			w.log.Info("reload requested")
 			w.reload("signal")
-			w.watch(fw, watched)
+			w.watch()
 		case ev := <-events:
-			if w.relevant(ev.Name) && debounce == nil {
+			if w.relevant(ev.Name) {
+				// Restart the timer: reload once the burst is over, so
+				// the reload always sees the last write.
 				debounce = time.After(w.opts.Debounce)
 			}
 		case err := <-errs:
@@ -157,11 +170,11 @@ func (w *fileWatcher) run(ctx context.Context) {
 		case <-debounce:
 			debounce = nil
 			w.reload("file change")
-			w.watch(fw, watched)
+			w.watch()
 		case <-poll.C:
 			if s := w.statStamp(); s != w.stamp {
 				w.reload("poll")
-				w.watch(fw, watched)
+				w.watch()
 			}
 		}
 	}
@@ -169,6 +182,9 @@ func (w *fileWatcher) run(ctx context.Context) {
 
 // files returns the configuration file and every file it references.
 func (w *fileWatcher) files() []string {
+	if w.current == nil {
+		return []string{w.opts.Path}
+	}
 	return append([]string{w.opts.Path}, w.current.Files()...)
 }
 
@@ -185,32 +201,44 @@ func (w *fileWatcher) relevant(name string) bool {
 // watch adds the directories of all relevant files (editors and
 // Kubernetes replace files by renaming, which a watch on the file itself
 // would miss).
-func (w *fileWatcher) watch(fw *fsnotify.Watcher, watched map[string]bool) {
-	if fw == nil {
+func (w *fileWatcher) watch() {
+	if w.fw == nil {
 		return
 	}
 	for _, f := range w.files() {
 		dir := filepath.Dir(f)
-		if watched[dir] {
+		if w.watched[dir] {
 			continue
 		}
-		if err := fw.Add(dir); err != nil {
+		if err := w.fw.Add(dir); err != nil {
 			w.log.Warn("cannot watch directory; relying on polling", "dir", dir, "error", err)
 			continue
 		}
-		watched[dir] = true
+		w.watched[dir] = true
 	}
 }
 
+// statStamp fingerprints the watched files for the poll: size, mtime and
+// inode of each (a rename-over changes the inode even when size and the
+// coarse mtime do not), plus the content of the configuration file itself.
 func (w *fileWatcher) statStamp() string {
 	h := sha256.New()
-	for _, f := range w.files() {
+	for i, f := range w.files() {
 		fi, err := os.Stat(f)
 		if err != nil {
 			fmt.Fprintf(h, "%s:missing\n", f)
 			continue
 		}
-		fmt.Fprintf(h, "%s:%d:%d\n", f, fi.Size(), fi.ModTime().UnixNano())
+		var ino uint64
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			ino = st.Ino
+		}
+		fmt.Fprintf(h, "%s:%d:%d:%d\n", f, fi.Size(), fi.ModTime().UnixNano(), ino)
+		if i == 0 {
+			if data, err := os.ReadFile(f); err == nil {
+				h.Write(data)
+			}
+		}
 	}
 	return string(h.Sum(nil))
 }

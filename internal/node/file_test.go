@@ -31,6 +31,7 @@ type fileEnv struct {
 	client   *http.Client
 	addr     string
 	metrics  string
+	logs     lockedBuffer
 	applied  chan string
 	rejected chan error
 	cancel   context.CancelFunc
@@ -100,7 +101,7 @@ func startFile(t *testing.T) *fileEnv {
 	go func() {
 		f.done <- RunFile(ctx, FileOptions{
 			Path:         f.path,
-			Logger:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			Logger:       slog.New(slog.NewJSONHandler(&f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 			PollInterval: 200 * time.Millisecond,
 			Debounce:     20 * time.Millisecond,
 			Ready: func(g *gateway.Gateway, cfg *config.Config) {
@@ -142,8 +143,11 @@ func (f *fileEnv) waitApplied(t *testing.T) {
 	t.Helper()
 	select {
 	case <-f.applied:
-	case <-time.After(10 * time.Second):
-		t.Fatal("configuration change was not applied")
+	case err := <-f.rejected:
+		t.Fatalf("configuration change was rejected: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Logf("watcher log:\n%s", f.logs.String())
+		t.Fatal("configuration change was neither applied nor rejected within 30 s")
 	}
 }
 
@@ -156,7 +160,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	var firstErr atomic.Value
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for range 8 {
+	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -258,4 +262,24 @@ func TestMetrics(t *testing.T) {
 	if t.Failed() {
 		t.Logf("metrics:\n%s", body)
 	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !strings.Contains(string(p), `"log":"access"`) && !strings.Contains(string(p), `"log":"connection"`) {
+		l.b = append(l.b, p...)
+	}
+	return len(p), nil
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return string(l.b)
 }
