@@ -102,7 +102,7 @@ type verdict struct {
 	reason       trust.Reason        // non-empty: rejected
 	detail       string
 	storeVersion string
-	policy       string // the domain policy the verdict was reached under
+	policy       string             // the domain policy the verdict was reached under
 	headers      []certheader.Field // encoded once per verdict and domain
 	headersFor   *domain            // the compiled domain headers were encoded for
 }

@@ -8,8 +8,8 @@ import (
 	"github.com/certgate/certgate/internal/gateway"
 )
 
-func jsonMarshal(v any) ([]byte, error)      { return json.Marshal(v) }
-func jsonUnmarshal(b []byte, v any) error     { return json.Unmarshal(b, v) }
+func jsonMarshal(v any) ([]byte, error)   { return json.Marshal(v) }
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // redact blanks secret fields in bodies written to the audit log. Stored
 // bodies hold no private keys (they are sealed as secrets); this is the
