@@ -26,29 +26,8 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 		}
 		return a.write(ctx, stdout, http.MethodPost, "/v1/apis", body, nil)
 	}},
-	"list": {"list APIs", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("apis list", "", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		if _, err := parseWithPositional(fs, args, 0); err != nil {
-			return err
-		}
-		return a.list(ctx, stdout, "/v1/apis", "id", "name", "description")
-	}},
-	"delete": {"delete an API and its integrations, routes and stages", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("apis delete", "NAME", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		pos, err := parseWithPositional(fs, args, 1)
-		if err != nil {
-			return err
-		}
-		id, err := a.resolve(ctx, "/v1/apis", pos[0])
-		if err != nil {
-			return err
-		}
-		return a.write(ctx, stdout, http.MethodDelete, "/v1/apis/"+id, nil, nil)
-	}},
+	"list":   {"list APIs", listAll("apis list", "/v1/apis", "id", "name", "description")},
+	"delete": {"delete an API and its integrations, routes and stages", onNamed("apis delete", "/v1/apis", deleteObject)},
 	"add-integration": {"add a back end to an API", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("apis add-integration", "API --name NAME --url URL [--timeout 30s]", stderr)
 		a := &adminFlags{}
@@ -101,20 +80,9 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 		}
 		return a.write(ctx, stdout, http.MethodPost, "/v1/apis/"+id+"/routes", body, nil)
 	}},
-	"routes": {"list an API's routes", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("apis routes", "API", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		pos, err := parseWithPositional(fs, args, 1)
-		if err != nil {
-			return err
-		}
-		id, err := a.resolve(ctx, "/v1/apis", pos[0])
-		if err != nil {
-			return err
-		}
-		return a.list(ctx, stdout, "/v1/apis/"+id+"/routes", "id", "method", "path", "integration", "requireClientCert")
-	}},
+	"routes": {"list an API's routes", onNamed("apis routes", "/v1/apis", func(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
+		return a.list(ctx, stdout, path+"/routes", "id", "method", "path", "integration", "requireClientCert")
+	})},
 })
 
 var statusCmd = func(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -117,43 +117,9 @@ var domainsCmd = resourceCommand("domains", map[string]verb{
 		}
 		return a.write(ctx, stdout, http.MethodPatch, "/v1/domains/"+id, body, nil)
 	}},
-	"list": {"list domains", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("domains list", "", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		if _, err := parseWithPositional(fs, args, 0); err != nil {
-			return err
-		}
-		return a.list(ctx, stdout, "/v1/domains", "id", "hosts", "clientAuth.mode", "clientAuth.truststore", "clientAuth.truststoreVersion", "certificateInfo.notAfter")
-	}},
-	"get": {"show a domain", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("domains get", "HOST", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		pos, err := parseWithPositional(fs, args, 1)
-		if err != nil {
-			return err
-		}
-		id, err := a.resolve(ctx, "/v1/domains", pos[0])
-		if err != nil {
-			return err
-		}
-		return a.get(ctx, stdout, "/v1/domains/"+id)
-	}},
-	"delete": {"delete a domain", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("domains delete", "HOST", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		pos, err := parseWithPositional(fs, args, 1)
-		if err != nil {
-			return err
-		}
-		id, err := a.resolve(ctx, "/v1/domains", pos[0])
-		if err != nil {
-			return err
-		}
-		return a.write(ctx, stdout, http.MethodDelete, "/v1/domains/"+id, nil, nil)
-	}},
+	"list":   {"list domains", listAll("domains list", "/v1/domains", "id", "hosts", "clientAuth.mode", "clientAuth.truststore", "clientAuth.truststoreVersion", "certificateInfo.notAfter")},
+	"get":    {"show a domain", onNamed("domains get", "/v1/domains", getObject)},
+	"delete": {"delete a domain", onNamed("domains delete", "/v1/domains", deleteObject)},
 	"map": {"map a base path of a domain to an API", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("domains map", "HOST --api NAME [--base-path /v1]", stderr)
 		a := &adminFlags{}

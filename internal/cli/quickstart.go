@@ -17,6 +17,7 @@ import (
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/echo"
 	"github.com/certgate/certgate/internal/gateway"
+	"github.com/certgate/certgate/internal/node"
 	"github.com/certgate/certgate/internal/pki"
 )
 
@@ -214,30 +215,9 @@ func ensureQuickstartPKI(dir string, now time.Time) (reused bool, err error) {
 		qsServerKey:  serverKeyPEM,
 	}
 	for _, f := range files {
-		if err := writeFileAtomic(filepath.Join(dir, f), out[f]); err != nil {
+		if err := node.WriteFile0600(filepath.Join(dir, f), out[f]); err != nil {
 			return false, err
 		}
 	}
 	return false, nil
-}
-
-// writeFileAtomic writes data with mode 0600 via a temporary file and rename.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

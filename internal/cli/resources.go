@@ -137,3 +137,44 @@ func intOrLatest(s string) (int, error) {
 	}
 	return n, nil
 }
+
+// onNamed makes a verb that takes one resource name (or ID) in collection
+// and no other flags than the admin ones, resolves it, and calls do with
+// the resource's URL path.
+func onNamed(cmd, collection string, do func(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fs := newFlagSet(cmd, "NAME", stderr)
+		a := &adminFlags{}
+		a.register(fs)
+		pos, err := parseWithPositional(fs, args, 1)
+		if err != nil {
+			return err
+		}
+		id, err := a.resolve(ctx, collection, pos[0])
+		if err != nil {
+			return err
+		}
+		return do(ctx, a, stdout, collection+"/"+id)
+	}
+}
+
+// listAll makes a verb that lists a top-level collection.
+func listAll(cmd, collection string, cols ...string) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fs := newFlagSet(cmd, "", stderr)
+		a := &adminFlags{}
+		a.register(fs)
+		if _, err := parseWithPositional(fs, args, 0); err != nil {
+			return err
+		}
+		return a.list(ctx, stdout, collection, cols...)
+	}
+}
+
+func getObject(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
+	return a.get(ctx, stdout, path)
+}
+
+func deleteObject(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
+	return a.write(ctx, stdout, http.MethodDelete, path, nil, nil)
+}

@@ -114,55 +114,10 @@ var truststoresCmd = resourceCommand("truststores", map[string]verb{
 		}
 		return a.write(ctx, stdout, http.MethodPost, "/v1/truststores/"+id+"/versions", body, nil)
 	}},
-	"list": {"list truststores", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("truststores list", "", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		if _, err := parseWithPositional(fs, args, 0); err != nil {
-			return err
-		}
-		return a.list(ctx, stdout, "/v1/truststores", "id", "name", "latestVersion", "description")
-	}},
-	"get": {"show a truststore", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("truststores get", "NAME", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		pos, err := parseWithPositional(fs, args, 1)
-		if err != nil {
-			return err
-		}
-		id, err := a.resolve(ctx, "/v1/truststores", pos[0])
-		if err != nil {
-			return err
-		}
-		return a.get(ctx, stdout, "/v1/truststores/"+id)
-	}},
-	"versions": {"list the versions of a truststore", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("truststores versions", "NAME", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		pos, err := parseWithPositional(fs, args, 1)
-		if err != nil {
-			return err
-		}
-		id, err := a.resolve(ctx, "/v1/truststores", pos[0])
-		if err != nil {
-			return err
-		}
-		return a.list(ctx, stdout, "/v1/truststores/"+id+"/versions", "version", "createdAt", "summary.caCount", "summary.crlEntries", "warnings")
-	}},
-	"delete": {"delete a truststore (refused while a domain uses it)", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("truststores delete", "NAME", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		pos, err := parseWithPositional(fs, args, 1)
-		if err != nil {
-			return err
-		}
-		id, err := a.resolve(ctx, "/v1/truststores", pos[0])
-		if err != nil {
-			return err
-		}
-		return a.write(ctx, stdout, http.MethodDelete, "/v1/truststores/"+id, nil, nil)
-	}},
+	"list": {"list truststores", listAll("truststores list", "/v1/truststores", "id", "name", "latestVersion", "description")},
+	"get":  {"show a truststore", onNamed("truststores get", "/v1/truststores", getObject)},
+	"versions": {"list the versions of a truststore", onNamed("truststores versions", "/v1/truststores", func(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
+		return a.list(ctx, stdout, path+"/versions", "version", "createdAt", "summary.caCount", "summary.crlEntries", "warnings")
+	})},
+	"delete": {"delete a truststore (refused while a domain uses it)", onNamed("truststores delete", "/v1/truststores", deleteObject)},
 })

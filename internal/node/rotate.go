@@ -81,7 +81,7 @@ func RotateMasterKey(ctx context.Context, dataDir, out string) (RotateResult, er
 	if newPath == "" {
 		newPath = keyPath + ".new"
 	}
-	if err := writeFile0600(newPath, []byte(nk.Encode()+"\n")); err != nil {
+	if err := WriteFile0600(newPath, []byte(nk.Encode()+"\n")); err != nil {
 		return res, err
 	}
 	newCV, err := keyring.CheckValue(nk)

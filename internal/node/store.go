@@ -156,7 +156,7 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 			log.Error("admin API stopped", "error", err)
 		}
 	}()
-	if err := writeFile0600(filepath.Join(opts.DataDir, AdminURLFile), []byte(n.AdminURL()+"\n")); err != nil {
+	if err := WriteFile0600(filepath.Join(opts.DataDir, AdminURLFile), []byte(n.AdminURL()+"\n")); err != nil {
 		return err
 	}
 	log.Info("admin API listening", "url", n.AdminURL())
@@ -415,7 +415,7 @@ func (n *StoreNode) adminToken(ctx context.Context) ([32]byte, error) {
 	token := "cgt_" + base64.RawURLEncoding.EncodeToString(b)
 	sum = sha256.Sum256([]byte(token))
 	path := filepath.Join(n.opts.DataDir, TokenFile)
-	if err := writeFile0600(path, []byte(token+"\n")); err != nil {
+	if err := WriteFile0600(path, []byte(token+"\n")); err != nil {
 		return sum, err
 	}
 	if _, err := n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, time.Now(), func(tx store.Tx) error {
@@ -476,7 +476,7 @@ func (n *StoreNode) adminTLS(ctx context.Context) (*tls.Config, error) {
 			return nil, err
 		}
 	}
-	if err := writeFile0600(filepath.Join(n.opts.DataDir, AdminCAFile), pki.CertPEM(ca.Cert)); err != nil {
+	if err := WriteFile0600(filepath.Join(n.opts.DataDir, AdminCAFile), pki.CertPEM(ca.Cert)); err != nil {
 		return nil, err
 	}
 	key, err := pki.GenerateKey(pki.KeyECDSAP256)
@@ -503,8 +503,9 @@ func (n *StoreNode) adminTLS(ctx context.Context) (*tls.Config, error) {
 	}, nil
 }
 
-// writeFile0600 replaces path atomically with mode 0600.
-func writeFile0600(path string, data []byte) error {
+// WriteFile0600 replaces path atomically (temporary file, rename) with
+// mode 0600.
+func WriteFile0600(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return err
