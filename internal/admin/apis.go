@@ -245,6 +245,19 @@ type childSpec[In, Out any] struct {
 	inUse func(tx store.Tx, api store.Object, o store.Object) error
 }
 
+// target loads, in tx, the API and the child a PUT or DELETE names, and
+// the revision its If-Match requires (store.AnyRev when absent).
+func (sp childSpec[In, Out]) target(c *call, tx store.Tx) (api, o store.Object, ifRev int64, err error) {
+	if api, err = get(tx, model.KindAPI, c.r.PathValue("id"), "API"); err != nil {
+		return
+	}
+	if o, err = getChild(tx, sp.kind, api.ID, c.r.PathValue("cid"), sp.what); err != nil {
+		return
+	}
+	ifRev, err = precondition(c.r, o)
+	return
+}
+
 func childHandlers[In, Out any](sp childSpec[In, Out]) childKind {
 	apiOfCall := func(c *call, tx store.Tx) (store.Object, error) {
 		return get(tx, model.KindAPI, c.r.PathValue("id"), "API")
@@ -305,15 +318,7 @@ func childHandlers[In, Out any](sp childSpec[In, Out]) childKind {
 			}
 			var out store.Object
 			rev, err := s.update(c, func(tx store.Tx) error {
-				api, err := apiOfCall(c, tx)
-				if err != nil {
-					return err
-				}
-				o, err := getChild(tx, sp.kind, api.ID, c.r.PathValue("cid"), sp.what)
-				if err != nil {
-					return err
-				}
-				ifRev, err := precondition(c.r, o)
+				api, o, ifRev, err := sp.target(c, tx)
 				if err != nil {
 					return err
 				}
@@ -338,15 +343,7 @@ func childHandlers[In, Out any](sp childSpec[In, Out]) childKind {
 		},
 		delete: func(s *server, c *call) error {
 			rev, err := s.update(c, func(tx store.Tx) error {
-				api, err := apiOfCall(c, tx)
-				if err != nil {
-					return err
-				}
-				o, err := getChild(tx, sp.kind, api.ID, c.r.PathValue("cid"), sp.what)
-				if err != nil {
-					return err
-				}
-				ifRev, err := precondition(c.r, o)
+				api, o, ifRev, err := sp.target(c, tx)
 				if err != nil {
 					return err
 				}
