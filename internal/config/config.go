@@ -34,6 +34,34 @@ type Config struct {
 	Truststores []Truststore `json:"truststores,omitempty"`
 	// APIs are the routed back ends that domains map base paths to.
 	APIs []API `json:"apis,omitempty"`
+	// Public is an optional plain-HTTP listener that serves only the
+	// gateway's public documents (the CRLs under
+	// /.well-known/certgate/crl/), for relying parties that fetch CRL
+	// distribution points over http. nil means none; the same documents
+	// are always served on every front-door domain.
+	Public *Public `json:"public,omitempty"`
+	// PublishedCRLs are the CRLs served at
+	// /.well-known/certgate/crl/{name}.crl (DER). A store-backed node fills
+	// them in from its certgate CAs; a file may list any CRL.
+	PublishedCRLs []PublishedCRL `json:"publishedCRLs,omitempty"`
+}
+
+// Public is the plain-HTTP listener of public documents.
+type Public struct {
+	// Address is host:port, as Listener.Address. Required.
+	Address string `json:"address,omitempty"`
+}
+
+// PublishedCRL is one CRL the gateway publishes.
+type PublishedCRL struct {
+	// Name is the file name without ".crl": 1 to 63 characters of
+	// [A-Za-z0-9._-], unique. A certgate CA publishes under its ID.
+	Name string `json:"name,omitempty"`
+	// CRLFile is a CRL file (PEM or DER). Exactly one of CRLFile and CRLPEM
+	// is required.
+	CRLFile string `json:"crlFile,omitempty"`
+	// CRLPEM is the CRL itself, PEM ("X509 CRL").
+	CRLPEM string `json:"crlPEM,omitempty"`
 }
 
 // Listener is one front-door TLS socket. Every listener serves every domain.
@@ -258,6 +286,10 @@ type Mapping struct {
 	BasePath string `json:"basePath,omitempty"`
 	// API names the API. Required.
 	API string `json:"api,omitempty"`
+	// Stage names a stage of the API. Empty means the API's only stage
+	// when it has exactly one, no stage when it has none, and is an error
+	// when it has several.
+	Stage string `json:"stage,omitempty"`
 }
 
 // Truststore is a named set of trust anchors for client certificates.
@@ -295,6 +327,36 @@ type Truststore struct {
 	// may have. 0 means DefaultMaxCertificateBytes (16384); otherwise 1024
 	// to 65536.
 	MaxCertificateBytes int `json:"maxCertificateBytes,omitempty"`
+	// CRLSources are CRLs fetched from URLs on a schedule, in addition to
+	// CRLFiles and CRLs. The last good copy of each is kept; until a
+	// source has been fetched once, verification against the truststore
+	// treats its issuer's CRL as stale.
+	CRLSources []CRLSource `json:"crlSources,omitempty"`
+	// CRLStale says what happens when a CRL needed to check a chain is past
+	// its nextUpdate: "hardFail" (the default) refuses the chain with
+	// ClientCertCrlStale; "softFail" admits it, flags the connection and
+	// counts it in metrics and logs.
+	CRLStale string `json:"crlStale,omitempty"`
+}
+
+// CRL staleness policies of Truststore.CRLStale.
+const (
+	CRLStaleHardFail = "hardFail"
+	CRLStaleSoftFail = "softFail"
+)
+
+// CRLSource is a CRL fetched over http or https.
+type CRLSource struct {
+	// URL is the CRL's http or https URL. Required.
+	URL string `json:"url,omitempty"`
+	// Interval is the time between fetches. 0 means 1h; otherwise 10s to
+	// 7 days. A fetch also runs at start.
+	Interval Duration `json:"interval,omitempty"`
+	// Timeout bounds one fetch. 0 means 30s; otherwise 1s to 10m.
+	Timeout Duration `json:"timeout,omitempty"`
+	// MaxBytes bounds the CRL's size. 0 means 64 MiB; otherwise 1 KiB to
+	// 512 MiB.
+	MaxBytes int64 `json:"maxBytes,omitempty"`
 }
 
 // Deny lists certificates refused anywhere in a client chain.
@@ -315,6 +377,41 @@ type API struct {
 	Integrations []Integration `json:"integrations,omitempty"`
 	// Routes match a method and a path template.
 	Routes []Route `json:"routes,omitempty"`
+	// Stages are the API's deployment stages. Base-path mappings name
+	// one; a stage's client certificate is presented to its back ends.
+	Stages []Stage `json:"stages,omitempty"`
+}
+
+// Stage is a deployment stage of an API.
+type Stage struct {
+	// Name is unique within the API, with the charset of truststore
+	// names. Required.
+	Name string `json:"name,omitempty"`
+	// Variables are the stage's variables (name → value).
+	Variables map[string]string `json:"variables,omitempty"`
+	// ClientCertificate, if set, is presented to every back end of the
+	// API that asks for a client certificate on calls made through this
+	// stage.
+	ClientCertificate *ClientCertificate `json:"clientCertificate,omitempty"`
+}
+
+// ClientCertificate is a certificate and key the gateway presents to back
+// ends, as files or inline PEM (as Certificate).
+type ClientCertificate struct {
+	// ID labels the certificate in logs, metrics and test invocations (a
+	// store-backed node sets the client certificate's ID, "cc-…").
+	// Optional.
+	ID string `json:"id,omitempty"`
+	// CertFile holds the PEM certificate first, then its chain. Exactly
+	// one of CertFile and CertPEM is required.
+	CertFile string `json:"certFile,omitempty"`
+	// KeyFile holds the PEM private key. Exactly one of KeyFile and KeyPEM
+	// is required.
+	KeyFile string `json:"keyFile,omitempty"`
+	// CertPEM is the certificate chain itself, PEM.
+	CertPEM string `json:"certPEM,omitempty"`
+	// KeyPEM is the private key itself, PEM. Never logged or returned.
+	KeyPEM string `json:"keyPEM,omitempty"`
 }
 
 // Integration is one back end of an API.
@@ -329,6 +426,32 @@ type Integration struct {
 	// Timeout bounds the wait for the back end's response headers. 0 means
 	// DefaultIntegrationTimeout (30s); otherwise 1ms to 10m.
 	Timeout Duration `json:"timeout,omitempty"`
+	// TLS is the policy for https back ends (ignored fields for http are
+	// an error).
+	TLS IntegrationTLS `json:"tls,omitzero"`
+}
+
+// IntegrationTLS is how the gateway verifies an https back end.
+type IntegrationTLS struct {
+	// CAFile is a PEM bundle of trust anchors for the back end's
+	// certificate. At most one of CAFile and CABundle. Without either the
+	// system roots are used; an https integration on a machine without
+	// system roots and without a bundle is a configuration error.
+	CAFile string `json:"caFile,omitempty"`
+	// CABundle is the PEM bundle given inline.
+	CABundle string `json:"caBundle,omitempty"`
+	// ServerName is the name checked against the back end's certificate
+	// and sent as SNI. Empty means the URL's host.
+	ServerName string `json:"serverName,omitempty"`
+	// MinVersion is "1.2" (the default) or "1.3".
+	MinVersion string `json:"minVersion,omitempty"`
+	// InsecureSkipVerify accepts any back-end certificate. It is refused
+	// unless InsecureSkipVerifyAcknowledged is also true, and it is
+	// flagged in status, logs and metrics.
+	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
+	// InsecureSkipVerifyAcknowledged acknowledges that the back end is
+	// not authenticated.
+	InsecureSkipVerifyAcknowledged bool `json:"insecureSkipVerifyAcknowledged,omitempty"`
 }
 
 // Route sends requests that match Method and Path to an integration,

@@ -110,10 +110,13 @@ func (v *validator) config(c *Config) {
 	seen := map[string]hostOwner{}
 	for i := range c.Domains {
 		v.domain(&c.Domains[i], i, fmt.Sprintf("domains[%d]", i), seen, truststores, apis)
+		v.mappingStages(c, &c.Domains[i], fmt.Sprintf("domains[%d]", i), apis)
 	}
+	v.public(c)
 	for i := range c.Truststores {
 		path := fmt.Sprintf("truststores[%d]", i)
 		v.truststore(&c.Truststores[i], path)
+		v.truststoreCRLSources(&c.Truststores[i], path)
 		if n := c.Truststores[i].Name; n != "" && truststores[n] != i {
 			v.add(path+".name", "duplicate truststore name %s (also truststores[%d])", quote(n), truststores[n])
 		}
@@ -121,6 +124,7 @@ func (v *validator) config(c *Config) {
 	for i := range c.APIs {
 		path := fmt.Sprintf("apis[%d]", i)
 		v.api(&c.APIs[i], path)
+		v.apiBackends(&c.APIs[i], path)
 		if n := c.APIs[i].Name; n != "" && apis[n] != i {
 			v.add(path+".name", "duplicate API name %s (also apis[%d])", quote(n), apis[n])
 		}

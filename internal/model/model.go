@@ -22,6 +22,9 @@ const (
 	KindIntegration       = "integration"
 	KindRoute             = "route"
 	KindStage             = "stage"
+	KindClientCertificate = "client_certificate"
+	KindCA                = "ca"
+	KindIssued            = "issued_certificate"
 )
 
 // Prefix is the ID prefix of each kind (IDs read "ts-3f9k2c…").
@@ -34,6 +37,9 @@ var Prefix = map[string]string{
 	KindIntegration:       "int",
 	KindRoute:             "rt",
 	KindStage:             "stg",
+	KindClientCertificate: "cc",
+	KindCA:                "ca",
+	KindIssued:            "crt",
 }
 
 // Domain is the stored body of a domain (object Name: its first host).
@@ -91,6 +97,11 @@ type TruststoreVersion struct {
 	MaxChainDepth          *int        `json:"maxChainDepth,omitempty"`
 	IgnoreClientCertExpiry bool        `json:"ignoreClientCertExpiry,omitempty"`
 	MaxCertificateBytes    int         `json:"maxCertificateBytes,omitempty"`
+	// CAs are certgate CAs (IDs) whose certificate and live CRL join the
+	// anchors and CRLs of every snapshot that uses this version.
+	CAs        []string           `json:"cas,omitempty"`
+	CRLSources []config.CRLSource `json:"crlSources,omitempty"`
+	CRLStale   string             `json:"crlStale,omitempty"`
 	// Warnings are the lint findings recorded when the version was made.
 	Warnings []string `json:"warnings,omitempty"`
 }
