@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -184,6 +185,18 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&c.Domains[i].Certificate.CertFile)
 		abs(&c.Domains[i].Certificate.KeyFile)
 	}
+	for i := range c.APIs {
+		a := &c.APIs[i]
+		for j := range a.Integrations {
+			abs(&a.Integrations[j].TLS.CAFile)
+		}
+		for j := range a.Stages {
+			if cc := a.Stages[j].ClientCertificate; cc != nil {
+				abs(&cc.CertFile)
+				abs(&cc.KeyFile)
+			}
+		}
+	}
 	for i := range c.Truststores {
 		ts := &c.Truststores[i]
 		for _, files := range [][]string{ts.CAFiles, ts.IntermediateFiles, ts.CRLFiles} {
@@ -191,6 +204,9 @@ func (c *Config) resolvePaths(dir string) {
 				abs(&files[j])
 			}
 		}
+	}
+	for i := range c.PublishedCRLs {
+		abs(&c.PublishedCRLs[i].CRLFile)
 	}
 	if c.Log != nil && c.Log.Output != LogStdout && c.Log.Output != LogStderr {
 		abs(&c.Log.Output)
@@ -335,6 +351,25 @@ func (w *walker) value(n *node, t reflect.Type, path string) (v any, ok bool) {
 			}
 		}
 		return out, true
+	case reflect.Map:
+		// Free-form names (stage variables): every key is allowed.
+		if n.kind != mapNode {
+			w.add(path, "expected a mapping (name: value pairs), got %s", describe(n))
+			return nil, false
+		}
+		out := make(map[string]any, len(n.fields))
+		for _, k := range slices.Sorted(maps.Keys(n.fields)) {
+			e := n.fields[k]
+			p := join(path, k)
+			if e == nil {
+				w.add(p, "expected %s, got an empty value (null)", expected(t.Elem()))
+				continue
+			}
+			if v, ok := w.value(e, t.Elem(), p); ok {
+				out[k] = v
+			}
+		}
+		return out, true
 	case reflect.String:
 		if n.kind != scalarNode {
 			w.add(path, "expected a string, got %s", describe(n))
@@ -356,6 +391,13 @@ func (w *walker) value(n *node, t reflect.Type, path string) (v any, ok bool) {
 		}
 		if i > math.MaxInt32 || i < math.MinInt32 {
 			w.add(path, "%d is out of range", i)
+			return nil, false
+		}
+		return json.Number(strconv.FormatInt(i, 10)), true
+	case reflect.Int64:
+		i, isInt := integer(n)
+		if !isInt {
+			w.add(path, "expected an integer, got %s", describe(n))
 			return nil, false
 		}
 		return json.Number(strconv.FormatInt(i, 10)), true

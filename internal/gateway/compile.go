@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -34,6 +35,12 @@ const (
 // file, parses certificates, keys and CRLs, builds trust stores, tls.Configs
 // and route tables, and fails — naming the field path — if anything is
 // wrong. It never swaps anything in; see Apply.
+//
+// CRL sources never fetched before are fetched once, concurrently, each
+// bounded by its timeout; one that fails compiles as pending (a warning)
+// rather than failing Compile. The snapshot keeps cfg: when a CRL source
+// brings a new CRL, the gateway compiles the applied cfg again, so cfg
+// must not be modified after Compile.
 func (g *Gateway) Compile(cfg *config.Config) (*Snapshot, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -49,6 +56,11 @@ type compiler struct {
 	sum  []byte // running digest input
 	read map[string]bool
 	snap *Snapshot
+
+	// System trust anchors for https back ends, loaded on first use.
+	sysLoaded bool
+	sysRoots  *x509.CertPool
+	sysErr    error
 }
 
 func (c *compiler) readFile(field, path string) ([]byte, error) {
@@ -64,15 +76,19 @@ func (c *compiler) readFile(field, path string) ([]byte, error) {
 }
 
 func (c *compiler) compile() (*Snapshot, error) {
-	s := &Snapshot{Compiled: c.now, truststores: map[string]*trust.Store{}}
+	s := &Snapshot{Compiled: c.now, truststores: map[string]*trust.Store{}, cfg: c.cfg}
 	c.snap = s
 	if err := c.truststores(); err != nil {
+		return nil, err
+	}
+	if err := c.publishedCRLs(); err != nil {
 		return nil, err
 	}
 	apis, err := c.apis()
 	if err != nil {
 		return nil, err
 	}
+	s.apis = apis
 	if err := c.domains(apis); err != nil {
 		return nil, err
 	}
@@ -94,13 +110,22 @@ func (c *compiler) compile() (*Snapshot, error) {
 	return s, nil
 }
 
+// truststores builds every truststore in two passes: first the content
+// of each (CAs, CRL files, deny-list), then, once every CRL source has
+// been tried (fetchers need the CAs to check what they fetch), the CRLs
+// from sources and the Stores.
 func (c *compiler) truststores() error {
+	tcs := make([]trust.Config, len(c.cfg.Truststores))
+	var sources []crlSourceSpec
 	for i, ts := range c.cfg.Truststores {
 		path := fmt.Sprintf("truststores[%d]", i)
 		tc := trust.Config{
 			Name:         ts.Name,
 			IgnoreExpiry: ts.IgnoreClientCertExpiry,
 			MaxCertSize:  ts.MaxCertificateBytes,
+		}
+		if ts.CRLStale == config.CRLStaleSoftFail {
+			tc.CRLStale = trust.StaleSoftFail
 		}
 		if ts.MaxChainDepth != nil {
 			tc.MaxChainDepth = *ts.MaxChainDepth
@@ -166,7 +191,32 @@ func (c *compiler) truststores() error {
 			}
 			tc.DenyFingerprints = append(tc.DenyFingerprints, b)
 		}
-		st, warns, err := trust.New(tc, c.now)
+		cas := slices.Concat(tc.Roots, tc.Intermediates)
+		for j, src := range ts.CRLSources {
+			sources = append(sources, crlSourceSpec{ts: i, index: j, url: src.URL, truststore: ts.Name, set: c.g.crl.settings(src, cas)})
+		}
+		tcs[i] = tc
+	}
+
+	// CRL sources: a source never tried is fetched now (bounded by its
+	// timeout); one without a good copy compiles as pending, which the
+	// truststore treats as a stale CRL (fail closed).
+	c.g.crl.prime(sources)
+	for k := range sources {
+		sp := &sources[k]
+		if sp.copy = c.g.crl.current(sp.url); sp.copy != nil {
+			sp.gen = sp.copy.gen
+			continue
+		}
+		sp.pending = true
+		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("truststores[%d].crlSources[%d]: no copy of %s has been fetched yet (%s); until one is, %s",
+			sp.ts, sp.index, sp.url, c.g.crl.lastError(sp.url), staleEffect(tcs[sp.ts])))
+	}
+
+	for i, ts := range c.cfg.Truststores {
+		path := fmt.Sprintf("truststores[%d]", i)
+		tc := tcs[i]
+		st, warns, err := c.newStore(i, tc, sources)
 		if err != nil {
 			return fmt.Errorf("%s: truststore %q: %w", path, ts.Name, err)
 		}
@@ -181,7 +231,62 @@ func (c *compiler) truststores() error {
 			c.snap.certs = append(c.snap.certs, loadedCert{kind: "ca", owner: ts.Name, cert: r})
 		}
 	}
+	for k := range sources {
+		c.sum = append(c.sum, sourceDigest(&sources[k])...)
+	}
+	c.snap.crlSources = sources
 	return nil
+}
+
+// newStore builds truststore i from tc and the copies of its CRL
+// sources. The fetcher checked each copy against the CAs of every
+// truststore listing its URL; should one not suit this truststore, New
+// fails, and the copies are checked one by one: those this truststore
+// cannot use compile as pending (fail closed) and New runs again. A bad
+// fetched CRL never fails a compile.
+func (c *compiler) newStore(i int, tc trust.Config, sources []crlSourceSpec) (*trust.Store, []string, error) {
+	build := func() (*trust.Store, []string, error) {
+		t := tc
+		t.CRLs, t.PendingCRLs = slices.Clone(tc.CRLs), slices.Clone(tc.PendingCRLs)
+		for k := range sources {
+			if sp := &sources[k]; sp.ts == i {
+				if sp.pending {
+					t.PendingCRLs = append(t.PendingCRLs, sp.url)
+				} else {
+					t.CRLs = append(t.CRLs, sp.copy.rl)
+				}
+			}
+		}
+		return trust.New(t, c.now)
+	}
+	st, warns, err := build()
+	if err == nil {
+		return st, warns, nil
+	}
+	retry := false
+	for k := range sources {
+		sp := &sources[k]
+		if sp.ts != i || sp.pending {
+			continue
+		}
+		if _, cerr := trust.CheckCRL(sp.copy.rl, sp.set.cas, c.now); cerr != nil {
+			sp.pending, retry = true, true
+			c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("truststores[%d].crlSources[%d]: the CRL fetched from %s cannot be used by truststore %q (%v); until a usable one is fetched, %s",
+				sp.ts, sp.index, sp.url, tc.Name, cerr, staleEffect(tc)))
+		}
+	}
+	if !retry {
+		return nil, nil, err
+	}
+	return build()
+}
+
+// staleEffect says what a pending CRL source means for tc's clients.
+func staleEffect(tc trust.Config) string {
+	if tc.CRLStale == trust.StaleSoftFail {
+		return "certificates are admitted and flagged (crlStale: softFail)"
+	}
+	return "certificates are refused as " + string(trust.ReasonCrlStale)
 }
 
 func (c *compiler) certs(field, file string) ([]*x509.Certificate, error) {
@@ -212,6 +317,9 @@ func (c *compiler) apis() (map[string]*api, error) {
 	for i, a := range c.cfg.APIs {
 		path := fmt.Sprintf("apis[%d]", i)
 		ap := &api{name: a.Name}
+		if err := c.stages(ap, &c.cfg.APIs[i], path); err != nil {
+			return nil, err
+		}
 		byName := map[string]*integration{}
 		for j, in := range a.Integrations {
 			field := fmt.Sprintf("%s.integrations[%d]", path, j)
@@ -224,7 +332,9 @@ func (c *compiler) apis() (map[string]*api, error) {
 				timeout = defaultBackendTimeout
 			}
 			integ := &integration{name: in.Name, api: a.Name, target: u, timeout: timeout}
-			integ.tr = c.g.pool.get(u.Scheme, u.Host, timeout)
+			if err := c.upstreams(integ, ap, &a.Integrations[j], field); err != nil {
+				return nil, err
+			}
 			integ.proxy = c.g.newProxy(integ)
 			byName[in.Name] = integ
 			ap.integrations = append(ap.integrations, integ)
@@ -402,7 +512,7 @@ func (c *compiler) domains(apis map[string]*api) error {
 				return fmt.Errorf("%s.mappings[%d].api: no API named %q", path, j, m.API)
 			}
 			base := strings.TrimSuffix(m.BasePath, "/")
-			d.mappings = append(d.mappings, mapping{basePath: base, api: ap})
+			d.mappings = append(d.mappings, mapping{basePath: base, api: ap, stage: ap.mappedStage(c.cfg.API(m.API), &dc.Mappings[j])})
 		}
 		sort.SliceStable(d.mappings, func(a, b int) bool { return len(d.mappings[a].basePath) > len(d.mappings[b].basePath) })
 		c.snap.domains = append(c.snap.domains, d)

@@ -5,9 +5,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/certgate/certgate/internal/certheader"
@@ -40,6 +43,25 @@ type conn struct {
 	alert, alertFrom uint8
 	// sniReason says why no domain was chosen (handshake log reason).
 	sniReason string
+
+	// Open-connection tracking, for revocation at swap time (set once
+	// the handshake succeeded). owner tracks the connection until Close;
+	// httpState is the last http.ConnState; doomed, once set, is the
+	// reason the connection must close: at once when idle, after the
+	// response in flight otherwise.
+	owner     *listener
+	tls       *tls.Conn
+	h2        bool
+	httpState atomic.Int32
+	doomed    atomic.Pointer[trust.Reason]
+}
+
+// Close closes the connection and stops tracking it.
+func (c *conn) Close() error {
+	if l := c.owner; l != nil {
+		l.untrack(c)
+	}
+	return c.Conn.Close()
 }
 
 // TLS alert descriptions (RFC 5246 7.2, RFC 8446 6.2).
@@ -105,6 +127,9 @@ type verdict struct {
 	policy       string             // the domain policy the verdict was reached under
 	headers      []certheader.Field // encoded once per verdict and domain
 	headersFor   *domain            // the compiled domain headers were encoded for
+	// staleCRL names the stale CRL a softFail truststore admitted the
+	// chain despite (trust.Identity.StaleCRL); empty otherwise.
+	staleCRL string
 }
 
 type connKey struct{}
@@ -213,6 +238,12 @@ func (g *Gateway) judge(d *domain, chain []*x509.Certificate, now time.Time) ver
 		}
 		v.status = certheader.Verified
 		v.ident = id
+		if id.CRLStale {
+			v.staleCRL = id.StaleCRL
+			if g.metrics != nil { // nil for DryRun
+				g.metrics.rev.crlStaleAdmissions.WithLabelValues(d.store.Name()).Inc()
+			}
+		}
 	}
 	if v.reason == "" {
 		v.headers = certheader.Encode(d.dialects, v.status, v.chain)
@@ -227,25 +258,31 @@ func (g *Gateway) judge(d *domain, chain []*x509.Certificate, now time.Time) ver
 // validity dates, so a long-lived connection loses what the truststore no
 // longer admits.
 func (c *conn) currentVerdict(d *domain, now time.Time) verdict {
+	v, _ := c.refresh(d, now)
+	return v
+}
+
+// refresh is currentVerdict; judged reports whether it judged the
+// certificate again.
+func (c *conn) refresh(d *domain, now time.Time) (v verdict, judged bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v := c.verdict
+	v = c.verdict
 	if !v.ran {
-		return v
+		return v, false
 	}
-	if v.policy != d.policy {
+	if v.policy != d.policy || (d.store != nil && v.storeVersion != d.store.Version()) {
 		// A reload changed this domain's client-auth policy (mode,
-		// truststore or version): judge the connection's certificate
-		// under the new one, as a new handshake would be.
+		// truststore or version) or the truststore's content: judge the
+		// connection's certificate under the new one, as a new handshake
+		// would be.
+		resumed := v.resumed
 		c.verdict = c.g.judge(d, v.chain, now)
-		return c.verdict
+		c.verdict.resumed = resumed
+		return c.verdict, true
 	}
 	if v.reason != "" {
-		return v
-	}
-	if v.status == certheader.Verified && d.store != nil && v.storeVersion != d.store.Version() {
-		c.verdict = c.g.judge(d, v.chain, now)
-		return c.verdict
+		return v, false
 	}
 	if v.headersFor != d {
 		// A reload changed the domain (perhaps its header dialects):
@@ -258,10 +295,156 @@ func (c *conn) currentVerdict(d *domain, now time.Time) verdict {
 		c.verdict.reason = trust.ReasonExpired
 		c.verdict.detail = "the client certificate expired while the connection was open"
 		c.verdict.headers = nil
-		return c.verdict
+		return c.verdict, true
 	}
-	return v
+	return v, false
 }
+
+// rejudgeOpen judges every open front-door connection again under s,
+// right after Apply swapped it in (g.mu held): a connection whose
+// domain's policy or truststore changed and whose certificate is no
+// longer admitted is closed — at once when idle, right after its
+// response when a request is in flight. Connections of domains with
+// failureResponse http stay open and get 403 problems, as new ones
+// would. Only connections whose verdict may have changed are judged, and
+// never on the request path.
+func (g *Gateway) rejudgeOpen(s *Snapshot) {
+	byKey := make(map[string]*domain, len(s.domains))
+	for _, d := range s.domains {
+		byKey[d.key] = d
+	}
+	now := g.now()
+	for _, l := range g.listeners {
+		for _, c := range l.open() {
+			g.rejudgeConn(c, s, byKey, now)
+		}
+	}
+}
+
+func (g *Gateway) rejudgeConn(c *conn, s *Snapshot, byKey map[string]*domain, now time.Time) {
+	if c.dom == nil || c.doomed.Load() != nil {
+		return
+	}
+	var d *domain
+	if byKey != nil {
+		d = byKey[c.dom.key]
+	} else {
+		for _, sd := range s.domains {
+			if sd.key == c.dom.key {
+				d = sd
+				break
+			}
+		}
+	}
+	if d == nil {
+		// The domain's hosts changed. Requests are judged under the
+		// domain that now serves the connection's name if its policy is
+		// the same; otherwise they are misdirected (421) anyway.
+		var ok bool
+		if c.sni != "" {
+			d, ok = s.hosts.Lookup(c.sni)
+		} else if spec := s.listener(c.listener.address); spec != nil && spec.defaultDomain != nil {
+			d, ok = spec.defaultDomain, true
+		}
+		if !ok || d.policy != c.dom.policy {
+			return
+		}
+	}
+	v, judged := c.refresh(d, now)
+	if !judged || v.reason == "" || d.failHTTP {
+		return
+	}
+	if !c.doomed.CompareAndSwap(nil, &v.reason) {
+		return
+	}
+	state := http.ConnState(c.httpState.Load())
+	closing := "after the response in flight"
+	if state != http.StateActive {
+		closing = "now"
+		c.tls.Close()
+	}
+	g.metrics.rev.connsClosed.WithLabelValues(d.name, string(v.reason)).Inc()
+	attrs := []slog.Attr{
+		slog.String("log", "connection"),
+		slog.String("event", "closed"),
+		slog.String("listener", c.listener.address),
+		slog.String("client", c.RemoteAddr().String()),
+		slog.String("sni", c.sni),
+		slog.String("domain", d.name),
+		slog.String("state", strings.ToLower(state.String())),
+		slog.String("closing", closing),
+	}
+	if len(v.chain) > 0 {
+		attrs = append(attrs,
+			slog.String("client_subject", v.chain[0].Subject.String()),
+			slog.String("client_serial", serialHex(v.chain[0])))
+	}
+	attrs = append(attrs, slog.String("reason", string(v.reason)))
+	if v.detail != "" {
+		attrs = append(attrs, slog.String("detail", v.detail))
+	}
+	g.log.LogAttrs(context.Background(), slog.LevelInfo, "closed: "+string(v.reason), attrs...)
+}
+
+// setHTTPState records the connection's HTTP state (from
+// http.Server.ConnState) and closes a doomed connection as soon as it is
+// between requests. HTTP/1 has flushed the response by the time it goes
+// idle; HTTP/2 may still be writing the last frames, so it gets a moment
+// (it was normally told to go away already, see closingWriter).
+func (c *conn) setHTTPState(st http.ConnState) {
+	c.httpState.Store(int32(st))
+	if st != http.StateIdle && st != http.StateHijacked {
+		return
+	}
+	if c.doomed.Load() == nil {
+		return
+	}
+	if c.h2 && st == http.StateIdle {
+		time.AfterFunc(h2CloseDelay, func() { c.tls.Close() })
+		return
+	}
+	c.tls.Close()
+}
+
+// h2CloseDelay is how long a doomed HTTP/2 connection whose last response
+// had started before the verdict changed may finish writing it.
+const h2CloseDelay = time.Second
+
+// closingWriter makes a response on a doomed connection its last: it
+// adds "Connection: close" when the header is written, which closes an
+// HTTP/1 connection after the response and makes HTTP/2 send GOAWAY and
+// close once its streams are done.
+type closingWriter struct {
+	http.ResponseWriter
+	c     *conn
+	wrote bool
+}
+
+func (w *closingWriter) WriteHeader(code int) {
+	if !w.wrote && code >= 200 {
+		w.wrote = true
+		if w.c.doomed.Load() != nil {
+			w.Header().Set("Connection", "close")
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *closingWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *closingWriter) Flush() {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *closingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // isMissingCertError reports whether err is crypto/tls refusing a
 // handshake because a required client certificate was not sent (it sends

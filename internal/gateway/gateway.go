@@ -10,6 +10,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/certgate/certgate/internal/config"
 )
 
 // Options configure a Gateway. Zero values are useful.
@@ -30,6 +33,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// BackendProbeInterval is the time between probes of every https
+	// back end's certificate (0: DefaultBackendProbeInterval; negative:
+	// no periodic probes). New integrations are probed once right after
+	// Apply either way.
+	BackendProbeInterval time.Duration
 }
 
 // Gateway runs front-door listeners serving the current Snapshot. Its
@@ -45,6 +53,31 @@ type Gateway struct {
 	mu        sync.Mutex // serialises Apply and Shutdown
 	listeners map[string]*listener
 	closed    bool
+
+	// Revocation (crlfetch.go, public.go, conn.go). applied is the
+	// configuration of the running snapshot, compiled again when a CRL
+	// source brings a new copy; public is the public listener. Both are
+	// guarded by mu. The background goroutine (started on first use)
+	// runs the recompiles; requests coalesce.
+	crl           *crlFetcher
+	applied       *config.Config
+	public        *publicListener
+	bgOnce        sync.Once
+	recompileKick chan struct{}
+	done          chan struct{} // closed by Shutdown
+	bgDone        chan struct{} // closed when the background goroutine ends
+
+	// Back-end TLS (backend_*.go): observations that outlive swaps, and
+	// the probe and client-certificate expiry loop (started by the first
+	// Apply, stopped by Shutdown). systemRoots is x509.SystemCertPool
+	// (replaced in tests).
+	backends      *backendState
+	probeInterval time.Duration
+	probeKick     chan struct{}
+	backendLoop   sync.Once
+	backendStop   context.CancelFunc
+	backendWG     sync.WaitGroup
+	systemRoots   func() (*x509.CertPool, error)
 }
 
 // New returns a Gateway with no configuration; call Apply to start serving.
@@ -56,9 +89,23 @@ func New(opts Options) *Gateway {
 		listeners: map[string]*listener{},
 		tickets:   newTicketKeys(),
 		pool:      newTransportPool(),
+
+		recompileKick: make(chan struct{}, 1),
+		done:          make(chan struct{}),
+		bgDone:        make(chan struct{}),
 	}
+	g.crl = newCRLFetcher(g)
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
+	}
+	// Test invocations collect the log lines of their request.
+	g.log = slog.New(&teeHandler{inner: g.log.Handler()})
+	g.backends = newBackendState(g)
+	g.probeKick = make(chan struct{}, 1)
+	g.systemRoots = x509.SystemCertPool
+	g.probeInterval = opts.BackendProbeInterval
+	if g.probeInterval == 0 {
+		g.probeInterval = DefaultBackendProbeInterval
 	}
 	if g.now == nil {
 		g.now = time.Now
@@ -76,6 +123,11 @@ func (g *Gateway) Snapshot() *Snapshot { return g.snap.Load() }
 func (g *Gateway) Apply(s *Snapshot) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	return g.apply(s)
+}
+
+// apply is Apply with g.mu held.
+func (g *Gateway) apply(s *Snapshot) error {
 	if g.closed {
 		return errors.New("gateway is shut down")
 	}
@@ -99,6 +151,18 @@ func (g *Gateway) Apply(s *Snapshot) error {
 		}
 		started[spec.address] = l
 	}
+	var newPublic *publicListener
+	if s.publicAddress != "" && (g.public == nil || g.public.address != s.publicAddress) {
+		p, err := g.startPublic(s.publicAddress)
+		if err != nil {
+			for _, l := range started {
+				l.shutdown(context.Background())
+			}
+			g.metrics.reloads.WithLabelValues("failure").Inc()
+			return fmt.Errorf("public.address: listen on %s: %w", s.publicAddress, err)
+		}
+		newPublic = p
+	}
 	old := g.snap.Swap(s)
 	for a, l := range started {
 		g.listeners[a] = l
@@ -109,7 +173,23 @@ func (g *Gateway) Apply(s *Snapshot) error {
 			go l.shutdown(context.Background())
 		}
 	}
+	if newPublic != nil || s.publicAddress == "" {
+		if p := g.public; p != nil {
+			go p.shutdown(context.Background())
+		}
+		g.public = newPublic
+	}
+	g.applied = s.cfg
+	g.crl.retain(s)
+	if g.crl.newer(s) {
+		// A source changed while s compiled: compile again.
+		g.requestRecompile()
+	}
+	if old != nil {
+		g.rejudgeOpen(s)
+	}
 	g.pool.retain(s)
+	g.backendsApplied(s)
 	g.metrics.reloads.WithLabelValues("success").Inc()
 	g.metrics.lastReloadSuccess.Set(float64(g.now().Unix()))
 	g.metrics.publishSnapshot(s)
@@ -137,6 +217,19 @@ func (g *Gateway) Addr(address string) net.Addr {
 	if l, ok := g.listeners[address]; ok {
 		return l.Addr()
 	}
+	if g.public != nil && g.public.address == address {
+		return g.public.ln.Addr()
+	}
+	return nil
+}
+
+// PublicAddr returns the bound address of the public listener, or nil.
+func (g *Gateway) PublicAddr() net.Addr {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.public != nil {
+		return g.public.ln.Addr()
+	}
 	return nil
 }
 
@@ -144,10 +237,18 @@ func (g *Gateway) Addr(address string) net.Addr {
 // connections, until ctx is done.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.mu.Lock()
+	if !g.closed {
+		close(g.done)
+	}
 	g.closed = true
 	ls := g.listeners
 	g.listeners = map[string]*listener{}
+	pub := g.public
+	g.public = nil
 	g.mu.Unlock()
+	g.crl.close()
+	g.bgOnce.Do(func() { close(g.bgDone) }) // never started: nothing to wait for
+	<-g.bgDone
 	var wg sync.WaitGroup
 	errs := make([]error, 0, len(ls))
 	var emu sync.Mutex
@@ -162,9 +263,73 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 			}
 		}()
 	}
+	if pub != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := pub.shutdown(ctx); err != nil {
+				emu.Lock()
+				errs = append(errs, err)
+				emu.Unlock()
+			}
+		}()
+	}
 	wg.Wait()
+	g.stopBackendLoop()
 	g.pool.closeAll()
 	return errors.Join(errs...)
+}
+
+// requestRecompile asks the background goroutine to compile the applied
+// configuration again and apply it (a CRL source brought a new copy).
+// Requests made while one is pending coalesce.
+func (g *Gateway) requestRecompile() { g.kick(g.recompileKick) }
+
+func (g *Gateway) kick(ch chan struct{}) {
+	g.bgOnce.Do(func() { go g.background() })
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func (g *Gateway) background() {
+	defer close(g.bgDone)
+	for {
+		select {
+		case <-g.done:
+			return
+		case <-g.recompileKick:
+			g.recompile()
+		}
+	}
+}
+
+// recompile compiles the applied configuration again, so the CRL
+// sources' current copies reach the truststores, and applies the result
+// unless another configuration was applied meanwhile.
+func (g *Gateway) recompile() {
+	g.mu.Lock()
+	cfg, closed := g.applied, g.closed
+	g.mu.Unlock()
+	if cfg == nil || closed {
+		return
+	}
+	s, err := g.Compile(cfg)
+	if err != nil {
+		g.RecordReloadFailure()
+		g.log.Error("compiling the configuration again for a new CRL failed; the running configuration stays", "error", err)
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed || g.applied != cfg {
+		return // a newer configuration was applied; it compiled with the new CRL
+	}
+	g.log.Info("a CRL source changed; applying the configuration with the new CRL", "config_id", s.ID)
+	if err := g.apply(s); err != nil {
+		g.log.Error("applying the configuration with a new CRL failed; the running configuration stays", "error", err)
+	}
 }
 
 func (l *listener) shutdown(ctx context.Context) error {

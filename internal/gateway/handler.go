@@ -26,6 +26,9 @@ type request struct {
 	headers  []certheader.Field
 	code     string // problem code when the gateway answered itself
 	upstream string
+	stage    *stage            // the mapping's stage: selects the back-end transport
+	backend  *backendTransport // the transport the proxy used
+	invoke   *invocation       // non-nil for a test invocation (invoke.go)
 }
 
 type requestKey struct{}
@@ -103,11 +106,19 @@ func (g *Gateway) serve(w *statusWriter, r *http.Request, rq *request, now time.
 		return
 	}
 	rq.apiPath = apiPath
+	rq.stage = m.stage
+	g.serveAPI(w, r, rq, m.api, &v)
+}
+
+// serveAPI is the API's part of the pipeline — route table, route rules
+// on the client-certificate verdict, proxy — for live requests and test
+// invocations alike. rq.apiPath and rq.stage are set.
+func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, rq *request, ap *api, v *verdict) {
 	var params route.Params
-	re, status, allow := m.api.routes.Match(r.Method, apiPath, &params)
+	re, status, allow := ap.routes.Match(r.Method, rq.apiPath, &params)
 	switch status {
 	case route.NotFound:
-		g.deny(w, rq, http.StatusNotFound, CodeRouteNotFound, "no route matches "+r.Method+" "+apiPath)
+		g.deny(w, rq, http.StatusNotFound, CodeRouteNotFound, "no route matches "+r.Method+" "+rq.apiPath)
 		return
 	case route.MethodNotAllowed:
 		w.Header().Set("Allow", strings.Join(allow, ", "))
@@ -255,8 +266,10 @@ func (g *Gateway) logAccess(r *http.Request, w *statusWriter, rq *request, start
 	if rq.route != nil {
 		apiName, tmpl = rq.route.api, rq.route.template
 	}
-	g.metrics.requests.WithLabelValues(domainName, apiName, tmpl, strconv.Itoa(status)).Inc()
-	g.metrics.requestSeconds.WithLabelValues(domainName, apiName, tmpl).Observe(elapsed.Seconds())
+	if rq.invoke == nil { // test invocations are not traffic
+		g.metrics.requests.WithLabelValues(domainName, apiName, tmpl, strconv.Itoa(status)).Inc()
+		g.metrics.requestSeconds.WithLabelValues(domainName, apiName, tmpl).Observe(elapsed.Seconds())
+	}
 
 	if !g.log.Enabled(r.Context(), slog.LevelInfo) {
 		return
@@ -281,6 +294,12 @@ func (g *Gateway) logAccess(r *http.Request, w *statusWriter, rq *request, start
 	}
 	if rq.code != "" {
 		attrs = append(attrs, slog.String("code", rq.code))
+	}
+	if rq.stage != nil {
+		attrs = append(attrs, slog.String("stage", rq.stage.name))
+	}
+	if rq.invoke != nil {
+		attrs = append(attrs, slog.Bool("test_invoke", true))
 	}
 	if c := rq.conn; c != nil {
 		c.mu.Lock()

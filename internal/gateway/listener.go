@@ -28,6 +28,62 @@ type listener struct {
 	once    sync.Once
 	wg      sync.WaitGroup // handshakes in progress
 	serveWG sync.WaitGroup
+
+	connsMu sync.Mutex
+	conns   map[*conn]struct{} // handed to srv and not closed yet
+}
+
+// track starts tracking an open connection; conn.Close stops it.
+func (l *listener) track(c *conn) {
+	l.connsMu.Lock()
+	c.owner = l
+	l.conns[c] = struct{}{}
+	l.connsMu.Unlock()
+}
+
+func (l *listener) untrack(c *conn) {
+	l.connsMu.Lock()
+	delete(l.conns, c)
+	l.connsMu.Unlock()
+}
+
+// open returns the tracked connections.
+func (l *listener) open() []*conn {
+	l.connsMu.Lock()
+	defer l.connsMu.Unlock()
+	out := make([]*conn, 0, len(l.conns))
+	for c := range l.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// gatewayConn returns the gateway connection under an http.Server's
+// net.Conn, or nil.
+func gatewayConn(nc net.Conn) *conn {
+	if tc, ok := nc.(*tls.Conn); ok {
+		if gc, ok := tc.NetConn().(*conn); ok {
+			return gc
+		}
+	}
+	return nil
+}
+
+// serveFront is the front door's handler: the public documents, which
+// need no Host match, route or client certificate, then the pipeline
+// (ServeHTTP), whose responses on a connection that a new configuration
+// no longer admits are made the connection's last.
+func (g *Gateway) serveFront(w http.ResponseWriter, r *http.Request) {
+	c := connFrom(r.Context())
+	if c == nil {
+		g.ServeHTTP(w, r)
+		return
+	}
+	if isPublicPath(r.URL.Path) {
+		g.servePublicOnConn(w, r, c)
+		return
+	}
+	g.ServeHTTP(&closingWriter{ResponseWriter: w, c: c}, r)
 }
 
 func (g *Gateway) startListener(spec *listenerSpec) (*listener, error) {
@@ -38,10 +94,11 @@ func (g *Gateway) startListener(spec *listenerSpec) (*listener, error) {
 	l := &listener{
 		g: g, address: spec.address, raw: raw, started: *spec,
 		ready: make(chan net.Conn), done: make(chan struct{}),
+		conns: map[*conn]struct{}{},
 	}
 	t := spec.timeouts
 	l.srv = &http.Server{
-		Handler:           g,
+		Handler:           http.HandlerFunc(g.serveFront),
 		ReadHeaderTimeout: t.readHeader,
 		ReadTimeout:       t.read,
 		WriteTimeout:      t.write,
@@ -49,10 +106,8 @@ func (g *Gateway) startListener(spec *listenerSpec) (*listener, error) {
 		MaxHeaderBytes:    spec.maxHeader,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			if tc, ok := c.(*tls.Conn); ok {
-				if gc, ok := tc.NetConn().(*conn); ok {
-					return context.WithValue(ctx, connKey{}, gc)
-				}
+			if gc := gatewayConn(c); gc != nil {
+				return context.WithValue(ctx, connKey{}, gc)
 			}
 			return ctx
 		},
@@ -60,6 +115,9 @@ func (g *Gateway) startListener(spec *listenerSpec) (*listener, error) {
 			switch st {
 			case http.StateClosed, http.StateHijacked:
 				g.metrics.openConns.Dec()
+			}
+			if gc := gatewayConn(c); gc != nil {
+				gc.setHTTPState(st)
 			}
 		},
 	}
@@ -143,6 +201,14 @@ func (l *listener) handshake(raw net.Conn) {
 		return
 	}
 	g.metrics.openConns.Inc()
+	c.tls = tc
+	c.h2 = tc.ConnectionState().NegotiatedProtocol == "h2"
+	l.track(c)
+	if s := g.snap.Load(); s != c.snap {
+		// A swap happened during the handshake, after Apply judged the
+		// open connections again: judge this one now.
+		g.rejudgeConn(c, s, nil, g.now())
+	}
 	select {
 	case l.ready <- tc:
 	case <-l.done:
@@ -209,6 +275,10 @@ func (g *Gateway) logHandshake(c *conn, tc *tls.Conn, elapsed time.Duration, err
 			slog.String("client_validity", validity(leaf)))
 	}
 	attrs = append(attrs, slog.String("verify", verifyStatus(c.dom, v)))
+	if v.staleCRL != "" && v.reason == "" {
+		// Admitted by a softFail truststore without current revocation data.
+		attrs = append(attrs, slog.Bool("crl_stale", true), slog.String("stale_crl", v.staleCRL))
+	}
 	if reason != "" {
 		attrs = append(attrs, slog.String("reason", reason))
 		if v.detail != "" {

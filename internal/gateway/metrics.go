@@ -18,6 +18,8 @@ type metrics struct {
 	reloads           *prometheus.CounterVec   // result
 	lastReloadSuccess prometheus.Gauge
 	openConns         prometheus.Gauge
+	rev               revocationMetrics
+	backend           *backendMetrics // backend_metrics.go
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -69,11 +71,51 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reg.MustRegister(m.handshakes, m.handshakeSeconds, m.requests, m.requestSeconds,
 			m.backendErrors, m.certExpiry, m.crlNextUpdate, m.reloads, m.lastReloadSuccess, m.openConns)
 	}
+	m.rev = newRevocationMetrics(reg)
+	m.backend = newBackendMetrics()
+	if reg != nil {
+		reg.MustRegister(m.backend.collectors()...)
+	}
+	return m
+}
+
+// revocationMetrics are the series of CRL sources, soft-fail admissions
+// and open connections closed by a reload (crlfetch.go, conn.go).
+type revocationMetrics struct {
+	crlLastSuccess     *prometheus.GaugeVec   // truststore, url
+	crlFetchErrors     *prometheus.CounterVec // truststore, url
+	crlStaleAdmissions *prometheus.CounterVec // truststore
+	connsClosed        *prometheus.CounterVec // domain, reason
+}
+
+func newRevocationMetrics(reg prometheus.Registerer) revocationMetrics {
+	m := revocationMetrics{
+		crlLastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "certgate_crl_source_last_success_timestamp_seconds",
+			Help: "When each CRL source was last fetched successfully, as a Unix time.",
+		}, []string{"truststore", "url"}),
+		crlFetchErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "certgate_crl_source_fetch_errors_total",
+			Help: "Failed fetches of each CRL source (the last good copy stays in use).",
+		}, []string{"truststore", "url"}),
+		crlStaleAdmissions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "certgate_crl_stale_admissions_total",
+			Help: "Client certificates admitted by a softFail truststore although the CRL needed to check them was stale or not fetched yet.",
+		}, []string{"truststore"}),
+		connsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "certgate_connections_closed_by_reload_total",
+			Help: "Open front-door connections closed because a new configuration (a revocation, a CRL, a policy change) no longer admits their client certificate, by domain and reason code.",
+		}, []string{"domain", "reason"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.crlLastSuccess, m.crlFetchErrors, m.crlStaleAdmissions, m.connsClosed)
+	}
 	return m
 }
 
 // publishSnapshot replaces the certificate and CRL gauges with those of s.
 func (m *metrics) publishSnapshot(s *Snapshot) {
+	m.backend.publish(s)
 	m.certExpiry.Reset()
 	for _, c := range s.certs {
 		m.certExpiry.WithLabelValues(c.kind, c.owner, c.cert.Subject.String(), serialHex(c.cert)).

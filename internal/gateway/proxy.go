@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -22,7 +23,7 @@ import (
 // headers set in Rewrite cannot be removed by the client.
 func (g *Gateway) newProxy(in *integration) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
-		Transport:  in.tr,
+		Transport:  integrationTransport{in},
 		BufferPool: copyBuffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			rq, _ := pr.In.Context().Value(requestKey{}).(*request)
@@ -44,7 +45,16 @@ func (g *Gateway) newProxy(in *integration) *httputil.ReverseProxy {
 			pr.SetXForwarded()
 			if rq != nil {
 				certheader.Apply(out.Header, rq.headers)
+				if rq.invoke != nil {
+					rq.invoke.setUpstream(out.URL.String())
+				}
 			}
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if in.tls == nil || resp.StatusCode != http.StatusBadRequest {
+				return nil
+			}
+			return clientCertErrorPage(resp)
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			rq, _ := r.Context().Value(requestKey{}).(*request)
@@ -57,18 +67,91 @@ func (g *Gateway) newProxy(in *integration) *httputil.ReverseProxy {
 			}
 			code, status, detail := CodeBackendUnavailable, http.StatusBadGateway, "the back end could not be reached or failed to answer"
 			var ne net.Error
-			if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-				code, status, detail = CodeBackendTimeout, http.StatusGatewayTimeout, "the back end did not answer within "+in.timeout.String()
+			var tr *backendTransport
+			if rq != nil {
+				tr = rq.backend
+			}
+			if tlsCode, tlsDetail, hs := backendErrorCode(err, tr); tlsCode != "" {
+				code, detail = tlsCode, publicTLSDetail(tlsCode)
+				if _, inHandshake := errors.AsType[*handshakeError](err); !inHandshake && tr != nil {
+					// Refused after the handshake (TLS 1.3): the view
+					// must say so too.
+					g.backends.failedAfterHandshake(tr.owner, hs, tlsCode, tlsDetail)
+				}
+				if rq != nil && rq.invoke != nil {
+					rq.invoke.setTLSFailure(tlsCode, tlsDetail)
+				}
+				g.metrics.backend.tlsErrors.WithLabelValues(in.api, in.name, code).Inc()
+				g.log.WarnContext(r.Context(), "back-end TLS failed", "api", in.api, "integration", in.name, "upstream", in.target.Host,
+					"code", code, "detail", tlsDetail, "client_cert", presentedLabel(tr), "error", err)
+			} else {
+				if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+					code, status, detail = CodeBackendTimeout, http.StatusGatewayTimeout, "the back end did not answer within "+in.timeout.String()
+				}
+				g.log.WarnContext(r.Context(), "back-end call failed", "api", in.api, "integration", in.name, "upstream", in.target.Host, "code", code, "error", err)
 			}
 			g.metrics.backendErrors.WithLabelValues(in.api, in.name, code).Inc()
-			g.log.Warn("back-end call failed", "api", in.api, "integration", in.name, "upstream", in.target.Host, "code", code, "error", err)
 			if rq != nil {
 				rq.code = code
 			}
 			writeProblem(w, status, code, detail)
 		},
-		ErrorLog: nil,
+		// Body copy errors of test invocations (the live path aborts the
+		// handler instead of logging).
+		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
+}
+
+// integrationTransport sends a request with the transport of its stage
+// (or a test invocation's own certificate).
+type integrationTransport struct{ in *integration }
+
+func (t integrationTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rq, _ := req.Context().Value(requestKey{}).(*request)
+	bt := t.in.transportFor(rq)
+	if rq != nil {
+		rq.backend = bt
+	}
+	return bt.RoundTrip(req)
+}
+
+// transportFor picks the transport for a request: the stage's, or the
+// test invocation's own when it brings a certificate.
+func (in *integration) transportFor(rq *request) *backendTransport {
+	if rq != nil {
+		if rq.invoke != nil && rq.invoke.override != nil && in.tls != nil {
+			return rq.invoke.transportFor(in)
+		}
+		if st := rq.stage; st != nil && st.index+1 < len(in.upstreams) {
+			return in.upstreams[st.index+1]
+		}
+	}
+	return in.upstreams[0]
+}
+
+// publicTLSDetail is what a client is told of a back-end TLS failure:
+// the kind, never the back end's names or the certificates.
+func publicTLSDetail(code string) string {
+	switch code {
+	case CodeBackendCertUntrusted:
+		return "the back end's certificate is not trusted"
+	case CodeBackendCertExpired:
+		return "the back end's certificate is expired or not yet valid"
+	case CodeBackendCertNameMismatch:
+		return "the back end's certificate does not match its name"
+	case CodeBackendClientCertRequired:
+		return "the back end requires a client certificate and none is configured for this stage"
+	case CodeBackendClientCertRejected:
+		return "the back end refused the gateway's client certificate"
+	}
+	return "the TLS handshake with the back end failed"
+}
+
+func presentedLabel(t *backendTransport) string {
+	if t == nil || t.cert == nil {
+		return ""
+	}
+	return t.cert.id
 }
 
 // copyBuffers recycles the 32 KiB buffers ReverseProxy copies bodies

@@ -3,7 +3,6 @@ package gateway
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"sync/atomic"
@@ -38,6 +37,7 @@ type Snapshot struct {
 
 	hosts       hostname.Table[*domain]
 	domains     []*domain
+	apis        map[string]*api // by name, mapped or not (test invocations)
 	listeners   []listenerSpec
 	truststores map[string]*trust.Store
 	// certs lists every loaded server and CA certificate, for expiry metrics.
@@ -46,6 +46,17 @@ type Snapshot struct {
 	warnings []string
 	// files the snapshot was compiled from.
 	files []string
+
+	// Revocation data and public documents (crlfetch.go, public.go).
+	// cfg is the configuration compiled, kept so that a CRL source update
+	// can compile it again; crlSources are the truststores' CRL sources
+	// and the copy each got; published are the CRLs served under
+	// /.well-known/certgate/crl/ by name; publicAddress is the plain-HTTP
+	// public listener's ("" for none).
+	cfg           *config.Config
+	crlSources    []crlSourceSpec
+	published     map[string]*publishedCRL
+	publicAddress string
 }
 
 // Domains returns the primary host name of every domain, in config order.
@@ -108,12 +119,30 @@ type domain struct {
 type mapping struct {
 	basePath string // "" for "/"
 	api      *api
+	stage    *stage // nil: the API has no stage (or the mapping names none)
 }
 
 type api struct {
 	name         string
 	routes       route.Table[*routeEntry]
 	integrations []*integration
+	stages       []*stage // config order; stages[i].index == i
+}
+
+// stage is a compiled API stage: the client certificate its calls present
+// to back ends that ask for one.
+type stage struct {
+	name  string
+	index int         // position in api.stages; upstream index+1
+	cert  *clientCert // nil: presents none
+}
+
+// clientCert is a certificate (and key) the gateway presents to back ends.
+type clientCert struct {
+	id          string // label for logs, metrics and views: the configured ID or "sha256:" + 16 hex digits
+	pair        *tls.Certificate
+	leaf        *x509.Certificate
+	fingerprint string // SHA-256 of the leaf, lower-case hex
 }
 
 type routeEntry struct {
@@ -131,6 +160,11 @@ type integration struct {
 	api     string
 	target  *url.URL
 	timeout time.Duration
-	proxy   *httputil.ReverseProxy
-	tr      *http.Transport
+	// tls is the back-end TLS policy; nil for http back ends.
+	tls   *backendPolicy
+	proxy *httputil.ReverseProxy
+	// upstreams are the transports by stage: [0] without a stage, [i+1]
+	// for api.stages[i]. Stages that present the same certificate (or
+	// none) share one.
+	upstreams []*backendTransport
 }

@@ -2,6 +2,7 @@ package trust
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/hex"
@@ -189,6 +190,29 @@ func compileCRL(rl *x509.RevocationList, sum [32]byte, cas []*x509.Certificate, 
 		warns = append(warns, fmt.Sprintf("%s lists %d serial numbers more than once", name, n))
 	}
 	return x, warns, nil
+}
+
+// CheckCRL reports whether [New] would accept rl for a store whose CA
+// certificates (roots and intermediates) are cas, at now: a complete CRL
+// whose signature verifies against one of them. It returns New's
+// warnings about it (e.g. already past nextUpdate) and, on failure, an
+// error wrapping [ErrConfig]. Callers that obtain CRLs from elsewhere
+// (a fetched CRL source) use it to refuse a bad copy before it reaches
+// New.
+func CheckCRL(rl *x509.RevocationList, cas []*x509.Certificate, now time.Time) ([]string, error) {
+	if rl == nil {
+		return nil, fmt.Errorf("%w: CRL is nil", ErrConfig)
+	}
+	for i, c := range cas {
+		if err := checkCA(c, fmt.Sprintf("CA certificate #%d", i+1)); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+	}
+	_, warns, err := compileCRL(rl, sha256.Sum256(rl.Raw), cas, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return warns, nil
 }
 
 // checkIssuingDistributionPoint refuses the scopes that make a CRL

@@ -18,6 +18,8 @@ type Error struct {
 	Detail  string            // names the certificate by subject and serial; never PEM
 	Cert    *x509.Certificate // the certificate the reason is about, if known
 	Purpose Purpose           // selects the code's spelling; zero is PurposeClient
+
+	staleCRL string // for ReasonCrlStale: the CRL, for Identity.StaleCRL
 }
 
 // Error returns "<Code>: <Detail>", or "<Code>: <description>" for an

@@ -33,6 +33,15 @@ type Identity struct {
 	SPIFFEID string
 
 	NotBefore, NotAfter time.Time
+
+	// CRLStale is set when Store.Verify admitted the chain under
+	// StaleSoftFail although revocation data it needed was stale (a CRL
+	// past its nextUpdate, or a pending CRL). StaleCRL then names that
+	// CRL, e.g. `the CRL of "CN=Partners CA" (number 12), due at
+	// 2025-01-02T03:04:05Z`. Both are zero for a hard-fail store, which
+	// refuses such chains instead.
+	CRLStale bool
+	StaleCRL string
 }
 
 // IdentityOf describes chain (leaf first) without verifying it:

@@ -137,8 +137,14 @@ func joinInts(ns []int) string {
 // [ErrPrivateKey]) are errors. It checks the encoding only; [New] checks
 // the signature against the truststore's CAs.
 func ParseCRL(data []byte) (*x509.RevocationList, error) {
-	if len(data) > MaxInputSize {
-		return nil, fmt.Errorf("CRL is %d bytes; at most %d are accepted", len(data), MaxInputSize)
+	return ParseCRLLimit(data, MaxInputSize)
+}
+
+// ParseCRLLimit is ParseCRL with another size limit, for CRLs whose size
+// bound is configured (such as a fetched CRL source's maxBytes).
+func ParseCRLLimit(data []byte, limit int64) (*x509.RevocationList, error) {
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("CRL is %d bytes; at most %d are accepted", len(data), limit)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("CRL is empty")

@@ -65,6 +65,45 @@ type Config struct {
 	// ChainCacheSize bounds the cache of verified chains (see chainCache):
 	// 0 means DefaultChainCacheSize, a negative value disables it.
 	ChainCacheSize int
+	// CRLStale says what Verify does with a chain whose only problem is
+	// stale revocation data (a CRL past its nextUpdate, or a pending CRL).
+	// The zero value, StaleHardFail, refuses it as ReasonCrlStale.
+	CRLStale StalePolicy
+	// PendingCRLs name CRLs the store should have but does not yet, such
+	// as a CRL source that has not been fetched successfully (e.g. its
+	// URL). Which issuer they cover is unknown, so every chain counts as
+	// checked against a stale CRL while any is pending: refused under
+	// StaleHardFail, admitted and flagged under StaleSoftFail (fail
+	// closed). Empty strings are refused by New.
+	PendingCRLs []string
+}
+
+// StalePolicy says what Verify does when the revocation data needed for a
+// chain is stale. A listed (revoked) certificate is refused under every
+// policy, however stale the list.
+type StalePolicy int
+
+// Stale policies.
+const (
+	// StaleHardFail refuses a chain whose CRL is past its nextUpdate (or
+	// pending) with ReasonCrlStale. It is the default.
+	StaleHardFail StalePolicy = iota
+	// StaleSoftFail admits such a chain if nothing else is wrong with it
+	// and sets Identity.CRLStale, so the caller can log and count the
+	// admission. Security impact: a certificate revoked after the last
+	// CRL the store has is admitted until a fresh CRL arrives.
+	StaleSoftFail
+)
+
+// String returns "hardFail" or "softFail".
+func (p StalePolicy) String() string {
+	switch p {
+	case StaleHardFail:
+		return "hardFail"
+	case StaleSoftFail:
+		return "softFail"
+	}
+	return "StalePolicy(" + strconv.Itoa(int(p)) + ")"
 }
 
 // Store is one compiled truststore version. It is immutable and safe for
@@ -84,6 +123,8 @@ type Store struct {
 	maxDepth     int
 	maxSize      int
 	ignoreExpiry bool
+	stalePolicy  StalePolicy
+	pending      []string    // PendingCRLs, deduplicated, in Config order
 	cache        *chainCache // verified chains by presented DER; nil when disabled
 }
 
@@ -119,6 +160,7 @@ func New(cfg Config, now time.Time) (*Store, []string, error) {
 		maxDepth:     cfg.MaxChainDepth,
 		maxSize:      cfg.MaxCertSize,
 		ignoreExpiry: cfg.IgnoreExpiry,
+		stalePolicy:  cfg.CRLStale,
 		cache:        newChainCache(cmp.Or(cfg.ChainCacheSize, DefaultChainCacheSize)),
 		rootRaw:      make(map[string]struct{}),
 		crls:         make(map[string][]*crlIndex),
@@ -134,6 +176,17 @@ func New(cfg Config, now time.Time) (*Store, []string, error) {
 	}
 	if s.maxSize < 0 {
 		return fail("MaxCertSize %d is negative", cfg.MaxCertSize)
+	}
+	if s.stalePolicy != StaleHardFail && s.stalePolicy != StaleSoftFail {
+		return fail("unknown CRLStale policy %d", int(cfg.CRLStale))
+	}
+	for i, p := range cfg.PendingCRLs {
+		if p == "" {
+			return fail("pending CRL #%d has no name", i+1)
+		}
+		if !slices.Contains(s.pending, p) {
+			s.pending = append(s.pending, p)
+		}
 	}
 
 	var warns []string
@@ -323,6 +376,15 @@ func (s *Store) digest(cfg Config) string {
 	}
 	writeSet("deny-fingerprints", fps)
 	writeBytes([]byte(fmt.Sprintf("depth=%d ignoreExpiry=%t maxSize=%d", s.maxDepth, s.ignoreExpiry, s.maxSize)))
+	if s.stalePolicy != StaleHardFail || len(s.pending) > 0 {
+		// Written only when set, so Versions of stores without them stay
+		// what they were.
+		var pending [][]byte
+		for _, p := range s.pending {
+			pending = append(pending, []byte(p))
+		}
+		writeSet("crl-stale="+s.stalePolicy.String()+" pending", pending)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -330,8 +392,8 @@ func (s *Store) digest(cfg Config) string {
 func (s *Store) Name() string { return s.name }
 
 // Version returns a stable hex digest of everything that affects
-// verdicts: roots, intermediates, CRL DER, deny-list, depth, IgnoreExpiry
-// and size limit. Two Stores with equal content (in any order) have equal
+// verdicts: roots, intermediates, CRL DER, deny-list, depth, IgnoreExpiry,
+// size limit, stale policy and pending CRLs. Two Stores with equal content (in any order) have equal
 // Versions; Name does not count.
 func (s *Store) Version() string { return s.version }
 
@@ -349,6 +411,13 @@ func (s *Store) Pool() *x509.CertPool { return s.rootPool.Clone() }
 // MaxChainDepth returns the effective depth limit (CA certificates above
 // the leaf).
 func (s *Store) MaxChainDepth() int { return s.maxDepth }
+
+// CRLStale returns the stale policy.
+func (s *Store) CRLStale() StalePolicy { return s.stalePolicy }
+
+// PendingCRLs returns the names of the pending CRLs (see
+// Config.PendingCRLs).
+func (s *Store) PendingCRLs() []string { return slices.Clone(s.pending) }
 
 // CRLs describes the Store's CRLs, in Config order, for metrics and logs.
 func (s *Store) CRLs() []CRLInfo {

@@ -54,11 +54,15 @@ var oidExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 15}
 //  8. In each remaining chain, every certificate is checked against the
 //     deny-list and against its issuer's CRLs (ReasonRevoked); then, for
 //     every certificate whose issuer has CRLs in the store, at least one
-//     of them must be before its nextUpdate (ReasonCrlStale). An issuer
-//     without CRLs is not checked for revocation.
+//     of them must be before its nextUpdate, and no CRL may be pending
+//     (ReasonCrlStale). An issuer without CRLs is not checked for
+//     revocation.
 //
 // The first chain that passes everything is admitted; if none does, the
-// reason of the first chain is returned.
+// reason of the first chain is returned. Under StaleSoftFail a chain
+// whose only failure is ReasonCrlStale passes too, with
+// Identity.CRLStale set, but a chain with fresh revocation data is
+// preferred; a revoked certificate is refused under every policy.
 func (s *Store) Verify(chain []*x509.Certificate, opts VerifyOptions) (*Identity, error) {
 	id, e := s.verify(chain, opts)
 	if e != nil {
@@ -191,22 +195,46 @@ func (s *Store) verify(chain []*x509.Certificate, opts VerifyOptions) (*Identity
 	}
 
 	// 8: per chain, the rest.
-	var first *Error
+	var (
+		first     *Error
+		softChain []*x509.Certificate // first chain admitted only by StaleSoftFail
+		softStale *Error
+	)
 	for _, ch := range kept {
 		e := s.checkChain(ch, now)
-		if e == nil {
-			if hit && ch[0] != leaf {
-				// A cached chain starts with the leaf as first presented;
-				// the identity names this presentation's (same DER).
-				ch = append([]*x509.Certificate{leaf}, ch[1:]...)
+		if e != nil && e.Reason == ReasonCrlStale && s.stalePolicy == StaleSoftFail {
+			if softChain == nil {
+				softChain, softStale = ch, e
 			}
-			return newIdentity(ch, true), nil
+			continue
+		}
+		if e == nil {
+			return s.identity(ch, leaf, hit, nil), nil
 		}
 		if first == nil {
 			first = e
 		}
 	}
+	if softChain != nil {
+		return s.identity(softChain, leaf, hit, softStale), nil
+	}
 	return nil, first
+}
+
+// identity describes an admitted chain; stale, if not nil, is the
+// staleness StaleSoftFail let pass.
+func (s *Store) identity(ch []*x509.Certificate, leaf *x509.Certificate, cached bool, stale *Error) *Identity {
+	if cached && ch[0] != leaf {
+		// A cached chain starts with the leaf as first presented; the
+		// identity names this presentation's (same DER).
+		ch = append([]*x509.Certificate{leaf}, ch[1:]...)
+	}
+	id := newIdentity(ch, true)
+	if stale != nil {
+		id.CRLStale = true
+		id.StaleCRL = stale.staleCRL
+	}
+	return id
 }
 
 // algorithmProblem checks c's key and, unless c is a self-signed trust
@@ -285,9 +313,19 @@ func (s *Store) checkChain(chain []*x509.Certificate, now time.Time) *Error {
 			stale = x
 		}
 		if stale != nil && !fresh {
-			return reject(ReasonCrlStale, c, fmt.Sprintf("%s, which covers %s, was due to be replaced at %s; add a fresh CRL",
+			e := reject(ReasonCrlStale, c, fmt.Sprintf("%s, which covers %s, was due to be replaced at %s; add a fresh CRL",
 				stale.name(), certName(c), stamp(stale.info.NextUpdate)))
+			e.staleCRL = stale.name() + ", due at " + stamp(stale.info.NextUpdate)
+			return e
 		}
+	}
+	// A pending CRL may cover any issuer of the chain: fail closed.
+	if len(s.pending) > 0 {
+		p := strconv.Quote(sanitize(s.pending[0], 200))
+		e := reject(ReasonCrlStale, chain[0], fmt.Sprintf("%s cannot be checked: CRL %s of %s has not been obtained yet",
+			certName(chain[0]), p, s.label()))
+		e.staleCRL = "CRL " + p + " (not obtained yet)"
+		return e
 	}
 	return nil
 }

@@ -1,0 +1,216 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/hostname"
+)
+
+// stages compiles an API's stages and their client certificates.
+func (c *compiler) stages(ap *api, a *config.API, path string) error {
+	for i := range a.Stages {
+		cs := &a.Stages[i]
+		field := fmt.Sprintf("%s.stages[%d].clientCertificate", path, i)
+		st := &stage{name: cs.Name, index: i}
+		if cc := cs.ClientCertificate; cc != nil {
+			certPEM, keyPEM := []byte(cc.CertPEM), []byte(cc.KeyPEM)
+			var err error
+			if cc.CertFile != "" {
+				if certPEM, err = c.readFile(field+".certFile", cc.CertFile); err != nil {
+					return err
+				}
+			}
+			if cc.KeyFile != "" {
+				if keyPEM, err = c.readFile(field+".keyFile", cc.KeyFile); err != nil {
+					return err
+				}
+			}
+			if st.cert, err = parseClientCert(cc, certPEM, keyPEM); err != nil {
+				return fmt.Errorf("%s: %w", field, err)
+			}
+			c.clientCertWarnings(field, cs.Name, st.cert)
+		}
+		ap.stages = append(ap.stages, st)
+	}
+	c.g.warnStageCerts(ap, c.now)
+	return nil
+}
+
+// parseClientCert parses a stage's (or a test invocation's) certificate
+// and key. Errors never contain key material.
+func parseClientCert(cc *config.ClientCertificate, certPEM, keyPEM []byte) (*clientCert, error) {
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("certificate and key do not form a usable pair: %s", keyPairError(err))
+	}
+	leaf := pair.Leaf
+	if leaf == nil {
+		if leaf, err = x509.ParseCertificate(pair.Certificate[0]); err != nil {
+			return nil, fmt.Errorf("certificate: %w", err)
+		}
+		pair.Leaf = leaf
+	}
+	fp := fingerprintHex(leaf)
+	id := cc.ID
+	if id == "" {
+		id = "sha256:" + fp[:16]
+	}
+	return &clientCert{id: id, pair: &pair, leaf: leaf, fingerprint: fp}, nil
+}
+
+// clientCertWarnings lints a stage certificate: one a back end will
+// refuse is worth a warning, not a failed configuration (the back end
+// may not check, and rotation must stay possible).
+func (c *compiler) clientCertWarnings(field, stageName string, cc *clientCert) {
+	leaf := cc.leaf
+	warn := func(format string, args ...any) {
+		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: stage %q client certificate %q: ", field, stageName, cc.id)+fmt.Sprintf(format, args...))
+	}
+	if len(leaf.ExtKeyUsage) > 0 && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageClientAuth) && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageAny) {
+		warn("has no clientAuth extended key usage; back ends that check it will refuse it")
+	}
+	switch {
+	case c.now.After(leaf.NotAfter):
+		warn("expired on %s", leaf.NotAfter.UTC().Format(time.RFC3339))
+	case c.now.Before(leaf.NotBefore):
+		warn("is not valid before %s", leaf.NotBefore.UTC().Format(time.RFC3339))
+	}
+}
+
+// mappedStage returns the compiled stage a mapping serves (see
+// config.API.MappedStage), or nil.
+func (a *api) mappedStage(ca *config.API, m *config.Mapping) *stage {
+	if ca == nil {
+		return nil
+	}
+	cs := ca.MappedStage(m)
+	if cs == nil {
+		return nil
+	}
+	for _, st := range a.stages {
+		if st.name == cs.Name {
+			return st
+		}
+	}
+	return nil
+}
+
+// upstreams compiles an integration's TLS policy (https) and picks its
+// transports from the pool: one without a stage, and one per stage
+// (https back ends see the stage's client certificate).
+func (c *compiler) upstreams(in *integration, ap *api, cfg *config.Integration, field string) error {
+	var owner *backendEntry
+	if in.target.Scheme == "https" {
+		p, err := c.backendPolicy(field, cfg, in.target)
+		if err != nil {
+			return err
+		}
+		in.tls = p
+		owner = c.g.backends.entry(ap.name, in.name, in.target.String())
+	}
+	get := func(cert *clientCert) *backendTransport {
+		key := fmt.Sprintf("%s|%s|%s|%s", ap.name, in.name, in.target, in.timeout)
+		if in.tls != nil {
+			key += "|tls=" + in.tls.hash
+			if cert != nil {
+				key += "|cert=" + cert.fingerprint
+			}
+		}
+		return c.g.pool.get(key, func() *backendTransport {
+			return c.g.newBackendTransport(owner, in.tls, cert, in.timeout)
+		})
+	}
+	in.upstreams = append(in.upstreams, get(nil))
+	for _, st := range ap.stages {
+		var cert *clientCert
+		if in.tls != nil {
+			cert = st.cert
+		}
+		in.upstreams = append(in.upstreams, get(cert))
+	}
+	return nil
+}
+
+// backendPolicy compiles an https integration's TLS settings. Without a
+// CA bundle the system roots are used; with neither it fails closed.
+func (c *compiler) backendPolicy(field string, in *config.Integration, u *url.URL) (*backendPolicy, error) {
+	t := &in.TLS
+	p := &backendPolicy{insecure: t.InsecureSkipVerify && t.InsecureSkipVerifyAcknowledged}
+	nameField, name := field+".tls.serverName", t.ServerName
+	if name == "" {
+		nameField, name = field+".url", u.Hostname()
+	}
+	n, err := hostname.Normalize(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", nameField, err)
+	}
+	p.serverName = n
+
+	var certs []*x509.Certificate
+	switch {
+	case t.CAFile != "":
+		certs, err = c.certs(field+".tls.caFile", t.CAFile)
+	case t.CABundle != "":
+		certs, err = c.inlineCerts(field+".tls.caBundle", t.CABundle)
+	}
+	if err != nil {
+		return nil, err
+	}
+	minVersion := uint16(tls.VersionTLS12)
+	if t.MinVersion == config.TLS13 {
+		minVersion = tls.VersionTLS13
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "name=%s;insecure=%t;min=%x;roots=", p.serverName, p.insecure, minVersion)
+	if len(certs) > 0 {
+		p.roots = x509.NewCertPool()
+		for _, ca := range certs {
+			p.roots.AddCert(ca)
+			h.Write(ca.Raw)
+		}
+	} else {
+		sys, err := c.systemRoots()
+		switch {
+		case err == nil && sys != nil && !sys.Equal(x509.NewCertPool()):
+			p.roots = sys
+			h.Write([]byte("system"))
+		case !p.insecure:
+			why := "the system certificate pool is empty"
+			if err != nil {
+				why = "the system certificate pool cannot be loaded: " + err.Error()
+			}
+			return nil, fmt.Errorf("%s.tls: https back end with no trust anchors (%s): set tls.caBundle (or tls.caFile) to the CA that issued the back end's certificate", field, why)
+		}
+	}
+	p.hash = hex.EncodeToString(h.Sum(nil))[:16]
+	p.base = &tls.Config{
+		RootCAs:            p.roots,
+		ServerName:         p.serverName,
+		MinVersion:         minVersion,
+		InsecureSkipVerify: p.insecure,
+		NextProtos:         []string{"h2", "http/1.1"},
+	}
+	if p.insecure {
+		msg := fmt.Sprintf("%s.tls.insecureSkipVerify: the back end's certificate is not verified (acknowledged): anyone on the network path to %s can impersonate it", field, u.Host)
+		c.snap.warnings = append(c.snap.warnings, msg)
+		c.g.log.Warn("insecure back end: certificate verification is off", "integration", in.Name, "url", u.String(), "field", field+".tls.insecureSkipVerify")
+	}
+	return p, nil
+}
+
+// systemRoots loads the system trust anchors once per compile.
+func (c *compiler) systemRoots() (*x509.CertPool, error) {
+	if !c.sysLoaded {
+		c.sysLoaded = true
+		c.sysRoots, c.sysErr = c.g.systemRoots()
+	}
+	return c.sysRoots, c.sysErr
+}

@@ -1,0 +1,386 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Problem codes of back-end TLS failures, all answered 502. They are
+// part of the public contract, like the other codes in problem.go.
+const (
+	CodeBackendCertUntrusted      = "BackendCertUntrusted"      // the chain does not lead to the integration's trust anchors
+	CodeBackendCertExpired        = "BackendCertExpired"        // expired or not yet valid
+	CodeBackendCertNameMismatch   = "BackendCertNameMismatch"   // the certificate does not cover the server name
+	CodeBackendClientCertRequired = "BackendClientCertRequired" // the back end wants a client certificate and the stage has none
+	CodeBackendClientCertRejected = "BackendClientCertRejected" // the back end refused the stage's client certificate
+	CodeBackendTLSHandshakeFailed = "BackendTLSHandshakeFailed" // any other handshake failure
+)
+
+// Sources of an observed handshake (BackendTLS.Source).
+const (
+	sourceRequest = "request"
+	sourceProbe   = "probe"
+)
+
+// backendCertExpiryWarningWindow is how long before its notAfter a stage
+// client certificate is warned about.
+const backendCertExpiryWarningWindow = 30 * 24 * time.Hour
+
+// backendPolicy is an https integration's compiled TLS policy. base is
+// never modified: each connection clones it.
+type backendPolicy struct {
+	serverName string // checked against the certificate and sent as SNI
+	insecure   bool   // InsecureSkipVerify, acknowledged
+	roots      *x509.CertPool
+	hash       string // identifies the policy in transport keys
+	base       *tls.Config
+}
+
+// handshake is what one back-end TLS handshake showed.
+type handshake struct {
+	at        time.Time
+	source    string // sourceRequest or sourceProbe
+	requested bool   // the back end sent a CertificateRequest
+	presented string // the certificate's label; "" when none was sent
+	state     tls.ConnectionState
+	chain     []*x509.Certificate // as the back end presented it, leaf first
+	verified  bool
+	reason    string // a Backend... code when the handshake (or the first read) failed
+	detail    string
+}
+
+// handshakeError is a failed back-end handshake, with its record.
+type handshakeError struct {
+	hs  *handshake
+	err error
+}
+
+func (e *handshakeError) Error() string { return "back-end TLS handshake: " + e.err.Error() }
+func (e *handshakeError) Unwrap() error { return e.err }
+
+// clientConfig returns the per-connection tls.Config: the policy's base
+// with callbacks that record into hs.
+func (t *backendTransport) clientConfig(hs *handshake) *tls.Config {
+	cfg := t.policy.base.Clone()
+	cert := t.cert
+	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		// Called only when the back end asks (TLS 1.2 and 1.3 alike).
+		hs.requested = true
+		if cert == nil {
+			return &tls.Certificate{}, nil // sends an empty Certificate message
+		}
+		hs.presented = cert.id
+		return cert.pair, nil
+	}
+	if t.policy.insecure {
+		// The handshake accepts any certificate; the view still says
+		// whether it would have verified, and why not.
+		roots, name, now := t.policy.roots, t.policy.serverName, t.g.now
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			hs.verified, hs.reason, hs.detail = false, "", ""
+			if roots == nil {
+				hs.reason, hs.detail = CodeBackendCertUntrusted, "no trust anchors to verify against (insecureSkipVerify)"
+				return nil
+			}
+			if err := verifyChain(cs.PeerCertificates, roots, name, now()); err != nil {
+				hs.reason, hs.detail = classify(err, hs)
+				return nil
+			}
+			hs.verified = true
+			return nil
+		}
+	}
+	return cfg
+}
+
+// verifyChain verifies a presented chain as crypto/tls would.
+func verifyChain(certs []*x509.Certificate, roots *x509.CertPool, name string, now time.Time) error {
+	if len(certs) == 0 {
+		return errors.New("the back end presented no certificate")
+	}
+	opts := x509.VerifyOptions{Roots: roots, CurrentTime: now, DNSName: name, Intermediates: x509.NewCertPool()}
+	for _, c := range certs[1:] {
+		opts.Intermediates.AddCert(c)
+	}
+	_, err := certs[0].Verify(opts)
+	if err != nil {
+		return &tls.CertificateVerificationError{UnverifiedCertificates: certs, Err: err}
+	}
+	return nil
+}
+
+// dialTLS dials addr and runs the handshake under the transport's policy
+// (see handshake).
+func (t *backendTransport) dialTLS(ctx context.Context, network, addr, source string) (net.Conn, error) {
+	tc, hs, err := t.handshake(ctx, network, addr, source)
+	if err != nil {
+		if hs != nil {
+			return nil, &handshakeError{hs: hs, err: err}
+		}
+		return nil, err
+	}
+	return t.conn(ctx, tc, hs), nil
+}
+
+// conn is what the transport gets for a new connection: HTTP/2 needs the
+// *tls.Conn itself; an HTTP/1 connection is wrapped (see backendConn).
+func (t *backendTransport) conn(ctx context.Context, tc *tls.Conn, hs *handshake) net.Conn {
+	var c net.Conn = tc
+	if hs.state.NegotiatedProtocol != "h2" {
+		c = &backendConn{Conn: tc, hs: hs, since: time.Now()}
+	}
+	if inv := invocationFrom(ctx); inv != nil {
+		inv.recordHandshake(c, hs)
+	}
+	return c
+}
+
+// handshake dials addr and runs the TLS handshake, presenting the
+// transport's client certificate if the back end asks, and records what
+// it showed: in the integration's certificate view, in a test invocation
+// found in ctx, and as t.last. hs is nil when the TCP dial failed.
+func (t *backendTransport) handshake(ctx context.Context, network, addr, source string) (_ *tls.Conn, hs *handshake, _ error) {
+	raw, err := t.dialer.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	hs = &handshake{source: source}
+	tc := tls.Client(raw, t.clientConfig(hs))
+	hctx, cancel := context.WithTimeout(ctx, backendHandshakeTimeout)
+	err = tc.HandshakeContext(hctx)
+	cancel()
+	hs.at = t.g.now()
+	hs.state = tc.ConnectionState()
+	hs.chain = hs.state.PeerCertificates
+	switch {
+	case err != nil:
+		var cve *tls.CertificateVerificationError
+		if errors.As(err, &cve) {
+			hs.chain, hs.verified = cve.UnverifiedCertificates, false
+		} else if !t.policy.insecure {
+			// crypto/tls keeps the peer's certificates only once they
+			// verified: a later failure (the client certificate) leaves
+			// them.
+			hs.verified = len(hs.chain) > 0
+		}
+		hs.reason, hs.detail = classify(err, hs)
+	case !t.policy.insecure:
+		hs.verified = true
+	}
+	if inv := invocationFrom(ctx); inv != nil && err != nil {
+		inv.recordHandshake(nil, hs)
+	}
+	t.g.backends.observe(t.owner, hs)
+	if err != nil {
+		raw.Close()
+		return nil, hs, err
+	}
+	t.last.Store(hs)
+	return tc, hs, nil
+}
+
+// classify names the failure of a back-end handshake (or of the first
+// read after it) with a problem code, and a detail safe to show an
+// operator. hs, when known, says whether the back end asked for a client
+// certificate and whether one was sent.
+func classify(err error, hs *handshake) (code, detail string) {
+	var (
+		hostErr    x509.HostnameError
+		unknownErr x509.UnknownAuthorityError
+		invalidErr x509.CertificateInvalidError
+		rootsErr   x509.SystemRootsError
+		cve        *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.As(err, &hostErr):
+		return CodeBackendCertNameMismatch, hostErr.Error()
+	case errors.As(err, &invalidErr) && invalidErr.Reason == x509.Expired:
+		return CodeBackendCertExpired, invalidErr.Error() + " (" + validity(invalidErr.Cert) + ")"
+	case errors.As(err, &unknownErr):
+		return CodeBackendCertUntrusted, unknownErr.Error()
+	case errors.As(err, &rootsErr):
+		return CodeBackendCertUntrusted, rootsErr.Error()
+	case errors.As(err, &cve):
+		// Another verification failure (key usage, name constraints, a
+		// weak signature): the certificate is not trusted for this use.
+		return CodeBackendCertUntrusted, cve.Err.Error()
+	}
+	if code, detail, ok := refusal(err, hs); ok {
+		return code, detail
+	}
+	return CodeBackendTLSHandshakeFailed, err.Error()
+}
+
+// refusal judges a back end that ended the connection during the
+// handshake, or right after it before answering: with an alert, or (as
+// Node.js does when it refuses a client certificate) by closing it. hs,
+// when known, says whether the back end asked for a client certificate
+// and whether one was sent; a close only counts when it asked.
+func refusal(err error, hs *handshake) (code, detail string, ok bool) {
+	requested, presented := true, true
+	if hs != nil {
+		requested, presented = hs.requested, hs.presented != ""
+	}
+	a, isAlert := alertOf(err)
+	if !isAlert {
+		if hs == nil || !requested || !closedByPeer(err) {
+			return "", "", false
+		}
+		if presented {
+			return CodeBackendClientCertRejected, "the back end closed the connection without an answer right after it received the stage's client certificate: it refused the certificate (" + err.Error() + ")", true
+		}
+		return CodeBackendClientCertRequired, "the back end asked for a client certificate, the stage has none, and it closed the connection without an answer (" + err.Error() + ")", true
+	}
+	name := strings.TrimPrefix(tls.AlertError(a).Error(), "tls: ")
+	certRelated := a == alertCertificateRequired || a == alertHandshakeFailure || certAlert(a)
+	switch {
+	case requested && !presented && certRelated:
+		return CodeBackendClientCertRequired, "the back end asked for a client certificate and the stage has none (alert " + name + ")", true
+	case requested && presented && certRelated:
+		return CodeBackendClientCertRejected, "the back end refused the stage's client certificate (alert " + name + ")", true
+	}
+	return CodeBackendTLSHandshakeFailed, "the back end refused the handshake: alert " + name, true
+}
+
+// closedByPeer reports whether err says the peer closed or reset the
+// connection.
+func closedByPeer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// More TLS alert descriptions (see conn.go for the others).
+const (
+	alertAccessDenied        = 49
+	alertCertificateRequired = 116
+)
+
+// certAlert reports whether a is an alert about the peer's certificate.
+func certAlert(a uint8) bool {
+	switch a {
+	case alertBadCertificate, alertUnsupportedCertificate, alertCertificateRevoked,
+		alertCertificateExpired, alertCertificateUnknown, alertUnknownCA, alertAccessDenied:
+		return true
+	}
+	return false
+}
+
+// alertByText maps crypto/tls's text of each alert back to its number:
+// crypto/tls reports a received alert as a *net.OpError ("remote error")
+// around an unexported type whose text is that of tls.AlertError.
+var alertByText = func() map[string]uint8 {
+	m := make(map[string]uint8, 256)
+	for i := 0; i < 256; i++ {
+		m[tls.AlertError(i).Error()] = uint8(i)
+	}
+	return m
+}()
+
+// alertOf returns the TLS alert err reports: a tls.AlertError, or an alert
+// the peer sent.
+func alertOf(err error) (uint8, bool) {
+	var ae tls.AlertError
+	if errors.As(err, &ae) {
+		return uint8(ae), true
+	}
+	var oe *net.OpError
+	for e := err; errors.As(e, &oe); e = oe.Err {
+		if oe.Op == "remote error" && oe.Err != nil {
+			a, ok := alertByText[oe.Err.Error()]
+			return a, ok
+		}
+		if oe.Err == nil {
+			break
+		}
+	}
+	return 0, false
+}
+
+// backendErrorCode classifies a failed back-end call: a TLS failure (in
+// the handshake, or an alert on the first read after a TLS 1.3
+// handshake) gives a Backend... TLS code and the handshake record; any
+// other error gives "".
+func backendErrorCode(err error, t *backendTransport) (code, detail string, hs *handshake) {
+	var he *handshakeError
+	if errors.As(err, &he) {
+		return he.hs.reason, he.hs.detail, he.hs
+	}
+	var ee *earlyCloseError
+	if errors.As(err, &ee) {
+		if code, detail, ok := refusal(ee.err, ee.hs); ok {
+			return code, detail, ee.hs
+		}
+		return "", "", nil
+	}
+	var pe *clientCertPageError
+	if errors.As(err, &pe) {
+		if t != nil {
+			hs = t.last.Load()
+		}
+		return pe.code, pe.detail, hs
+	}
+	if t == nil || t.policy == nil {
+		return "", "", nil
+	}
+	// An HTTP/2 connection is not wrapped: judge an alert with the
+	// transport's last handshake (same policy and certificate).
+	if _, isAlert := alertOf(err); !isAlert {
+		return "", "", nil
+	}
+	last := t.last.Load()
+	code, detail, _ = refusal(err, last)
+	return code, detail, last
+}
+
+// earlyWindow is how soon after the handshake a connection that ends
+// before any answer counts as refusing it (see backendConn).
+const earlyWindow = 2 * time.Second
+
+// backendConn is an HTTP/1 back-end connection. A TLS 1.3 back end that
+// refuses the client certificate does so after the client's side of the
+// handshake is done, on the first read: an alert, or (Node.js) a close.
+// backendConn marks a read error that comes before any response data,
+// soon after the handshake, with the handshake's record, so that the
+// proxy can name the refusal. (HTTP/2 connections must stay *tls.Conn for
+// net/http; they are judged with backendTransport.last.)
+type backendConn struct {
+	*tls.Conn
+	hs      *handshake
+	since   time.Time // the handshake's end (wall clock)
+	gotData bool      // response bytes arrived; only the transport's read loop reads
+}
+
+func (c *backendConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.gotData = true
+	}
+	if err != nil && !c.gotData && time.Since(c.since) < earlyWindow {
+		return n, &earlyCloseError{hs: c.hs, err: err}
+	}
+	return n, err
+}
+
+// earlyCloseError is a read error of a back-end connection that never
+// answered (see backendConn).
+type earlyCloseError struct {
+	hs  *handshake
+	err error
+}
+
+func (e *earlyCloseError) Error() string { return e.err.Error() }
+func (e *earlyCloseError) Unwrap() error { return e.err }
+
+func tlsVersionName(v uint16) string {
+	if v == 0 {
+		return ""
+	}
+	return tls.VersionName(v)
+}

@@ -1,0 +1,390 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/certgate/certgate/internal/certheader"
+	"github.com/certgate/certgate/internal/config"
+)
+
+// MaxInvokeBody is the most response body bytes a test invocation
+// returns; the rest is cut (InvokeResult.Truncated).
+const MaxInvokeBody = 1 << 20
+
+// invokeHost is the Host of test invocations (X-Forwarded-Host at the
+// back end); .invalid never resolves.
+const invokeHost = "test-invoke.certgate.invalid"
+
+// InvokeRequest is a request to run through an API as if it came through
+// a domain mapped to it, without a front-door client certificate.
+type InvokeRequest struct {
+	API, Stage string // stage "" = the API's only stage, or none
+	// Method defaults to GET. Path is the API-relative path (what
+	// follows a mapping's base path), starting with "/", optionally with
+	// a ?query.
+	Method, Path string
+	Header       http.Header
+	Body         []byte
+	// ClientCertificate, when not nil, is presented to back ends instead
+	// of the stage's (CertPEM and KeyPEM set; ID labels it), on
+	// connections of its own that are closed afterwards.
+	ClientCertificate *config.ClientCertificate
+}
+
+// InvokeResult is what a test invocation got, and what it logged.
+type InvokeResult struct {
+	Status     int         `json:"status"`
+	Header     http.Header `json:"headers"`
+	Body       string      `json:"body"`
+	BodyBase64 bool        `json:"bodyBase64,omitempty"` // Body is base64: the body is not UTF-8
+	Truncated  bool        `json:"truncated,omitempty"`  // the body was cut at MaxInvokeBody
+	// LatencyMillis is the time the pipeline took, back-end call included.
+	LatencyMillis float64 `json:"latencyMs"`
+	Route         string  `json:"route,omitempty"` // "GET /widgets/{id}"
+	Integration   string  `json:"integration,omitempty"`
+	UpstreamURL   string  `json:"upstreamUrl,omitempty"`
+	// Code is the problem code when the gateway answered itself
+	// (RouteNotFound, ClientCertMissing, BackendCertUntrusted, ...).
+	Code string `json:"code,omitempty"`
+	// BackendTLS is this call's back-end handshake: nil for http back
+	// ends and when the call reused a pooled connection
+	// (ConnectionReused; see Gateway.BackendTLS for the last handshake).
+	BackendTLS       *BackendTLS `json:"backendTls,omitempty"`
+	ConnectionReused bool        `json:"connectionReused,omitempty"`
+	// Log holds the JSON log lines the request produced (the access line,
+	// back-end errors).
+	Log []json.RawMessage `json:"log"`
+}
+
+// Invoke runs req through the API's real pipeline — route table, route
+// rules (with no client certificate: a route that requires one answers
+// 403 ClientCertMissing), identity-header stripping and the proxy with
+// the stage's back-end transport — and returns the response. The errors
+// are ErrNoSuchAPI, ErrNoSuchStage (wrapped) and invalid requests; a
+// failing back end is a result with Code set. Safe for concurrent use.
+func (g *Gateway) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, error) {
+	s := g.snap.Load()
+	if s == nil || s.apis[req.API] == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNoSuchAPI, req.API)
+	}
+	ap := s.apis[req.API]
+	st, err := ap.stageNamed(req.Stage)
+	if err != nil {
+		return nil, err
+	}
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	if !strings.HasPrefix(req.Path, "/") {
+		return nil, fmt.Errorf("invoke: path %q must start with \"/\"", req.Path)
+	}
+	u, err := url.ParseRequestURI(req.Path)
+	if err != nil || u.Host != "" {
+		return nil, fmt.Errorf("invoke: path %q is not an absolute path with an optional query", req.Path)
+	}
+	inv := &invocation{g: g}
+	if cc := req.ClientCertificate; cc != nil {
+		if inv.override, err = parseClientCert(cc, []byte(cc.CertPEM), []byte(cc.KeyPEM)); err != nil {
+			return nil, fmt.Errorf("invoke: client certificate: %w", err)
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	inv.cancel = cancel
+	ctx = context.WithValue(ctx, invocationKey{}, inv)
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: inv.gotConn})
+	r, err := http.NewRequestWithContext(ctx, method, "http://"+invokeHost+req.Path, bytes.NewReader(req.Body))
+	if err != nil {
+		return nil, fmt.Errorf("invoke: %w", err)
+	}
+	if len(req.Body) == 0 {
+		r.Body, r.ContentLength = http.NoBody, 0
+	}
+	r.Header = req.Header.Clone()
+	if r.Header == nil {
+		r.Header = http.Header{}
+	}
+
+	cw := &captureWriter{header: http.Header{}, inv: inv}
+	w := &statusWriter{ResponseWriter: cw}
+	rq := &request{stage: st, invoke: inv, apiPath: u.Path}
+	start := g.now()
+	// The live pipeline's steps that need no domain: identity headers are
+	// the gateway's; the path is judged as the back end will see it.
+	certheader.Strip(r.Header, certheader.Names{})
+	if !cleanPath(u.Path) {
+		g.deny(w, rq, http.StatusBadRequest, CodeBadPath, "the path must be absolute and must not contain empty, '.' or '..' segments")
+	} else {
+		v := verdict{ran: true, status: certheader.None, headers: certheader.Encode(nil, certheader.None, nil)}
+		rq.headers = v.headers
+		g.serveAPI(w, r, rq, ap, &v)
+	}
+	g.logAccess(r, w, rq, start)
+	elapsed := g.now().Sub(start)
+	inv.closeTransports()
+	return inv.result(cw, rq, elapsed), nil
+}
+
+// stageNamed returns the stage a test invocation names: "" is the API's
+// only stage, or none when it has none.
+func (a *api) stageNamed(name string) (*stage, error) {
+	if name == "" {
+		switch len(a.stages) {
+		case 0:
+			return nil, nil
+		case 1:
+			return a.stages[0], nil
+		}
+		return nil, fmt.Errorf("%w: API %q has %d stages; name one", ErrNoSuchStage, a.name, len(a.stages))
+	}
+	for _, st := range a.stages {
+		if st.name == name {
+			return st, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: API %q has no stage %q", ErrNoSuchStage, a.name, name)
+}
+
+// invocation is the state of one test invocation, found through the
+// request's context by the dialer, the proxy and the logger.
+type invocation struct {
+	g        *Gateway
+	override *clientCert
+	cancel   context.CancelFunc
+
+	mu          sync.Mutex
+	logs        bytes.Buffer
+	handshakes  []invokeHandshake
+	conn        net.Conn // from httptrace GotConn
+	reused      bool
+	upstreamURL string
+	transports  map[*integration]*backendTransport
+	// tlsCode and tlsDetail classify a TLS failure seen after the
+	// handshake (a TLS 1.3 back end refusing the client certificate).
+	tlsCode, tlsDetail string
+}
+
+type invokeHandshake struct {
+	conn net.Conn // as the transport got it; nil when the handshake failed
+	hs   *handshake
+}
+
+type invocationKey struct{}
+
+func invocationFrom(ctx context.Context) *invocation {
+	inv, _ := ctx.Value(invocationKey{}).(*invocation)
+	return inv
+}
+
+func (inv *invocation) recordHandshake(c net.Conn, hs *handshake) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.handshakes = append(inv.handshakes, invokeHandshake{conn: c, hs: hs})
+}
+
+func (inv *invocation) gotConn(info httptrace.GotConnInfo) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.conn, inv.reused = info.Conn, info.Reused
+}
+
+// transportFor returns the short-lived transport presenting the override
+// certificate to in's back end.
+func (inv *invocation) transportFor(in *integration) *backendTransport {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.transports == nil {
+		inv.transports = map[*integration]*backendTransport{}
+	}
+	t := inv.transports[in]
+	if t == nil {
+		t = inv.g.newBackendTransport(in.entry(), in.tls, inv.override, in.timeout)
+		inv.transports[in] = t
+	}
+	return t
+}
+
+func (inv *invocation) closeTransports() {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	for _, t := range inv.transports {
+		t.retire()
+	}
+}
+
+// log writes a record as a JSON line, with the attributes and groups the
+// logger had.
+func (inv *invocation) log(r slog.Record, ops []func(slog.Handler) slog.Handler) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	var h slog.Handler = slog.NewJSONHandler(&inv.logs, &slog.HandlerOptions{Level: slog.LevelDebug})
+	for _, op := range ops {
+		h = op(h)
+	}
+	h.Handle(context.Background(), r)
+}
+
+func (inv *invocation) result(cw *captureWriter, rq *request, elapsed time.Duration) *InvokeResult {
+	res := &InvokeResult{
+		Status:        cw.status,
+		Header:        cw.snapshot,
+		Truncated:     cw.truncated,
+		LatencyMillis: float64(elapsed.Microseconds()) / 1000,
+		Code:          rq.code,
+		Log:           []json.RawMessage{},
+	}
+	if res.Status == 0 {
+		res.Status = 499 // nothing was written: the call was cancelled (as in the access log)
+	}
+	if res.Header == nil {
+		res.Header = cw.header.Clone()
+	}
+	body := cw.body.Bytes()
+	if utf8.Valid(body) {
+		res.Body = string(body)
+	} else {
+		res.Body, res.BodyBase64 = base64.StdEncoding.EncodeToString(body), true
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if re := rq.route; re != nil {
+		res.Route = re.method + " " + re.template
+		res.Integration = re.integration.name
+		res.UpstreamURL = inv.upstreamURL
+		if in := re.integration; in.tls != nil {
+			res.BackendTLS = inv.backendTLS(in)
+		}
+		res.ConnectionReused = inv.conn != nil && inv.reused
+	}
+	for _, ln := range bytes.Split(inv.logs.Bytes(), []byte("\n")) {
+		if len(ln) > 0 {
+			res.Log = append(res.Log, json.RawMessage(ln))
+		}
+	}
+	return res
+}
+
+// backendTLS reports this call's handshake: the one that made the
+// connection the call used, or the failed one; nil for a reused
+// connection or when no handshake was seen.
+func (inv *invocation) backendTLS(in *integration) *BackendTLS {
+	var hs *handshake
+	if inv.conn != nil {
+		if inv.reused {
+			return nil
+		}
+		for _, h := range inv.handshakes {
+			if h.conn != nil && h.conn == inv.conn {
+				hs = h.hs
+			}
+		}
+	} else if n := len(inv.handshakes); n > 0 {
+		hs = inv.handshakes[n-1].hs
+	}
+	if hs == nil {
+		return nil
+	}
+	v := in.baseView()
+	fillView(&v, hs)
+	if v.Reason == "" && inv.tlsCode != "" {
+		v.Reason, v.Detail = inv.tlsCode, inv.tlsDetail
+	}
+	return &v
+}
+
+func (inv *invocation) setTLSFailure(code, detail string) {
+	inv.mu.Lock()
+	inv.tlsCode, inv.tlsDetail = code, detail
+	inv.mu.Unlock()
+}
+
+// captureWriter is the ResponseWriter of a test invocation: it keeps the
+// status, the header as sent and up to MaxInvokeBody bytes of body.
+type captureWriter struct {
+	header    http.Header
+	snapshot  http.Header
+	status    int
+	body      bytes.Buffer
+	truncated bool
+	inv       *invocation
+}
+
+func (w *captureWriter) Header() http.Header { return w.header }
+
+func (w *captureWriter) WriteHeader(code int) {
+	if w.status != 0 || code < 200 {
+		return // 1xx informational answers are not the response
+	}
+	w.status = code
+	w.snapshot = w.header.Clone()
+}
+
+func (w *captureWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	room := MaxInvokeBody - w.body.Len()
+	if len(b) > room {
+		w.body.Write(b[:room])
+		if !w.truncated {
+			w.truncated = true
+			// Stop reading the back end: nobody will see the rest.
+			w.inv.cancel()
+		}
+		return len(b), nil
+	}
+	w.body.Write(b)
+	return len(b), nil
+}
+
+func (w *captureWriter) Flush() {}
+
+// teeHandler is the gateway's log handler: it passes records to the
+// configured handler and, for a request of a test invocation, also to the
+// invocation's JSON lines.
+type teeHandler struct {
+	inner slog.Handler
+	ops   []func(slog.Handler) slog.Handler // WithAttrs and WithGroup, replayed on the capture
+}
+
+func (h *teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return invocationFrom(ctx) != nil || h.inner.Enabled(ctx, l)
+}
+
+func (h *teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	if inv := invocationFrom(ctx); inv != nil {
+		inv.log(r.Clone(), h.ops)
+	}
+	if h.inner.Enabled(ctx, r.Level) {
+		return h.inner.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (h *teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &teeHandler{inner: h.inner.WithAttrs(as), ops: append(h.ops[:len(h.ops):len(h.ops)], func(x slog.Handler) slog.Handler { return x.WithAttrs(as) })}
+}
+
+func (h *teeHandler) WithGroup(name string) slog.Handler {
+	return &teeHandler{inner: h.inner.WithGroup(name), ops: append(h.ops[:len(h.ops):len(h.ops)], func(x slog.Handler) slog.Handler { return x.WithGroup(name) })}
+}
+
+func (inv *invocation) setUpstream(u string) {
+	inv.mu.Lock()
+	inv.upstreamURL = u
+	inv.mu.Unlock()
+}
