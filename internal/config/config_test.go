@@ -47,7 +47,7 @@ func exampleConfig() *Config {
 					Dialects: []string{"rfc9440", "xfcc", "alb"},
 					Strip:    []string{"X-SSL-Client-Cert", "X-Client-Verify"},
 				},
-				Mappings: []Mapping{{BasePath: "/", API: "orders"}},
+				Mappings: []Mapping{{BasePath: "/", API: "orders", Stage: "prod"}},
 			},
 			{
 				Hosts: []string{"status.example.com"},
@@ -78,6 +78,12 @@ func exampleConfig() *Config {
 				Name:    "backend",
 				URL:     "https://orders.internal.example:8443/v1",
 				Timeout: Duration(30 * time.Second),
+				TLS:     IntegrationTLS{CAFile: "trust/orders-backend-ca.pem", ServerName: "orders.internal.example", MinVersion: "1.3"},
+			}},
+			Stages: []Stage{{
+				Name:              "prod",
+				Variables:         map[string]string{"region": "eu-west-1"},
+				ClientCertificate: &ClientCertificate{CertFile: "certs/gateway-client.pem", KeyFile: "certs/gateway-client.key"},
 			}},
 			Routes: []Route{
 				{Method: "ANY", Path: "/"},
