@@ -1,9 +1,16 @@
 // Package pki holds certificate helpers shared by the gateway and its tools:
-// key generation, CA and leaf issuance, CRL signing and PEM encoding.
+// key generation, CA and leaf issuance, CRL signing and PEM encoding, and
+// the private CA's policy: CSR checks (ParseCSR), issuing from a CSR under
+// a chain's validity and name constraints (IssueFromCSR), CA creation and
+// import (CreateRoot, CreateSubordinate, SubordinateCSR, CheckImportedCA),
+// RFC 5280 revocation reasons and PKCS#12 export. Policy refusals are
+// *PolicyError with a stable Code.
 //
-// It is a leaf: bytes, keys and time in, certificates out. It never touches
-// the network, the store or global state; every decision takes an explicit
-// time. Keys and serial numbers come from crypto/rand.
+// It is a leaf: bytes, keys and time in, certificates and decisions out. It
+// never touches the network, the store or global state and imports no other
+// certgate package; every decision takes an explicit time. Keys and serial
+// numbers come from crypto/rand. Everything is safe for concurrent use; no
+// function keeps or modifies what it is given.
 package pki
 
 import (
@@ -249,17 +256,27 @@ func (iss *Issuer) NewSubordinate(kt KeyType, subject pkix.Name, now time.Time, 
 type RevokedEntry struct {
 	Serial    *big.Int
 	RevokedAt time.Time
-	Reason    int // RFC 5280 CRLReason; 0 = unspecified
+	// Reason is an RFC 5280 CRLReason (see RevocationReason); 0, the
+	// default, is unspecified and writes no reasonCode extension, as RFC
+	// 5280 recommends. removeFromCRL and undefined codes are refused.
+	Reason int
 }
 
-// SignCRL signs a CRL with number number covering entries.
+// SignCRL signs a DER CRL (v2) with number number covering entries. Every
+// entry with a reason other than unspecified carries a reasonCode
+// extension; the CRL carries the authority key identifier (the issuer's
+// subject key ID, which crypto/x509 requires), so verifiers can match it
+// to its CA.
 func (iss *Issuer) SignCRL(entries []RevokedEntry, number int64, thisUpdate, nextUpdate time.Time) ([]byte, error) {
 	tmpl := &x509.RevocationList{
 		Number:     big.NewInt(number),
 		ThisUpdate: thisUpdate,
 		NextUpdate: nextUpdate,
 	}
-	for _, e := range entries {
+	for i, e := range entries {
+		if err := checkCRLReason(e.Reason); err != nil {
+			return nil, fmt.Errorf("sign CRL for %q: entry %d: %w", iss.Cert.Subject.CommonName, i, err)
+		}
 		tmpl.RevokedCertificateEntries = append(tmpl.RevokedCertificateEntries, x509.RevocationListEntry{
 			SerialNumber: e.Serial, RevocationTime: e.RevokedAt, ReasonCode: e.Reason,
 		})
