@@ -66,6 +66,34 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of writes and lint checks; nil means time.Now.
 	Now func() time.Time
+	// PublicURL is the base URL (scheme://host[:port]) at which the
+	// gateway's public documents are reachable; CAs write
+	// PublicURL + CRLPath + "{ca-id}.crl" into the certificates they issue
+	// as the CRL distribution point. Empty: CAs write none unless given a
+	// crlUrl.
+	PublicURL string
+	// BackendTLS reports what the node knows of an integration's back-end
+	// TLS (by API and integration name); probe asks for a fresh handshake.
+	// The value is encoded as the answer. An error wrapping
+	// store.ErrNotFound is a 404. nil answers 503.
+	BackendTLS func(ctx context.Context, api, integration string, probe bool) (any, error)
+	// Invoke runs a test request through the node's live pipeline. The
+	// value is encoded as the answer. An error wrapping store.ErrNotFound
+	// is a 404. nil answers 503.
+	Invoke func(ctx context.Context, req InvokeRequest) (any, error)
+}
+
+// InvokeRequest is a test invocation as the node runs it: names resolved,
+// the override client certificate opened.
+type InvokeRequest struct {
+	API, Stage   string
+	Method, Path string
+	Header       http.Header
+	Body         []byte
+	// ClientCertificateID, CertPEM and KeyPEM override the stage's
+	// certificate when ClientCertificateID is set.
+	ClientCertificateID string
+	CertPEM, KeyPEM     string
 }
 
 // NodeStatus is what GET /v1/status reports.
@@ -82,6 +110,9 @@ type NodeStatus struct {
 	LastError         string    `json:"lastError,omitempty"`
 	LastErrorRevision int64     `json:"lastErrorRevision,omitempty"`
 	AppliedAt         time.Time `json:"appliedAt,omitzero"`
+	// Warnings are the served snapshot's warnings (an integration that
+	// skips back-end verification, a CRL source not fetched yet, ...).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // DryRunResult is the verdict of POST
@@ -165,6 +196,26 @@ var routes = func() []route {
 		{method: "GET", pattern: "/v1/apis/{id}", handle: (*server).getAPI},
 		{method: "PATCH", pattern: "/v1/apis/{id}", handle: (*server).patchAPI, body: true},
 		{method: "DELETE", pattern: "/v1/apis/{id}", handle: (*server).deleteAPI},
+		{method: "GET", pattern: "/v1/apis/{id}/integrations/{cid}/tls", handle: (*server).integrationTLS},
+		{method: "POST", pattern: "/v1/apis/{id}/test-invoke", handle: (*server).testInvoke, body: true, limit: MaxInvokeBodyBytes},
+
+		{method: "POST", pattern: "/v1/client-certificates", handle: (*server).createClientCert, body: true},
+		{method: "GET", pattern: "/v1/client-certificates", handle: (*server).listClientCerts},
+		{method: "GET", pattern: "/v1/client-certificates/{id}", handle: (*server).getClientCert},
+		{method: "PATCH", pattern: "/v1/client-certificates/{id}", handle: (*server).patchClientCert, body: true},
+		{method: "DELETE", pattern: "/v1/client-certificates/{id}", handle: (*server).deleteClientCert},
+
+		{method: "POST", pattern: "/v1/cas", handle: (*server).createCA, body: true},
+		{method: "GET", pattern: "/v1/cas", handle: (*server).listCAs},
+		{method: "GET", pattern: "/v1/cas/{id}", handle: (*server).getCA},
+		{method: "PATCH", pattern: "/v1/cas/{id}", handle: (*server).patchCA, body: true},
+		{method: "DELETE", pattern: "/v1/cas/{id}", handle: (*server).deleteCA},
+		{method: "POST", pattern: "/v1/cas/{id}/certificate", handle: (*server).importCA, body: true},
+		{method: "POST", pattern: "/v1/cas/{id}/issue", handle: (*server).issue, body: true},
+		{method: "POST", pattern: "/v1/cas/{id}/revoke", handle: (*server).revoke, body: true},
+		{method: "GET", pattern: "/v1/cas/{id}/crl", handle: (*server).getCRL},
+		{method: "GET", pattern: "/v1/cas/{id}/certificates", handle: (*server).listIssued},
+		{method: "GET", pattern: "/v1/cas/{id}/certificates/{serial}", handle: (*server).getIssued},
 	}
 	for _, k := range apiChildren {
 		base := "/v1/apis/{id}/" + k.collection

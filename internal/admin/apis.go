@@ -395,6 +395,9 @@ var integrationSpec = childSpec[config.Integration, integrationJSON]{
 		if err := decodeBody(api, &a); err != nil {
 			return nil, "", err
 		}
+		if in.TLS.CAFile != "" {
+			return nil, "", invalid("tls.caFile", "files cannot be referenced through the API; give the PEM bundle in tls.caBundle")
+		}
 		if errs := localProblems(&config.Config{APIs: []config.API{{Name: a.Name, Integrations: []config.Integration{*in}}}}, "apis[0].integrations[0]"); len(errs) > 0 {
 			return nil, "", invalidFields(errs)
 		}
@@ -515,6 +518,13 @@ var stageSpec = childSpec[model.Stage, stageJSON]{
 		}
 		if err := nameTaken(tx, model.KindStage, api.ID, in.Name, self, "a stage"); err != nil {
 			return nil, "", err
+		}
+		if id := in.ClientCertificateID; id != "" {
+			if _, err := tx.Get(model.KindClientCertificate, id); errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
+				return nil, "", invalid("clientCertificateId", "no client certificate with ID %q (create one with POST /v1/client-certificates)", clip(id, 64))
+			} else if err != nil {
+				return nil, "", err
+			}
 		}
 		if old != nil {
 			var prev model.Stage

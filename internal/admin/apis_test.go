@@ -89,8 +89,11 @@ func TestAPIsAndChildren(t *testing.T) {
 
 	// Stages.
 	var st stageJSON
-	e.must(201, req{method: "POST", path: base + "/stages", body: map[string]any{"name": "prod", "variables": map[string]string{"region": "eu"}, "clientCertificateId": "cc-abc"}}).json(t, &st)
-	if !strings.HasPrefix(st.ID, "stg-") || st.Variables["region"] != "eu" || st.ClientCertificateID != "cc-abc" {
+	e.fail(422, CodeValidationFailed, req{method: "POST", path: base + "/stages", body: map[string]any{"name": "prod", "clientCertificateId": "cc-abc"}})
+	var cc clientCertJSON
+	e.must(201, req{method: "POST", path: "/v1/client-certificates", body: map[string]any{"description": "prod"}}).json(t, &cc)
+	e.must(201, req{method: "POST", path: base + "/stages", body: map[string]any{"name": "prod", "variables": map[string]string{"region": "eu"}, "clientCertificateId": cc.ID}}).json(t, &st)
+	if !strings.HasPrefix(st.ID, "stg-") || st.Variables["region"] != "eu" || st.ClientCertificateID != cc.ID {
 		t.Fatalf("stage %+v", st)
 	}
 	e.fail(409, CodeConflict, req{method: "POST", path: base + "/stages", body: map[string]any{"name": "prod"}})

@@ -18,7 +18,7 @@ const module = "github.com/certgate/certgate/"
 func TestDependencies(t *testing.T) {
 	allowed := map[string]bool{
 		"internal/store": true, "internal/keyring": true, "internal/model": true,
-		"internal/config": true, "internal/trust": true,
+		"internal/config": true, "internal/trust": true, "internal/pki": true,
 	}
 	files, err := filepath.Glob("*.go")
 	if err != nil {

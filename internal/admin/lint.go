@@ -27,7 +27,16 @@ type versionContent struct {
 	MaxChainDepth          *int        `json:"maxChainDepth,omitempty"`
 	IgnoreClientCertExpiry bool        `json:"ignoreClientCertExpiry,omitempty"`
 	MaxCertificateBytes    int         `json:"maxCertificateBytes,omitempty"`
+	// CAs are certgate CA IDs: their certificates and live CRLs join the
+	// version's anchors and CRLs.
+	CAs        []string           `json:"cas,omitempty"`
+	CRLSources []config.CRLSource `json:"crlSources,omitempty"`
+	CRLStale   string             `json:"crlStale,omitempty"`
 }
+
+// caResolver returns the PEM certificate of a certgate CA, or an error
+// (an *apiError for a missing or pending CA).
+type caResolver func(id string) (string, error)
 
 // versionSummary describes a version's content at a glance. It is
 // computed on upload and kept with the version.
@@ -55,26 +64,51 @@ var crlNumber = regexp.MustCompile(`CRL #([0-9]+)`)
 // the field. The content is what the gateway compiles; certificates that
 // cannot be trust anchors are left out (and reported) so that the version
 // compiles.
-func lintVersion(in versionContent, now time.Time) (storedVersion, error) {
+func lintVersion(in versionContent, now time.Time, resolveCA caResolver) (storedVersion, error) {
 	var errs []FieldError
 	var warns []string
 	// Field checks shared with the declarative schema.
 	ts := config.Truststore{
 		Name: "x", CABundle: in.CABundle, Intermediates: in.Intermediates, CRLs: in.CRLs, Deny: in.Deny,
 		MaxChainDepth: in.MaxChainDepth, IgnoreClientCertExpiry: in.IgnoreClientCertExpiry, MaxCertificateBytes: in.MaxCertificateBytes,
+		CRLSources: in.CRLSources, CRLStale: in.CRLStale,
 	}
-	if in.CABundle == "" {
-		errs = append(errs, FieldError{Path: "caBundle", Message: "required: a PEM bundle of the CA certificates to trust"})
+	if in.CABundle == "" && len(in.CAs) == 0 {
+		errs = append(errs, FieldError{Path: "caBundle", Message: "required: a PEM bundle of the CA certificates to trust (or cas: certgate CA IDs)"})
 	} else {
+		if ts.CABundle == "" {
+			ts.CABundle = stubPEM
+		}
 		errs = append(errs, localProblems(&config.Config{Truststores: []config.Truststore{ts}}, "truststores[0]")...)
+	}
+	if len(in.CAs) > MaxCAsPerVersion {
+		errs = append(errs, FieldError{Path: "cas", Message: fmt.Sprintf("at most %d CAs", MaxCAsPerVersion)})
 	}
 	if len(errs) > 0 {
 		return storedVersion{}, invalidFields(errs)
 	}
 
-	roots, rootText, err := parseCAs("caBundle", in.CABundle, &warns)
-	if err != nil {
-		return storedVersion{}, err
+	var roots []*x509.Certificate
+	rootText := ""
+	var err error
+	if strings.TrimSpace(in.CABundle) != "" {
+		if roots, rootText, err = parseCAs("caBundle", in.CABundle, &warns); err != nil {
+			return storedVersion{}, err
+		}
+	}
+	for i, id := range in.CAs {
+		if resolveCA == nil {
+			return storedVersion{}, invalid(fmt.Sprintf("cas[%d]", i), "certgate CAs cannot be referenced here")
+		}
+		certPEM, err := resolveCA(id)
+		if err != nil {
+			return storedVersion{}, err
+		}
+		certs, _, err := parseCAs(fmt.Sprintf("cas[%d]", i), certPEM, &warns)
+		if err != nil {
+			return storedVersion{}, err
+		}
+		roots = append(roots, certs...)
 	}
 	if len(roots) == 0 {
 		return storedVersion{}, invalid("caBundle", "no usable CA certificate: every certificate in the bundle is a leaf (basicConstraints cA is not set)")
@@ -142,6 +176,9 @@ func lintVersion(in versionContent, now time.Time) (storedVersion, error) {
 			MaxChainDepth:          in.MaxChainDepth,
 			IgnoreClientCertExpiry: in.IgnoreClientCertExpiry,
 			MaxCertificateBytes:    in.MaxCertificateBytes,
+			CAs:                    in.CAs,
+			CRLSources:             in.CRLSources,
+			CRLStale:               in.CRLStale,
 			Warnings:               warns,
 		},
 		Summary: versionSummary{

@@ -232,6 +232,8 @@ func TestOpenAPIConformance(t *testing.T) {
 	e.fail(404, CodeNotFound, req{method: "GET", path: "/v1/apis/api-none"})
 	aGet = e.must(200, req{method: "PATCH", path: aPath, body: map[string]any{"description": "Orders"}, header: ifMatch(aGet)})
 	e.fail(400, CodeUnknownField, req{method: "PATCH", path: aPath, body: map[string]any{"owner": "me"}})
+	var cc clientCertJSON
+	e.must(201, req{method: "POST", path: "/v1/client-certificates", body: map[string]any{"description": "stage"}}).json(t, &cc)
 	children := []struct {
 		coll      string
 		create    map[string]any
@@ -242,7 +244,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	}{
 		{"integrations", map[string]any{"name": "backend", "url": "https://orders.internal", "timeout": "10s"}, map[string]any{"name": "backend", "url": "https://orders2.internal"}, map[string]any{"name": "x", "url": "mailto:a"}, CodeValidationFailed, 422},
 		{"routes", map[string]any{"method": "GET", "path": "/orders"}, map[string]any{"method": "POST", "path": "/orders"}, map[string]any{"path": "/x", "integration": "none"}, CodeValidationFailed, 422},
-		{"stages", map[string]any{"name": "prod", "variables": map[string]any{"a": "b"}}, map[string]any{"name": "prod", "clientCertificateId": "cc-1"}, map[string]any{"name": 3}, CodeInvalidJSON, 400},
+		{"stages", map[string]any{"name": "prod", "variables": map[string]any{"a": "b"}}, map[string]any{"name": "prod", "clientCertificateId": cc.ID}, map[string]any{"name": 3}, CodeInvalidJSON, 400},
 	}
 	var childPaths []string
 	for _, c := range children {

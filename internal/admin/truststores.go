@@ -52,13 +52,16 @@ type versionJSON struct {
 	Warnings     []string       `json:"warnings"`
 	Summary      versionSummary `json:"summary"`
 	// The content, in GET of one version only.
-	CABundle               string      `json:"caBundle,omitempty"`
-	Intermediates          string      `json:"intermediates,omitempty"`
-	CRLs                   []string    `json:"crls,omitempty"`
-	Deny                   config.Deny `json:"deny,omitzero"`
-	MaxChainDepth          *int        `json:"maxChainDepth,omitempty"`
-	IgnoreClientCertExpiry bool        `json:"ignoreClientCertExpiry,omitempty"`
-	MaxCertificateBytes    int         `json:"maxCertificateBytes,omitempty"`
+	CABundle               string             `json:"caBundle,omitempty"`
+	Intermediates          string             `json:"intermediates,omitempty"`
+	CRLs                   []string           `json:"crls,omitempty"`
+	Deny                   config.Deny        `json:"deny,omitzero"`
+	MaxChainDepth          *int               `json:"maxChainDepth,omitempty"`
+	IgnoreClientCertExpiry bool               `json:"ignoreClientCertExpiry,omitempty"`
+	MaxCertificateBytes    int                `json:"maxCertificateBytes,omitempty"`
+	CAs                    []string           `json:"cas,omitempty"`
+	CRLSources             []config.CRLSource `json:"crlSources,omitempty"`
+	CRLStale               string             `json:"crlStale,omitempty"`
 }
 
 func truststoreOf(o store.Object) (truststoreJSON, error) {
@@ -78,6 +81,7 @@ func versionOf(o store.Object, content bool) (versionJSON, error) {
 	if content {
 		out.CABundle, out.Intermediates, out.CRLs, out.Deny = v.CABundle, v.Intermediates, v.CRLs, v.Deny
 		out.MaxChainDepth, out.IgnoreClientCertExpiry, out.MaxCertificateBytes = v.MaxChainDepth, v.IgnoreClientCertExpiry, v.MaxCertificateBytes
+		out.CAs, out.CRLSources, out.CRLStale = v.CAs, v.CRLSources, v.CRLStale
 	}
 	return out, nil
 }
@@ -111,7 +115,7 @@ func (s *server) createTruststore(c *call) error {
 	if len(in.Description) > 1000 {
 		return invalid("description", "at most 1000 bytes")
 	}
-	v, err := lintVersion(in.versionContent, s.now())
+	v, err := lintVersion(in.versionContent, s.now(), s.resolveCA(c))
 	if err != nil {
 		return err
 	}
@@ -280,7 +284,7 @@ func (s *server) createVersion(c *call) error {
 	if err := decodeStrict(c.body, &in); err != nil {
 		return err
 	}
-	v, err := lintVersion(in, s.now())
+	v, err := lintVersion(in, s.now(), s.resolveCA(c))
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,7 @@ func (s *server) update(c *call, fn func(tx store.Tx) error) (int64, error) {
 var checkedKinds = []string{
 	model.KindDomain, model.KindMapping, model.KindTruststore,
 	model.KindAPI, model.KindIntegration, model.KindRoute, model.KindStage,
+	model.KindClientCertificate, model.KindCA,
 }
 
 // check hands the candidate configuration to Options.Check.

@@ -11,17 +11,50 @@ import (
 type truststoreContent struct {
 	caBundle, intermediates    string
 	crls, denySerials, denyFPs multiFlag
+	cas, crlURLs               multiFlag
+	crlStale                   string
 	maxDepth                   int
 	ignoreExpiry               bool
 }
 
-func (t *truststoreContent) body() (map[string]any, error) {
-	b := map[string]any{}
-	ca, err := readPEMFile("ca-bundle", t.caBundle)
-	if err != nil {
-		return nil, err
+// check refuses a version without trust anchors.
+func (t *truststoreContent) check() error {
+	if t.caBundle == "" && len(t.cas) == 0 {
+		return usageError("--ca-bundle or --ca is required")
 	}
-	b["caBundle"] = ca
+	return nil
+}
+
+func (t *truststoreContent) body(ctx context.Context, a *adminFlags) (map[string]any, error) {
+	b := map[string]any{}
+	if t.caBundle != "" {
+		ca, err := readPEMFile("ca-bundle", t.caBundle)
+		if err != nil {
+			return nil, err
+		}
+		b["caBundle"] = ca
+	}
+	if len(t.cas) > 0 {
+		var ids []string
+		for _, c := range t.cas {
+			id, err := a.resolve(ctx, "/v1/cas", c)
+			if err != nil {
+				return nil, err
+			}
+			ids = append(ids, id)
+		}
+		b["cas"] = ids
+	}
+	if len(t.crlURLs) > 0 {
+		var srcs []map[string]any
+		for _, u := range t.crlURLs {
+			srcs = append(srcs, map[string]any{"url": u})
+		}
+		b["crlSources"] = srcs
+	}
+	if t.crlStale != "" {
+		b["crlStale"] = t.crlStale
+	}
 	if t.intermediates != "" {
 		in, err := readPEMFile("intermediates", t.intermediates)
 		if err != nil {
@@ -64,7 +97,10 @@ func truststoreFlags(name, synopsis string, stderr io.Writer) (*flag.FlagSet, *a
 	a := &adminFlags{}
 	a.register(fs)
 	t := &truststoreContent{}
-	fs.StringVar(&t.caBundle, "ca-bundle", "", "PEM bundle of the trust anchors (required)")
+	fs.StringVar(&t.caBundle, "ca-bundle", "", "PEM bundle of the trust anchors (this or --ca is required)")
+	fs.Var(&t.cas, "ca", "certgate CA (name or ID) whose certificate and live CRL the truststore follows (repeatable)")
+	fs.Var(&t.crlURLs, "crl-url", "CRL URL fetched every hour (repeatable)")
+	fs.StringVar(&t.crlStale, "crl-stale", "", "when a CRL is past nextUpdate: hardFail (default, refuse) or softFail (admit and flag)")
 	fs.StringVar(&t.intermediates, "intermediates", "", "PEM bundle of untrusted intermediates")
 	fs.Var(&t.crls, "crl", "PEM CRL file (repeatable)")
 	fs.Var(&t.denySerials, "deny-serial", "serial (hex) to refuse (repeatable)")
@@ -76,16 +112,19 @@ func truststoreFlags(name, synopsis string, stderr io.Writer) (*flag.FlagSet, *a
 
 var truststoresCmd = resourceCommand("truststores", map[string]verb{
 	"create": {"create a truststore (its version 1) from a CA bundle", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs, a, t := truststoreFlags("truststores create", "--name NAME --ca-bundle FILE [flags]", stderr)
+		fs, a, t := truststoreFlags("truststores create", "--name NAME (--ca-bundle FILE | --ca CA) [flags]", stderr)
 		name := fs.String("name", "", "truststore name (required)")
 		desc := fs.String("description", "", "description")
 		if _, err := parseWithPositional(fs, args, 0); err != nil {
 			return err
 		}
-		if *name == "" || t.caBundle == "" {
-			return usageError("--name and --ca-bundle are required")
+		if *name == "" {
+			return usageError("--name is required")
 		}
-		body, err := t.body()
+		if err := t.check(); err != nil {
+			return err
+		}
+		body, err := t.body(ctx, a)
 		if err != nil {
 			return err
 		}
@@ -96,15 +135,15 @@ var truststoresCmd = resourceCommand("truststores", map[string]verb{
 		return a.write(ctx, stdout, http.MethodPost, "/v1/truststores", body, nil)
 	}},
 	"add-version": {"upload a new immutable version of a truststore", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs, a, t := truststoreFlags("truststores add-version", "NAME --ca-bundle FILE [flags]", stderr)
+		fs, a, t := truststoreFlags("truststores add-version", "NAME (--ca-bundle FILE | --ca CA) [flags]", stderr)
 		pos, err := parseWithPositional(fs, args, 1)
 		if err != nil {
 			return err
 		}
-		if t.caBundle == "" {
-			return usageError("--ca-bundle is required")
+		if err := t.check(); err != nil {
+			return err
 		}
-		body, err := t.body()
+		body, err := t.body(ctx, a)
 		if err != nil {
 			return err
 		}

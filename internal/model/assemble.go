@@ -23,6 +23,7 @@ type Settings struct {
 	Listeners []config.Listener
 	Metrics   *config.Metrics
 	Log       *config.Log
+	Public    *config.Public
 }
 
 // KeyOpener returns the PEM private key sealed as secret id.
@@ -57,7 +58,24 @@ func Assemble(items []Item, s Settings, openKey KeyOpener) (*config.Config, erro
 		return out
 	}
 
-	cfg := &config.Config{Listeners: s.Listeners, Metrics: s.Metrics, Log: s.Log}
+	cfg := &config.Config{Listeners: s.Listeners, Metrics: s.Metrics, Log: s.Log, Public: s.Public}
+
+	// Certgate CAs: by ID, and every CRL is published under the CA's ID.
+	cas := map[string]CA{}
+	for _, it := range byKind[KindCA] {
+		var ca CA
+		if err := decode(it, &ca); err != nil {
+			return nil, err
+		}
+		cas[it.ID] = ca
+		if ca.CRLPEM != "" {
+			cfg.PublishedCRLs = append(cfg.PublishedCRLs, config.PublishedCRL{Name: it.ID, CRLPEM: ca.CRLPEM})
+		}
+	}
+	clientCerts := map[string]Item{}
+	for _, it := range byKind[KindClientCertificate] {
+		clientCerts[it.ID] = it
+	}
 
 	// Truststores: name → (versions by number, latest).
 	type tsInfo struct {
@@ -96,15 +114,31 @@ func Assemble(items []Item, s Settings, openKey KeyOpener) (*config.Config, erro
 		vn := VersionedName(name, version)
 		if !emitted[vn] {
 			emitted[vn] = true
+			bundle, crls := v.CABundle, slices.Clone(v.CRLs)
+			for _, id := range v.CAs {
+				ca, ok := cas[id]
+				if !ok {
+					return "", false, fmt.Errorf("%s: truststore %q version %d names CA %s, which does not exist", where, name, version, id)
+				}
+				if ca.CertPEM == "" {
+					return "", false, fmt.Errorf("%s: truststore %q version %d names CA %s (%q), which has no certificate yet (import its signed certificate)", where, name, version, id, ca.Name)
+				}
+				bundle = joinPEM(bundle, ca.CertPEM)
+				if ca.CRLPEM != "" {
+					crls = append(crls, ca.CRLPEM)
+				}
+			}
 			cfg.Truststores = append(cfg.Truststores, config.Truststore{
 				Name:                   vn,
-				CABundle:               v.CABundle,
+				CABundle:               bundle,
 				Intermediates:          v.Intermediates,
-				CRLs:                   v.CRLs,
+				CRLs:                   crls,
 				Deny:                   v.Deny,
 				MaxChainDepth:          v.MaxChainDepth,
 				IgnoreClientCertExpiry: v.IgnoreClientCertExpiry,
 				MaxCertificateBytes:    v.MaxCertificateBytes,
+				CRLSources:             v.CRLSources,
+				CRLStale:               v.CRLStale,
 			})
 		}
 		return vn, v.IgnoreClientCertExpiry, nil
@@ -149,7 +183,7 @@ func Assemble(items []Item, s Settings, openKey KeyOpener) (*config.Config, erro
 			if err := decode(mi, &m); err != nil {
 				return nil, err
 			}
-			cd.Mappings = append(cd.Mappings, config.Mapping{BasePath: m.BasePath, API: m.API})
+			cd.Mappings = append(cd.Mappings, config.Mapping{BasePath: m.BasePath, API: m.API, Stage: m.Stage})
 		}
 		cfg.Domains = append(cfg.Domains, cd)
 	}
@@ -174,9 +208,44 @@ func Assemble(items []Item, s Settings, openKey KeyOpener) (*config.Config, erro
 			}
 			ca.Routes = append(ca.Routes, r)
 		}
+		for _, si := range children(KindStage, it.ID) {
+			var st Stage
+			if err := decode(si, &st); err != nil {
+				return nil, err
+			}
+			cs := config.Stage{Name: st.Name, Variables: st.Variables}
+			if id := st.ClientCertificateID; id != "" {
+				where := fmt.Sprintf("stage %s (%q) of API %q", si.ID, st.Name, a.Name)
+				cc, ok := clientCerts[id]
+				if !ok {
+					return nil, fmt.Errorf("%s: no client certificate %s", where, id)
+				}
+				var body ClientCertificate
+				if err := decode(cc, &body); err != nil {
+					return nil, err
+				}
+				if openKey == nil {
+					return nil, fmt.Errorf("%s: its client certificate's key is sealed and no key opener was given", where)
+				}
+				key, err := openKey(body.KeySecret)
+				if err != nil {
+					return nil, fmt.Errorf("%s: open the key of client certificate %s: %w", where, id, err)
+				}
+				cs.ClientCertificate = &config.ClientCertificate{ID: id, CertPEM: body.CertPEM, KeyPEM: string(key)}
+			}
+			ca.Stages = append(ca.Stages, cs)
+		}
 		cfg.APIs = append(cfg.APIs, ca)
 	}
 	return cfg, nil
+}
+
+// joinPEM concatenates PEM texts, each on its own lines.
+func joinPEM(a, b string) string {
+	if a != "" && a[len(a)-1] != '\n' {
+		a += "\n"
+	}
+	return a + b
 }
 
 func decode(it Item, v any) error {

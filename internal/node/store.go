@@ -55,8 +55,15 @@ type StoreOptions struct {
 	Listen        string // the gateway's front-door address
 	DefaultDomain string // optional: domain host for clients without SNI
 	AdminListen   string // admin API address (loopback by default)
-	Logger        *slog.Logger
-	Registerer    prometheus.Registerer
+	// PublicListen, if set, is the address of a plain-HTTP listener that
+	// serves only the public documents (CRLs).
+	PublicListen string
+	// PublicURL is the base URL relying parties reach the public documents
+	// at; CAs write it into issued certificates as the CRL distribution
+	// point. Empty: "http://" + PublicListen when that is set.
+	PublicURL  string
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 	// Ready, if set, is called once the gateway and admin API serve.
 	Ready func(n *StoreNode)
 	// Stdout receives the one-time notice of a newly created token.
@@ -89,8 +96,14 @@ func (n *StoreNode) AdminURL() string { return "https://" + n.adminLn.Addr().Str
 // Status returns the applied revision and last error.
 func (n *StoreNode) Status() admin.NodeStatus {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.status
+	st := n.status
+	n.mu.Unlock()
+	// A CRL source may have rebuilt the snapshot since the last apply.
+	if snap := n.g.Snapshot(); snap != nil {
+		st.ConfigID = snap.ID
+		st.Warnings = snap.Warnings()
+	}
+	return st
 }
 
 // RunStore serves the configuration kept in the store of opts.DataDir and
@@ -126,6 +139,12 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	}
 
 	n.settings = model.Settings{Listeners: []config.Listener{{Address: opts.Listen, DefaultDomain: opts.DefaultDomain}}}
+	if opts.PublicListen != "" {
+		n.settings.Public = &config.Public{Address: opts.PublicListen}
+		if opts.PublicURL == "" {
+			opts.PublicURL = "http://" + opts.PublicListen
+		}
+	}
 	n.g = gateway.New(gateway.Options{Logger: log, Registerer: opts.Registerer})
 	rev, err := st.Revision(ctx)
 	if err != nil {
@@ -137,7 +156,7 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		return fmt.Errorf("revision %d cannot be served: %w", rev, err)
 	}
 
-	handler := admin.New(admin.Options{
+	adminOpts := admin.Options{
 		Store:       st,
 		Key:         n.key,
 		Check:       n.check,
@@ -145,7 +164,12 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		DryRun:      n.dryRun,
 		TokenSHA256: tokenHash,
 		Logger:      log,
-	})
+		PublicURL:   opts.PublicURL,
+		BackendTLS:  n.backendTLS,
+		Invoke:      n.invoke,
+	}
+	handler := admin.New(adminOpts)
+	go n.refreshCRLs(ctx, admin.NewCRLRefresher(adminOpts))
 	if n.adminLn, err = net.Listen("tcp", opts.AdminListen); err != nil {
 		n.g.Shutdown(context.Background())
 		return fmt.Errorf("--admin-listen %s: %w", opts.AdminListen, err)
@@ -241,7 +265,7 @@ func (n *StoreNode) fail(rev int64, err error) error {
 func (n *StoreNode) items(ctx context.Context) ([]model.Item, error) {
 	var out []model.Item
 	for _, kind := range []string{model.KindDomain, model.KindMapping, model.KindTruststore, model.KindTruststoreVersion,
-		model.KindAPI, model.KindIntegration, model.KindRoute, model.KindStage} {
+		model.KindAPI, model.KindIntegration, model.KindRoute, model.KindStage, model.KindClientCertificate, model.KindCA} {
 		after := ""
 		for {
 			page, err := n.st.List(ctx, store.ListOptions{Kind: kind, Limit: 500, After: after})

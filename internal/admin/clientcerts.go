@@ -1,0 +1,403 @@
+package admin
+
+import (
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/pki"
+	"github.com/certgate/certgate/internal/store"
+)
+
+// Client certificate limits and defaults.
+const (
+	DefaultClientCertDays = 365
+	MaxClientCertDays     = 3650
+	// ExpiringSoon is how close to its notAfter a certificate is flagged.
+	ExpiringSoon = 30 * 24 * time.Hour
+	maxTags      = 50
+)
+
+// CodeClientCertificateInUse refuses deleting a certificate a stage
+// presents (409) unless ?force=true.
+const CodeClientCertificateInUse = "ClientCertificateInUse"
+
+type clientCertRequest struct {
+	Description  string            `json:"description,omitempty"`
+	Tags         map[string]string `json:"tags,omitempty"`
+	KeyType      string            `json:"keyType,omitempty"`
+	ValidityDays int               `json:"validityDays,omitempty"`
+	// CAID issues the certificate from a certgate CA instead of
+	// self-signing it, so back ends that trust the CA accept every
+	// rotation without a change.
+	CAID string `json:"caId,omitempty"`
+}
+
+type clientCertPatch struct {
+	Description string            `json:"description,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+}
+
+type clientCertJSON struct {
+	ID             string            `json:"id"`
+	Description    string            `json:"description,omitempty"`
+	Tags           map[string]string `json:"tags,omitempty"`
+	KeyType        string            `json:"keyType"`
+	CertificatePEM string            `json:"certificatePEM"`
+	IssuerCAID     string            `json:"issuerCaId,omitempty"`
+	Serial         string            `json:"serial"`
+	SHA256         string            `json:"sha256"`
+	CreatedAt      time.Time         `json:"createdAt"`
+	UpdatedAt      time.Time         `json:"updatedAt"`
+	NotBefore      time.Time         `json:"notBefore"`
+	ExpiresAt      time.Time         `json:"expiresAt"`
+	DaysLeft       int               `json:"daysLeft"`
+	ExpiringSoon   bool              `json:"expiringSoon"`
+	UsedBy         []UsedBy          `json:"usedBy"`
+}
+
+func (s *server) clientCertOf(o store.Object, users []UsedBy) (clientCertJSON, error) {
+	var b model.ClientCertificate
+	if err := decodeBody(o, &b); err != nil {
+		return clientCertJSON{}, err
+	}
+	left := b.NotAfter.Sub(s.now())
+	if users == nil {
+		users = []UsedBy{}
+	}
+	return clientCertJSON{
+		ID: o.ID, Description: b.Description, Tags: b.Tags, KeyType: b.KeyType, CertificatePEM: b.CertPEM,
+		IssuerCAID: b.IssuerCA, Serial: b.Serial, SHA256: b.SHA256, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		NotBefore: b.NotBefore, ExpiresAt: b.NotAfter, DaysLeft: int(left.Hours() / 24), ExpiringSoon: left < ExpiringSoon,
+		UsedBy: users,
+	}, nil
+}
+
+func checkTags(errs []FieldError, tags map[string]string) []FieldError {
+	if len(tags) > maxTags {
+		errs = append(errs, FieldError{Path: "tags", Message: fmt.Sprintf("at most %d tags", maxTags)})
+	}
+	for k, v := range tags {
+		if k == "" || len(k) > 128 {
+			errs = append(errs, FieldError{Path: joinPath("tags", k), Message: "a tag key is 1 to 128 bytes"})
+		}
+		if len(v) > 256 {
+			errs = append(errs, FieldError{Path: joinPath("tags", k), Message: "a tag value is at most 256 bytes"})
+		}
+	}
+	return errs
+}
+
+// keyTypes are the key types a generated certificate may have.
+var keyTypes = []string{string(pki.KeyECDSAP256), string(pki.KeyECDSAP384), string(pki.KeyRSA2048), string(pki.KeyRSA3072), string(pki.KeyRSA4096)}
+
+func checkKeyType(errs []FieldError, path, kt string) []FieldError {
+	for _, k := range keyTypes {
+		if kt == k {
+			return errs
+		}
+	}
+	return append(errs, FieldError{Path: path, Message: fmt.Sprintf("%q is not a key type; use one of %v", clip(kt, 32), keyTypes)})
+}
+
+func (s *server) createClientCert(c *call) error {
+	var in clientCertRequest
+	if err := decodeStrict(c.body, &in); err != nil {
+		return err
+	}
+	if in.KeyType == "" {
+		in.KeyType = string(pki.KeyECDSAP256)
+	}
+	if in.ValidityDays == 0 {
+		in.ValidityDays = DefaultClientCertDays
+	}
+	var errs []FieldError
+	errs = checkKeyType(errs, "keyType", in.KeyType)
+	if in.ValidityDays < 1 || in.ValidityDays > MaxClientCertDays {
+		errs = append(errs, FieldError{Path: "validityDays", Message: fmt.Sprintf("%d is out of range: 1 to %d", in.ValidityDays, MaxClientCertDays)})
+	}
+	if len(in.Description) > 1000 {
+		errs = append(errs, FieldError{Path: "description", Message: "at most 1000 bytes"})
+	}
+	errs = checkTags(errs, in.Tags)
+	if len(errs) > 0 {
+		return invalidFields(errs)
+	}
+	// Keys are made outside the transaction: RSA 4096 takes a while.
+	key, err := pki.GenerateKey(pki.KeyType(in.KeyType))
+	if err != nil {
+		return err
+	}
+	keyPEM, err := pki.KeyPEM(key)
+	if err != nil {
+		return err
+	}
+	sec, err := s.sealKey(string(keyPEM))
+	if err != nil {
+		return err
+	}
+	id := store.NewID(model.Prefix[model.KindClientCertificate])
+	now := s.now()
+	req := pki.Request{
+		Subject:   pkix.Name{CommonName: "certgate client certificate " + id, Organization: []string{"certgate"}},
+		Profile:   pki.ProfileClient,
+		NotBefore: now.Add(-time.Minute),
+		NotAfter:  now.Add(time.Duration(in.ValidityDays) * 24 * time.Hour),
+	}
+	var out store.Object
+	rev, err := s.update(c, func(tx store.Tx) error {
+		var cert *x509.Certificate
+		var chain []*x509.Certificate
+		if in.CAID != "" {
+			iss, caObj, ca, err := s.activeIssuer(tx, in.CAID, "caId")
+			if err != nil {
+				return err
+			}
+			if req.NotAfter.After(iss.Cert.NotAfter) {
+				return invalid("validityDays", "the certificate would outlive CA %s (valid until %s); ask for at most %d days",
+					in.CAID, iss.Cert.NotAfter.UTC().Format(time.RFC3339), int(iss.Cert.NotAfter.Sub(now).Hours()/24))
+			}
+			if ca.CRLURL != "" {
+				req.CRLDistributionPoints = []string{ca.CRLURL}
+			}
+			if cert, err = pki.Issue(iss, key.Public(), nil, req, now); err != nil {
+				return err
+			}
+			chain = append([]*x509.Certificate{iss.Cert}, parseChain(ca.ChainPEM)...)
+			if err := s.recordIssued(tx, c, caObj, ca, cert, string(pki.ProfileClient)); err != nil {
+				return err
+			}
+		} else if cert, err = pki.Issue(nil, key.Public(), key, req, now); err != nil {
+			return err
+		}
+		body := model.ClientCertificate{
+			Description: in.Description, Tags: in.Tags, KeyType: in.KeyType,
+			CertPEM: string(pki.CertPEM(append([]*x509.Certificate{cert}, chain...)...)), KeySecret: sec.ID, IssuerCA: in.CAID,
+			Serial: cert.SerialNumber.Text(16), SHA256: pki.Fingerprint(cert), NotBefore: cert.NotBefore, NotAfter: cert.NotAfter,
+		}
+		var err error
+		if out, err = tx.Create(store.Object{Kind: model.KindClientCertificate, ID: id, Name: id, Body: mustJSON(body)}); err != nil {
+			return err
+		}
+		sec.Owner = id
+		return tx.PutSecret(sec)
+	})
+	if err != nil {
+		return err
+	}
+	j, err := s.clientCertOf(out, nil)
+	if err != nil {
+		return err
+	}
+	written(c.w, http.StatusCreated, rev, out.Rev, "/v1/client-certificates/"+out.ID, j)
+	return nil
+}
+
+// parseChain reads the certificates of a PEM text, skipping what does
+// not parse (the store holds what admin wrote).
+func parseChain(pemText string) []*x509.Certificate {
+	var out []*x509.Certificate
+	rest := []byte(pemText)
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			return out
+		}
+		if c, err := x509.ParseCertificate(b.Bytes); err == nil {
+			out = append(out, c)
+		}
+	}
+}
+
+// stageUsers maps client certificate IDs to the stages that present
+// them ("api/stage").
+func stageUsers(list func(store.ListOptions) (store.Page, error)) (map[string][]UsedBy, error) {
+	apis := map[string]string{}
+	out := map[string][]UsedBy{}
+	opts := store.ListOptions{Kind: model.KindStage, Limit: store.MaxPageLimit}
+	for {
+		page, err := list(opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range page.Objects {
+			var st model.Stage
+			if err := decodeBody(o, &st); err != nil {
+				return nil, err
+			}
+			if st.ClientCertificateID == "" {
+				continue
+			}
+			name, ok := apis[o.Parent]
+			if !ok {
+				if p, err := list(store.ListOptions{Kind: model.KindAPI, Limit: store.MaxPageLimit}); err == nil {
+					for _, a := range p.Objects {
+						apis[a.ID] = a.Name
+					}
+				}
+				name = apis[o.Parent]
+			}
+			out[st.ClientCertificateID] = append(out[st.ClientCertificateID], UsedBy{ID: o.ID, Name: name + "/" + st.Name})
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		opts.After = page.Next
+	}
+}
+
+func (s *server) committedStageUsers(c *call) (map[string][]UsedBy, error) {
+	return stageUsers(func(o store.ListOptions) (store.Page, error) { return s.st.List(c.ctx(), o) })
+}
+
+func (s *server) listClientCerts(c *call) error {
+	users, err := s.committedStageUsers(c)
+	if err != nil {
+		return err
+	}
+	return list(s, c, model.KindClientCertificate, "", func(o store.Object) (clientCertJSON, error) {
+		return s.clientCertOf(o, users[o.ID])
+	})
+}
+
+func (s *server) getClientCert(c *call) error {
+	o, err := get(s.reader(c), model.KindClientCertificate, c.r.PathValue("id"), "client certificate")
+	if err != nil {
+		return err
+	}
+	users, err := s.committedStageUsers(c)
+	if err != nil {
+		return err
+	}
+	j, err := s.clientCertOf(o, users[o.ID])
+	if err != nil {
+		return err
+	}
+	read(c.w, o.Rev, j)
+	return nil
+}
+
+func (s *server) patchClientCert(c *call) error {
+	id := c.r.PathValue("id")
+	var out store.Object
+	rev, err := s.update(c, func(tx store.Tx) error {
+		o, err := get(tx, model.KindClientCertificate, id, "client certificate")
+		if err != nil {
+			return err
+		}
+		ifRev, err := precondition(c.r, o)
+		if err != nil {
+			return err
+		}
+		var cur model.ClientCertificate
+		if err := decodeBody(o, &cur); err != nil {
+			return err
+		}
+		merged, err := mergePatch(clientCertPatch{Description: cur.Description, Tags: cur.Tags}, c.body)
+		if err != nil {
+			return err
+		}
+		var in clientCertPatch
+		if err := decodeStrict(merged, &in); err != nil {
+			return err
+		}
+		var errs []FieldError
+		if len(in.Description) > 1000 {
+			errs = append(errs, FieldError{Path: "description", Message: "at most 1000 bytes"})
+		}
+		if errs = checkTags(errs, in.Tags); len(errs) > 0 {
+			return invalidFields(errs)
+		}
+		cur.Description, cur.Tags = in.Description, in.Tags
+		o.Body = mustJSON(cur)
+		out, err = tx.Replace(o, ifRev)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	users, err := s.committedStageUsers(c)
+	if err != nil {
+		return err
+	}
+	j, err := s.clientCertOf(out, users[out.ID])
+	if err != nil {
+		return err
+	}
+	written(c.w, http.StatusOK, rev, out.Rev, "", j)
+	return nil
+}
+
+// deleteClientCert deletes a certificate and its sealed key. A certificate
+// that stages present is refused (409) unless ?force=true, which also
+// detaches it from those stages (they then present none).
+func (s *server) deleteClientCert(c *call) error {
+	id := c.r.PathValue("id")
+	force := false
+	if v := c.r.URL.Query().Get("force"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return newError(http.StatusBadRequest, CodeInvalidQuery, "force must be true or false")
+		}
+		force = b
+	}
+	rev, err := s.update(c, func(tx store.Tx) error {
+		o, err := get(tx, model.KindClientCertificate, id, "client certificate")
+		if err != nil {
+			return err
+		}
+		ifRev, err := precondition(c.r, o)
+		if err != nil {
+			return err
+		}
+		users, err := stageUsers(tx.List)
+		if err != nil {
+			return err
+		}
+		if u := users[id]; len(u) > 0 {
+			if !force {
+				e := newError(http.StatusConflict, CodeClientCertificateInUse,
+					"client certificate %s is presented by %s; switch them to another certificate first, or delete with ?force=true to detach it", id, usersString("stage", u))
+				e.usedBy = u
+				return e
+			}
+			for _, us := range u {
+				so, err := tx.Get(model.KindStage, us.ID)
+				if err != nil {
+					return err
+				}
+				var st model.Stage
+				if err := decodeBody(so, &st); err != nil {
+					return err
+				}
+				st.ClientCertificateID = ""
+				so.Body = mustJSON(st)
+				if _, err := tx.Replace(so, so.Rev); err != nil {
+					return err
+				}
+			}
+		}
+		var body model.ClientCertificate
+		if err := decodeBody(o, &body); err != nil {
+			return err
+		}
+		if body.KeySecret != "" {
+			if err := tx.DeleteSecret(body.KeySecret); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return tx.Delete(model.KindClientCertificate, id, ifRev)
+	})
+	if err != nil {
+		return err
+	}
+	written(c.w, http.StatusNoContent, rev, 0, "", nil)
+	return nil
+}

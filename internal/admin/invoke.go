@@ -1,0 +1,158 @@
+package admin
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/certgate/certgate/internal/keyring"
+	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/store"
+)
+
+// MaxInvokeBodyBytes bounds a test invocation's request (its body is
+// carried inside the JSON, base64 or text).
+const MaxInvokeBodyBytes = 8 << 20
+
+type invokeRequest struct {
+	Stage               string            `json:"stage,omitempty"`
+	Method              string            `json:"method,omitempty"`
+	Path                string            `json:"path"`
+	Headers             map[string]string `json:"headers,omitempty"`
+	Body                string            `json:"body,omitempty"`
+	BodyBase64          bool              `json:"bodyBase64,omitempty"`
+	ClientCertificateID string            `json:"clientCertificateId,omitempty"`
+}
+
+// integrationTLS answers GET /v1/apis/{id}/integrations/{cid}/tls: the
+// back end's certificate as the node last saw it (?probe=true: now).
+func (s *server) integrationTLS(c *call) error {
+	if s.opts.BackendTLS == nil {
+		return newError(http.StatusServiceUnavailable, CodeUnavailable, "this server has no gateway to ask")
+	}
+	probe := false
+	if v := c.r.URL.Query().Get("probe"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return newError(http.StatusBadRequest, CodeInvalidQuery, "probe must be true or false")
+		}
+		probe = b
+	}
+	api, err := get(s.reader(c), model.KindAPI, c.r.PathValue("id"), "API")
+	if err != nil {
+		return err
+	}
+	in, err := getChild(s.reader(c), model.KindIntegration, api.ID, c.r.PathValue("cid"), "integration")
+	if err != nil {
+		return err
+	}
+	v, err := s.opts.BackendTLS(c.ctx(), api.Name, in.Name, probe)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("integration %q of API %q is not an https back end the gateway serves (yet)", clip(in.Name, 64), clip(api.Name, 64))
+	}
+	if err != nil {
+		return newError(http.StatusBadGateway, "ProbeFailed", "%s", clip(err.Error(), 300))
+	}
+	writeJSON(c.w, http.StatusOK, v)
+	return nil
+}
+
+// testInvoke answers POST /v1/apis/{id}/test-invoke.
+func (s *server) testInvoke(c *call) error {
+	if s.opts.Invoke == nil {
+		return newError(http.StatusServiceUnavailable, CodeUnavailable, "this server has no gateway to run the request")
+	}
+	var in invokeRequest
+	if err := decodeStrict(c.body, &in); err != nil {
+		return err
+	}
+	var errs []FieldError
+	if in.Method == "" {
+		in.Method = http.MethodGet
+	}
+	if !isToken(in.Method) {
+		errs = append(errs, FieldError{Path: "method", Message: "not an HTTP method"})
+	}
+	if !strings.HasPrefix(in.Path, "/") {
+		errs = append(errs, FieldError{Path: "path", Message: "required: the API-relative path, starting with /, optionally with ?query"})
+	}
+	h := http.Header{}
+	for k, v := range in.Headers {
+		if !isToken(k) || strings.ContainsAny(v, "\r\n\x00") {
+			errs = append(errs, FieldError{Path: joinPath("headers", k), Message: "not a valid header name or value"})
+			continue
+		}
+		h.Add(k, v)
+	}
+	body := []byte(in.Body)
+	if in.BodyBase64 {
+		b, err := base64.StdEncoding.DecodeString(in.Body)
+		if err != nil {
+			errs = append(errs, FieldError{Path: "body", Message: "not base64 (bodyBase64 is true)"})
+		}
+		body = b
+	}
+	if len(errs) > 0 {
+		return invalidFields(errs)
+	}
+	api, err := get(s.reader(c), model.KindAPI, c.r.PathValue("id"), "API")
+	if err != nil {
+		return err
+	}
+	req := InvokeRequest{API: api.Name, Stage: in.Stage, Method: strings.ToUpper(in.Method), Path: in.Path, Header: h, Body: body}
+	if in.Stage != "" {
+		if _, err := s.st.GetByName(c.ctx(), model.KindStage, api.ID, in.Stage); err != nil {
+			return invalid("stage", "API %q has no stage %q", clip(api.Name, 64), clip(in.Stage, 64))
+		}
+	}
+	if id := in.ClientCertificateID; id != "" {
+		o, err := s.st.Get(c.ctx(), model.KindClientCertificate, id)
+		if err != nil {
+			return invalid("clientCertificateId", "no client certificate with ID %q", clip(id, 64))
+		}
+		var cc model.ClientCertificate
+		if err := decodeBody(o, &cc); err != nil {
+			return err
+		}
+		key, err := s.openCommitted(c, cc.KeySecret)
+		if err != nil {
+			return fmt.Errorf("open client certificate %s: %w", id, err)
+		}
+		req.ClientCertificateID, req.CertPEM, req.KeyPEM = id, cc.CertPEM, string(key)
+	}
+	v, err := s.opts.Invoke(c.ctx(), req)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("%s", clip(err.Error(), 300))
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, v)
+	return nil
+}
+
+// openCommitted unseals a committed secret.
+func (s *server) openCommitted(c *call, id string) ([]byte, error) {
+	sec, err := s.st.GetSecret(c.ctx(), id)
+	if err != nil {
+		return nil, err
+	}
+	return keyring.Open(s.opts.Key, keyring.Sealed{KEKID: sec.KEKID, WrappedDEK: sec.WrappedDEK, Ciphertext: sec.Ciphertext}, keyAAD(id))
+}
+
+// isToken reports whether s is an RFC 9110 token.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,111 @@
+package model
+
+import "time"
+
+// ClientCertificate is a gateway-generated certificate that stages
+// present to back ends (object Name: its ID). The private key is sealed
+// in the store as the secret named by KeySecret and never leaves the
+// gateway.
+type ClientCertificate struct {
+	Description string            `json:"description,omitempty"`
+	Tags        map[string]string `json:"tags,omitempty"`
+	KeyType     string            `json:"keyType"`
+	// CertPEM is the certificate, then its chain when a certgate CA
+	// issued it (IssuerCA).
+	CertPEM   string    `json:"certPEM"`
+	KeySecret string    `json:"keySecret"`
+	IssuerCA  string    `json:"issuerCa,omitempty"`
+	Serial    string    `json:"serial"`
+	SHA256    string    `json:"sha256"`
+	NotBefore time.Time `json:"notBefore"`
+	NotAfter  time.Time `json:"notAfter"`
+}
+
+// CA statuses.
+const (
+	CAActive   = "active"
+	CADisabled = "disabled"
+	// CAPending is a subordinate whose CSR waits for an external CA's
+	// signature; it issues nothing until its certificate is imported.
+	CAPending = "pending"
+)
+
+// CA types.
+const (
+	CARoot        = "root"
+	CASubordinate = "subordinate"
+	CAExternal    = "external"
+)
+
+// CA is a certgate certificate authority (object Name: its name). Its key
+// is sealed as KeySecret. Issued certificates are KindIssued children.
+type CA struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Type        string `json:"type"`
+	Status      string `json:"status"`
+	KeyType     string `json:"keyType"`
+	KeySecret   string `json:"keySecret"`
+	// ParentID is the certgate CA that signed a subordinate.
+	ParentID string `json:"parentId,omitempty"`
+	// CertPEM is the CA's certificate; ChainPEM its issuers up to the
+	// root (empty for a root).
+	CertPEM  string `json:"certPEM,omitempty"`
+	ChainPEM string `json:"chainPEM,omitempty"`
+	// CSRPEM is the pending request of an external subordinate.
+	CSRPEM string `json:"csrPEM,omitempty"`
+	// Spec is what the CA was created with (subject, validity, path
+	// length, name constraints), kept for an external CA's import check
+	// and for display.
+	Spec CASpec `json:"spec"`
+	// CRLURL is written into issued certificates as their CRL
+	// distribution point ("" writes none).
+	CRLURL string `json:"crlUrl,omitempty"`
+	// CRLValidity is the time from a CRL's thisUpdate to its nextUpdate.
+	CRLValidity time.Duration `json:"crlValidity"`
+	// The current CRL.
+	CRLNumber     int64     `json:"crlNumber"`
+	CRLPEM        string    `json:"crlPEM,omitempty"`
+	CRLThisUpdate time.Time `json:"crlThisUpdate,omitzero"`
+	CRLNextUpdate time.Time `json:"crlNextUpdate,omitzero"`
+	Issued        int       `json:"issued"`
+	Revoked       int       `json:"revoked"`
+}
+
+// CASpec is the requested shape of a CA certificate.
+type CASpec struct {
+	CommonName              string   `json:"commonName"`
+	Organization            []string `json:"organization,omitempty"`
+	OrganizationalUnit      []string `json:"organizationalUnit,omitempty"`
+	Country                 []string `json:"country,omitempty"`
+	ValidityDays            int      `json:"validityDays,omitempty"`
+	PathLen                 *int     `json:"pathLen,omitempty"`
+	PermittedDNSDomains     []string `json:"permittedDnsDomains,omitempty"`
+	ExcludedDNSDomains      []string `json:"excludedDnsDomains,omitempty"`
+	PermittedIPRanges       []string `json:"permittedIpRanges,omitempty"`
+	ExcludedIPRanges        []string `json:"excludedIpRanges,omitempty"`
+	PermittedEmailAddresses []string `json:"permittedEmailAddresses,omitempty"`
+	ExcludedEmailAddresses  []string `json:"excludedEmailAddresses,omitempty"`
+	PermittedURIDomains     []string `json:"permittedUriDomains,omitempty"`
+	ExcludedURIDomains      []string `json:"excludedUriDomains,omitempty"`
+}
+
+// Issued records one certificate a CA issued (object Parent: the CA's ID;
+// Name: the serial in lower-case hex).
+type Issued struct {
+	Serial      string    `json:"serial"`
+	Subject     string    `json:"subject"`
+	DNSNames    []string  `json:"dnsNames,omitempty"`
+	IPAddresses []string  `json:"ipAddresses,omitempty"`
+	Emails      []string  `json:"emails,omitempty"`
+	URIs        []string  `json:"uris,omitempty"`
+	Profile     string    `json:"profile"`
+	NotBefore   time.Time `json:"notBefore"`
+	NotAfter    time.Time `json:"notAfter"`
+	SHA256      string    `json:"sha256"`
+	RequestedBy string    `json:"requestedBy"`
+	CertPEM     string    `json:"certPEM"`
+	Revoked     bool      `json:"revoked"`
+	RevokedAt   time.Time `json:"revokedAt,omitzero"`
+	Reason      string    `json:"reason,omitempty"`
+}

@@ -1,0 +1,69 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/certgate/certgate/internal/admin"
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/gateway"
+	"github.com/certgate/certgate/internal/store"
+)
+
+// backendTLS answers the admin API's back-end certificate view.
+func (n *StoreNode) backendTLS(ctx context.Context, api, integration string, probe bool) (any, error) {
+	if probe {
+		v, err := n.g.ProbeBackend(ctx, api, integration)
+		if errors.Is(err, gateway.ErrNoSuchAPI) || errors.Is(err, gateway.ErrNoSuchIntegration) {
+			return nil, fmt.Errorf("%w: %w", store.ErrNotFound, err)
+		}
+		return v, err
+	}
+	v, ok := n.g.BackendTLS(api, integration)
+	if !ok {
+		return nil, fmt.Errorf("%w: no https integration %q in API %q", store.ErrNotFound, integration, api)
+	}
+	return v, nil
+}
+
+// invoke runs a test invocation through the live gateway.
+func (n *StoreNode) invoke(ctx context.Context, req admin.InvokeRequest) (any, error) {
+	in := gateway.InvokeRequest{
+		API: req.API, Stage: req.Stage, Method: req.Method, Path: req.Path, Header: req.Header, Body: req.Body,
+	}
+	if req.ClientCertificateID != "" {
+		in.ClientCertificate = &config.ClientCertificate{ID: req.ClientCertificateID, CertPEM: req.CertPEM, KeyPEM: req.KeyPEM}
+	}
+	res, err := n.g.Invoke(ctx, in)
+	if errors.Is(err, gateway.ErrNoSuchAPI) || errors.Is(err, gateway.ErrNoSuchStage) {
+		return nil, fmt.Errorf("%w: %w", store.ErrNotFound, err)
+	}
+	return res, err
+}
+
+// crlRefreshInterval is how often the node looks for CRLs to re-sign.
+const crlRefreshInterval = time.Minute
+
+// refreshCRLs re-signs every CA's CRL once it has used half its validity,
+// so a published CRL never goes stale while the node runs.
+func (n *StoreNode) refreshCRLs(ctx context.Context, r *admin.CRLRefresher) {
+	t := time.NewTicker(crlRefreshInterval)
+	defer t.Stop()
+	for {
+		if k, err := r.Refresh(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			n.log.Error("CRL refresh failed", "error", err)
+		} else if k > 0 {
+			n.log.Info("CRLs re-signed", "count", k)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
