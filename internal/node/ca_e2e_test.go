@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -27,7 +28,10 @@ import (
 
 	"github.com/certgate/certgate/internal/client"
 	"github.com/certgate/certgate/internal/echo"
+	"github.com/certgate/certgate/internal/pki/pkitest"
 )
+
+func pkitestRoot(t *testing.T) *pkitest.CA { return pkitest.NewRoot(t, "Corporate Root") }
 
 type caObj struct {
 	ID             string `json:"id"`
@@ -383,3 +387,56 @@ func pemBlock(typ string, der []byte) []byte {
 }
 
 func parsePEM(s string) (*x509.Certificate, error) { return parseAllNoT(s) }
+
+// TestExternalSubordinateCA: a CA whose CSR an outside root signs is
+// pending (issues nothing) until its certificate is imported; then a
+// client it issues is admitted by a truststore that follows it.
+func TestExternalSubordinateCA(t *testing.T) {
+	tn := startNode(t, nil)
+	var ext struct {
+		caObj
+		Status string `json:"status"`
+		CSRPEM string `json:"csrPEM"`
+	}
+	tn.do("POST", "/v1/cas", map[string]any{"name": "corp-issuing", "type": "external", "subject": map[string]any{"commonName": "Corp Issuing CA"}}, &ext)
+	if ext.Status != "pending" || ext.CSRPEM == "" {
+		t.Fatalf("external CA: status %q, csr %d bytes", ext.Status, len(ext.CSRPEM))
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr := csrPEM(t, key, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "device-1"}})
+	var p *client.Problem
+	if err := tn.doErr("POST", "/v1/cas/"+ext.ID+"/issue", map[string]any{"csr": csr}, nil); !errors.As(err, &p) || p.Code != "CANotActive" {
+		t.Fatalf("issue from a pending CA: %v, want CANotActive", err)
+	}
+	// The corporate root signs the CSR.
+	root := pkitestRoot(t)
+	blk, _ := pem.Decode([]byte(ext.CSRPEM))
+	req, err := x509.ParseCertificateRequest(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(77), Subject: req.Subject, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(400 * 24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		SubjectKeyId: []byte{1, 2, 3, 4},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, root.Cert, req.PublicKey, root.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := string(pemBlock("CERTIFICATE", der)) + string(root.PEM())
+	tn.do("POST", "/v1/cas/"+ext.ID+"/certificate", map[string]any{"certificatePEM": signed}, &ext)
+	if ext.Status != "active" {
+		t.Fatalf("after import: status %q", ext.Status)
+	}
+	tn.caGateway(ext.ID)
+	var iss issuedObj
+	tn.do("POST", "/v1/cas/"+ext.ID+"/issue", map[string]any{"csr": csr}, &iss)
+	kp := tls.Certificate{PrivateKey: key}
+	for _, c := range append(parseAll(t, iss.CertificatePEM), parseAll(t, iss.ChainPEM)...) {
+		kp.Certificate = append(kp.Certificate, c.Raw)
+	}
+	if code, err := tn.get(tn.tlsConfig(kp), "/x"); err != nil || code != 200 {
+		t.Fatalf("client of the imported CA: %d %v", code, err)
+	}
+}
