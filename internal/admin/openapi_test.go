@@ -165,7 +165,7 @@ func TestOpenAPIServedWithoutAuth(t *testing.T) {
 // succeeds) and each answer against openapi.json, then checks that every
 // operation was seen with a 2xx and with an error.
 func TestOpenAPIConformance(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, conformanceNodeOptions)
 	p := newPKI(t)
 	ifMatch := func(r resp) map[string]string { return map[string]string{"If-Match": r.etag()} }
 	stale := map[string]string{"If-Match": `"1"`}
@@ -309,6 +309,8 @@ func TestOpenAPIConformance(t *testing.T) {
 	e.fail(404, CodeNotFound, req{method: "GET", path: tsPath + "/versions/1"})
 	e.fail(404, CodeNotFound, req{method: "PATCH", path: aPath, body: `{}`})
 	e.fail(404, CodeNotFound, req{method: "POST", path: aPath + "/routes", body: map[string]any{"path": "/x"}})
+
+	conformNewRoutes(t, e)
 
 	// Every operation was seen with a success and with an error.
 	e.val.mu.Lock()

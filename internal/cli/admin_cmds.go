@@ -33,6 +33,7 @@ func (a *adminFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.ca, "admin-ca", "", "CA bundle for the admin API's certificate (default $"+client.EnvCA+", or DATA_DIR/"+client.CAFile+")")
 	fs.StringVar(&a.dataDir, "data-dir", "", "the gateway's data directory (default $"+client.EnvDataDir+", or ./data)")
 	fs.StringVar(&a.output, "o", "table", "output format: table, json or yaml")
+	fs.StringVar(&a.output, "output", "table", "same as -o")
 	fs.BoolVar(&a.noWait, "no-wait", false, "after a change, do not wait for the gateway to serve it")
 }
 

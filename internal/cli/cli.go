@@ -29,13 +29,17 @@ var commands = map[string]command{
 	"validate":   {"check a configuration file and its certificates without serving", runValidate},
 	"version":    {"print the version", runVersion},
 	// Admin API clients (a gateway started with serve --data-dir).
-	"truststores": {"manage versioned truststores through the admin API", truststoresCmd},
-	"domains":     {"manage domains and their base-path mappings through the admin API", domainsCmd},
-	"apis":        {"manage APIs, their integrations and routes through the admin API", apisCmd},
-	"status":      {"show the gateway's applied revision and last error", statusCmd},
-	"master-key":  {"rotate the master key that seals private keys at rest", masterKeyCmd},
-	"apply":       {"make a store-backed gateway match a declarative file (--dry-run shows the diff)", runApply},
-	"export":      {"write a store-backed gateway's configuration as a declarative file", runExport},
+	"truststores":         {"manage versioned truststores through the admin API", truststoresCmd},
+	"domains":             {"manage domains and their base-path mappings through the admin API", domainsCmd},
+	"apis":                {"manage APIs, their integrations, routes and stages through the admin API", apisCmd},
+	"integrations":        {"inspect an integration's back-end TLS (certificate, handshake, client certificate)", integrationsCmd},
+	"test-invoke":         {"run a request through an API's live pipeline and show what the gateway did", runTestInvoke},
+	"client-certificates": {"manage the client certificates stages present to back ends", clientCertificatesCmd},
+	"cas":                 {"manage certificate authorities: issue, revoke, publish CRLs", casCmd},
+	"status":              {"show the gateway's applied revision and last error", statusCmd},
+	"master-key":          {"rotate the master key that seals private keys at rest", masterKeyCmd},
+	"apply":               {"make a store-backed gateway match a declarative file (--dry-run shows the diff)", runApply},
+	"export":              {"write a store-backed gateway's configuration as a declarative file", runExport},
 }
 
 // exitError carries an exit code through an error.
@@ -94,7 +98,7 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-11s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-20s%s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'certgate <command> -h' for a command's flags.")
 }

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/certgate/certgate/internal/client"
 )
 
 // verb is one action of a resource command.
@@ -44,22 +46,32 @@ func resourceCommand(name string, verbs map[string]verb) func(ctx context.Contex
 	}
 }
 
-// parseWithPositional parses flags that may follow one positional argument
-// ("certgate truststores get partners -o json").
+// parseWithPositional parses flags around want positional arguments
+// ("certgate truststores get partners -o json", "certgate test-invoke
+// orders --stage prod /widgets -o json"). After "--" everything is
+// positional.
 func parseWithPositional(fs interface {
 	Parse([]string) error
 	Args() []string
 	NArg() int
 }, args []string, want int) ([]string, error) {
 	var pos []string
-	for len(args) > 0 && !strings.HasPrefix(args[0], "-") && len(pos) < want {
-		pos = append(pos, args[0])
-		args = args[1:]
+	for {
+		for len(args) > 0 && !strings.HasPrefix(args[0], "-") && len(pos) < want {
+			pos = append(pos, args[0])
+			args = args[1:]
+		}
+		if err := fs.Parse(args); err != nil {
+			return nil, &exitError{code: 2, err: err}
+		}
+		rest := fs.Args()
+		consumed := args[:len(args)-len(rest)]
+		args = rest
+		if len(args) == 0 || len(pos) >= want || (len(consumed) > 0 && consumed[len(consumed)-1] == "--") {
+			break
+		}
 	}
-	if err := fs.Parse(args); err != nil {
-		return nil, &exitError{code: 2, err: err}
-	}
-	pos = append(pos, fs.Args()...)
+	pos = append(pos, args...)
 	if len(pos) != want {
 		return nil, usageError("expected %d argument(s), got %d", want, len(pos))
 	}
@@ -88,16 +100,42 @@ func (a *adminFlags) write(ctx context.Context, stdout io.Writer, method, path s
 
 // list prints a whole collection.
 func (a *adminFlags) list(ctx context.Context, stdout io.Writer, path string, cols ...string) error {
-	c, err := a.client()
+	items, err := a.listItems(ctx, path)
 	if err != nil {
 		return err
 	}
-	items, err := c.List(ctx, path)
-	if err != nil {
-		return problemError(err)
-	}
 	raw, _ := json.Marshal(items)
 	return a.print(stdout, raw, cols...)
+}
+
+// listItems fetches every item of a collection.
+func (a *adminFlags) listItems(ctx context.Context, path string) ([]json.RawMessage, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	items, err := c.List(ctx, path)
+	if err != nil {
+		return nil, problemError(err)
+	}
+	if items == nil {
+		items = []json.RawMessage{}
+	}
+	return items, nil
+}
+
+// fetch GETs one object into out (a *json.RawMessage keeps the bytes as
+// they came) and returns the answer's metadata (ETag).
+func (a *adminFlags) fetch(ctx context.Context, path string, out any) (*client.Response, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(ctx, http.MethodGet, path, nil, out, nil)
+	if err != nil {
+		return nil, problemError(err)
+	}
+	return resp, nil
 }
 
 // get prints one object.
@@ -113,8 +151,19 @@ func (a *adminFlags) get(ctx context.Context, stdout io.Writer, path string) err
 	return a.print(stdout, out)
 }
 
-// resolve turns a name (or an ID) into the ID in collection path.
+// resolve turns a name (or an ID) into the ID in collection path,
+// escaped for a URL path.
 func (a *adminFlags) resolve(ctx context.Context, path, nameOrID string) (string, error) {
+	id, err := a.resolveID(ctx, path, nameOrID)
+	if err != nil {
+		return "", err
+	}
+	return url.PathEscape(id), nil
+}
+
+// resolveID turns a name (or an ID) into the ID in collection path, as
+// request bodies carry it.
+func (a *adminFlags) resolveID(ctx context.Context, path, nameOrID string) (string, error) {
 	c, err := a.client()
 	if err != nil {
 		return "", err
@@ -123,7 +172,7 @@ func (a *adminFlags) resolve(ctx context.Context, path, nameOrID string) (string
 	if err != nil {
 		return "", &exitError{code: 1, err: err}
 	}
-	return url.PathEscape(id), nil
+	return id, nil
 }
 
 // intOrLatest parses a truststore version flag: "latest" → 0.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -24,6 +25,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	adminListen := fs.String("admin-listen", "127.0.0.1:9443", "store mode: the admin API's address")
 	defaultDomain := fs.String("default-domain", "", "store mode: host of the domain that serves clients without SNI")
 	logLevel := fs.String("log-level", "info", "store mode: debug, info, warn or error")
+	publicListen := fs.String("public-listen", "", "store mode: address of a plain-HTTP listener serving only public documents (CA CRLs); default none")
+	publicURL := fs.String("public-url", "", "store mode: base URL relying parties reach the public documents at; CAs write it into issued certificates as the CRL distribution point (default http://PUBLIC-LISTEN)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -36,9 +39,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 			return usageError("--log-level: %v", err)
 		}
+		if *publicURL != "" {
+			if u, err := url.Parse(*publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return usageError("--public-url %q is not an http(s) URL such as http://crl.example.com", *publicURL)
+			}
+		}
 		log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 		return node.RunStore(ctx, node.StoreOptions{
 			DataDir: *dataDir, Listen: *listen, AdminListen: *adminListen, DefaultDomain: *defaultDomain,
+			PublicListen: *publicListen, PublicURL: *publicURL,
 			Logger: log,
 			Notice: func(format string, a ...any) { fmt.Fprintf(stdout, format, a...) },
 			Ready: func(n *node.StoreNode) {
