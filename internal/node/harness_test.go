@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -101,8 +102,11 @@ func doGet(hc *http.Client, gw, path string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	io.Copy(io.Discard, resp.Body)
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return resp.StatusCode, fmt.Errorf("HTTP %d: %.300s", resp.StatusCode, b)
+	}
 	return resp.StatusCode, nil
 }
 

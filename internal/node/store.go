@@ -225,13 +225,18 @@ func (n *StoreNode) applyLogged(ctx context.Context, rev int64) {
 
 // apply assembles, compiles and swaps in the store's current state.
 func (n *StoreNode) apply(ctx context.Context, rev int64) error {
+	// Read the revision first: the objects read next are at least that
+	// new. (Reading it after would claim a write that landed during the
+	// read, and the watch would then skip it: the node would serve a
+	// stale configuration until the next write.) A write during the read
+	// arrives through the watch with a higher revision and is applied
+	// then.
+	if cur, err := n.st.Revision(ctx); err == nil {
+		rev = cur
+	}
 	items, err := n.items(ctx)
 	if err != nil {
 		return n.fail(rev, err)
-	}
-	// The revision may have moved on while reading; report what was read.
-	if cur, err := n.st.Revision(ctx); err == nil {
-		rev = cur
 	}
 	cfg, err := model.Assemble(items, n.settings, n.openKeyFunc(ctx, nil))
 	if err != nil {
