@@ -121,11 +121,12 @@ var domainsCmd = resourceCommand("domains", map[string]verb{
 	"get":    {"show a domain", onNamed("domains get", "/v1/domains", getObject)},
 	"delete": {"delete a domain", onNamed("domains delete", "/v1/domains", deleteObject)},
 	"map": {"map a base path of a domain to an API", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("domains map", "HOST --api NAME [--base-path /v1]", stderr)
+		fs := newFlagSet("domains map", "HOST --api NAME [--base-path /v1] [--stage STAGE]", stderr)
 		a := &adminFlags{}
 		a.register(fs)
 		api := fs.String("api", "", "API name (required)")
 		base := fs.String("base-path", "/", "base path")
+		stage := fs.String("stage", "", "stage of the API (default: its only stage, if it has one)")
 		pos, err := parseWithPositional(fs, args, 1)
 		if err != nil {
 			return err
@@ -137,6 +138,10 @@ var domainsCmd = resourceCommand("domains", map[string]verb{
 		if err != nil {
 			return err
 		}
-		return a.write(ctx, stdout, http.MethodPost, "/v1/domains/"+id+"/mappings", map[string]any{"basePath": *base, "api": *api}, nil)
+		body := map[string]any{"basePath": *base, "api": *api}
+		if *stage != "" {
+			body["stage"] = *stage
+		}
+		return a.write(ctx, stdout, http.MethodPost, "/v1/domains/"+id+"/mappings", body, nil)
 	}},
 })
