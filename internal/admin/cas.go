@@ -1000,6 +1000,7 @@ func (r *CRLRefresher) Refresh(ctx context.Context) (int, error) {
 		opts.After = page.Next
 	}
 	for _, id := range ids {
+		signed := false
 		_, err := s.st.Update(ctx, store.Actor{Name: "crl-refresher", Via: "node"}, s.now(), func(tx store.Tx) error {
 			o, err := tx.Get(model.KindCA, id)
 			if err != nil {
@@ -1022,12 +1023,15 @@ func (r *CRLRefresher) Refresh(ctx context.Context) (int, error) {
 			}
 			o.Body = mustJSON(ca)
 			_, err = tx.Replace(o, o.Rev)
+			signed = err == nil
 			return err
 		})
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return n, fmt.Errorf("refresh the CRL of CA %s: %w", id, err)
 		}
-		n++
+		if err == nil && signed {
+			n++
+		}
 	}
 	return n, nil
 }
