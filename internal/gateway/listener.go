@@ -248,6 +248,15 @@ func (g *Gateway) logHandshake(c *conn, tc *tls.Conn, elapsed time.Duration, err
 	if err == nil {
 		g.metrics.handshakeSeconds.WithLabelValues(domainName, boolLabel(cs.DidResume)).Observe(elapsed.Seconds())
 	}
+	level := slog.LevelInfo
+	if err != nil {
+		level = slog.LevelWarn
+	}
+	if !g.log.Enabled(context.Background(), level) {
+		// Formatting the client's names costs more than the rest of the
+		// line; skip it all when the line would be dropped.
+		return
+	}
 
 	attrs := []slog.Attr{
 		slog.String("log", "connection"),
@@ -285,9 +294,7 @@ func (g *Gateway) logHandshake(c *conn, tc *tls.Conn, elapsed time.Duration, err
 			attrs = append(attrs, slog.String("detail", v.detail))
 		}
 	}
-	level := slog.LevelInfo
 	if err != nil {
-		level = slog.LevelWarn
 		if reason == "TLSHandshakeError" || c.sniReason != "" {
 			attrs = append(attrs, slog.String("error", err.Error()))
 		}
