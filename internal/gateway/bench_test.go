@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,7 +14,7 @@ import (
 // benchEnv serves a verify-mode domain in front of a back end that answers
 // "ok", so the figures measure the gateway, not the back end.
 func benchEnv(b *testing.B) (*env, *http.Client) {
-	e := newEnvTB(b)
+	e := newEnvLevel(b, slog.LevelWarn) // as bench/ runs certgate
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	b.Cleanup(ok.Close)
 	yaml := strings.Replace(e.config([]domainYAML{{hosts: "a.test, 127.0.0.1", mode: "verify", dialects: "rfc9440"}}, "", ""), e.backend.URL, ok.URL, 1)

@@ -46,6 +46,13 @@ func newEnv(t *testing.T) *env { return newEnvTB(t) }
 
 func newEnvTB(t testing.TB) *env {
 	t.Helper()
+	return newEnvLevel(t, slog.LevelDebug)
+}
+
+// newEnvLevel is newEnvTB with the gateway's log level (benchmarks log at
+// warn, as bench/ configures certgate).
+func newEnvLevel(t testing.TB, level slog.Level) *env {
+	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), logs: &logBuffer{}}
 	e.root = pkitest.NewRoot(t, "Test Client Root")
 	e.inter = e.root.Intermediate(t, "Test Client Intermediate")
@@ -58,7 +65,7 @@ func newEnvTB(t testing.TB) *env {
 	t.Cleanup(e.backend.Close)
 	e.reg = prometheus.NewRegistry()
 	e.g = New(Options{
-		Logger:     slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:     slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: level})),
 		Registerer: e.reg,
 	})
 	t.Cleanup(func() {
