@@ -453,21 +453,7 @@ func (s *server) getCA(c *call) error {
 // patchCA changes a CA's description, status (active ↔ disabled) or CRL
 // validity (which re-signs the CRL).
 func (s *server) patchCA(c *call) error {
-	id := c.r.PathValue("id")
-	var out store.Object
-	rev, err := s.update(c, func(tx store.Tx) error {
-		o, err := get(tx, model.KindCA, id, "CA")
-		if err != nil {
-			return err
-		}
-		ifRev, err := precondition(c.r, o)
-		if err != nil {
-			return err
-		}
-		var ca model.CA
-		if err := decodeBody(o, &ca); err != nil {
-			return err
-		}
+	return s.changeCA(c, func(tx store.Tx, id string, ca *model.CA) error {
 		merged, err := mergePatch(caPatch{Description: ca.Description, Status: ca.Status, CRLValidity: config.Duration(ca.CRLValidity)}, c.body)
 		if err != nil {
 			return err
@@ -493,14 +479,37 @@ func (s *server) patchCA(c *call) error {
 		}
 		resign := v != ca.CRLValidity && ca.CertPEM != ""
 		ca.Description, ca.Status, ca.CRLValidity = in.Description, in.Status, v
-		if resign {
-			iss, err := s.loadIssuer(tx, ca)
-			if err != nil {
-				return err
-			}
-			if err := s.signCRL(tx, id, &ca, iss, s.now()); err != nil {
-				return err
-			}
+		if !resign {
+			return nil
+		}
+		iss, err := s.loadIssuer(tx, *ca)
+		if err != nil {
+			return err
+		}
+		return s.signCRL(tx, id, ca, iss, s.now())
+	})
+}
+
+// changeCA runs change on the CA the path names (after its If-Match
+// check), writes it back in the same revision and answers with it.
+func (s *server) changeCA(c *call, change func(tx store.Tx, id string, ca *model.CA) error) error {
+	id := c.r.PathValue("id")
+	var out store.Object
+	rev, err := s.update(c, func(tx store.Tx) error {
+		o, err := get(tx, model.KindCA, id, "CA")
+		if err != nil {
+			return err
+		}
+		ifRev, err := precondition(c.r, o)
+		if err != nil {
+			return err
+		}
+		var ca model.CA
+		if err := decodeBody(o, &ca); err != nil {
+			return err
+		}
+		if err := change(tx, id, &ca); err != nil {
+			return err
 		}
 		o.Body = mustJSON(ca)
 		out, err = tx.Replace(o, ifRev)
@@ -590,21 +599,7 @@ func (s *server) importCA(c *call) error {
 	if strings.TrimSpace(in.CertificatePEM) == "" {
 		return invalid("certificatePEM", "required: the signed CA certificate, then its chain up to the root")
 	}
-	id := c.r.PathValue("id")
-	var out store.Object
-	rev, err := s.update(c, func(tx store.Tx) error {
-		o, err := get(tx, model.KindCA, id, "CA")
-		if err != nil {
-			return err
-		}
-		ifRev, err := precondition(c.r, o)
-		if err != nil {
-			return err
-		}
-		var ca model.CA
-		if err := decodeBody(o, &ca); err != nil {
-			return err
-		}
+	return s.changeCA(c, func(tx store.Tx, id string, ca *model.CA) error {
 		if ca.Status != model.CAPending {
 			return newError(http.StatusConflict, CodeConflict, "CA %s is %s: only a pending external CA takes a certificate", id, ca.Status)
 		}
@@ -622,22 +617,8 @@ func (s *server) importCA(c *call) error {
 			return policyError(err)
 		}
 		ca.CertPEM, ca.ChainPEM, ca.CSRPEM, ca.Status = string(pki.CertPEM(cert)), string(pki.CertPEM(chain...)), "", model.CAActive
-		if err := s.signCRL(tx, id, &ca, &pki.Issuer{Cert: cert, Key: key}, now); err != nil {
-			return err
-		}
-		o.Body = mustJSON(ca)
-		out, err = tx.Replace(o, ifRev)
-		return err
+		return s.signCRL(tx, id, ca, &pki.Issuer{Cert: cert, Key: key}, now)
 	})
-	if err != nil {
-		return err
-	}
-	j, err := caOf(out)
-	if err != nil {
-		return err
-	}
-	written(c.w, http.StatusOK, rev, out.Rev, "", j)
-	return nil
 }
 
 type issueRequest struct {
