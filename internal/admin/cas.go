@@ -280,6 +280,21 @@ func (s *server) signCRL(tx store.Tx, caID string, ca *model.CA, iss *pki.Issuer
 	return nil
 }
 
+// resign signs a new CRL for the CA stored as o (body ca) and writes the
+// CA back in tx.
+func (s *server) resign(tx store.Tx, o store.Object, ca model.CA, now time.Time) error {
+	iss, err := s.loadIssuer(tx, ca)
+	if err != nil {
+		return err
+	}
+	if err := s.signCRL(tx, o.ID, &ca, iss, now); err != nil {
+		return err
+	}
+	o.Body = mustJSON(ca)
+	_, err = tx.Replace(o, o.Rev)
+	return err
+}
+
 func (s *server) crlURLFor(id, override string) string {
 	if override != "" {
 		return override
@@ -862,16 +877,7 @@ func (s *server) revoke(c *call) error {
 		if out, err = tx.Replace(o, o.Rev); err != nil {
 			return err
 		}
-		iss, err := s.loadIssuer(tx, ca)
-		if err != nil {
-			return err
-		}
-		if err := s.signCRL(tx, caID, &ca, iss, now); err != nil {
-			return err
-		}
-		caObj.Body = mustJSON(ca)
-		_, err = tx.Replace(caObj, caObj.Rev)
-		return err
+		return s.resign(tx, caObj, ca, now)
 	})
 	if err != nil {
 		return err
@@ -995,15 +1001,7 @@ func (r *CRLRefresher) Refresh(ctx context.Context) (int, error) {
 			if !due(ca, now) {
 				return nil
 			}
-			iss, err := s.loadIssuer(tx, ca)
-			if err != nil {
-				return err
-			}
-			if err := s.signCRL(tx, id, &ca, iss, now); err != nil {
-				return err
-			}
-			o.Body = mustJSON(ca)
-			_, err = tx.Replace(o, o.Rev)
+			err = s.resign(tx, o, ca, now)
 			signed = err == nil
 			return err
 		})
