@@ -205,6 +205,9 @@ func parseCRLDER(der []byte) (*x509.RevocationList, error) {
 	if len(rest) > 0 {
 		return nil, fmt.Errorf("%d bytes of trailing data", len(rest))
 	}
+	if len(der) >= largeCRL {
+		return parseLargeCRL(der)
+	}
 	return x509.ParseRevocationList(der)
 }
 
