@@ -13,6 +13,9 @@ import (
 	"github.com/certgate/certgate/internal/store"
 )
 
+// CodeProbeFailed: a probe of a back end could not connect (502).
+const CodeProbeFailed = "ProbeFailed"
+
 // MaxInvokeBodyBytes bounds a test invocation's request (its body is
 // carried inside the JSON, base64 or text).
 const MaxInvokeBodyBytes = 8 << 20
@@ -54,7 +57,7 @@ func (s *server) integrationTLS(c *call) error {
 		return notFound("integration %q of API %q is not an https back end the gateway serves (yet)", clip(in.Name, 64), clip(api.Name, 64))
 	}
 	if err != nil {
-		return newError(http.StatusBadGateway, "ProbeFailed", "%s", clip(err.Error(), 300))
+		return newError(http.StatusBadGateway, CodeProbeFailed, "%s", clip(err.Error(), 300))
 	}
 	writeJSON(c.w, http.StatusOK, v)
 	return nil
