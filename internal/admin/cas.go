@@ -86,6 +86,7 @@ type caJSON struct {
 	CSRPEM         string          `json:"csrPEM,omitempty"`
 	Spec           model.CASpec    `json:"spec"`
 	CRLURL         string          `json:"crlUrl,omitempty"`
+	OCSPURL        string          `json:"ocspUrl,omitempty"`
 	CRLValidity    config.Duration `json:"crlValidity"`
 	CRL            *crlJSON        `json:"crl,omitempty"`
 	Issued         int             `json:"issued"`
@@ -102,7 +103,7 @@ func caOf(o store.Object) (caJSON, error) {
 	j := caJSON{
 		ID: o.ID, Name: ca.Name, Description: ca.Description, Type: ca.Type, Status: ca.Status, KeyType: ca.KeyType,
 		ParentID: ca.ParentID, CertificatePEM: ca.CertPEM, ChainPEM: ca.ChainPEM, CSRPEM: ca.CSRPEM, Spec: ca.Spec,
-		CRLURL: ca.CRLURL, CRLValidity: config.Duration(ca.CRLValidity), Issued: ca.Issued, Revoked: ca.Revoked,
+		CRLURL: ca.CRLURL, OCSPURL: ca.OCSPURL, CRLValidity: config.Duration(ca.CRLValidity), Issued: ca.Issued, Revoked: ca.Revoked,
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}
 	if certs := parseChain(ca.CertPEM); len(certs) > 0 {
@@ -295,6 +296,17 @@ func (s *server) resign(tx store.Tx, o store.Object, ca model.CA, now time.Time)
 	return err
 }
 
+// OCSPPath is where the gateway answers OCSP for a CA: the prefix of
+// "{ca-id}".
+const OCSPPath = "/.well-known/certgate/ocsp/"
+
+func (s *server) ocspURLFor(id string) string {
+	if s.opts.PublicURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(s.opts.PublicURL, "/") + OCSPPath + id
+}
+
 func (s *server) crlURLFor(id, override string) string {
 	if override != "" {
 		return override
@@ -391,7 +403,7 @@ func (s *server) createCA(c *call) error {
 	id := store.NewID(model.Prefix[model.KindCA])
 	body := model.CA{
 		Name: in.Name, Description: in.Description, Type: in.Type, Status: model.CAActive, KeyType: in.KeyType,
-		KeySecret: sec.ID, ParentID: in.ParentID, Spec: in.Spec, CRLURL: s.crlURLFor(id, in.CRLURL), CRLValidity: validity,
+		KeySecret: sec.ID, ParentID: in.ParentID, Spec: in.Spec, CRLURL: s.crlURLFor(id, in.CRLURL), OCSPURL: s.ocspURLFor(id), CRLValidity: validity,
 	}
 	var out store.Object
 	rev, err := s.update(c, func(tx store.Tx) error {
@@ -757,6 +769,9 @@ func (s *server) issue(c *call) error {
 		}
 		if ca.CRLURL != "" {
 			spec.CRLDistributionPoints = []string{ca.CRLURL}
+		}
+		if ca.OCSPURL != "" {
+			spec.OCSPServer = []string{ca.OCSPURL}
 		}
 		chain := append([]*x509.Certificate{iss.Cert}, parseChain(ca.ChainPEM)...)
 		cert, err := pki.IssueFromCSR(chain, iss.Key, csr, spec, now)

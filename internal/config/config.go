@@ -62,6 +62,20 @@ type PublishedCRL struct {
 	CRLFile string `json:"crlFile,omitempty"`
 	// CRLPEM is the CRL itself, PEM ("X509 CRL").
 	CRLPEM string `json:"crlPEM,omitempty"`
+	// OCSP, if set, makes the gateway an OCSP responder (RFC 6960) for the
+	// CRL's issuer at /.well-known/certgate/ocsp/{name}: answers are
+	// signed by that CA and say "revoked" for serials on the CRL and
+	// "good" otherwise, valid until the CRL's nextUpdate. A store-backed
+	// node sets it for its certgate CAs.
+	OCSP *OCSPSigner `json:"ocsp,omitempty"`
+}
+
+// OCSPSigner is the CA certificate and key that sign OCSP answers.
+type OCSPSigner struct {
+	// CertPEM is the CA certificate (the CRL's issuer).
+	CertPEM string `json:"certPEM,omitempty"`
+	// KeyPEM is its private key. Never logged or returned.
+	KeyPEM string `json:"keyPEM,omitempty"`
 }
 
 // Listener is one front-door TLS socket. Every listener serves every domain.

@@ -125,6 +125,14 @@ func (v *validator) public(c *Config) {
 		default:
 			v.add(p+".crlFile", "required: a CRL file (crlFile) or the CRL itself (crlPEM)")
 		}
+		if o := pc.OCSP; o != nil {
+			if !looksLikePEM(o.CertPEM) {
+				v.add(p+".ocsp.certPEM", "required: the PEM certificate of the CA that signs the CRL")
+			}
+			if !looksLikePEM(o.KeyPEM) {
+				v.add(p+".ocsp.keyPEM", "required: the PEM private key of that CA")
+			}
+		}
 	}
 }
 

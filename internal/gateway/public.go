@@ -39,6 +39,8 @@ type publishedCRL struct {
 	der                    []byte
 	thisUpdate, nextUpdate time.Time
 	etag                   string
+	// ocsp answers OCSP requests for the CRL's issuer (nil: none).
+	ocsp *ocspResponder
 }
 
 // publishedCRLs parses config.PublishedCRLs into the snapshot.
@@ -64,10 +66,16 @@ func (c *compiler) publishedCRLs() error {
 			return fmt.Errorf("%s: %w", where, err)
 		}
 		sum := sha256.Sum256(rl.Raw)
-		c.snap.published[pc.Name] = &publishedCRL{
+		pub := &publishedCRL{
 			name: pc.Name, der: rl.Raw, thisUpdate: rl.ThisUpdate, nextUpdate: rl.NextUpdate,
 			etag: `"` + hex.EncodeToString(sum[:16]) + `"`,
 		}
+		if pc.OCSP != nil {
+			if pub.ocsp, err = newOCSPResponder(pc.OCSP.CertPEM, pc.OCSP.KeyPEM, rl); err != nil {
+				return fmt.Errorf("%s.%w", field, err)
+			}
+		}
+		c.snap.published[pc.Name] = pub
 		if !rl.NextUpdate.IsZero() && c.now.After(rl.NextUpdate) {
 			c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: the published CRL %q is past its nextUpdate (%s); relying parties will treat it as stale",
 				field, pc.Name, rl.NextUpdate.UTC().Format(time.RFC3339)))
@@ -83,12 +91,17 @@ func (c *compiler) publishedCRLs() error {
 }
 
 // isPublicPath reports whether path is one of the public documents'.
-func isPublicPath(path string) bool { return strings.HasPrefix(path, CRLPathPrefix) }
+func isPublicPath(path string) bool {
+	return strings.HasPrefix(path, CRLPathPrefix) || isOCSPPath(path)
+}
 
 // servePublished answers a request for a public document from snap and
 // returns the problem code, if any. It needs no route, Host match or
 // client certificate: the documents are public.
 func (g *Gateway) servePublished(w http.ResponseWriter, r *http.Request, snap *Snapshot) string {
+	if isOCSPPath(r.URL.Path) {
+		return g.serveOCSP(w, r, snap)
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		writeProblem(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "public documents are read with GET or HEAD")
@@ -140,13 +153,13 @@ func (g *Gateway) servePublic(w http.ResponseWriter, r *http.Request) {
 	rw := &statusWriter{ResponseWriter: w}
 	rq := &request{}
 	switch {
-	case r.Method != http.MethodGet && r.Method != http.MethodHead:
+	case r.Method != http.MethodGet && r.Method != http.MethodHead && !(r.Method == http.MethodPost && isOCSPPath(r.URL.Path)):
 		rw.Header().Set("Allow", "GET, HEAD")
 		g.deny(rw, rq, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "this listener serves public documents, read with GET or HEAD")
 	case isPublicPath(r.URL.Path):
 		rq.code = g.servePublished(rw, r, g.snap.Load())
 	default:
-		g.deny(rw, rq, http.StatusNotFound, CodeNotFound, "this listener serves only the published CRLs under "+CRLPathPrefix)
+		g.deny(rw, rq, http.StatusNotFound, CodeNotFound, "this listener serves only the published CRLs under "+CRLPathPrefix+" and their OCSP responders under "+OCSPPathPrefix)
 	}
 	g.logAccess(r, rw, rq, start)
 }

@@ -69,7 +69,16 @@ func Assemble(items []Item, s Settings, openKey KeyOpener) (*config.Config, erro
 		}
 		cas[it.ID] = ca
 		if ca.CRLPEM != "" {
-			cfg.PublishedCRLs = append(cfg.PublishedCRLs, config.PublishedCRL{Name: it.ID, CRLPEM: ca.CRLPEM})
+			pc := config.PublishedCRL{Name: it.ID, CRLPEM: ca.CRLPEM}
+			// The CA answers OCSP too, signing with its own key.
+			if ca.CertPEM != "" && ca.KeySecret != "" && openKey != nil {
+				key, err := openKey(ca.KeySecret)
+				if err != nil {
+					return nil, fmt.Errorf("CA %s (%q): open its key: %w", it.ID, ca.Name, err)
+				}
+				pc.OCSP = &config.OCSPSigner{CertPEM: ca.CertPEM, KeyPEM: string(key)}
+			}
+			cfg.PublishedCRLs = append(cfg.PublishedCRLs, pc)
 		}
 	}
 	clientCerts := map[string]Item{}

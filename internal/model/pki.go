@@ -61,6 +61,9 @@ type CA struct {
 	// CRLURL is written into issued certificates as their CRL
 	// distribution point ("" writes none).
 	CRLURL string `json:"crlUrl,omitempty"`
+	// OCSPURL is written into issued certificates as their OCSP responder
+	// (authority information access; "" writes none).
+	OCSPURL string `json:"ocspUrl,omitempty"`
 	// CRLValidity is the time from a CRL's thisUpdate to its nextUpdate.
 	CRLValidity time.Duration `json:"crlValidity"`
 	// The current CRL.

@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -19,12 +20,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ocsp"
 
 	"github.com/certgate/certgate/internal/client"
 	"github.com/certgate/certgate/internal/echo"
@@ -237,6 +241,41 @@ func TestPrivateCAOpenSSLCurlRevoke(t *testing.T) {
 	leaf := parsePEMCert(t, iss.CertificatePEM)
 	if len(leaf.CRLDistributionPoints) != 1 || leaf.CRLDistributionPoints[0] != ca.CRLURL {
 		t.Fatalf("CRL distribution points %v, want [%s]", leaf.CRLDistributionPoints, ca.CRLURL)
+	}
+
+	// OCSP: the certificate names the responder; openssl asks it (POST).
+	ocspURL := "http://" + pub + "/.well-known/certgate/ocsp/" + ca.ID
+	if len(leaf.OCSPServer) != 1 || leaf.OCSPServer[0] != ocspURL {
+		t.Fatalf("OCSP servers %v, want [%s]", leaf.OCSPServer, ocspURL)
+	}
+	ocspOut := func(cert string) string {
+		out, _ := exec.Command(openssl, "ocsp", "-issuer", p("ca.pem"), "-cert", p(cert), "-url", ocspURL, "-CAfile", p("ca.pem"), "-no_nonce").CombinedOutput()
+		return string(out)
+	}
+	out = []byte(ocspOut("my_client.pem"))
+	if s := string(out); !strings.Contains(s, "Response verify OK") || !strings.Contains(s, p("my_client.pem")+": revoked") || !strings.Contains(s, "keyCompromise") {
+		t.Fatalf("openssl ocsp for the revoked certificate:\n%s", s)
+	}
+	t.Logf("openssl ocsp -issuer ca.pem -cert my_client.pem -url %s:\n%s", ocspURL, strings.ReplaceAll(string(out), dir+"/", ""))
+	if out := ocspOut("rsa.pem"); !strings.Contains(out, "Response verify OK") || !strings.Contains(out, p("rsa.pem")+": good") {
+		t.Fatalf("openssl ocsp for the valid certificate:\n%s", out)
+	}
+	// GET with the base64 request in the path (RFC 6960 appendix A).
+	caCert := parsePEMCert(t, ca.CertificatePEM)
+	rsaLeaf := parsePEMCert(t, iss2.CertificatePEM)
+	reqDER, err := ocsp.CreateRequest(rsaLeaf, caCert, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Get(ocspURL + "/" + url.PathEscape(base64.StdEncoding.EncodeToString(reqDER)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	or, err := ocsp.ParseResponseForCert(body, rsaLeaf, caCert)
+	if err != nil || or.Status != ocsp.Good {
+		t.Fatalf("OCSP over GET: %v %+v", err, or)
 	}
 }
 

@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"bytes"
+	"crypto/x509"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ocsp"
+
+	"github.com/certgate/certgate/internal/pki"
+	"github.com/certgate/certgate/internal/pki/pkitest"
+)
+
+// ocspFixture is a snapshot with one OCSP responder ("ca") whose CRL
+// revokes the leaf "revoked".
+func ocspFixture(t testing.TB) (g *Gateway, snap *Snapshot, ca *pkitest.CA, good, revoked *pkitest.Leaf) {
+	ca = pkitest.NewRoot(t, "OCSP CA")
+	good, revoked = ca.Client(t, "good"), ca.Client(t, "revoked")
+	rl, err := x509.ParseRevocationList(ca.CRL(t, time.Time{}, revoked.Cert.SerialNumber))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, err := pki.KeyPEM(ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := newOCSPResponder(string(ca.PEM()), string(keyPEM), rl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap = &Snapshot{published: map[string]*publishedCRL{"ca": {name: "ca", ocsp: r}}}
+	return New(Options{}), snap, ca, good, revoked
+}
+
+func postOCSP(g *Gateway, snap *Snapshot, body []byte) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", OCSPPathPrefix+"ca", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/ocsp-request")
+	g.serveOCSP(w, r, snap)
+	return w
+}
+
+// TestOCSPResponder: good, revoked, another issuer (unauthorized),
+// garbage (malformedRequest); a responder whose key did not sign the CRL
+// is refused at compile.
+func TestOCSPResponder(t *testing.T) {
+	g, snap, ca, good, revoked := ocspFixture(t)
+	for _, tc := range []struct {
+		leaf *pkitest.Leaf
+		want int
+	}{{good, ocsp.Good}, {revoked, ocsp.Revoked}} {
+		req, _ := ocsp.CreateRequest(tc.leaf.Cert, ca.Cert, nil)
+		w := postOCSP(g, snap, req)
+		resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), tc.leaf.Cert, ca.Cert)
+		if err != nil || resp.Status != tc.want || w.Header().Get("Content-Type") != "application/ocsp-response" {
+			t.Fatalf("%s: %v %+v", tc.leaf.Cert.Subject, err, resp)
+		}
+	}
+	other := pkitest.NewRoot(t, "Other CA")
+	req, _ := ocsp.CreateRequest(other.Client(t, "x").Cert, other.Cert, nil)
+	if _, err := ocsp.ParseResponse(postOCSP(g, snap, req).Body.Bytes(), nil); err != (ocsp.ResponseError{Status: ocsp.Unauthorized}) {
+		t.Fatalf("another issuer: %v, want unauthorized", err)
+	}
+	if _, err := ocsp.ParseResponse(postOCSP(g, snap, []byte("nonsense")).Body.Bytes(), nil); err != (ocsp.ResponseError{Status: ocsp.Malformed}) {
+		t.Fatalf("garbage: %v, want malformedRequest", err)
+	}
+	w := httptest.NewRecorder()
+	g.serveOCSP(w, httptest.NewRequest("PUT", OCSPPathPrefix+"ca", nil), snap)
+	if w.Code != http.StatusMethodNotAllowed {
+		t.Fatalf("PUT: %d", w.Code)
+	}
+	rl, _ := x509.ParseRevocationList(ca.CRL(t, time.Time{}))
+	keyPEM, _ := pki.KeyPEM(other.Key)
+	if _, err := newOCSPResponder(string(other.PEM()), string(keyPEM), rl); err == nil {
+		t.Fatal("a responder for a CA that did not sign the CRL was accepted")
+	}
+}
+
+// FuzzOCSPRequest: any request body gets an OCSP answer (HTTP 200,
+// application/ocsp-response), never a panic.
+func FuzzOCSPRequest(f *testing.F) {
+	g, snap, ca, good, _ := ocspFixture(f)
+	req, _ := ocsp.CreateRequest(good.Cert, ca.Cert, nil)
+	f.Add(req)
+	f.Add([]byte{0x30, 0x00})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		w := postOCSP(g, snap, body)
+		if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/ocsp-response" {
+			t.Fatalf("status %d, type %q", w.Code, w.Header().Get("Content-Type"))
+		}
+	})
+}
