@@ -237,31 +237,20 @@ func (s *server) recordIssued(tx store.Tx, c *call, caObj store.Object, ca model
 	return err
 }
 
-// signCRL signs the CA's next CRL from its revoked records and stores it
-// in ca (the caller writes ca).
-func (s *server) signCRL(tx store.Tx, caID string, ca *model.CA, iss *pki.Issuer, now time.Time) error {
-	var entries []pki.RevokedEntry
-	revoked := 0
-	err := listAll(tx, store.ListOptions{Kind: model.KindIssued, Parent: caID}, func(o store.Object) error {
-		var rec model.Issued
-		if err := decodeBody(o, &rec); err != nil {
-			return err
-		}
-		if !rec.Revoked {
-			return nil
-		}
-		n, ok := new(big.Int).SetString(rec.Serial, 16)
+// signCRL signs the CA's next CRL from its revocations and stores it in
+// ca (the caller writes ca). It reads no other record, so a revocation
+// costs the same however many certificates the CA issued.
+func (s *server) signCRL(ca *model.CA, iss *pki.Issuer, now time.Time) error {
+	entries := make([]pki.RevokedEntry, 0, len(ca.Revocations))
+	for _, r := range ca.Revocations {
+		n, ok := new(big.Int).SetString(r.Serial, 16)
 		if !ok {
-			return fmt.Errorf("CA %s: stored serial %q is not hexadecimal", caID, rec.Serial)
+			return fmt.Errorf("CA %q: stored serial %q is not hexadecimal", ca.Name, r.Serial)
 		}
-		reason, _ := pki.ParseRevocationReason(rec.Reason)
-		entries = append(entries, pki.RevokedEntry{Serial: n, RevokedAt: rec.RevokedAt, Reason: int(reason)})
-		revoked++
-		return nil
-	})
-	if err != nil {
-		return err
+		reason, _ := pki.ParseRevocationReason(r.Reason)
+		entries = append(entries, pki.RevokedEntry{Serial: n, RevokedAt: r.At, Reason: int(reason)})
 	}
+	revoked := len(entries)
 	validity := ca.CRLValidity
 	if validity == 0 {
 		validity = DefaultCRLValidity
@@ -288,7 +277,7 @@ func (s *server) resign(tx store.Tx, o store.Object, ca model.CA, now time.Time)
 	if err != nil {
 		return err
 	}
-	if err := s.signCRL(tx, o.ID, &ca, iss, now); err != nil {
+	if err := s.signCRL(&ca, iss, now); err != nil {
 		return err
 	}
 	o.Body = mustJSON(ca)
@@ -440,7 +429,7 @@ func (s *server) createCA(c *call) error {
 		}
 		if cert != nil {
 			body.CertPEM = string(pki.CertPEM(cert))
-			if err := s.signCRL(tx, id, &body, &pki.Issuer{Cert: cert, Key: key}, now); err != nil {
+			if err := s.signCRL(&body, &pki.Issuer{Cert: cert, Key: key}, now); err != nil {
 				return err
 			}
 		}
@@ -513,7 +502,7 @@ func (s *server) patchCA(c *call) error {
 		if err != nil {
 			return err
 		}
-		return s.signCRL(tx, id, ca, iss, s.now())
+		return s.signCRL(ca, iss, s.now())
 	})
 }
 
@@ -644,7 +633,7 @@ func (s *server) importCA(c *call) error {
 			return policyError(err)
 		}
 		ca.CertPEM, ca.ChainPEM, ca.CSRPEM, ca.Status = string(pki.CertPEM(cert)), string(pki.CertPEM(chain...)), "", model.CAActive
-		return s.signCRL(tx, id, ca, &pki.Issuer{Cert: cert, Key: key}, now)
+		return s.signCRL(ca, &pki.Issuer{Cert: cert, Key: key}, now)
 	})
 }
 
@@ -892,6 +881,7 @@ func (s *server) revoke(c *call) error {
 		if out, err = tx.Replace(o, o.Rev); err != nil {
 			return err
 		}
+		ca.Revocations = append(ca.Revocations, model.Revocation{Serial: rec.Serial, At: rec.RevokedAt, Reason: rec.Reason})
 		return s.resign(tx, caObj, ca, now)
 	})
 	if err != nil {

@@ -73,6 +73,16 @@ type CA struct {
 	CRLNextUpdate time.Time `json:"crlNextUpdate,omitzero"`
 	Issued        int       `json:"issued"`
 	Revoked       int       `json:"revoked"`
+	// Revocations are the CA's revoked serials, in revocation order: what
+	// every new CRL lists.
+	Revocations []Revocation `json:"revocations,omitempty"`
+}
+
+// Revocation is one revoked serial of a CA.
+type Revocation struct {
+	Serial string    `json:"serial"` // lower-case hex
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"` // RFC 5280 name
 }
 
 // CASpec is the requested shape of a CA certificate.
