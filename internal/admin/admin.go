@@ -113,6 +113,30 @@ type NodeStatus struct {
 	// Warnings are the served snapshot's warnings (an integration that
 	// skips back-end verification, a CRL source not fetched yet, ...).
 	Warnings []string `json:"warnings,omitempty"`
+	// CRLSources are the CRLs the node fetches for truststores'
+	// crlSources, with their health.
+	CRLSources []CRLSourceStatus `json:"crlSources,omitempty"`
+}
+
+// CRLSourceStatus is the health of one fetched CRL.
+type CRLSourceStatus struct {
+	URL         string    `json:"url"`
+	Truststores []string  `json:"truststores"`
+	LastAttempt time.Time `json:"lastAttempt,omitzero"`
+	LastSuccess time.Time `json:"lastSuccess,omitzero"`
+	NextAttempt time.Time `json:"nextAttempt,omitzero"`
+	LastError   string    `json:"lastError,omitempty"`
+	// Available: a good copy is in use; the fields below describe it.
+	Available  bool      `json:"available"`
+	Issuer     string    `json:"issuer,omitempty"`
+	Number     string    `json:"number,omitempty"`
+	ThisUpdate time.Time `json:"thisUpdate,omitzero"`
+	NextUpdate time.Time `json:"nextUpdate,omitzero"`
+	Entries    int       `json:"entries"`
+	SHA256     string    `json:"sha256,omitempty"`
+	// Stale: no copy, or past its nextUpdate — the truststores refuse
+	// (hardFail) or flag (softFail) the certificates it covers.
+	Stale bool `json:"stale"`
 }
 
 // DryRunResult is the verdict of POST

@@ -479,3 +479,49 @@ func TestExternalSubordinateCA(t *testing.T) {
 		t.Fatalf("client of the imported CA: %d %v", code, err)
 	}
 }
+
+// TestStatusReportsCRLSources: a truststore version's CRL source is
+// fetched and its health is in GET /v1/status; a client its CRL lists is
+// refused.
+func TestStatusReportsCRLSources(t *testing.T) {
+	tn := startNode(t, nil)
+	root := pkitest.NewRoot(t, "Partners Root")
+	good, bad := root.Client(t, "good"), root.Client(t, "bad")
+	crl := root.CRL(t, time.Time{}, bad.Cert.SerialNumber)
+	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(crl) }))
+	t.Cleanup(src.Close)
+	backend := httptest.NewServer(echo.Handler())
+	t.Cleanup(backend.Close)
+	tn.do("POST", "/v1/truststores", map[string]any{"name": "partners", "caBundle": string(root.PEM()),
+		"crlSources": []map[string]any{{"url": src.URL + "/root.crl", "interval": "1h"}}}, nil)
+	var dom, api struct{ ID string }
+	tn.do("POST", "/v1/domains", map[string]any{"hosts": []string{"a.test"},
+		"certificate": map[string]any{"certPEM": string(tn.server.ChainPEM()), "keyPEM": string(tn.server.KeyPEM())},
+		"clientAuth":  map[string]any{"mode": "verify", "truststore": "partners"}}, &dom)
+	tn.do("POST", "/v1/apis", map[string]any{"name": "echo"}, &api)
+	tn.do("POST", "/v1/apis/"+api.ID+"/integrations", map[string]any{"name": "echo", "url": backend.URL}, nil)
+	tn.do("POST", "/v1/apis/"+api.ID+"/routes", map[string]any{"method": "ANY", "path": "/{proxy+}"}, nil)
+	tn.do("POST", "/v1/domains/"+dom.ID+"/mappings", map[string]any{"basePath": "/", "api": "echo"}, nil)
+	tn.waitApplied()
+
+	if code, err := tn.get(tn.tlsConfig(good.TLS()), "/x"); err != nil || code != 200 {
+		t.Fatalf("client not on the CRL: %d %v", code, err)
+	}
+	if code, err := tn.get(tn.tlsConfig(bad.TLS()), "/x"); err == nil && code == 200 {
+		t.Fatal("a client on the fetched CRL was admitted")
+	}
+	var st struct {
+		CRLSources []struct {
+			URL         string   `json:"url"`
+			Truststores []string `json:"truststores"`
+			Available   bool     `json:"available"`
+			Entries     int      `json:"entries"`
+			Stale       bool     `json:"stale"`
+		} `json:"crlSources"`
+	}
+	tn.do("GET", "/v1/status", nil, &st)
+	if len(st.CRLSources) != 1 || st.CRLSources[0].URL != src.URL+"/root.crl" || !st.CRLSources[0].Available ||
+		st.CRLSources[0].Entries != 1 || st.CRLSources[0].Stale || len(st.CRLSources[0].Truststores) != 1 {
+		t.Fatalf("status crlSources: %+v", st.CRLSources)
+	}
+}

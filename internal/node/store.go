@@ -103,6 +103,14 @@ func (n *StoreNode) Status() admin.NodeStatus {
 		st.ConfigID = snap.ID
 		st.Warnings = snap.Warnings()
 	}
+	for _, c := range n.g.CRLSources() {
+		st.CRLSources = append(st.CRLSources, admin.CRLSourceStatus{
+			URL: c.URL, Truststores: c.Truststores, LastAttempt: c.LastAttempt, LastSuccess: c.LastSuccess,
+			NextAttempt: c.NextAttempt, LastError: c.LastError, Available: c.Available, Issuer: c.Issuer,
+			Number: c.Number, ThisUpdate: c.ThisUpdate, NextUpdate: c.NextUpdate, Entries: c.Entries,
+			SHA256: c.Fingerprint, Stale: c.Stale,
+		})
+	}
 	return st
 }
 
