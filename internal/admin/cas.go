@@ -458,12 +458,7 @@ func (s *server) getCA(c *call) error {
 	if err != nil {
 		return err
 	}
-	j, err := caOf(o)
-	if err != nil {
-		return err
-	}
-	read(c.w, o.Rev, j)
-	return nil
+	return show(c, o, caOf)
 }
 
 // patchCA changes a CA's description, status (active ↔ disabled) or CRL
@@ -509,28 +504,7 @@ func (s *server) patchCA(c *call) error {
 // changeCA runs change on the CA the path names (after its If-Match
 // check), writes it back in the same revision and answers with it.
 func (s *server) changeCA(c *call, change func(tx store.Tx, id string, ca *model.CA) error) error {
-	id := c.r.PathValue("id")
-	var out store.Object
-	rev, err := s.update(c, func(tx store.Tx) error {
-		o, err := get(tx, model.KindCA, id, "CA")
-		if err != nil {
-			return err
-		}
-		ifRev, err := precondition(c.r, o)
-		if err != nil {
-			return err
-		}
-		var ca model.CA
-		if err := decodeBody(o, &ca); err != nil {
-			return err
-		}
-		if err := change(tx, id, &ca); err != nil {
-			return err
-		}
-		o.Body = mustJSON(ca)
-		out, err = tx.Replace(o, ifRev)
-		return err
-	})
+	out, rev, err := changeBody(s, c, model.KindCA, "CA", change)
 	if err != nil {
 		return err
 	}
@@ -817,12 +791,7 @@ func (s *server) getIssued(c *call) error {
 	if err != nil {
 		return err
 	}
-	j, err := issuedOf(o)
-	if err != nil {
-		return err
-	}
-	read(c.w, o.Rev, j)
-	return nil
+	return show(c, o, issuedOf)
 }
 
 // revoke revokes a certificate the CA issued and publishes a new CRL in

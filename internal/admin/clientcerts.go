@@ -285,21 +285,7 @@ func (s *server) getClientCert(c *call) error {
 }
 
 func (s *server) patchClientCert(c *call) error {
-	id := c.r.PathValue("id")
-	var out store.Object
-	rev, err := s.update(c, func(tx store.Tx) error {
-		o, err := get(tx, model.KindClientCertificate, id, "client certificate")
-		if err != nil {
-			return err
-		}
-		ifRev, err := precondition(c.r, o)
-		if err != nil {
-			return err
-		}
-		var cur model.ClientCertificate
-		if err := decodeBody(o, &cur); err != nil {
-			return err
-		}
+	out, rev, err := changeBody(s, c, model.KindClientCertificate, "client certificate", func(tx store.Tx, id string, cur *model.ClientCertificate) error {
 		merged, err := mergePatch(clientCertPatch{Description: cur.Description, Tags: cur.Tags}, c.body)
 		if err != nil {
 			return err
@@ -316,9 +302,7 @@ func (s *server) patchClientCert(c *call) error {
 			return invalidFields(errs)
 		}
 		cur.Description, cur.Tags = in.Description, in.Tags
-		o.Body = mustJSON(cur)
-		out, err = tx.Replace(o, ifRev)
-		return err
+		return nil
 	})
 	if err != nil {
 		return err
