@@ -19,6 +19,8 @@
 #   BENCH_RATE=2000           open-loop request rate for the fixed-load p99
 #   BENCH_KEEPALIVE_CONNS=64  BENCH_HANDSHAKE_CLIENTS=32  BENCH_IDLE_CONNS=1000
 #   BENCH_PEERS="nginx haproxy caddy certgate"   (nginx is the baseline)
+#   BENCH_FIGURES="idle keepalive rate newconn resumed"   (a subset for a quick look)
+#   BENCH_OUT=DIR             where latest.md and latest.jsonl go (bench/results)
 #   BENCH_NOISE=0.3           the machine may be shared: before each load run,
 #                             wait (up to 10 s) until other processes use less
 #                             CPU than this (cores); repeat a run during which
@@ -49,7 +51,8 @@ RETRIES="${BENCH_RETRIES:-2}"
 EXTRA="${BENCH_EXTRA:-120}"
 extra_used=0
 KEEP="${BENCH_KEEP:-0}"
-FIGURES=(idle keepalive rate newconn resumed)
+OUT="${BENCH_OUT:-$here/results}"
+read -r -a FIGURES <<<"${BENCH_FIGURES:-idle keepalive rate newconn resumed}"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -296,8 +299,9 @@ elapsed=$(( $(date +%s) - started_at ))
     "$extra_used" "$NOISE"
   "$lg" report -in "$results" -peers "$(IFS=,; echo "${PEERS[*]}")"
 } >"$work/latest.md"
-cp "$work/latest.md" "$here/results/latest.md"
-cp "$results" "$here/results/latest.jsonl"
+mkdir -p "$OUT"
+cp "$work/latest.md" "$OUT/latest.md"
+cp "$results" "$OUT/latest.jsonl"
 echo
 cat "$work/latest.md"
-log "done in ${elapsed}s (of which ${extra_used}s waiting for a quiet machine or repeating disturbed runs); table in bench/results/latest.md, raw runs in bench/results/latest.jsonl"
+log "done in ${elapsed}s (of which ${extra_used}s waiting for a quiet machine or repeating disturbed runs); table in $OUT/latest.md, raw runs in $OUT/latest.jsonl"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unsafe"
 )
 
 // ErrInvalidName is wrapped by NewNames for a name that is not an HTTP
@@ -238,4 +239,19 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// IsOwnedBytes is IsOwned for a name in a byte slice; it does not
+// allocate.
+func IsOwnedBytes(name []byte) bool {
+	return IsOwned(unsafe.String(unsafe.SliceData(name), len(name)))
+}
+
+// ContainsBytes is Contains for a name in a byte slice; it does not
+// allocate.
+func (n Names) ContainsBytes(name []byte) bool {
+	if len(n.names) == 0 {
+		return false
+	}
+	return n.Contains(unsafe.String(unsafe.SliceData(name), len(name)))
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -333,11 +334,50 @@ func (g *Gateway) recompile() {
 }
 
 func (l *listener) shutdown(ctx context.Context) error {
+	// Fast-path connections: idle ones close now, busy ones after their
+	// response in flight (they see closing).
+	l.closing.Store(true)
+	l.closeIdleH1()
 	err := l.srv.Shutdown(ctx) // closes l (our Accept) and drains
 	l.Close()
-	l.wg.Wait()
+	// Handshakes in progress and fast-path connections (which run on
+	// their handshake's goroutine) end by themselves; past ctx they are
+	// closed.
+	done := make(chan struct{})
+	go func() { l.wg.Wait(); close(done) }()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case <-done:
+			break wait
+		case <-tick.C:
+			l.closeIdleH1()
+		case <-ctx.Done():
+			for _, c := range l.open() {
+				c.tls.Close()
+			}
+			<-done
+			if err == nil {
+				err = ctx.Err()
+			}
+			break wait
+		}
+	}
 	l.serveWG.Wait()
 	return err
+}
+
+// closeIdleH1 closes the open connections that are between requests.
+// (net/http closes its own idle connections; closing one of them here
+// too is harmless.)
+func (l *listener) closeIdleH1() {
+	for _, c := range l.open() {
+		if http.ConnState(c.httpState.Load()) == http.StateIdle {
+			c.tls.Close()
+		}
+	}
 }
 
 func (s *Snapshot) listener(address string) *listenerSpec {

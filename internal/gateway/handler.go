@@ -58,97 +58,126 @@ func (g *Gateway) serve(w *statusWriter, r *http.Request, rq *request, now time.
 	// 1. Identity and forwarding headers belong to the gateway alone.
 	certheader.Strip(r.Header, c.dom.strip)
 
-	// 2. The Host must belong to a domain with the same TLS policy as the
-	// one the handshake applied (SNI, or the listener's default domain).
 	host, err := hostname.FromHostHeader(r.Host)
 	if err != nil {
 		g.deny(w, rq, http.StatusBadRequest, CodeBadHost, "the Host header is not a valid host name")
 		return
 	}
+	m, v, dn := g.admit(rq, snap, host, r.URL.Path, now)
+	if dn == nil && rq.dom != c.dom {
+		certheader.Strip(r.Header, rq.dom.strip)
+	}
+	if dn == nil {
+		g.serveAPI(w, r, rq, m.api, &v)
+		return
+	}
+	if dn.close {
+		w.Header().Set("Connection", "close")
+	}
+	g.deny(w, rq, dn.status, dn.code, dn.detail)
+}
+
+// denial is the gateway's own answer to a request it does not proxy.
+type denial struct {
+	status       int
+	code, detail string
+	allow        []string // 405: the methods the route accepts
+	close        bool     // the connection must close after the answer
+}
+
+// admit runs the front-door checks shared by every HTTP server of the
+// data plane, steps 2 to 4 of the pipeline: the Host (already parsed)
+// must belong to a domain with the TLS policy the handshake applied; the
+// connection's client-certificate verdict, re-checked if the truststore
+// changed; the path and the base-path mapping. It sets rq.dom, rq.headers,
+// rq.apiPath and rq.stage, and returns the mapping and the verdict, or
+// the denial.
+func (g *Gateway) admit(rq *request, snap *Snapshot, host, path string, now time.Time) (*mapping, verdict, *denial) {
+	c := rq.conn
+	// 2. The Host must belong to a domain with the same TLS policy as the
+	// one the handshake applied (SNI, or the listener's default domain).
 	d, ok := snap.hosts.Lookup(host)
 	if !ok {
-		g.deny(w, rq, http.StatusMisdirectedRequest, CodeMisdirected, "this gateway serves no domain named "+strconv.Quote(host))
-		return
+		return nil, verdict{}, &denial{status: http.StatusMisdirectedRequest, code: CodeMisdirected, detail: "this gateway serves no domain named " + strconv.Quote(host)}
 	}
 	rq.dom = d
 	if d.policy != c.dom.policy && d.key != c.dom.key {
-		g.deny(w, rq, http.StatusMisdirectedRequest, CodeMisdirected,
-			"the Host "+strconv.Quote(host)+" has a different TLS client-authentication policy than the one negotiated for this connection; open a new connection for it")
-		return
-	}
-	if d != c.dom {
-		certheader.Strip(r.Header, d.strip)
+		return nil, verdict{}, &denial{status: http.StatusMisdirectedRequest, code: CodeMisdirected,
+			detail: "the Host " + strconv.Quote(host) + " has a different TLS client-authentication policy than the one negotiated for this connection; open a new connection for it"}
 	}
 
 	// 3. The connection's client-certificate verdict, re-checked if the
 	// truststore changed since the handshake.
 	v := c.currentVerdict(d, now)
 	if v.reason != "" {
-		if !d.failHTTP {
-			// The handshake admitted the client under an older truststore
-			// version; it is not admitted any more. Close after this answer.
-			w.Header().Set("Connection", "close")
-		}
-		g.deny(w, rq, http.StatusForbidden, string(v.reason), v.reason.Describe())
-		return
+		// Without failureResponse http, the handshake admitted the client
+		// under an older truststore version; it is not admitted any more.
+		// Close after this answer.
+		return nil, v, &denial{status: http.StatusForbidden, code: string(v.reason), detail: v.reason.Describe(), close: !d.failHTTP}
 	}
 	rq.headers = v.headers
 
-	// 4. Route: base-path mapping, then the API's route table.
-	path := r.URL.Path
+	// 4. Route: base-path mapping (the API's route table follows in
+	// routeAPI).
 	if !cleanPath(path) {
-		g.deny(w, rq, http.StatusBadRequest, CodeBadPath, "the path must be absolute and must not contain empty, '.' or '..' segments")
-		return
+		return nil, v, &denial{status: http.StatusBadRequest, code: CodeBadPath, detail: "the path must be absolute and must not contain empty, '.' or '..' segments"}
 	}
 	m, apiPath := d.mapping(path)
 	if m == nil {
-		g.deny(w, rq, http.StatusNotFound, CodeNoMapping, "no API is mapped at this path")
-		return
+		return nil, v, &denial{status: http.StatusNotFound, code: CodeNoMapping, detail: "no API is mapped at this path"}
 	}
 	rq.apiPath = apiPath
 	rq.stage = m.stage
-	g.serveAPI(w, r, rq, m.api, &v)
+	return m, v, nil
 }
 
 // serveAPI is the API's part of the pipeline — route table, route rules
 // on the client-certificate verdict, proxy — for live requests and test
 // invocations alike. rq.apiPath and rq.stage are set.
 func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, rq *request, ap *api, v *verdict) {
+	if dn := g.routeAPI(rq, ap, r.Method, v); dn != nil {
+		if dn.allow != nil {
+			w.Header().Set("Allow", strings.Join(dn.allow, ", "))
+		}
+		g.deny(w, rq, dn.status, dn.code, dn.detail)
+		return
+	}
+
+	// 6. Proxy.
+	in := rq.route.integration
+	rq.upstream = in.target.Host
+	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, rq))
+	in.proxy.ServeHTTP(w, r)
+}
+
+// routeAPI matches the API's route table (step 4) and applies the route's
+// rules on the verified identity (step 5). It sets rq.route, or returns
+// the denial.
+func (g *Gateway) routeAPI(rq *request, ap *api, method string, v *verdict) *denial {
 	var params route.Params
-	re, status, allow := ap.routes.Match(r.Method, rq.apiPath, &params)
+	re, status, allow := ap.routes.Match(method, rq.apiPath, &params)
 	switch status {
 	case route.NotFound:
-		g.deny(w, rq, http.StatusNotFound, CodeRouteNotFound, "no route matches "+r.Method+" "+rq.apiPath)
-		return
+		return &denial{status: http.StatusNotFound, code: CodeRouteNotFound, detail: "no route matches " + method + " " + rq.apiPath}
 	case route.MethodNotAllowed:
-		w.Header().Set("Allow", strings.Join(allow, ", "))
-		g.deny(w, rq, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "the route does not accept "+r.Method)
-		return
+		return &denial{status: http.StatusMethodNotAllowed, code: CodeMethodNotAllowed, detail: "the route does not accept " + method, allow: allow}
 	}
 	rq.route = re
 
 	// 5. Route rules on the verified identity.
 	if re.requireCert || re.hasRules {
 		if v.status != certheader.Verified || v.ident == nil {
-			g.deny(w, rq, http.StatusForbidden, string(trust.ReasonMissing), "this route requires a verified client certificate")
-			return
+			return &denial{status: http.StatusForbidden, code: string(trust.ReasonMissing), detail: "this route requires a verified client certificate"}
 		}
 		id := ruleIdentity(v.ident)
 		if re.deny != nil && re.deny.Match(id) {
-			g.deny(w, rq, http.StatusForbidden, string(trust.ReasonRejected), "the client certificate is refused by a deny rule of this route")
-			return
+			return &denial{status: http.StatusForbidden, code: string(trust.ReasonRejected), detail: "the client certificate is refused by a deny rule of this route"}
 		}
 		if re.allow != nil && !re.allow.Match(id) {
-			g.deny(w, rq, http.StatusForbidden, string(trust.ReasonRejected), "the client certificate matches no allow rule of this route")
-			return
+			return &denial{status: http.StatusForbidden, code: string(trust.ReasonRejected), detail: "the client certificate matches no allow rule of this route"}
 		}
 	}
-
-	// 6. Proxy.
-	in := re.integration
-	rq.upstream = in.target.Host
-	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, rq))
-	in.proxy.ServeHTTP(w, r)
+	return nil
 }
 
 func (g *Gateway) deny(w http.ResponseWriter, rq *request, status int, code, detail string) {
@@ -254,11 +283,54 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // logAccess writes one JSON access log line and updates request metrics.
 func (g *Gateway) logAccess(r *http.Request, w *statusWriter, rq *request, start time.Time) {
+	status, elapsed := g.countAccess(rq, w.status, start)
+	if !g.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	g.accessLine(r.Context(), accessInfo{r.RemoteAddr, r.Host, r.Method, r.URL.Path, r.Proto}, rq, status, w.bytes, elapsed)
+}
+
+// accessInfo is what the access log line says of the request itself.
+type accessInfo struct{ remoteAddr, host, method, path, proto string }
+
+// countAccess updates the request metrics and returns the status to log
+// (499 when the client went away before any response) and the duration.
+func (g *Gateway) countAccess(rq *request, status int, start time.Time) (int, time.Duration) {
 	elapsed := g.now().Sub(start)
-	status := w.status
 	if status == 0 {
 		status = 499 // client went away before any response
 	}
+	if rq.invoke == nil { // test invocations are not traffic
+		domainName, apiName, tmpl := "-", "-", "-"
+		if rq.dom != nil {
+			domainName = rq.dom.name
+		}
+		if rq.route != nil {
+			apiName, tmpl = rq.route.api, rq.route.template
+		}
+		g.metrics.requests.WithLabelValues(domainName, apiName, tmpl, statusLabel(status)).Inc()
+		g.metrics.requestSeconds.WithLabelValues(domainName, apiName, tmpl).Observe(elapsed.Seconds())
+	}
+	return status, elapsed
+}
+
+// statusLabels are the metric labels of the status codes 100 to 599.
+var statusLabels = func() (t [500]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(100 + i)
+	}
+	return t
+}()
+
+func statusLabel(status int) string {
+	if status >= 100 && status < 600 {
+		return statusLabels[status-100]
+	}
+	return strconv.Itoa(status)
+}
+
+// accessLine writes the access log line at level info.
+func (g *Gateway) accessLine(ctx context.Context, a accessInfo, rq *request, status int, bytes int64, elapsed time.Duration) {
 	domainName, apiName, tmpl := "-", "-", "-"
 	if rq.dom != nil {
 		domainName = rq.dom.name
@@ -266,27 +338,19 @@ func (g *Gateway) logAccess(r *http.Request, w *statusWriter, rq *request, start
 	if rq.route != nil {
 		apiName, tmpl = rq.route.api, rq.route.template
 	}
-	if rq.invoke == nil { // test invocations are not traffic
-		g.metrics.requests.WithLabelValues(domainName, apiName, tmpl, strconv.Itoa(status)).Inc()
-		g.metrics.requestSeconds.WithLabelValues(domainName, apiName, tmpl).Observe(elapsed.Seconds())
-	}
-
-	if !g.log.Enabled(r.Context(), slog.LevelInfo) {
-		return
-	}
-	clientIP, _, _ := net.SplitHostPort(r.RemoteAddr)
+	clientIP, _, _ := net.SplitHostPort(a.remoteAddr)
 	attrs := []slog.Attr{
 		slog.String("log", "access"),
 		slog.String("client_ip", clientIP),
 		slog.String("domain", domainName),
-		slog.String("host", r.Host),
-		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
-		slog.String("proto", r.Proto),
+		slog.String("host", a.host),
+		slog.String("method", a.method),
+		slog.String("path", a.path),
+		slog.String("proto", a.proto),
 		slog.String("api", apiName),
 		slog.String("route", tmpl),
 		slog.Int("status", status),
-		slog.Int64("bytes", w.bytes),
+		slog.Int64("bytes", bytes),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 	}
 	if rq.upstream != "" {
@@ -312,5 +376,5 @@ func (g *Gateway) logAccess(r *http.Request, w *statusWriter, rq *request, start
 				slog.String("client_serial", serialHex(v.chain[0])))
 		}
 	}
-	g.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	g.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/certgate/certgate/internal/trust"
@@ -28,6 +29,10 @@ type listener struct {
 	once    sync.Once
 	wg      sync.WaitGroup // handshakes in progress
 	serveWG sync.WaitGroup
+
+	// closing is set when the listener shuts down: fast-path connections
+	// close after their response in flight, or at once when idle.
+	closing atomic.Bool
 
 	connsMu sync.Mutex
 	conns   map[*conn]struct{} // handed to srv and not closed yet
@@ -61,6 +66,9 @@ func (l *listener) open() []*conn {
 // gatewayConn returns the gateway connection under an http.Server's
 // net.Conn, or nil.
 func gatewayConn(nc net.Conn) *conn {
+	if rc, ok := nc.(*replayConn); ok {
+		nc = rc.Conn
+	}
 	if tc, ok := nc.(*tls.Conn); ok {
 		if gc, ok := tc.NetConn().(*conn); ok {
 			return gc
@@ -78,6 +86,12 @@ func (g *Gateway) serveFront(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		g.ServeHTTP(w, r)
 		return
+	}
+	if r.TLS == nil {
+		// A connection the HTTP/1.1 fast path handed over (replayConn):
+		// net/http sees the TLS state only on a *tls.Conn.
+		cs := c.tls.ConnectionState()
+		r.TLS = &cs
 	}
 	if isPublicPath(r.URL.Path) {
 		g.servePublicOnConn(w, r, c)
@@ -208,6 +222,10 @@ func (l *listener) handshake(raw net.Conn) {
 		// A swap happened during the handshake, after Apply judged the
 		// open connections again: judge this one now.
 		g.rejudgeConn(c, s, nil, g.now())
+	}
+	if h1Enabled && !c.h2 && !l.closing.Load() {
+		l.serveH1(c, tc)
+		return
 	}
 	select {
 	case l.ready <- tc:

@@ -65,41 +65,48 @@ func (g *Gateway) newProxy(in *integration) *httputil.ReverseProxy {
 				}
 				return
 			}
-			code, status, detail := CodeBackendUnavailable, http.StatusBadGateway, "the back end could not be reached or failed to answer"
-			var ne net.Error
-			var tr *backendTransport
-			if rq != nil {
-				tr = rq.backend
-			}
-			if tlsCode, tlsDetail, hs := backendErrorCode(err, tr); tlsCode != "" {
-				code, detail = tlsCode, publicTLSDetail(tlsCode)
-				if _, inHandshake := errors.AsType[*handshakeError](err); !inHandshake && tr != nil {
-					// Refused after the handshake (TLS 1.3): the view
-					// must say so too.
-					g.backends.failedAfterHandshake(tr.owner, hs, tlsCode, tlsDetail)
-				}
-				if rq != nil && rq.invoke != nil {
-					rq.invoke.setTLSFailure(tlsCode, tlsDetail)
-				}
-				g.metrics.backend.tlsErrors.WithLabelValues(in.api, in.name, code).Inc()
-				g.log.WarnContext(r.Context(), "back-end TLS failed", "api", in.api, "integration", in.name, "upstream", in.target.Host,
-					"code", code, "detail", tlsDetail, "client_cert", presentedLabel(tr), "error", err)
-			} else {
-				if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-					code, status, detail = CodeBackendTimeout, http.StatusGatewayTimeout, "the back end did not answer within "+in.timeout.String()
-				}
-				g.log.WarnContext(r.Context(), "back-end call failed", "api", in.api, "integration", in.name, "upstream", in.target.Host, "code", code, "error", err)
-			}
-			g.metrics.backendErrors.WithLabelValues(in.api, in.name, code).Inc()
-			if rq != nil {
-				rq.code = code
-			}
+			status, code, detail := g.backendFailure(r.Context(), in, rq, err)
 			writeProblem(w, status, code, detail)
 		},
 		// Body copy errors of test invocations (the live path aborts the
 		// handler instead of logging).
 		ErrorLog: slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
+}
+
+// backendFailure classifies a failed back-end call, counts and logs it,
+// and returns the answer for the client.
+func (g *Gateway) backendFailure(ctx context.Context, in *integration, rq *request, err error) (status int, code, detail string) {
+	code, status, detail = CodeBackendUnavailable, http.StatusBadGateway, "the back end could not be reached or failed to answer"
+	var ne net.Error
+	var tr *backendTransport
+	if rq != nil {
+		tr = rq.backend
+	}
+	if tlsCode, tlsDetail, hs := backendErrorCode(err, tr); tlsCode != "" {
+		code, detail = tlsCode, publicTLSDetail(tlsCode)
+		if _, inHandshake := errors.AsType[*handshakeError](err); !inHandshake && tr != nil {
+			// Refused after the handshake (TLS 1.3): the view
+			// must say so too.
+			g.backends.failedAfterHandshake(tr.owner, hs, tlsCode, tlsDetail)
+		}
+		if rq != nil && rq.invoke != nil {
+			rq.invoke.setTLSFailure(tlsCode, tlsDetail)
+		}
+		g.metrics.backend.tlsErrors.WithLabelValues(in.api, in.name, code).Inc()
+		g.log.WarnContext(ctx, "back-end TLS failed", "api", in.api, "integration", in.name, "upstream", in.target.Host,
+			"code", code, "detail", tlsDetail, "client_cert", presentedLabel(tr), "error", err)
+	} else {
+		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			code, status, detail = CodeBackendTimeout, http.StatusGatewayTimeout, "the back end did not answer within "+in.timeout.String()
+		}
+		g.log.WarnContext(ctx, "back-end call failed", "api", in.api, "integration", in.name, "upstream", in.target.Host, "code", code, "error", err)
+	}
+	g.metrics.backendErrors.WithLabelValues(in.api, in.name, code).Inc()
+	if rq != nil {
+		rq.code = code
+	}
+	return status, code, detail
 }
 
 // integrationTransport sends a request with the transport of its stage

@@ -86,6 +86,9 @@ type backendTransport struct {
 	// that refuses the client certificate says so only after the
 	// handshake, on the first read; its alert is judged with this record.
 	last atomic.Pointer[handshake]
+	// fast is the HTTP/1.1 fast path's pool of connections to an http
+	// back end (h1backend.go), made on first use.
+	fast atomic.Pointer[h1Pool]
 }
 
 func (g *Gateway) newBackendTransport(owner *backendEntry, policy *backendPolicy, cert *clientCert, timeout time.Duration) *backendTransport {
@@ -140,6 +143,9 @@ func (t *backendTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 func (t *backendTransport) retire() {
 	t.retired.Store(true)
 	t.tr.CloseIdleConnections()
+	if p := t.fast.Load(); p != nil {
+		p.retire()
+	}
 }
 
 type retireAwareBody struct {

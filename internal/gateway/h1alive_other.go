@@ -1,0 +1,8 @@
+//go:build !unix
+
+package gateway
+
+import "net"
+
+// connAlive cannot peek here; a stale connection is found by the retry.
+func connAlive(net.Conn) bool { return true }

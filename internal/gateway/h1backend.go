@@ -1,0 +1,580 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/certgate/certgate/internal/certheader"
+)
+
+// The fast path's side towards http back ends: a pool of kept-alive
+// HTTP/1.1 connections per back-end transport, used synchronously by the
+// front-door connection's goroutine (h1server.go).
+
+const (
+	h1MaxIdle         = 256              // idle connections kept per transport
+	h1IdleTimeout     = 90 * time.Second // as http.Transport's IdleConnTimeout
+	h1ProbeAfter      = time.Second      // an idle connection older than this is checked before reuse
+	h1MaxResponseHead = 64 << 10
+	h1MaxChunkLine    = 4 << 10
+)
+
+// h1Pool is the fast path's connection pool of one back-end transport.
+type h1Pool struct {
+	bt   *backendTransport
+	addr string
+
+	mu       sync.Mutex
+	idle     []*beConn // most recently used last
+	retired  bool
+	sweeping bool
+}
+
+// beConn is one back-end connection.
+type beConn struct {
+	nc     net.Conn
+	rb     rbuf
+	bw     *bufio.Writer
+	idleAt time.Time
+	reused bool
+	resp   h1Response
+}
+
+// h1pool returns the transport's fast-path pool, made on first use.
+func (t *backendTransport) h1pool(in *integration) *h1Pool {
+	if p := t.fast.Load(); p != nil {
+		return p
+	}
+	p := &h1Pool{bt: t, addr: backendAddr(in)}
+	if t.fast.CompareAndSwap(nil, p) {
+		if t.retired.Load() {
+			p.retire()
+		}
+		return p
+	}
+	return t.fast.Load()
+}
+
+// get returns an idle connection or dials a new one.
+func (p *h1Pool) get() (*beConn, error) {
+	for {
+		p.mu.Lock()
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
+			break
+		}
+		be := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		idle := time.Since(be.idleAt)
+		if idle > h1IdleTimeout || (idle > h1ProbeAfter && !connAlive(be.nc)) {
+			be.close()
+			continue
+		}
+		be.reused = true
+		return be, nil
+	}
+	nc, err := p.bt.dialer.DialContext(context.Background(), "tcp", p.addr)
+	if err != nil {
+		return nil, err
+	}
+	return &beConn{
+		nc: nc,
+		rb: rbuf{buf: make([]byte, 8<<10), src: nc},
+		bw: bufio.NewWriterSize(nc, 8<<10),
+	}, nil
+}
+
+// put keeps be for reuse, or closes it.
+func (p *h1Pool) put(be *beConn) {
+	be.idleAt = time.Now()
+	p.mu.Lock()
+	if p.retired || len(p.idle) >= h1MaxIdle {
+		p.mu.Unlock()
+		be.close()
+		return
+	}
+	p.idle = append(p.idle, be)
+	if !p.sweeping {
+		p.sweeping = true
+		time.AfterFunc(h1IdleTimeout/3, p.sweep)
+	}
+	p.mu.Unlock()
+}
+
+// sweep closes connections idle longer than h1IdleTimeout, and comes
+// back while any are left.
+func (p *h1Pool) sweep() {
+	p.mu.Lock()
+	var old []*beConn
+	keep := p.idle[:0]
+	for _, be := range p.idle {
+		if time.Since(be.idleAt) > h1IdleTimeout {
+			old = append(old, be)
+		} else {
+			keep = append(keep, be)
+		}
+	}
+	clear(p.idle[len(keep):])
+	p.idle = keep
+	p.sweeping = len(p.idle) > 0 && !p.retired
+	if p.sweeping {
+		time.AfterFunc(h1IdleTimeout/3, p.sweep)
+	}
+	p.mu.Unlock()
+	for _, be := range old {
+		be.close()
+	}
+}
+
+// retire closes the idle connections; busy ones close when returned.
+func (p *h1Pool) retire() {
+	p.mu.Lock()
+	p.retired = true
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, be := range idle {
+		be.close()
+	}
+}
+
+func (be *beConn) close() { be.nc.Close() }
+
+// idempotent reports whether a request without a body may be sent again
+// after a reused connection failed before any response (as http.Transport
+// does: idempotent methods, or an Idempotency-Key header).
+func (r *h1Request) replayable() bool {
+	if r.contentLength != 0 {
+		return false
+	}
+	switch r.method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	for _, f := range r.fields {
+		if equalFoldBytes(f.name, "idempotency-key") || equalFoldBytes(f.name, "x-idempotency-key") {
+			return true
+		}
+	}
+	return false
+}
+
+// proxy forwards the request to in's back end and relays the answer.
+func (h *h1conn) proxy(in *integration, rq *request) (status int, bytes int64, out h1Outcome) {
+	bt := in.transportFor(rq)
+	rq.backend = bt
+	p := bt.h1pool(in)
+	req := &h.req
+	var be *beConn
+	var err error
+	sent := false // the request head (and body) left the client's buffer
+	for attempt := 0; ; attempt++ {
+		be, err = p.get()
+		if err == nil {
+			err = h.send(be, in, rq, !sent)
+			sent = true
+			if err == nil {
+				err = be.readHead(in.timeout)
+			}
+		}
+		if err == nil {
+			break
+		}
+		reused := be != nil && be.reused
+		gotBytes := be != nil && be.rb.buffered() > 0
+		if be != nil {
+			be.close()
+		}
+		if errors.Is(err, errClientGone) {
+			rq.code = "ClientClosedRequest"
+			return 499, 0, h1Close
+		}
+		if attempt == 0 && reused && !gotBytes && req.replayable() && !isTimeout(err) {
+			continue // the back end had closed the idle connection: once more on a new one
+		}
+		status, code, detail := h.g.backendFailure(context.Background(), in, rq, err)
+		// Where a body was sent in part, what is left of it cannot be
+		// found: close after the answer.
+		n, out := h.deny(&denial{status: status, code: code, detail: detail, close: sent && req.contentLength != 0}, sent)
+		return status, n, out
+	}
+	return h.relay(be, p)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// send writes the request to be: the head on every attempt, then (the
+// first time only) moves past the head in the client's buffer and copies
+// the body.
+func (h *h1conn) send(be *beConn, in *integration, rq *request, first bool) error {
+	req, w := &h.req, be.bw
+	c := h.c
+	w.WriteString(req.method)
+	w.WriteByte(' ')
+	if base := in.target.Path; base != "" && base != "/" {
+		if base[len(base)-1] == '/' {
+			base = base[:len(base)-1]
+		}
+		w.WriteString(base)
+	}
+	w.WriteString(rq.apiPath)
+	if req.hasQuery {
+		w.WriteByte('?')
+		w.Write(req.query)
+	}
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.WriteString(in.target.Host)
+	w.WriteString("\r\n")
+	strip := c.dom.strip
+	other := rq.dom.strip
+	for _, f := range req.fields {
+		if hopByHop(f.name) || namedIn(req.connTokens, f.name) {
+			continue
+		}
+		if certheader.IsOwnedBytes(f.name) || strip.ContainsBytes(f.name) || (rq.dom != c.dom && other.ContainsBytes(f.name)) {
+			continue
+		}
+		w.Write(f.name)
+		w.WriteString(": ")
+		w.Write(f.value)
+		w.WriteString("\r\n")
+	}
+	if req.teTrailers {
+		w.WriteString("Te: trailers\r\n")
+	}
+	// X-Forwarded-For is the peer address only: the gateway is the edge,
+	// and anything a client sent was stripped.
+	if h.clientIP != "" {
+		w.WriteString("X-Forwarded-For: ")
+		w.WriteString(h.clientIP)
+		w.WriteString("\r\n")
+	}
+	w.WriteString("X-Forwarded-Host: ")
+	w.Write(req.host)
+	w.WriteString("\r\nX-Forwarded-Proto: https\r\n")
+	for _, f := range rq.headers {
+		w.WriteString(f.Name)
+		w.WriteString(": ")
+		w.WriteString(f.Value)
+		w.WriteString("\r\n")
+	}
+	switch {
+	case req.chunked:
+		w.WriteString("Transfer-Encoding: chunked\r\n")
+	case req.contentLength > 0:
+		w.WriteString("Content-Length: ")
+		w.Write(strconv.AppendInt(h.num[:0], req.contentLength, 10))
+		w.WriteString("\r\n")
+	case req.method == http.MethodPost || req.method == http.MethodPut || req.method == http.MethodPatch:
+		w.WriteString("Content-Length: 0\r\n")
+	}
+	w.WriteString("\r\n")
+	if first {
+		h.rb.r += req.headLen // the fields are not used any more
+		if req.contentLength != 0 {
+			h.setReadDeadline()
+			var err error
+			if req.chunked {
+				err = h.sendChunked(w)
+			} else {
+				err = h.sendBody(w, req.contentLength)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return w.Flush()
+}
+
+// sendBody copies n body bytes from the client to w.
+func (h *h1conn) sendBody(w *bufio.Writer, n int64) error {
+	for n > 0 {
+		if h.rb.buffered() == 0 {
+			if err := h.rb.fill(); err != nil {
+				return errors.Join(errClientGone, err)
+			}
+		}
+		k := min(n, int64(h.rb.buffered()))
+		if _, err := w.Write(h.rb.buf[h.rb.r : h.rb.r+int(k)]); err != nil {
+			return err
+		}
+		h.rb.r += int(k)
+		n -= k
+	}
+	return nil
+}
+
+// sendChunked relays a chunked body from the client to w, chunk by
+// chunk. Chunk extensions and trailer fields are dropped (trailers could
+// otherwise smuggle identity fields past the header stripping).
+func (h *h1conn) sendChunked(w *bufio.Writer) error {
+	for {
+		line, err := h.rb.line(h1MaxChunkLine)
+		if err != nil {
+			return errors.Join(errClientGone, err)
+		}
+		n, err := parseChunkSize(line)
+		if err != nil {
+			return errors.Join(errClientGone, err)
+		}
+		if n == 0 {
+			for { // trailer section, up to the blank line
+				line, err := h.rb.line(h1MaxChunkLine)
+				if err != nil {
+					return errors.Join(errClientGone, err)
+				}
+				if len(line) == 0 {
+					break
+				}
+			}
+			_, err := w.WriteString("0\r\n\r\n")
+			return err
+		}
+		w.Write(strconv.AppendInt(h.num[:0], n, 16))
+		w.WriteString("\r\n")
+		if err := h.sendBody(w, n); err != nil {
+			return err
+		}
+		if line, err := h.rb.line(h1MaxChunkLine); err != nil || len(line) != 0 {
+			return errors.Join(errClientGone, errBadChunk)
+		}
+		w.WriteString("\r\n")
+	}
+}
+
+// readHead reads the response head (skipping 1xx interim responses),
+// within timeout when it is not zero.
+func (be *beConn) readHead(timeout time.Duration) error {
+	if timeout > 0 {
+		be.nc.SetReadDeadline(time.Now().Add(timeout))
+		defer be.nc.SetReadDeadline(time.Time{})
+	}
+	for {
+		head, err := be.rb.head(h1MaxResponseHead)
+		if err != nil {
+			if err == errHeadTooLarge {
+				return errH1Malformed
+			}
+			return err
+		}
+		if err := parseResponseHead(head, &be.resp); err != nil {
+			return err
+		}
+		switch {
+		case be.resp.status == http.StatusSwitchingProtocols:
+			return errH1Malformed // never asked for
+		case be.resp.status < 200:
+			be.rb.r += be.resp.headLen // 100 Continue, 103 Early Hints: not relayed
+			continue
+		}
+		return nil
+	}
+}
+
+// relay writes the back end's response to the client and returns be to
+// the pool when its framing allowed reading it whole.
+func (h *h1conn) relay(be *beConn, p *h1Pool) (status int, n int64, out h1Outcome) {
+	req, resp, w := &h.req, &be.resp, h.bw
+	status = resp.status
+	noBody := req.method == http.MethodHead || status == http.StatusNoContent || status == http.StatusNotModified
+	untilClose := !noBody && !resp.chunked && resp.contentLength < 0
+	closeClient := req.close || h.mustClose()
+
+	h.setWriteDeadline()
+	h.writeStatusLine(status)
+	sawDate := false
+	for _, f := range resp.fields {
+		if hopByHop(f.name) || namedIn(resp.connTokens, f.name) {
+			continue
+		}
+		if !sawDate && equalFoldBytes(f.name, "date") {
+			sawDate = true
+		}
+		w.Write(f.name)
+		w.WriteString(": ")
+		w.Write(f.value)
+		w.WriteString("\r\n")
+	}
+	if !sawDate {
+		h.writeDate()
+	}
+	switch {
+	case resp.contentLength >= 0 && !resp.chunked:
+		if status != http.StatusNoContent {
+			w.WriteString("Content-Length: ")
+			w.Write(strconv.AppendInt(h.num[:0], resp.contentLength, 10))
+			w.WriteString("\r\n")
+		}
+	case !noBody:
+		w.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	if closeClient {
+		w.WriteString("Connection: close\r\n")
+	}
+	w.WriteString("\r\n")
+	be.rb.r += resp.headLen
+
+	var err error
+	switch {
+	case noBody:
+	case resp.chunked:
+		n, err = h.relayChunked(be)
+	case untilClose:
+		n, err = h.relayUntilClose(be)
+	default:
+		n, err = h.relayBody(be, resp.contentLength)
+	}
+	if err == nil {
+		err = w.Flush()
+		if err != nil {
+			err = errors.Join(errClientGone, err)
+		}
+	}
+	if err != nil {
+		be.close()
+		if !errors.Is(err, errClientGone) {
+			h.g.log.Warn("back-end response cut short", "upstream", p.addr, "error", err)
+		}
+		return status, n, h1Close
+	}
+	if resp.close || untilClose || be.rb.buffered() > 0 {
+		be.close()
+	} else {
+		be.reused = false
+		p.put(be)
+	}
+	if closeClient {
+		return status, n, h1Close
+	}
+	return status, n, h1KeepAlive
+}
+
+// relayBody copies n bytes, flushing to the client whenever the back end
+// has nothing more buffered (so streamed responses are not held back).
+func (h *h1conn) relayBody(be *beConn, n int64) (int64, error) {
+	var done int64
+	for n > 0 {
+		if be.rb.buffered() == 0 {
+			if h.bw.Buffered() > 0 {
+				if err := h.bw.Flush(); err != nil {
+					return done, errors.Join(errClientGone, err)
+				}
+			}
+			if err := be.rb.fill(); err != nil {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return done, err
+			}
+		}
+		k := min(n, int64(be.rb.buffered()))
+		if _, err := h.bw.Write(be.rb.buf[be.rb.r : be.rb.r+int(k)]); err != nil {
+			return done, errors.Join(errClientGone, err)
+		}
+		be.rb.r += int(k)
+		n -= k
+		done += k
+	}
+	return done, nil
+}
+
+// relayChunked relays a chunked body chunk by chunk, trailers included.
+func (h *h1conn) relayChunked(be *beConn) (int64, error) {
+	var done int64
+	w := h.bw
+	for {
+		if be.rb.buffered() == 0 && w.Buffered() > 0 {
+			if err := w.Flush(); err != nil {
+				return done, errors.Join(errClientGone, err)
+			}
+		}
+		line, err := be.rb.line(h1MaxChunkLine)
+		if err != nil {
+			return done, err
+		}
+		n, err := parseChunkSize(line)
+		if err != nil {
+			return done, err
+		}
+		if n == 0 {
+			w.WriteString("0\r\n")
+			for {
+				line, err := be.rb.line(h1MaxChunkLine)
+				if err != nil {
+					return done, err
+				}
+				if len(line) == 0 {
+					break
+				}
+				colon := 0
+				for colon < len(line) && line[colon] != ':' {
+					colon++
+				}
+				if colon == 0 || colon == len(line) || !isTokenBytes(line[:colon]) {
+					return done, errBadChunk
+				}
+				w.Write(line)
+				w.WriteString("\r\n")
+			}
+			_, err := w.WriteString("\r\n")
+			return done, err
+		}
+		w.Write(strconv.AppendInt(h.num[:0], n, 16))
+		w.WriteString("\r\n")
+		k, err := h.relayBody(be, n)
+		done += k
+		if err != nil {
+			return done, err
+		}
+		if line, err := be.rb.line(h1MaxChunkLine); err != nil || len(line) != 0 {
+			return done, errBadChunk
+		}
+		w.WriteString("\r\n")
+	}
+}
+
+// relayUntilClose relays a body delimited by the back end closing the
+// connection, as chunks to the client.
+func (h *h1conn) relayUntilClose(be *beConn) (int64, error) {
+	var done int64
+	w := h.bw
+	for {
+		if be.rb.buffered() == 0 {
+			if w.Buffered() > 0 {
+				if err := w.Flush(); err != nil {
+					return done, errors.Join(errClientGone, err)
+				}
+			}
+			if err := be.rb.fill(); err != nil {
+				if err == io.EOF {
+					_, err := w.WriteString("0\r\n\r\n")
+					return done, err
+				}
+				return done, err
+			}
+		}
+		k := be.rb.buffered()
+		w.Write(strconv.AppendInt(h.num[:0], int64(k), 16))
+		w.WriteString("\r\n")
+		w.Write(be.rb.buf[be.rb.r:be.rb.w])
+		if _, err := w.WriteString("\r\n"); err != nil {
+			return done, errors.Join(errClientGone, err)
+		}
+		be.rb.r = be.rb.w
+		done += int64(k)
+	}
+}

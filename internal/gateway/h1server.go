@@ -1,0 +1,398 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/certgate/certgate/internal/hostname"
+)
+
+// The HTTP/1.1 fast path. A front-door connection that negotiated
+// http/1.1 (or no ALPN) is served here, on the goroutine that ran its
+// handshake, instead of by net/http's server, httputil.ReverseProxy and
+// http.Transport: the request head is parsed in place into a buffer lent
+// for the request, the pipeline (the same admit and routeAPI steps as the
+// general path) runs on it, and the request is written straight to a
+// pooled back-end connection and the response straight back — one
+// goroutine, no header maps, no per-request contexts. While a connection
+// is idle it holds no buffers.
+//
+// It covers the common case and nothing else: anything its parser does
+// not accept, and requests for public documents or for https back ends,
+// are handed, with the bytes already read, to the listener's net/http
+// server, which then serves the connection for the rest of its life.
+//
+// CERTGATE_HTTP1=net/http turns the fast path off (every connection goes
+// to net/http), for comparison and as an escape hatch.
+
+// h1Enabled reports whether the fast path serves HTTP/1.1 connections.
+var h1Enabled = os.Getenv("CERTGATE_HTTP1") != "net/http"
+
+// Buffer sizes: a head must fit the read buffer (larger ones go to
+// net/http, which applies maxHeaderBytes); responses are written through
+// the write buffer.
+const (
+	h1ReadBuf  = 8 << 10
+	h1WriteBuf = 8 << 10
+)
+
+var h1ReadBufs = sync.Pool{New: func() any { b := make([]byte, h1ReadBuf); return &b }}
+
+var h1Writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, h1WriteBuf) }}
+
+// h1conn is one front-door connection on the fast path.
+type h1conn struct {
+	l   *listener
+	g   *Gateway
+	c   *conn
+	tc  *tls.Conn
+	rb  rbuf
+	rbp *[]byte
+	bw  *bufio.Writer
+	one [1]byte
+	req h1Request
+	rq  request
+	// clientIP is the X-Forwarded-For value, computed once.
+	clientIP string
+	// scratch for number formatting
+	num [24]byte
+}
+
+// serveH1 serves c until it closes, or hands it to net/http.
+func (l *listener) serveH1(c *conn, tc *tls.Conn) {
+	h := &h1conn{l: l, g: l.g, c: c, tc: tc}
+	h.req.fields = make([]h1Field, 0, 16)
+	if ip, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
+		h.clientIP = ip
+	}
+	if h.serve() {
+		return // net/http has it now
+	}
+	tc.Close()
+	l.g.metrics.openConns.Dec()
+}
+
+// serve runs the connection's request loop. It returns true when the
+// connection was handed to net/http.
+func (h *h1conn) serve() (handedOver bool) {
+	defer h.release()
+	t := &h.l.started.timeouts
+	for {
+		if h.rb.buffered() == 0 {
+			// Between requests: no buffers held.
+			h.release()
+			h.c.httpState.Store(int32(http.StateIdle))
+			if h.c.doomed.Load() != nil || h.l.closing.Load() {
+				return false
+			}
+			idle := t.idle
+			if idle == 0 {
+				idle = t.read
+			}
+			if idle > 0 {
+				h.tc.SetReadDeadline(time.Now().Add(idle))
+			} else {
+				h.tc.SetReadDeadline(time.Time{})
+			}
+			n, _ := h.tc.Read(h.one[:])
+			if n == 0 {
+				return false
+			}
+			h.c.httpState.Store(int32(http.StateActive))
+			h.acquire()
+			h.rb.buf[0] = h.one[0]
+			h.rb.w = 1
+		} else {
+			h.acquire()
+		}
+		start := h.g.now()
+		if t.readHeader > 0 {
+			h.tc.SetReadDeadline(time.Now().Add(t.readHeader))
+		}
+		head, err := h.rb.head(len(h.rb.buf))
+		if err == errHeadTooLarge {
+			return h.handOver()
+		}
+		if err != nil {
+			return false // the client went away or was too slow
+		}
+		if parseRequestHead(head, &h.req) != nil {
+			return h.handOver()
+		}
+		switch h.serveRequest(start) {
+		case h1HandOver:
+			return h.handOver()
+		case h1Close:
+			return false
+		}
+	}
+}
+
+type h1Outcome int
+
+const (
+	h1KeepAlive h1Outcome = iota
+	h1Close
+	h1HandOver
+)
+
+// acquire lends the connection its buffers for a request.
+func (h *h1conn) acquire() {
+	if h.rbp == nil {
+		h.rbp = h1ReadBufs.Get().(*[]byte)
+		h.rb = rbuf{buf: *h.rbp, src: h.tc}
+	}
+	if h.bw == nil {
+		h.bw = h1Writers.Get().(*bufio.Writer)
+		h.bw.Reset(h.tc)
+	}
+}
+
+// release returns the buffers (the read buffer only when it holds no
+// pipelined bytes).
+func (h *h1conn) release() {
+	if h.bw != nil {
+		h.bw.Reset(nil)
+		h1Writers.Put(h.bw)
+		h.bw = nil
+	}
+	if h.rbp != nil && h.rb.buffered() == 0 {
+		if cap(h.rb.buf) == h1ReadBuf {
+			h1ReadBufs.Put(h.rbp)
+		}
+		h.rbp = nil
+		h.rb = rbuf{}
+	}
+}
+
+// handOver gives the connection, with the bytes read and not yet served,
+// to the listener's net/http server.
+func (h *h1conn) handOver() bool {
+	pending := append([]byte(nil), h.rb.buf[h.rb.r:h.rb.w]...)
+	h.rb.r, h.rb.w = 0, 0
+	h.release()
+	h.tc.SetDeadline(time.Time{})
+	select {
+	case h.l.ready <- &replayConn{Conn: h.tc, pending: pending}:
+		return true
+	case <-h.l.done:
+		return false
+	}
+}
+
+// replayConn is a front-door connection handed from the fast path to
+// net/http: reads return the bytes the fast path had read first.
+type replayConn struct {
+	*tls.Conn
+	pending []byte
+}
+
+func (c *replayConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// serveRequest runs the pipeline on the parsed head and answers.
+func (h *h1conn) serveRequest(start time.Time) h1Outcome {
+	g, req := h.g, &h.req
+	h.rq = request{conn: h.c}
+	rq := &h.rq
+	if isPublicPath(string(req.path)) {
+		return h1HandOver
+	}
+	host, err := hostname.FromHostHeader(string(req.host))
+	if err != nil {
+		return h1HandOver // net/http and the general pipeline judge it
+	}
+	path := string(req.path)
+	snap := g.snap.Load()
+	m, v, dn := g.admit(rq, snap, host, path, start)
+	if dn == nil {
+		dn = g.routeAPI(rq, m.api, req.method, &v)
+	}
+	var (
+		status int
+		bytes  int64
+		out    h1Outcome
+	)
+	if dn != nil {
+		rq.code = dn.code
+		status = dn.status
+		bytes, out = h.deny(dn, false)
+	} else {
+		in := rq.route.integration
+		if in.tls != nil {
+			return h1HandOver // https back ends: net/http's transport
+		}
+		rq.upstream = in.target.Host
+		status, bytes, out = h.proxy(in, rq)
+	}
+	h.c.httpState.Store(int32(http.StateIdle))
+	status, elapsed := g.countAccess(rq, status, start)
+	if g.log.Enabled(context.Background(), slog.LevelInfo) {
+		g.accessLine(context.Background(), accessInfo{h.c.RemoteAddr().String(), string(req.host), req.method, path, "HTTP/1.1"},
+			rq, status, bytes, elapsed)
+	}
+	return out
+}
+
+// deny answers with the gateway's problem document. Unless consumed (the
+// proxy read the head and body already), a request body is read and
+// dropped when small; otherwise the connection closes.
+func (h *h1conn) deny(dn *denial, consumed bool) (int64, h1Outcome) {
+	closeConn := dn.close || h.req.close || h.mustClose()
+	req := &h.req
+	if !consumed && (req.chunked || req.contentLength > 256<<10) {
+		closeConn = true
+	}
+	body, _ := json.Marshal(problem{Title: http.StatusText(dn.status), Status: dn.status, Code: dn.code, Detail: dn.detail})
+	body = append(body, '\n')
+	h.setWriteDeadline()
+	w := h.bw
+	h.writeStatusLine(dn.status)
+	w.WriteString("Content-Type: application/problem+json\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n")
+	if dn.allow != nil {
+		w.WriteString("Allow: ")
+		for i, m := range dn.allow {
+			if i > 0 {
+				w.WriteString(", ")
+			}
+			w.WriteString(m)
+		}
+		w.WriteString("\r\n")
+	}
+	h.writeDate()
+	w.WriteString("Content-Length: ")
+	w.Write(strconv.AppendInt(h.num[:0], int64(len(body)), 10))
+	w.WriteString("\r\n")
+	if closeConn {
+		w.WriteString("Connection: close\r\n")
+	}
+	w.WriteString("\r\n")
+	if req.method != http.MethodHead {
+		w.Write(body)
+	}
+	if w.Flush() != nil || closeConn {
+		return int64(len(body)), h1Close
+	}
+	if consumed {
+		return int64(len(body)), h1KeepAlive
+	}
+	// Drop the unread body of a refused request.
+	h.rb.r += req.headLen
+	if req.contentLength > 0 {
+		h.setReadDeadline()
+		if h.discard(req.contentLength) != nil {
+			return int64(len(body)), h1Close
+		}
+	}
+	return int64(len(body)), h1KeepAlive
+}
+
+// mustClose reports whether the response in flight must be the
+// connection's last: its verdict changed (doomed) or the listener is
+// shutting down.
+func (h *h1conn) mustClose() bool {
+	return h.c.doomed.Load() != nil || h.l.closing.Load()
+}
+
+func (h *h1conn) discard(n int64) error {
+	for n > 0 {
+		if h.rb.buffered() == 0 {
+			if err := h.rb.fill(); err != nil {
+				return err
+			}
+		}
+		k := min(n, int64(h.rb.buffered()))
+		h.rb.r += int(k)
+		n -= k
+	}
+	return nil
+}
+
+func (h *h1conn) setWriteDeadline() {
+	if t := h.l.started.timeouts.write; t > 0 {
+		h.tc.SetWriteDeadline(time.Now().Add(t))
+	}
+}
+
+func (h *h1conn) setReadDeadline() {
+	if t := h.l.started.timeouts.read; t > 0 {
+		h.tc.SetReadDeadline(time.Now().Add(t))
+	} else {
+		h.tc.SetReadDeadline(time.Time{})
+	}
+}
+
+func (h *h1conn) writeStatusLine(status int) {
+	writeStatusLine(h.bw, status, h.num[:0])
+}
+
+func writeStatusLine(w *bufio.Writer, status int, scratch []byte) {
+	if status >= 100 && status < 600 {
+		w.WriteString(statusLines[status-100])
+		return
+	}
+	w.WriteString("HTTP/1.1 ")
+	w.Write(strconv.AppendInt(scratch, int64(status), 10))
+	w.WriteString(" status code ")
+	w.Write(strconv.AppendInt(scratch, int64(status), 10))
+	w.WriteString("\r\n")
+}
+
+// statusLines are the status lines net/http's server writes.
+var statusLines = func() (t [500]string) {
+	for i := range t {
+		code := 100 + i
+		text := http.StatusText(code)
+		if text == "" {
+			text = "status code " + strconv.Itoa(code)
+		}
+		t[i] = "HTTP/1.1 " + strconv.Itoa(code) + " " + text + "\r\n"
+	}
+	return t
+}()
+
+// writeDate writes a Date field, formatted at most once a second.
+func (h *h1conn) writeDate() {
+	h.bw.Write(dateField())
+}
+
+type cachedDate struct {
+	sec  int64
+	line []byte
+}
+
+var dateCache atomic.Pointer[cachedDate]
+
+func dateField() []byte {
+	now := time.Now()
+	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
+		return d.line
+	}
+	line := make([]byte, 0, 40)
+	line = append(line, "Date: "...)
+	line = now.UTC().AppendFormat(line, http.TimeFormat)
+	line = append(line, "\r\n"...)
+	dateCache.Store(&cachedDate{sec: now.Unix(), line: line})
+	return line
+}
+
+// errClientGone: reading the request body or writing the response to the
+// client failed.
+var errClientGone = errors.New("client connection failed")
