@@ -45,6 +45,22 @@ type beConn struct {
 	idleAt time.Time
 	reused bool
 	resp   h1Response
+	// deadline: the response-header deadline of the last request is
+	// still set on nc.
+	deadline bool
+}
+
+// bodyFill reads more of a response body. The response-header timeout
+// does not apply to bodies: when its deadline, left set by readHead,
+// fires, it is cleared and the read goes on.
+func (be *beConn) bodyFill() error {
+	err := be.rb.fill()
+	if err != nil && be.deadline && isTimeout(err) {
+		be.nc.SetReadDeadline(time.Time{})
+		be.deadline = false
+		err = be.rb.fill()
+	}
+	return err
 }
 
 // h1pool returns the transport's fast-path pool, made on first use.
@@ -63,7 +79,7 @@ func (t *backendTransport) h1pool(in *integration) *h1Pool {
 }
 
 // get returns an idle connection or dials a new one.
-func (p *h1Pool) get() (*beConn, error) {
+func (p *h1Pool) get(now time.Time) (*beConn, error) {
 	for {
 		p.mu.Lock()
 		n := len(p.idle)
@@ -75,7 +91,12 @@ func (p *h1Pool) get() (*beConn, error) {
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		idle := time.Since(be.idleAt)
+		idle := now.Sub(be.idleAt)
+		if idle > h1ProbeAfter && be.deadline {
+			// An expired deadline would fail the probe's read.
+			be.nc.SetReadDeadline(time.Time{})
+			be.deadline = false
+		}
 		if idle > h1IdleTimeout || (idle > h1ProbeAfter && !connAlive(be.nc)) {
 			be.close()
 			continue
@@ -95,8 +116,8 @@ func (p *h1Pool) get() (*beConn, error) {
 }
 
 // put keeps be for reuse, or closes it.
-func (p *h1Pool) put(be *beConn) {
-	be.idleAt = time.Now()
+func (p *h1Pool) put(be *beConn, now time.Time) {
+	be.idleAt = now
 	p.mu.Lock()
 	if p.retired || len(p.idle) >= h1MaxIdle {
 		p.mu.Unlock()
@@ -179,12 +200,12 @@ func (h *h1conn) proxy(in *integration, rq *request) (status int, bytes int64, o
 	var err error
 	sent := false // the request head (and body) left the client's buffer
 	for attempt := 0; ; attempt++ {
-		be, err = p.get()
+		be, err = p.get(h.wall)
 		if err == nil {
 			err = h.send(be, in, rq, !sent)
 			sent = true
 			if err == nil {
-				err = be.readHead(in.timeout)
+				err = be.readHead(h.wall, in.timeout)
 			}
 		}
 		if err == nil {
@@ -357,11 +378,16 @@ func (h *h1conn) sendChunked(w *bufio.Writer) error {
 }
 
 // readHead reads the response head (skipping 1xx interim responses),
-// within timeout when it is not zero.
-func (be *beConn) readHead(timeout time.Duration) error {
+// within timeout of start when it is not zero. The deadline stays set for
+// the body (sparing a timer update per request): fill clears it when it
+// fires after the head (see bodyFill).
+func (be *beConn) readHead(start time.Time, timeout time.Duration) error {
 	if timeout > 0 {
-		be.nc.SetReadDeadline(time.Now().Add(timeout))
-		defer be.nc.SetReadDeadline(time.Time{})
+		be.nc.SetReadDeadline(start.Add(timeout))
+		be.deadline = true
+	} else if be.deadline {
+		be.nc.SetReadDeadline(time.Time{})
+		be.deadline = false
 	}
 	for {
 		head, err := be.rb.head(h1MaxResponseHead)
@@ -432,6 +458,10 @@ func (h *h1conn) relay(be *beConn, p *h1Pool) (status int, n int64, out h1Outcom
 	switch {
 	case noBody:
 	case resp.chunked:
+		if be.deadline { // chunk lines are read without bodyFill
+			be.nc.SetReadDeadline(time.Time{})
+			be.deadline = false
+		}
 		n, err = h.relayChunked(be)
 	case untilClose:
 		n, err = h.relayUntilClose(be)
@@ -455,7 +485,7 @@ func (h *h1conn) relay(be *beConn, p *h1Pool) (status int, n int64, out h1Outcom
 		be.close()
 	} else {
 		be.reused = false
-		p.put(be)
+		p.put(be, h.wall)
 	}
 	if closeClient {
 		return status, n, h1Close
@@ -474,7 +504,7 @@ func (h *h1conn) relayBody(be *beConn, n int64) (int64, error) {
 					return done, errors.Join(errClientGone, err)
 				}
 			}
-			if err := be.rb.fill(); err != nil {
+			if err := be.bodyFill(); err != nil {
 				if err == io.EOF {
 					err = io.ErrUnexpectedEOF
 				}
@@ -559,7 +589,7 @@ func (h *h1conn) relayUntilClose(be *beConn) (int64, error) {
 					return done, errors.Join(errClientGone, err)
 				}
 			}
-			if err := be.rb.fill(); err != nil {
+			if err := be.bodyFill(); err != nil {
 				if err == io.EOF {
 					_, err := w.WriteString("0\r\n\r\n")
 					return done, err

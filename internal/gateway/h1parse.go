@@ -508,6 +508,27 @@ func max0(n int) int {
 	return n
 }
 
+// headNoWait is head without waiting: it reads only what the source has
+// at hand (the rest of a TLS record already decrypted; at most one read
+// otherwise) and reports errHeadIncomplete when no complete head is
+// buffered yet.
+func (b *rbuf) headNoWait() ([]byte, error) {
+	p := b.buf[b.r:b.w]
+	if i := bytes.Index(p, crlfcrlf); i >= 0 {
+		return p[:i+4], nil
+	}
+	if err := b.fill(); err != nil {
+		return nil, err
+	}
+	p = b.buf[b.r:b.w]
+	if i := bytes.Index(p, crlfcrlf); i >= 0 {
+		return p[:i+4], nil
+	}
+	return nil, errHeadIncomplete
+}
+
+var errHeadIncomplete = errors.New("head not complete yet")
+
 // line returns the next CRLF-terminated line (without CRLF), at most max
 // bytes long; used for chunk sizes and trailers.
 func (b *rbuf) line(max int) ([]byte, error) {

@@ -63,6 +63,9 @@ type h1conn struct {
 	one [1]byte
 	req h1Request
 	rq  request
+	// wall is the wall-clock time the request in flight started, for
+	// deadlines.
+	wall time.Time
 	// clientIP is the X-Forwarded-For value, computed once.
 	clientIP string
 	// scratch for number formatting
@@ -117,10 +120,19 @@ func (h *h1conn) serve() (handedOver bool) {
 			h.acquire()
 		}
 		start := h.g.now()
-		if t.readHeader > 0 {
-			h.tc.SetReadDeadline(time.Now().Add(t.readHeader))
+		h.wall = start
+		if !h.g.realClock {
+			h.wall = time.Now()
 		}
-		head, err := h.rb.head(len(h.rb.buf))
+		head, err := h.rb.headNoWait()
+		if err == errHeadIncomplete {
+			// The head did not come in one piece: wait for the rest,
+			// within the read-header timeout.
+			if t.readHeader > 0 {
+				h.tc.SetReadDeadline(h.wall.Add(t.readHeader))
+			}
+			head, err = h.rb.head(len(h.rb.buf))
+		}
 		if err == errHeadTooLarge {
 			return h.handOver()
 		}
@@ -327,13 +339,13 @@ func (h *h1conn) discard(n int64) error {
 
 func (h *h1conn) setWriteDeadline() {
 	if t := h.l.started.timeouts.write; t > 0 {
-		h.tc.SetWriteDeadline(time.Now().Add(t))
+		h.tc.SetWriteDeadline(h.wall.Add(t))
 	}
 }
 
 func (h *h1conn) setReadDeadline() {
 	if t := h.l.started.timeouts.read; t > 0 {
-		h.tc.SetReadDeadline(time.Now().Add(t))
+		h.tc.SetReadDeadline(h.wall.Add(t))
 	} else {
 		h.tc.SetReadDeadline(time.Time{})
 	}
@@ -370,7 +382,7 @@ var statusLines = func() (t [500]string) {
 
 // writeDate writes a Date field, formatted at most once a second.
 func (h *h1conn) writeDate() {
-	h.bw.Write(dateField())
+	h.bw.Write(dateField(h.wall))
 }
 
 type cachedDate struct {
@@ -380,8 +392,7 @@ type cachedDate struct {
 
 var dateCache atomic.Pointer[cachedDate]
 
-func dateField() []byte {
-	now := time.Now()
+func dateField(now time.Time) []byte {
 	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
 		return d.line
 	}
