@@ -44,15 +44,15 @@ type Options struct {
 // Gateway runs front-door listeners serving the current Snapshot. Its
 // methods are safe for concurrent use.
 type Gateway struct {
-	log     *slog.Logger
-	now     func() time.Time
+	log *slog.Logger
+	now func() time.Time
 	// realClock: now is time.Now, so its readings serve for deadlines
 	// too (the fast path saves clock reads).
 	realClock bool
-	metrics *metrics
-	snap    atomic.Pointer[Snapshot]
-	tickets *ticketKeys
-	pool    *transportPool
+	metrics   *metrics
+	snap      atomic.Pointer[Snapshot]
+	tickets   *ticketKeys
+	pool      *transportPool
 
 	mu        sync.Mutex // serialises Apply and Shutdown
 	listeners map[string]*listener
