@@ -51,6 +51,8 @@ var h1ReadBufs = sync.Pool{New: func() any { b := make([]byte, h1ReadBuf); retur
 
 var h1Writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, h1WriteBuf) }}
 
+var h1FieldSlices = sync.Pool{New: func() any { f := make([]h1Field, 0, 24); return &f }}
+
 // h1conn is one front-door connection on the fast path.
 type h1conn struct {
 	l   *listener
@@ -60,6 +62,8 @@ type h1conn struct {
 	rb  rbuf
 	rbp *[]byte
 	bw  *bufio.Writer
+	// fieldsp backs req.fields while a request is served.
+	fieldsp *[]h1Field
 	one [1]byte
 	req h1Request
 	rq  request
@@ -75,7 +79,6 @@ type h1conn struct {
 // serveH1 serves c until it closes, or hands it to net/http.
 func (l *listener) serveH1(c *conn, tc *tls.Conn) {
 	h := &h1conn{l: l, g: l.g, c: c, tc: tc}
-	h.req.fields = make([]h1Field, 0, 16)
 	if ip, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
 		h.clientIP = ip
 	}
@@ -169,6 +172,10 @@ func (h *h1conn) acquire() {
 		h.bw = h1Writers.Get().(*bufio.Writer)
 		h.bw.Reset(h.tc)
 	}
+	if h.fieldsp == nil {
+		h.fieldsp = h1FieldSlices.Get().(*[]h1Field)
+		h.req.fields = (*h.fieldsp)[:0]
+	}
 }
 
 // release returns the buffers (the read buffer only when it holds no
@@ -178,6 +185,15 @@ func (h *h1conn) release() {
 		h.bw.Reset(nil)
 		h1Writers.Put(h.bw)
 		h.bw = nil
+	}
+	if h.fieldsp != nil {
+		clear(h.req.fields) // no references into the read buffer
+		if cap(h.req.fields) == cap(*h.fieldsp) {
+			*h.fieldsp = h.req.fields[:0]
+		}
+		h1FieldSlices.Put(h.fieldsp)
+		h.fieldsp = nil
+		h.req = h1Request{} // nothing pointing into the read buffer
 	}
 	if h.rbp != nil && h.rb.buffered() == 0 {
 		if cap(h.rb.buf) == h1ReadBuf {

@@ -224,7 +224,13 @@ func (l *listener) handshake(raw net.Conn) {
 		g.rejudgeConn(c, s, nil, g.now())
 	}
 	if h1Enabled && !c.h2 && !l.closing.Load() {
-		l.serveH1(c, tc)
+		// A goroutine of its own: the handshake's has a stack grown by
+		// the cryptography, which an idle connection would keep.
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			l.serveH1(c, tc)
+		}()
 		return
 	}
 	select {
