@@ -246,7 +246,7 @@ func (g *Gateway) judge(d *domain, chain []*x509.Certificate, now time.Time) ver
 		}
 	}
 	if v.reason == "" {
-		v.headers = certheader.Encode(d.dialects, v.status, v.chain)
+		v.headers = d.identityHeaders(v.status, v.chain)
 		v.headersFor = d
 	}
 	return v
@@ -287,7 +287,7 @@ func (c *conn) refresh(d *domain, now time.Time) (v verdict, judged bool) {
 	if v.headersFor != d {
 		// A reload changed the domain (perhaps its header dialects):
 		// encode once more for this connection.
-		c.verdict.headers = certheader.Encode(d.dialects, v.status, v.chain)
+		c.verdict.headers = d.identityHeaders(v.status, v.chain)
 		c.verdict.headersFor = d
 		v = c.verdict
 	}

@@ -159,7 +159,9 @@ func parseRequestHead(b []byte, r *h1Request) error {
 					r.connTokens = append(r.connTokens, tok)
 				}
 			}
-		case equalFoldBytes(name, "upgrade"), equalFoldBytes(name, "expect"):
+		case equalFoldBytes(name, "upgrade"), equalFoldBytes(name, "expect"), equalFoldBytes(name, "trailer"):
+			// Trailer: request trailers are dropped anyway; net/http
+			// judges the announcement (it refuses framing names).
 			return errH1Fallback
 		case equalFoldBytes(name, "te"):
 			r.teTrailers = equalFoldBytes(value, "trailers")
@@ -225,6 +227,7 @@ func parseResponseHead(b []byte, r *h1Response) error {
 	r.close = http10
 	keepAlive := false
 	lengths := 0
+	var firstLength []byte
 	for p := head[eol+1:]; len(p) > 0; {
 		eol := bytes.IndexByte(p, '\n')
 		if eol < 1 || p[eol-1] != '\r' {
@@ -249,16 +252,27 @@ func parseResponseHead(b []byte, r *h1Response) error {
 		switch {
 		case equalFoldBytes(name, "content-length"):
 			n, ok := parseContentLength(value)
-			if !ok || (lengths > 0 && n != r.contentLength) {
-				return errH1Malformed
+			if !ok || (lengths > 0 && !bytes.Equal(value, firstLength)) {
+				return errH1Malformed // repeated values must be identical, as net/http demands
 			}
 			lengths++
+			firstLength = value
 			r.contentLength = n
 		case equalFoldBytes(name, "transfer-encoding"):
+			if http10 {
+				break // HTTP/1.0 has no transfer codings: net/http ignores the field
+			}
 			if !equalFoldBytes(value, "chunked") || r.chunked {
 				return errH1Malformed
 			}
 			r.chunked = true
+		case equalFoldBytes(name, "trailer"):
+			for tok := range bytes.SplitSeq(value, []byte(",")) {
+				tok = trimOWSBytes(tok)
+				if equalFoldBytes(tok, "transfer-encoding") || equalFoldBytes(tok, "content-length") || equalFoldBytes(tok, "trailer") {
+					return errH1Malformed // as net/http: framing fields cannot be trailers
+				}
+			}
 		case equalFoldBytes(name, "connection"):
 			for tok := range bytes.SplitSeq(value, []byte(",")) {
 				tok = trimOWSBytes(tok)
@@ -537,7 +551,7 @@ func (b *rbuf) line(max int) ([]byte, error) {
 		p := b.buf[b.r:b.w]
 		if i := bytes.IndexByte(p[from:], '\n'); i >= 0 {
 			i += from
-			if i == 0 || p[i-1] != '\r' {
+			if i == 0 || p[i-1] != '\r' || i-1 > max {
 				return nil, errBadChunk
 			}
 			b.r += i + 1

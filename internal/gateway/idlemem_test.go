@@ -54,6 +54,7 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 	// attributes it to each side.
 	perConn := float64(after.HeapInuse+after.StackInuse-before.HeapInuse-before.StackInuse) / float64(b.N)
 	b.ReportMetric(perConn/1024, "KiB/conn(both-ends)")
+	b.ReportMetric(float64(after.StackInuse-before.StackInuse)/float64(b.N)/1024, "stack-KiB/conn(both-ends)")
 	if f := os.Getenv("CERTGATE_HEAP_PROFILE"); f != "" {
 		out, err := os.Create(f)
 		if err != nil {

@@ -106,6 +106,9 @@ type domain struct {
 	store    *trust.Store // nil when mode is off (or passthrough without one)
 	tls      *tls.Config  // base config; cloned per connection, never mutated
 	dialects []certheader.Dialect
+	// encoded memoises the identity headers by chain (encode.go), so
+	// connections of one client share one copy.
+	encoded  headerMemo
 	strip    certheader.Names
 	mappings []mapping // longest base path first
 	// ignoreExpiry mirrors the truststore setting for per-request expiry checks.
