@@ -64,9 +64,9 @@ type h1conn struct {
 	bw  *bufio.Writer
 	// fieldsp backs req.fields while a request is served.
 	fieldsp *[]h1Field
-	one [1]byte
-	req h1Request
-	rq  request
+	one     [1]byte
+	req     h1Request
+	rq      request
 	// wall is the wall-clock time the request in flight started, for
 	// deadlines.
 	wall time.Time
