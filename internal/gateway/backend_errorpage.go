@@ -40,6 +40,12 @@ func clientCertErrorPage(resp *http.Response) error {
 	if err != nil || len(buf) > maxErrorPage {
 		return nil
 	}
+	return clientCertPage(buf)
+}
+
+// clientCertPage recognises an nginx client-certificate error page in a
+// 400 answer's HTML body.
+func clientCertPage(buf []byte) error {
 	switch {
 	case bytes.Contains(buf, nginxNoCertTitle):
 		return &clientCertPageError{CodeBackendClientCertRequired, "the back end (nginx) answered 400 \"No required SSL certificate was sent\": it requires a client certificate and the stage has none"}

@@ -129,6 +129,23 @@ func (t *backendTransport) dialTLS(ctx context.Context, network, addr, source st
 	return t.conn(ctx, tc, hs), nil
 }
 
+// dialTLSH1 is dialTLS for the HTTP/1.1 fast path: it offers only
+// http/1.1, and returns the connection wrapped as for net/http's
+// transport (backendConn), so refusals after a TLS 1.3 handshake are
+// named alike.
+func (t *backendTransport) dialTLSH1(ctx context.Context, addr string) (net.Conn, error) {
+	tc, hs, err := t.handshakeALPN(ctx, "tcp", addr, sourceRequest, h1Only)
+	if err != nil {
+		if hs != nil {
+			return nil, &handshakeError{hs: hs, err: err}
+		}
+		return nil, err
+	}
+	return &backendConn{Conn: tc, hs: hs, since: time.Now()}, nil
+}
+
+var h1Only = []string{"http/1.1"}
+
 // conn is what the transport gets for a new connection: HTTP/2 needs the
 // *tls.Conn itself; an HTTP/1 connection is wrapped (see backendConn).
 func (t *backendTransport) conn(ctx context.Context, tc *tls.Conn, hs *handshake) net.Conn {
@@ -147,12 +164,22 @@ func (t *backendTransport) conn(ctx context.Context, tc *tls.Conn, hs *handshake
 // it showed: in the integration's certificate view, in a test invocation
 // found in ctx, and as t.last. hs is nil when the TCP dial failed.
 func (t *backendTransport) handshake(ctx context.Context, network, addr, source string) (_ *tls.Conn, hs *handshake, _ error) {
+	return t.handshakeALPN(ctx, network, addr, source, nil)
+}
+
+// handshakeALPN is handshake offering the protocols alpn instead of the
+// policy's (h2 and http/1.1) when alpn is not nil.
+func (t *backendTransport) handshakeALPN(ctx context.Context, network, addr, source string, alpn []string) (_ *tls.Conn, hs *handshake, _ error) {
 	raw, err := t.dialer.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, nil, err
 	}
 	hs = &handshake{source: source}
-	tc := tls.Client(raw, t.clientConfig(hs))
+	cfg := t.clientConfig(hs)
+	if alpn != nil {
+		cfg.NextProtos = alpn
+	}
+	tc := tls.Client(raw, cfg)
 	hctx, cancel := context.WithTimeout(ctx, backendHandshakeTimeout)
 	err = tc.HandshakeContext(hctx)
 	cancel()

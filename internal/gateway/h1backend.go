@@ -39,7 +39,8 @@ type h1Pool struct {
 
 // beConn is one back-end connection.
 type beConn struct {
-	nc     net.Conn
+	nc     net.Conn // *backendConn for https back ends
+	raw    net.Conn // the TCP connection, which connAlive peeks at
 	rb     rbuf
 	bw     *bufio.Writer
 	idleAt time.Time
@@ -97,21 +98,32 @@ func (p *h1Pool) get(now time.Time) (*beConn, error) {
 			be.nc.SetReadDeadline(time.Time{})
 			be.deadline = false
 		}
-		if idle > h1IdleTimeout || (idle > h1ProbeAfter && !connAlive(be.nc)) {
+		if idle > h1IdleTimeout || (idle > h1ProbeAfter && !connAlive(be.raw)) {
 			be.close()
 			continue
 		}
 		be.reused = true
 		return be, nil
 	}
-	nc, err := p.bt.dialer.DialContext(context.Background(), "tcp", p.addr)
+	var nc, raw net.Conn
+	var err error
+	if p.bt.policy != nil {
+		nc, err = p.bt.dialTLSH1(context.Background(), p.addr)
+		if err == nil {
+			raw = nc.(*backendConn).NetConn()
+		}
+	} else {
+		nc, err = p.bt.dialer.DialContext(context.Background(), "tcp", p.addr)
+		raw = nc
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &beConn{
-		nc: nc,
-		rb: rbuf{buf: make([]byte, 8<<10), src: nc},
-		bw: bufio.NewWriterSize(nc, 8<<10),
+		nc:  nc,
+		raw: raw,
+		rb:  rbuf{buf: make([]byte, 8<<10), src: nc},
+		bw:  bufio.NewWriterSize(nc, 8<<10),
 	}, nil
 }
 
@@ -229,7 +241,49 @@ func (h *h1conn) proxy(in *integration, rq *request) (status int, bytes int64, o
 		n, out := h.deny(&denial{status: status, code: code, detail: detail, close: sent && req.contentLength != 0}, sent)
 		return status, n, out
 	}
+	if in.tls != nil && be.resp.status == http.StatusBadRequest {
+		if err := be.errorPage(); err != nil {
+			be.close()
+			status, code, detail := h.g.backendFailure(context.Background(), in, rq, err)
+			n, out := h.deny(&denial{status: status, code: code, detail: detail, close: req.contentLength != 0}, true)
+			return status, n, out
+		}
+	}
 	return h.relay(be, p)
+}
+
+// errorPage reads a small HTML 400 answer of an https back end whole
+// (it stays buffered for relay) and reports whether it is nginx's page
+// for a missing or refused client certificate (see clientCertPage).
+func (be *beConn) errorPage() error {
+	resp := &be.resp
+	if resp.contentLength < 0 || resp.contentLength > maxErrorPage {
+		return nil
+	}
+	html := false
+	for _, f := range resp.fields {
+		if equalFoldBytes(f.name, "content-type") {
+			html = len(f.value) >= 9 && equalFoldBytes(f.value[:9], "text/html")
+		}
+	}
+	if !html {
+		return nil
+	}
+	need := resp.headLen + int(resp.contentLength)
+	if be.rb.r+need > len(be.rb.buf) {
+		// Room for head and body without moving them: resp.fields point
+		// into the old buffer, which stays as it is.
+		nb := make([]byte, max(need, len(be.rb.buf)))
+		be.rb.w = copy(nb, be.rb.buf[be.rb.r:be.rb.w])
+		be.rb.r = 0
+		be.rb.buf = nb
+	}
+	for be.rb.buffered() < need {
+		if err := be.bodyFill(); err != nil {
+			return nil // relay reports what is wrong with the body
+		}
+	}
+	return clientCertPage(be.rb.buf[be.rb.r+resp.headLen : be.rb.r+need])
 }
 
 func isTimeout(err error) bool {
@@ -550,11 +604,7 @@ func (h *h1conn) relayChunked(be *beConn) (int64, error) {
 				if len(line) == 0 {
 					break
 				}
-				colon := 0
-				for colon < len(line) && line[colon] != ':' {
-					colon++
-				}
-				if colon == 0 || colon == len(line) || !isTokenBytes(line[:colon]) {
+				if !validFieldLine(line) {
 					return done, errBadChunk
 				}
 				w.Write(line)

@@ -297,6 +297,23 @@ func parseResponseHead(b []byte, r *h1Response) error {
 	return nil
 }
 
+// validFieldLine reports whether line (without CRLF) is a valid field
+// line: a token, a colon, and a value without control characters other
+// than HTAB (no bare CR or LF, which could split the field in two
+// downstream).
+func validFieldLine(line []byte) bool {
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 || !isTokenBytes(line[:colon]) {
+		return false
+	}
+	for _, c := range line[colon+1:] {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // hopByHop reports whether a field is about one connection only and is
 // never forwarded (RFC 9110 7.6.1, and what net/http's reverse proxy
 // drops), Host and the framing headers included: the proxy writes its own.

@@ -264,9 +264,6 @@ func (h *h1conn) serveRequest(start time.Time) h1Outcome {
 		bytes, out = h.deny(dn, false)
 	} else {
 		in := rq.route.integration
-		if in.tls != nil {
-			return h1HandOver // https back ends: net/http's transport
-		}
 		rq.upstream = in.target.Host
 		status, bytes, out = h.proxy(in, rq)
 	}
