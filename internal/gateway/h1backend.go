@@ -105,6 +105,11 @@ func (p *h1Pool) get(now time.Time) (*beConn, error) {
 		be.reused = true
 		return be, nil
 	}
+	return p.dial()
+}
+
+// dial opens a new connection to the back end.
+func (p *h1Pool) dial() (*beConn, error) {
 	var nc, raw net.Conn
 	var err error
 	if p.bt.policy != nil {
@@ -212,12 +217,22 @@ func (h *h1conn) proxy(in *integration, rq *request) (status int, bytes int64, o
 	var err error
 	sent := false // the request head (and body) left the client's buffer
 	for attempt := 0; ; attempt++ {
-		be, err = p.get(h.wall)
+		if attempt == 0 {
+			be, err = p.get(h.wall)
+		} else {
+			be, err = p.dial() // not another pooled one: it may be stale too
+		}
 		if err == nil {
 			err = h.send(be, in, rq, !sent)
 			sent = true
 			if err == nil {
-				err = be.readHead(h.wall, in.timeout)
+				// The response-header timeout runs from the end of the
+				// request (a body may have taken a while).
+				since := h.wall
+				if req.contentLength != 0 {
+					since = time.Now()
+				}
+				err = be.readHead(since, in.timeout)
 			}
 		}
 		if err == nil {

@@ -164,7 +164,13 @@ func parseRequestHead(b []byte, r *h1Request) error {
 			// judges the announcement (it refuses framing names).
 			return errH1Fallback
 		case equalFoldBytes(name, "te"):
-			r.teTrailers = equalFoldBytes(value, "trailers")
+			// As net/http's proxy: "Te: trailers" goes on when any TE
+			// field lists the trailers token.
+			for tok := range bytes.SplitSeq(value, []byte(",")) {
+				if equalFoldBytes(trimOWSBytes(tok), "trailers") {
+					r.teTrailers = true
+				}
+			}
 		}
 	}
 	if hosts != 1 || lengths > 1 || encodings > 1 || lengths+encodings > 1 {
@@ -341,11 +347,33 @@ func hopByHop(name []byte) bool {
 // namedIn reports whether a Connection header listed name.
 func namedIn(tokens [][]byte, name []byte) bool {
 	for _, t := range tokens {
-		if bytes.EqualFold(t, name) {
+		if asciiEqualFold(t, name) {
 			return true
 		}
 	}
 	return false
+}
+
+// asciiEqualFold compares ASCII case-insensitively; unlike
+// bytes.EqualFold it does not fold non-ASCII letters (K, ſ) onto ASCII
+// ones, as field names are ASCII tokens.
+func asciiEqualFold(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // parseContentLength accepts 1 to 15 decimal digits (net/http refuses
@@ -539,19 +567,10 @@ func max0(n int) int {
 	return n
 }
 
-// headNoWait is head without waiting: it reads only what the source has
-// at hand (the rest of a TLS record already decrypted; at most one read
-// otherwise) and reports errHeadIncomplete when no complete head is
-// buffered yet.
-func (b *rbuf) headNoWait() ([]byte, error) {
+// bufferedHead returns the complete head at b.r if the buffer already
+// holds it, without reading; errHeadIncomplete otherwise.
+func (b *rbuf) bufferedHead() ([]byte, error) {
 	p := b.buf[b.r:b.w]
-	if i := bytes.Index(p, crlfcrlf); i >= 0 {
-		return p[:i+4], nil
-	}
-	if err := b.fill(); err != nil {
-		return nil, err
-	}
-	p = b.buf[b.r:b.w]
 	if i := bytes.Index(p, crlfcrlf); i >= 0 {
 		return p[:i+4], nil
 	}

@@ -115,22 +115,22 @@ func (h *h1conn) serve() (handedOver bool) {
 			if n == 0 {
 				return false
 			}
-			h.c.httpState.Store(int32(http.StateActive))
 			h.acquire()
 			h.rb.buf[0] = h.one[0]
 			h.rb.w = 1
 		} else {
-			h.acquire()
+			h.acquire() // a pipelined request follows
 		}
+		h.c.httpState.Store(int32(http.StateActive))
 		start := h.g.now()
 		h.wall = start
 		if !h.g.realClock {
 			h.wall = time.Now()
 		}
-		head, err := h.rb.headNoWait()
+		head, err := h.rb.bufferedHead()
 		if err == errHeadIncomplete {
-			// The head did not come in one piece: wait for the rest,
-			// within the read-header timeout.
+			// Wait for the rest of the head within the read-header
+			// timeout, counted from its first byte.
 			if t.readHeader > 0 {
 				h.tc.SetReadDeadline(h.wall.Add(t.readHeader))
 			}
@@ -248,6 +248,13 @@ func (h *h1conn) serveRequest(start time.Time) h1Outcome {
 		return h1HandOver // net/http and the general pipeline judge it
 	}
 	path := string(req.path)
+	// The head's bytes are overwritten once the body is read: what the
+	// access log needs of them is copied now.
+	var logHost string
+	logOn := g.log.Enabled(context.Background(), slog.LevelInfo)
+	if logOn {
+		logHost = string(req.host)
+	}
 	snap := g.snap.Load()
 	m, v, dn := g.admit(rq, snap, host, path, start)
 	if dn == nil {
@@ -267,10 +274,9 @@ func (h *h1conn) serveRequest(start time.Time) h1Outcome {
 		rq.upstream = in.target.Host
 		status, bytes, out = h.proxy(in, rq)
 	}
-	h.c.httpState.Store(int32(http.StateIdle))
 	status, elapsed := g.countAccess(rq, status, start)
-	if g.log.Enabled(context.Background(), slog.LevelInfo) {
-		g.accessLine(context.Background(), accessInfo{h.c.RemoteAddr().String(), string(req.host), req.method, path, "HTTP/1.1"},
+	if logOn {
+		g.accessLine(context.Background(), accessInfo{h.c.RemoteAddr().String(), logHost, req.method, path, "HTTP/1.1"},
 			rq, status, bytes, elapsed)
 	}
 	return out
