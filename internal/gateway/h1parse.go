@@ -152,6 +152,7 @@ func parseRequestHead(b []byte, r *h1Request) error {
 				case len(tok) == 0:
 				case equalFoldBytes(tok, "close"):
 					r.close = true
+					r.connTokens = append(r.connTokens, tok) // a field named Close is hop-by-hop too
 				case equalFoldBytes(tok, "keep-alive"):
 				case equalFoldBytes(tok, "upgrade"):
 					return errH1Fallback
