@@ -300,7 +300,20 @@ func (g *Gateway) countAccess(rq *request, status int, start time.Time) (int, ti
 	if status == 0 {
 		status = 499 // client went away before any response
 	}
-	if rq.invoke == nil { // test invocations are not traffic
+	if rq.invoke == nil && rq.route != nil && rq.dom != nil {
+		re := rq.route
+		rc := re.counted.Load()
+		if rc == nil || rc.dom != rq.dom || rc.status != status {
+			rc = &routeCounters{
+				dom: rq.dom, status: status,
+				count:   g.metrics.requests.WithLabelValues(rq.dom.name, re.api, re.template, statusLabel(status)),
+				seconds: g.metrics.requestSeconds.WithLabelValues(rq.dom.name, re.api, re.template),
+			}
+			re.counted.Store(rc)
+		}
+		rc.count.Inc()
+		rc.seconds.Observe(elapsed.Seconds())
+	} else if rq.invoke == nil { // test invocations are not traffic
 		domainName, apiName, tmpl := "-", "-", "-"
 		if rq.dom != nil {
 			domainName = rq.dom.name

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/certgate/certgate/internal/certheader"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/hostname"
@@ -156,6 +158,17 @@ type routeEntry struct {
 	requireCert bool
 	allow, deny *config.Matcher
 	hasRules    bool
+	// counted caches the request metrics of the route's last answer
+	// (domain and status), sparing the label lookups while they repeat.
+	counted atomic.Pointer[routeCounters]
+}
+
+// routeCounters are a route's request metrics for one domain and status.
+type routeCounters struct {
+	dom     *domain
+	status  int
+	count   prometheus.Counter
+	seconds prometheus.Observer
 }
 
 type integration struct {
