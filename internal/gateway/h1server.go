@@ -194,6 +194,7 @@ func (h *h1conn) release() {
 		h1FieldSlices.Put(h.fieldsp)
 		h.fieldsp = nil
 		h.req = h1Request{} // nothing pointing into the read buffer
+		h.rq = request{}    // nor into an old snapshot while idle
 	}
 	if h.rbp != nil && h.rb.buffered() == 0 {
 		if cap(h.rb.buf) == h1ReadBuf {
