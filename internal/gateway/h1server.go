@@ -70,6 +70,8 @@ type h1conn struct {
 	// wall is the wall-clock time the request in flight started, for
 	// deadlines.
 	wall time.Time
+	// ended is when the last request ended (the gateway's clock).
+	ended time.Time
 	// clientIP is the X-Forwarded-For value, computed once.
 	clientIP string
 	// scratch for number formatting
@@ -107,7 +109,11 @@ func (h *h1conn) serve() (handedOver bool) {
 				idle = t.read
 			}
 			if idle > 0 {
-				h.tc.SetReadDeadline(time.Now().Add(idle))
+				now := h.ended // the end of the last request, if any
+				if now.IsZero() || !h.g.realClock {
+					now = time.Now()
+				}
+				h.tc.SetReadDeadline(now.Add(idle))
 			} else {
 				h.tc.SetReadDeadline(time.Time{})
 			}
@@ -276,6 +282,7 @@ func (h *h1conn) serveRequest(start time.Time) h1Outcome {
 		status, bytes, out = h.proxy(in, rq)
 	}
 	status, elapsed := g.countAccess(rq, status, start)
+	h.ended = start.Add(elapsed)
 	if logOn {
 		g.accessLine(context.Background(), accessInfo{h.c.RemoteAddr().String(), logHost, req.method, path, "HTTP/1.1"},
 			rq, status, bytes, elapsed)
