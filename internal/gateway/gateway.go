@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,12 @@ type Options struct {
 type Gateway struct {
 	log *slog.Logger
 	now func() time.Time
+	// handshakesDone counts successful front-door handshakes (the
+	// background loop watches it for the end of a burst).
+	handshakesDone atomic.Uint64
+	// quietCollect runs at the end of a burst (debug.FreeOSMemory;
+	// replaced in tests).
+	quietCollect func()
 	// realClock: now is time.Now, so its readings serve for deadlines
 	// too (the fast path saves clock reads).
 	realClock bool
@@ -107,6 +114,7 @@ func New(opts Options) *Gateway {
 	g.backends = newBackendState(g)
 	g.probeKick = make(chan struct{}, 1)
 	g.systemRoots = x509.SystemCertPool
+	g.quietCollect = debug.FreeOSMemory
 	g.probeInterval = opts.BackendProbeInterval
 	if g.probeInterval == 0 {
 		g.probeInterval = DefaultBackendProbeInterval

@@ -215,6 +215,7 @@ func (l *listener) handshake(raw net.Conn) {
 		return
 	}
 	g.metrics.openConns.Inc()
+	g.handshakesDone.Add(1)
 	c.tls = tc
 	c.h2 = tc.ConnectionState().NegotiatedProtocol == "h2"
 	l.track(c)
