@@ -619,7 +619,7 @@ func (h *h1conn) relayChunked(be *beConn) (int64, error) {
 				if len(line) == 0 {
 					break
 				}
-				if !validFieldLine(line) {
+				if _, _, ok := splitFieldLine(line); !ok {
 					return done, errBadChunk
 				}
 				w.Write(line)

@@ -112,17 +112,10 @@ func parseRequestHead(b []byte, r *h1Request) error {
 		if eol < 1 || p[eol-1] != '\r' {
 			return errH1Fallback
 		}
-		line := p[:eol-1]
+		name, value, ok := splitFieldLine(p[:eol-1])
 		p = p[eol+1:]
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 || !isTokenBytes(line[:colon]) {
+		if !ok {
 			return errH1Fallback // includes obs-fold (a leading space)
-		}
-		name, value := line[:colon], trimOWSBytes(line[colon+1:])
-		for _, c := range value {
-			if c < 0x20 && c != '\t' || c == 0x7f {
-				return errH1Fallback
-			}
 		}
 		if len(r.fields) == maxH1Fields {
 			return errH1Fallback
@@ -240,17 +233,10 @@ func parseResponseHead(b []byte, r *h1Response) error {
 		if eol < 1 || p[eol-1] != '\r' {
 			return errH1Malformed
 		}
-		line := p[:eol-1]
+		name, value, ok := splitFieldLine(p[:eol-1])
 		p = p[eol+1:]
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 || !isTokenBytes(line[:colon]) {
+		if !ok {
 			return errH1Malformed
-		}
-		name, value := line[:colon], trimOWSBytes(line[colon+1:])
-		for _, c := range value {
-			if c < 0x20 && c != '\t' || c == 0x7f {
-				return errH1Malformed
-			}
 		}
 		if len(r.fields) == 4*maxH1Fields {
 			return errH1Malformed
@@ -304,21 +290,22 @@ func parseResponseHead(b []byte, r *h1Response) error {
 	return nil
 }
 
-// validFieldLine reports whether line (without CRLF) is a valid field
-// line: a token, a colon, and a value without control characters other
-// than HTAB (no bare CR or LF, which could split the field in two
-// downstream).
-func validFieldLine(line []byte) bool {
+// splitFieldLine splits a field line (without CRLF) into its name, a
+// token, and its value without surrounding whitespace. ok is false for
+// anything else, and for a value with control characters other than HTAB
+// (a bare CR or LF could split the field in two downstream).
+func splitFieldLine(line []byte) (name, value []byte, ok bool) {
 	colon := bytes.IndexByte(line, ':')
 	if colon <= 0 || !isTokenBytes(line[:colon]) {
-		return false
+		return nil, nil, false
 	}
-	for _, c := range line[colon+1:] {
+	value = trimOWSBytes(line[colon+1:])
+	for _, c := range value {
 		if c < 0x20 && c != '\t' || c == 0x7f {
-			return false
+			return nil, nil, false
 		}
 	}
-	return true
+	return line[:colon], value, true
 }
 
 // hopByHop reports whether a field is about one connection only and is
@@ -396,21 +383,7 @@ func parseContentLength(v []byte) (int64, bool) {
 // pathByte is the set of bytes a fast-path path may contain: exactly the
 // ones url.URL.EscapedPath leaves alone, so the path is forwarded
 // byte-for-byte as net/http's proxy would forward it.
-var pathByte = func() (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range []byte("-._~$&+,/:;=@") {
-		t[c] = true
-	}
-	return t
-}()
+var pathByte = alnumAnd("-._~$&+,/:;=@")
 
 // queryByte: visible ASCII except '#' and ';' (net/http's proxy rewrites
 // queries with semicolons; those take the general path).
@@ -421,21 +394,20 @@ var queryByte = func() (t [256]bool) {
 	return t
 }()
 
-var tokenByte = func() (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
+// tokenByte: the bytes of an RFC 9110 token.
+var tokenByte = alnumAnd("!#$%&'*+-.^_`|~")
+
+// alnumAnd returns the set of ASCII letters and digits and the bytes of
+// extra.
+func alnumAnd(extra string) (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range []byte("!#$%&'*+-.^_`|~") {
-		t[c] = true
+	for i := 0; i < len(extra); i++ {
+		t[extra[i]] = true
 	}
 	return t
-}()
+}
 
 func isTokenBytes(b []byte) bool {
 	if len(b) == 0 {
