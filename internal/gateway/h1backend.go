@@ -188,7 +188,7 @@ func (p *h1Pool) retire() {
 
 func (be *beConn) close() { be.nc.Close() }
 
-// idempotent reports whether a request without a body may be sent again
+// replayable reports whether a request without a body may be sent again
 // after a reused connection failed before any response (as http.Transport
 // does: idempotent methods, or an Idempotency-Key header).
 func (r *h1Request) replayable() bool {
