@@ -204,10 +204,13 @@ func (l *listener) handshake(raw net.Conn) {
 	}
 	c := &conn{Conn: raw, g: g, listener: spec, accepted: g.now()}
 	tc := tls.Server(c, &tls.Config{GetConfigForClient: c.configForClient})
-	hsTimeout := spec.timeouts.handshake
-	ctx, cancel := context.WithTimeout(context.Background(), hsTimeout)
-	err := tc.HandshakeContext(ctx)
-	cancel()
+	// A deadline rather than HandshakeContext: crypto/tls watches a
+	// context with a goroutine of its own per handshake.
+	raw.SetDeadline(time.Now().Add(spec.timeouts.handshake))
+	err := tc.Handshake()
+	if err == nil {
+		raw.SetDeadline(time.Time{})
+	}
 	elapsed := g.now().Sub(c.accepted)
 	g.logHandshake(c, tc, elapsed, err)
 	if err != nil {
