@@ -782,21 +782,7 @@ func TestH1HTTPSIntegration(t *testing.T) {
 // TestH1BackendFailures: an unreachable back end is a 502, a slow one a
 // 504, both problem+json on the fast path, and the connection goes on.
 func TestH1BackendFailures(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := "http://" + ln.Addr().String()
-	ln.Close()
-	release := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer slow.Close()
-	defer close(release)
+	dead, slow := deadAndSlowBackends(t)
 	extra := fmt.Sprintf("      - {name: dead, url: %q}\n      - {name: slow, url: %q, timeout: 200ms}\n", dead, slow.URL)
 	routes := "      - {path: /dead, integration: dead}\n      - {path: /slow, integration: slow}\n      - {path: \"/{proxy+}\", integration: echo}\n"
 	e, leaf := h1Setup(t, "", extra, routes)

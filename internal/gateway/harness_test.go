@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -300,4 +301,26 @@ func replaceOnce(t testing.TB, s, old, new string) string {
 		t.Fatalf("%q not found in:\n%s", old, s)
 	}
 	return strings.Replace(s, old, new, 1)
+}
+
+// deadAndSlowBackends returns the URL of a port nothing listens on and a
+// back end that answers only once its client gave up (or the test ended).
+func deadAndSlowBackends(t *testing.T) (dead string, slow *httptest.Server) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead = "http://" + ln.Addr().String()
+	ln.Close()
+	release := make(chan struct{})
+	slow = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() { close(release) }) // runs first: the handler returns, then Close
+	return dead, slow
 }

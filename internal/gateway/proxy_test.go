@@ -114,21 +114,7 @@ func (e *env) do(c *http.Client, req *http.Request) (*http.Response, []byte, err
 // both as problem+json; forwarding headers are set by the gateway.
 func TestBackendFailures(t *testing.T) {
 	e := newEnv(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := "http://" + ln.Addr().String()
-	ln.Close()
-	release := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	defer slow.Close()
-	defer close(release)
+	dead, slow := deadAndSlowBackends(t)
 
 	yaml := e.config([]domainYAML{{hosts: "a.test"}}, "", "")
 	yaml = strings.Replace(yaml, "    routes:\n", fmt.Sprintf(
