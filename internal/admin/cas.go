@@ -377,15 +377,7 @@ func (s *server) createCA(c *call) error {
 	if err != nil {
 		return err
 	}
-	key, err := pki.GenerateKey(pki.KeyType(in.KeyType))
-	if err != nil {
-		return err
-	}
-	keyPEM, err := pki.KeyPEM(key)
-	if err != nil {
-		return err
-	}
-	sec, err := s.sealKey(string(keyPEM))
+	key, sec, err := s.newSealedKey(in.KeyType)
 	if err != nil {
 		return err
 	}

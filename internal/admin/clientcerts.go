@@ -130,15 +130,7 @@ func (s *server) createClientCert(c *call) error {
 		return invalidFields(errs)
 	}
 	// Keys are made outside the transaction: RSA 4096 takes a while.
-	key, err := pki.GenerateKey(pki.KeyType(in.KeyType))
-	if err != nil {
-		return err
-	}
-	keyPEM, err := pki.KeyPEM(key)
-	if err != nil {
-		return err
-	}
-	sec, err := s.sealKey(string(keyPEM))
+	key, sec, err := s.newSealedKey(in.KeyType)
 	if err != nil {
 		return err
 	}
