@@ -9,45 +9,14 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/certgate/certgate/internal/gateway"
 )
 
 // backendTLS is the admin API's view of an integration's back-end TLS
 // (GET /v1/apis/{id}/integrations/{cid}/tls, and backendTls of a test
-// invocation).
-type backendTLS struct {
-	API                 string     `json:"api"`
-	Integration         string     `json:"integration"`
-	URL                 string     `json:"url"`
-	ServerName          string     `json:"serverName"`
-	InsecureSkipVerify  bool       `json:"insecureSkipVerify"`
-	Observed            bool       `json:"observed"`
-	Source              string     `json:"source"`
-	ObservedAt          time.Time  `json:"observedAt"`
-	Verified            bool       `json:"verified"`
-	Reason              string     `json:"reason"`
-	Detail              string     `json:"detail"`
-	Version             string     `json:"version"`
-	CipherSuite         string     `json:"cipherSuite"`
-	Chain               []certInfo `json:"chain"`
-	ClientCertRequested bool       `json:"clientCertRequested"`
-	ClientCertPresented string     `json:"clientCertPresented"`
-	ChangedAt           time.Time  `json:"changedAt"`
-	PreviousSHA256      string     `json:"previousSha256"`
-}
-
-// certInfo is one certificate of a back end's chain.
-type certInfo struct {
-	Subject     string    `json:"subject"`
-	Issuer      string    `json:"issuer"`
-	Serial      string    `json:"serial"`
-	DNSNames    []string  `json:"dnsNames"`
-	IPAddresses []string  `json:"ipAddresses"`
-	URIs        []string  `json:"uris"`
-	Emails      []string  `json:"emails"`
-	NotBefore   time.Time `json:"notBefore"`
-	NotAfter    time.Time `json:"notAfter"`
-	SHA256      string    `json:"sha256"`
-}
+// invocation): the gateway's own type, decoded from its JSON.
+type backendTLS = gateway.BackendTLS
 
 // Marks of the human output.
 const (
@@ -72,7 +41,7 @@ func shortHash(h string) string {
 }
 
 // validity says how long a certificate is (or was) valid as of now.
-func validity(c certInfo, now time.Time) string {
+func validity(c gateway.CertInfo, now time.Time) string {
 	days := int(c.NotAfter.Sub(now).Hours() / 24)
 	switch {
 	case now.Before(c.NotBefore):
