@@ -593,39 +593,50 @@ func duplicateRoute(earlier []Route, method string, tmpl *route.Template, err er
 	return err.Error()
 }
 
-// checkBackendURL accepts http and https URLs with a host and without user
-// information, query or fragment.
+// checkBackendURL accepts http and https URLs with a valid host and
+// without user information, query or fragment.
 func checkBackendURL(s string) error {
-	u, err := url.Parse(s)
+	u, err := checkHTTPURL(s, false, "scheme://host[:port][/path]")
 	if err != nil {
-		return fmt.Errorf("%s is not a URL", quote(s))
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%s: the scheme must be http or https", quote(s))
-	}
-	if u.Opaque != "" || u.Host == "" {
-		return fmt.Errorf("%s has no host; write it as scheme://host[:port][/path]", quote(s))
-	}
-	if u.User != nil {
-		return fmt.Errorf("%s has user information, which is not allowed (credentials do not belong in a URL)", quote(s))
-	}
-	if u.RawQuery != "" || u.ForceQuery {
-		return fmt.Errorf("%s has a query, which is not allowed", quote(s))
-	}
-	if u.Fragment != "" || strings.Contains(s, "#") {
-		return fmt.Errorf("%s has a fragment, which is not allowed", quote(s))
+		return err
 	}
 	if _, err := hostname.Normalize(u.Hostname()); err != nil {
 		return fmt.Errorf("%s: %w", quote(s), err)
 	}
+	return nil
+}
+
+// checkHTTPURL parses an http or https URL with a host (form is how the
+// error says to write one) and a valid port if any, and refuses user
+// information, fragments and, unless query, a query.
+func checkHTTPURL(s string, query bool, form string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a URL", quote(s))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%s: the scheme must be http or https", quote(s))
+	}
+	if u.Opaque != "" || u.Host == "" {
+		return nil, fmt.Errorf("%s has no host; write it as %s", quote(s), form)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%s has user information, which is not allowed (credentials do not belong in a URL)", quote(s))
+	}
+	if !query && (u.RawQuery != "" || u.ForceQuery) {
+		return nil, fmt.Errorf("%s has a query, which is not allowed", quote(s))
+	}
+	if u.Fragment != "" || strings.Contains(s, "#") {
+		return nil, fmt.Errorf("%s has a fragment, which is not allowed", quote(s))
+	}
 	if port := u.Port(); port != "" {
 		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-			return fmt.Errorf("%s: port %s must be a number from 1 to 65535", quote(s), quote(port))
+			return nil, fmt.Errorf("%s: port %s must be a number from 1 to 65535", quote(s), quote(port))
 		}
 	} else if strings.HasSuffix(u.Host, ":") {
-		return fmt.Errorf("%s: empty port", quote(s))
+		return nil, fmt.Errorf("%s: empty port", quote(s))
 	}
-	return nil
+	return u, nil
 }
 
 // isToken reports whether s is an RFC 9110 token.

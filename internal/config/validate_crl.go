@@ -3,10 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
-	"net/url"
 	"regexp"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/certgate/certgate/internal/trust"
@@ -64,30 +61,8 @@ func (v *validator) truststoreCRLSources(ts *Truststore, path string) {
 // checkCRLURL accepts http and https URLs with a host and without user
 // information or fragment. A query is allowed: some CAs publish that way.
 func checkCRLURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("%s is not a URL", quote(s))
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%s: the scheme must be http or https", quote(s))
-	}
-	if u.Opaque != "" || u.Host == "" {
-		return fmt.Errorf("%s has no host; write it as scheme://host[:port]/path", quote(s))
-	}
-	if u.User != nil {
-		return fmt.Errorf("%s has user information, which is not allowed (credentials do not belong in a URL)", quote(s))
-	}
-	if u.Fragment != "" || strings.Contains(s, "#") {
-		return fmt.Errorf("%s has a fragment, which is not allowed", quote(s))
-	}
-	if port := u.Port(); port != "" {
-		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
-			return fmt.Errorf("%s: port %s must be a number from 1 to 65535", quote(s), quote(port))
-		}
-	} else if strings.HasSuffix(u.Host, ":") {
-		return fmt.Errorf("%s: empty port", quote(s))
-	}
-	return nil
+	_, err := checkHTTPURL(s, true, "scheme://host[:port]/path")
+	return err
 }
 
 // public checks the public listener and the published CRLs.
