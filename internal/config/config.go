@@ -491,6 +491,14 @@ type Route struct {
 	// Deny refuses verified identities that match any rule (403
 	// ClientCertRejected). Deny is checked before Allow.
 	Deny []Rule `json:"deny,omitempty"`
+	// WebSocket lets GET requests of this route upgrade to WebSocket
+	// ("Upgrade: websocket"). The back end's 101 answer turns the
+	// connection into a tunnel that carries arbitrary bytes between the
+	// client and this route's back end, which no route or rule sees
+	// again. Default false: the Upgrade and HTTP2-Settings fields are
+	// removed and the request is forwarded as a plain one. No route
+	// forwards an h2c upgrade. Only for method GET or ANY.
+	WebSocket bool `json:"websocket,omitempty"`
 }
 
 // MethodAny in Route.Method matches every method.

@@ -161,6 +161,7 @@ var invalidCases = []invalidCase{
 	{"route integration required", edit(validBase, "url: https://backend.internal", "url: https://backend.internal\n      - name: other\n        url: https://other.internal"), "apis[0].routes[0].integration", "has 2 integrations, so name the one"},
 	{"route without integrations", edit(validBase, "    integrations:\n      - name: backend\n        url: https://backend.internal\n", ""), "apis[0].routes[0].integration", `API "orders" has no integrations`},
 	{"duplicate route", edit(validBase, "path: /widgets/{id}", "path: /widgets/{id}\n      - method: get\n        path: /widgets/{name}"), "apis[0].routes[1]", "GET /widgets/{name} duplicates routes[0] (GET /widgets/{id})"},
+	{"websocket on a POST route", edit(validBase, "path: /widgets/{id}", "path: /widgets/{id}\n      - {method: POST, path: /events, websocket: true}"), "apis[0].routes[1].websocket", "a WebSocket upgrade is a GET request"},
 	{"duplicate ANY route", edit(validBase, "path: /widgets/{id}", "path: /widgets/{id}\n      - path: /{p+}\n      - method: ANY\n        path: /{q+}"), "apis[0].routes[2]", "duplicates routes[1]"},
 
 	// Identity rules.
@@ -235,6 +236,7 @@ var validCases = []struct{ name, input string }{
 	{"nested base paths", edit(validBase, "mappings: [{api: orders}]", "mappings: [{api: orders}, {basePath: /v1, api: orders}, {basePath: /v1/beta, api: orders}]")},
 	{"chain depth limits", edit(validBase, "caFiles: [ca.pem]", "caFiles: [ca.pem]\n    maxChainDepth: 10\n    maxCertificateBytes: 65536")},
 	{"same template, other methods", edit(validBase, "path: /widgets/{id}", "path: /widgets/{id}\n      - {method: PUT, path: \"/widgets/{name}\"}\n      - {path: \"/widgets/{x}\"}")},
+	{"websocket routes", edit(validBase, "path: /widgets/{id}", "path: /widgets/{id}\n      - {method: get, path: /events, websocket: true}\n      - {path: \"/ws/{proxy+}\", websocket: true}")},
 	{"default route method and integration", edit(validBase, "      - method: GET\n        path: /widgets/{id}\n", "      - path: /{proxy+}\n")},
 	{"http back end with port and IPv6", edit(validBase, "url: https://backend.internal", "url: \"http://[::1]:8080/base/path\"")},
 	{"every rule field", edit(validBase, "path: /widgets/{id}", `path: /widgets/{id}

@@ -561,6 +561,9 @@ func (v *validator) api(a *API, path string) {
 		case len(a.Integrations) > 1:
 			v.add(p+".integration", "required: API %s has %d integrations, so name the one this route uses", quote(a.Name), len(a.Integrations))
 		}
+		if r.WebSocket && methodOK && method != MethodAny && method != "GET" {
+			v.add(p+".websocket", "a WebSocket upgrade is a GET request: use method GET or ANY, or leave websocket out")
+		}
 		for k := range r.Allow {
 			compileRule(&r.Allow[k], fmt.Sprintf("%s.allow[%d]", p, k), &v.problems)
 		}
