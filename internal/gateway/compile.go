@@ -362,6 +362,7 @@ func (c *compiler) apis() (map[string]*api, error) {
 			re := &routeEntry{
 				api: a.Name, method: method, template: tmpl.String(), integration: integ,
 				requireCert: r.RequireClientCert,
+				websocket:   r.WebSocket,
 				hasRules:    len(r.Allow) > 0 || len(r.Deny) > 0,
 			}
 			if len(r.Allow) > 0 {

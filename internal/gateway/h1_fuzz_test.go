@@ -58,6 +58,8 @@ var requestHeadSeeds = []string{
 	"POST /x HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
 	"POST /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
 	"GET /ws HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+	"GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+	"GET /x HTTP/1.1\r\nHost: a.test\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
 	"POST /x HTTP/1.1\r\nHost: a.test\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
 	"GET /x HTTP/1.1\r\nHost: a.test\r\nX-Bad: a\x00b\r\n\r\n",
 	"GET /x HTTP/1.1\r\nHost : a.test\r\n\r\n",
@@ -187,7 +189,8 @@ func checkRequestHeadAgainstNetHTTP(t *testing.T, b []byte, req *h1Request) {
 	// aside: both proxies write their own), and send "Te: trailers" in
 	// the same cases (ReverseProxy: any TE field listing the token).
 	stdDrop := map[string]bool{}
-	for _, h := range []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"} {
+	// The general path removes HTTP2-Settings too (prepareUpgrade).
+	for _, h := range []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Http2-Settings"} {
 		stdDrop[h] = true
 	}
 	for _, v := range r.Header["Connection"] {

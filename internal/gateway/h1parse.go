@@ -310,7 +310,8 @@ func splitFieldLine(line []byte) (name, value []byte, ok bool) {
 
 // hopByHop reports whether a field is about one connection only and is
 // never forwarded (RFC 9110 7.6.1, and what net/http's reverse proxy
-// drops), Host and the framing headers included: the proxy writes its own.
+// drops), Host and the framing headers included: the proxy writes its own;
+// and HTTP2-Settings, which the general path removes too (upgrade.go).
 func hopByHop(name []byte) bool {
 	if len(name) < 2 {
 		return false
@@ -319,7 +320,9 @@ func hopByHop(name []byte) bool {
 	case 'c':
 		return equalFoldBytes(name, "connection") || equalFoldBytes(name, "content-length")
 	case 'h':
-		return equalFoldBytes(name, "host")
+		// HTTP2-Settings belongs to an h2c upgrade, which is never
+		// forwarded (upgrade.go).
+		return equalFoldBytes(name, "host") || equalFoldBytes(name, "http2-settings")
 	case 'k':
 		return equalFoldBytes(name, "keep-alive")
 	case 'p':

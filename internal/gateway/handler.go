@@ -139,11 +139,16 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, rq *request, 
 		if dn.allow != nil {
 			w.Header().Set("Allow", strings.Join(dn.allow, ", "))
 		}
+		if dn.close {
+			w.Header().Set("Connection", "close")
+		}
 		g.deny(w, rq, dn.status, dn.code, dn.detail)
 		return
 	}
 
-	// 6. Proxy.
+	// 6. Proxy: a WebSocket upgrade only where the route allows it (a test
+	// invocation has no connection to switch), never h2c.
+	prepareUpgrade(r, rq.route.websocket && rq.invoke == nil)
 	in := rq.route.integration
 	rq.upstream = in.target.Host
 	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, rq))
@@ -154,6 +159,9 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, rq *request, 
 // rules on the verified identity (step 5). It sets rq.route, or returns
 // the denial.
 func (g *Gateway) routeAPI(rq *request, ap *api, method string, v *verdict) *denial {
+	if method == http.MethodConnect {
+		return connectDenial
+	}
 	var params route.Params
 	re, status, allow := ap.routes.Match(method, rq.apiPath, &params)
 	switch status {

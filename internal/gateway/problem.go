@@ -10,15 +10,16 @@ import (
 // codes (ClientCert...). They are part of the public contract: back ends,
 // dashboards and alerts match on them.
 const (
-	CodeMisdirected        = "MisdirectedRequest"  // 421: Host and TLS policy disagree
-	CodeBadHost            = "InvalidHost"         // 400: unparseable Host
-	CodeBadPath            = "InvalidPath"         // 400: dot segments or malformed path
-	CodeNoMapping          = "NoBasePathMapping"   // 404: no base path of the domain matches
-	CodeRouteNotFound      = "RouteNotFound"       // 404
-	CodeMethodNotAllowed   = "MethodNotAllowed"    // 405
-	CodeBackendUnavailable = "BackendUnavailable"  // 502
-	CodeBackendTimeout     = "BackendTimeout"      // 504
-	CodeShuttingDown       = "GatewayShuttingDown" // 503
+	CodeMisdirected          = "MisdirectedRequest"   // 421: Host and TLS policy disagree
+	CodeBadHost              = "InvalidHost"          // 400: unparseable Host
+	CodeBadPath              = "InvalidPath"          // 400: dot segments or malformed path
+	CodeNoMapping            = "NoBasePathMapping"    // 404: no base path of the domain matches
+	CodeRouteNotFound        = "RouteNotFound"        // 404
+	CodeMethodNotAllowed     = "MethodNotAllowed"     // 405
+	CodeMethodNotImplemented = "MethodNotImplemented" // 501: CONNECT (the gateway opens no tunnels)
+	CodeBackendUnavailable   = "BackendUnavailable"   // 502
+	CodeBackendTimeout       = "BackendTimeout"       // 504
+	CodeShuttingDown         = "GatewayShuttingDown"  // 503
 )
 
 // problem is an RFC 9457 body. Type is left at its default (about:blank)

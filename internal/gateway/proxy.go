@@ -51,6 +51,9 @@ func (g *Gateway) newProxy(in *integration) *httputil.ReverseProxy {
 			}
 		},
 		ModifyResponse: func(resp *http.Response) error {
+			if err := checkSwitch(resp); err != nil {
+				return err
+			}
 			if in.tls == nil || resp.StatusCode != http.StatusBadRequest {
 				return nil
 			}

@@ -156,6 +156,8 @@ type routeEntry struct {
 	template    string
 	integration *integration
 	requireCert bool
+	// websocket: GET requests may upgrade to WebSocket (and only to it).
+	websocket   bool
 	allow, deny *config.Matcher
 	hasRules    bool
 	// counted caches the request metrics of the route's last answer
