@@ -57,11 +57,16 @@ func TestAPIsAndChildren(t *testing.T) {
 	var rt routeJSON
 	rtResp := e.must(201, req{method: "POST", path: base + "/routes", body: map[string]any{
 		"method": "get", "path": "/orders/{id}", "integration": "backend", "requireClientCert": true,
-		"allow": []any{map[string]any{"subject": map[string]any{"O": "Partner*"}}},
+		"allow": []any{map[string]any{"subject": map[string]any{"O": "Partner*"}}}, "websocket": true,
 	}})
 	rtResp.json(t, &rt)
-	if rt.Method != "GET" || !rt.RequireClientCert || len(rt.Allow) != 1 || rt.Allow[0].Subject.O != "Partner*" {
+	if rt.Method != "GET" || !rt.RequireClientCert || len(rt.Allow) != 1 || rt.Allow[0].Subject.O != "Partner*" || !rt.WebSocket {
 		t.Fatalf("route %+v", rt)
+	}
+	// WebSocket upgrades are GET requests.
+	pr = e.fail(422, CodeValidationFailed, req{method: "POST", path: base + "/routes", body: map[string]any{"method": "POST", "path": "/events", "integration": "backend", "websocket": true}})
+	if pr.Errors[0].Path != "websocket" {
+		t.Errorf("problem %+v", pr)
 	}
 	// A duplicate route is refused when the configuration is checked.
 	pr = e.fail(422, CodeValidationFailed, req{method: "POST", path: base + "/routes", body: map[string]any{"method": "GET", "path": "/orders/{key}", "integration": "backend"}})
