@@ -86,6 +86,7 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 		path := fs.String("path", "", "path template (required)")
 		integ := fs.String("integration", "", "integration name (default: the API's only one)")
 		require := fs.Bool("require-client-cert", false, "require a verified client certificate")
+		websocket := fs.Bool("websocket", false, "let GET requests upgrade to WebSocket (the tunnel after the back end's 101 carries arbitrary bytes to its back end)")
 		pos, err := parseWithPositional(fs, args, 1)
 		if err != nil {
 			return err
@@ -100,6 +101,9 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 		if *require {
 			body["requireClientCert"] = true
 		}
+		if *websocket {
+			body["websocket"] = true
+		}
 		id, err := a.resolve(ctx, "/v1/apis", pos[0])
 		if err != nil {
 			return err
@@ -107,7 +111,7 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 		return a.write(ctx, stdout, http.MethodPost, "/v1/apis/"+id+"/routes", body, nil)
 	}},
 	"routes": {"list an API's routes", onNamed("apis routes", "/v1/apis", func(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
-		return a.list(ctx, stdout, path+"/routes", "id", "method", "path", "integration", "requireClientCert")
+		return a.list(ctx, stdout, path+"/routes", "id", "method", "path", "integration", "requireClientCert", "websocket")
 	})},
 	"add-stage": {"add a stage (its variables and the client certificate it presents to back ends)", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("apis add-stage", "API --name NAME [--client-certificate cc-...] [--var k=v ...]", stderr)
