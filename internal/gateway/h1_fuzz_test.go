@@ -46,6 +46,8 @@ var requestHeadSeeds = []string{
 	"OPTIONS /r HTTP/1.1\r\nHost: a.test\r\nIdempotency-Key: 7\r\nCertgate-Client-Cert-Status: verified\r\n\r\n",
 	"GET /x HTTP/1.1\r\nHost: a.test\r\nCache-Control: max-age=0\r\nPragma: no-cache\r\n\r\n",
 	"GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: close, Keep-Alive\r\nClose: 1\r\nTE: gzip, Trailers\r\n\r\n",
+	"POST /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+	"POST /x HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\ncontent-length: 0\r\n\r\n",
 	// Handed to net/http.
 	"GET / HTTP/1.0\r\nHost: a.test\r\n\r\n",
 	"GET http://a.test/ HTTP/1.1\r\nHost: a.test\r\n\r\n",
@@ -56,7 +58,6 @@ var requestHeadSeeds = []string{
 	"GET /x HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\n\r\n",
 	"POST /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
 	"POST /x HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
-	"POST /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
 	"GET /ws HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
 	"GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
 	"GET /x HTTP/1.1\r\nHost: a.test\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
@@ -66,6 +67,7 @@ var requestHeadSeeds = []string{
 	"GET /x HTTP/1.1\r\nHost: a b\r\n\r\n",
 	"G@T /x HTTP/1.1\r\nHost: a.test\r\n\r\n",
 	"GET /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: +5\r\n\r\n",
+	"POST /x HTTP/1.1\r\nHost: a.test\r\nContent-Length: five\r\nTransfer-Encoding: chunked\r\n\r\n",
 }
 
 func FuzzParseRequestHead(f *testing.F) {
@@ -157,7 +159,11 @@ func checkRequestHeadAgainstNetHTTP(t *testing.T, b []byte, req *h1Request) {
 	// which means the same to every cache.
 	delete(want, "Transfer-Encoding")
 	if req.chunked {
+		// Content-Length too: Transfer-Encoding overrides it, and both
+		// proxies forward neither (the fast path closes the connection
+		// after such a request, req.badFraming).
 		delete(want, "Trailer")
+		delete(want, "Content-Length")
 	}
 	if hp := want["Pragma"]; len(hp) > 0 && hp[0] == "no-cache" {
 		if _, ok := want["Cache-Control"]; !ok {

@@ -247,6 +247,15 @@ func (h *h1conn) proxy(in *integration, rq *request) (status int, bytes int64, o
 			rq.code = "ClientClosedRequest"
 			return 499, 0, h1Close
 		}
+		if errors.Is(err, errBadRequestBody) {
+			// The back end got part of the body and nothing it could
+			// answer; its connection is closed, any early answer of its
+			// dropped. The client is told, and the connection closes:
+			// where its next request starts is unknown.
+			rq.code = CodeBadBody
+			n, out := h.deny(badBodyDenial, true)
+			return badBodyDenial.status, n, out
+		}
 		if attempt == 0 && reused && !gotBytes && req.replayable() && !isTimeout(err) {
 			continue // the back end had closed the idle connection: once more on a new one
 		}
@@ -410,22 +419,24 @@ func (h *h1conn) sendBody(w *bufio.Writer, n int64) error {
 
 // sendChunked relays a chunked body from the client to w, chunk by
 // chunk. Chunk extensions and trailer fields are dropped (trailers could
-// otherwise smuggle identity fields past the header stripping).
+// otherwise smuggle identity fields past the header stripping). A
+// malformed body is errBadRequestBody; the client's connection failing,
+// errClientGone.
 func (h *h1conn) sendChunked(w *bufio.Writer) error {
 	for {
 		line, err := h.rb.line(h1MaxChunkLine)
 		if err != nil {
-			return errors.Join(errClientGone, err)
+			return clientBodyError(err)
 		}
 		n, err := parseChunkSize(line)
 		if err != nil {
-			return errors.Join(errClientGone, err)
+			return errBadRequestBody
 		}
 		if n == 0 {
 			for { // trailer section, up to the blank line
 				line, err := h.rb.line(h1MaxChunkLine)
 				if err != nil {
-					return errors.Join(errClientGone, err)
+					return clientBodyError(err)
 				}
 				if len(line) == 0 {
 					break
@@ -439,11 +450,27 @@ func (h *h1conn) sendChunked(w *bufio.Writer) error {
 		if err := h.sendBody(w, n); err != nil {
 			return err
 		}
-		if line, err := h.rb.line(h1MaxChunkLine); err != nil || len(line) != 0 {
-			return errors.Join(errClientGone, errBadChunk)
+		line, err = h.rb.line(h1MaxChunkLine)
+		if err != nil {
+			return clientBodyError(err)
+		}
+		if len(line) != 0 {
+			return errBadRequestBody // the chunk's data does not end with CRLF
 		}
 		w.WriteString("\r\n")
 	}
+}
+
+// errBadRequestBody: the client's chunked body is malformed (a bad or
+// overlong chunk size, data not followed by CRLF, a bare LF).
+var errBadRequestBody = errors.New("malformed chunked request body")
+
+// clientBodyError classifies an error reading a chunked body's lines.
+func clientBodyError(err error) error {
+	if err == errBadChunk {
+		return errBadRequestBody
+	}
+	return errors.Join(errClientGone, err)
 }
 
 // readHead reads the response head (skipping 1xx interim responses),
@@ -461,7 +488,7 @@ func (be *beConn) readHead(start time.Time, timeout time.Duration) error {
 	for {
 		head, err := be.rb.head(h1MaxResponseHead)
 		if err != nil {
-			if err == errHeadTooLarge {
+			if err == errHeadTooLarge || err == errHeadBareLF {
 				return errH1Malformed
 			}
 			return err
@@ -487,7 +514,7 @@ func (h *h1conn) relay(be *beConn, p *h1Pool) (status int, n int64, out h1Outcom
 	status = resp.status
 	noBody := req.method == http.MethodHead || status == http.StatusNoContent || status == http.StatusNotModified
 	untilClose := !noBody && !resp.chunked && resp.contentLength < 0
-	closeClient := req.close || h.mustClose()
+	closeClient := req.close || req.badFraming || h.mustClose()
 
 	h.setWriteDeadline()
 	h.writeStatusLine(status)

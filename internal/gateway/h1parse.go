@@ -42,7 +42,13 @@ type h1Request struct {
 	contentLength int64
 	chunked       bool
 	close         bool // Connection: close
-	teTrailers    bool // TE: trailers
+	// badFraming: Content-Length and Transfer-Encoding both. The
+	// framing is ambiguous (request smuggling, or a proxy in front that
+	// read it otherwise): Transfer-Encoding alone decides, Content-Length
+	// is not forwarded, and the connection closes after the response
+	// (RFC 9112 6.1), as net/http cannot do (see serveFront).
+	badFraming bool
+	teTrailers bool // TE: trailers
 	// connTokens are the Connection header's values: headers they name
 	// are hop-by-hop and not forwarded.
 	connTokens [][]byte
@@ -167,11 +173,12 @@ func parseRequestHead(b []byte, r *h1Request) error {
 			}
 		}
 	}
-	if hosts != 1 || lengths > 1 || encodings > 1 || lengths+encodings > 1 {
+	if hosts != 1 || lengths > 1 || encodings > 1 {
 		return errH1Fallback
 	}
 	if r.chunked {
 		r.contentLength = -1
+		r.badFraming = lengths > 0
 	}
 	return nil
 }
@@ -507,14 +514,26 @@ func (b *rbuf) fill() error {
 
 var errHeadTooLarge = errors.New("head larger than the buffer")
 
+// errHeadBareLF: the head ends with bare-LF line endings.
+var errHeadBareLF = errors.New("head with bare LF line endings")
+
+var lflf, lfcrlf = []byte("\n\n"), []byte("\n\r\n")
+
 // head makes the buffer hold a complete head (up to the blank line)
-// starting at b.r and returns it, growing the buffer up to max bytes.
+// starting at b.r and returns it, growing the buffer up to max bytes. A
+// head that ends with a blank line under bare-LF rules (LF LF, or LF CR
+// LF, before any CRLF CRLF) is errHeadBareLF at once: waiting for a CRLF
+// CRLF that never comes would hold the client until a timeout.
 func (b *rbuf) head(max int) ([]byte, error) {
 	from := 0
 	for {
 		p := b.buf[b.r:b.w]
 		if i := bytes.Index(p[from:], crlfcrlf); i >= 0 {
 			return p[:from+i+4], nil
+		}
+		// Without CRLF CRLF, an LF CR LF has a bare LF before it.
+		if bytes.Contains(p[from:], lflf) || bytes.Contains(p[from:], lfcrlf) {
+			return nil, errHeadBareLF
 		}
 		from = max0(len(p) - 3)
 		if b.r > 0 && b.w == len(b.buf) {

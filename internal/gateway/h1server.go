@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -96,6 +97,13 @@ func (l *listener) serveH1(c *conn, tc *tls.Conn) {
 func (h *h1conn) serve() (handedOver bool) {
 	defer h.release()
 	t := &h.l.started.timeouts
+	// The first request's whole head is due within the read-header
+	// timeout of the handshake's end, as on net/http: a client that
+	// connects and never speaks is not kept for the idle timeout.
+	var first time.Time
+	if t.readHeader > 0 {
+		first = time.Now().Add(t.readHeader)
+	}
 	for {
 		if h.rb.buffered() == 0 {
 			// Between requests: no buffers held.
@@ -108,13 +116,16 @@ func (h *h1conn) serve() (handedOver bool) {
 			if idle == 0 {
 				idle = t.read
 			}
-			if idle > 0 {
+			switch {
+			case !first.IsZero():
+				h.tc.SetReadDeadline(first)
+			case idle > 0:
 				now := h.ended // the end of the last request, if any
 				if now.IsZero() || !h.g.realClock {
 					now = time.Now()
 				}
 				h.tc.SetReadDeadline(now.Add(idle))
-			} else {
+			default:
 				h.tc.SetReadDeadline(time.Time{})
 			}
 			n, _ := h.tc.Read(h.one[:])
@@ -136,18 +147,29 @@ func (h *h1conn) serve() (handedOver bool) {
 		head, err := h.rb.bufferedHead()
 		if err == errHeadIncomplete {
 			// Wait for the rest of the head within the read-header
-			// timeout, counted from its first byte.
-			if t.readHeader > 0 {
+			// timeout, counted from its first byte (from the
+			// handshake's end for the first request).
+			switch {
+			case !first.IsZero():
+				h.tc.SetReadDeadline(first)
+			case t.readHeader > 0:
 				h.tc.SetReadDeadline(h.wall.Add(t.readHeader))
 			}
 			head, err = h.rb.head(len(h.rb.buf))
 		}
-		if err == errHeadTooLarge {
-			return h.handOver()
-		}
-		if err != nil {
+		switch err {
+		case nil:
+		case errHeadTooLarge:
+			// Larger than the fast path's buffer: net/http reads it (up
+			// to maxHeaderBytes), unless its request line alone is
+			// longer than that, which is 414.
+			return h.largeHead()
+		case errHeadBareLF:
+			return h.handOver() // net/http reads bare-LF heads
+		default:
 			return false // the client went away or was too slow
 		}
+		first = time.Time{}
 		if parseRequestHead(head, &h.req) != nil {
 			return h.handOver()
 		}
@@ -209,6 +231,26 @@ func (h *h1conn) release() {
 		h.rbp = nil
 		h.rb = rbuf{}
 	}
+}
+
+// largeHead deals with a head larger than the read buffer: it reads on
+// up to the listener's maxHeaderBytes, answers 414 and closes when no
+// line has ended by then (the request line is longer than the limit, which
+// net/http would answer 431), and otherwise hands the connection to
+// net/http with what it read.
+func (h *h1conn) largeHead() (handedOver bool) {
+	_, err := h.rb.head(h.l.started.maxHeader)
+	switch {
+	case err == errHeadTooLarge && bytes.IndexByte(h.rb.buf[h.rb.r:h.rb.w], '\n') < 0:
+		h.rb.r, h.rb.w = 0, 0
+		h.req.reset() // deny reads the method: no HEAD here
+		h.deny(&denial{status: http.StatusRequestURITooLong, code: CodeURITooLong,
+			detail: "the request line is longer than " + strconv.Itoa(h.l.started.maxHeader) + " bytes", close: true}, true)
+		return false
+	case err == nil, err == errHeadTooLarge, err == errHeadBareLF:
+		return h.handOver()
+	}
+	return false // the client went away or was too slow
 }
 
 // handOver gives the connection, with the bytes read and not yet served,
@@ -294,7 +336,7 @@ func (h *h1conn) serveRequest(start time.Time) h1Outcome {
 // proxy read the head and body already), a request body is read and
 // dropped when small; otherwise the connection closes.
 func (h *h1conn) deny(dn *denial, consumed bool) (int64, h1Outcome) {
-	closeConn := dn.close || h.req.close || h.mustClose()
+	closeConn := dn.close || h.req.close || h.req.badFraming || h.mustClose()
 	req := &h.req
 	if !consumed && (req.chunked || req.contentLength > 256<<10) {
 		closeConn = true

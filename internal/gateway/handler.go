@@ -27,6 +27,7 @@ type request struct {
 	code     string // problem code when the gateway answered itself
 	upstream string
 	stage    *stage            // the mapping's stage: selects the back-end transport
+	body     *chunkedBody      // a chunked HTTP/1.1 body on the general path
 	backend  *backendTransport // the transport the proxy used
 	invoke   *invocation       // non-nil for a test invocation (invoke.go)
 }
@@ -149,6 +150,10 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, rq *request, 
 	// 6. Proxy: a WebSocket upgrade only where the route allows it (a test
 	// invocation has no connection to switch), never h2c.
 	prepareUpgrade(r, rq.route.websocket && rq.invoke == nil)
+	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+		rq.body = &chunkedBody{ReadCloser: r.Body}
+		r.Body = rq.body
+	}
 	in := rq.route.integration
 	rq.upstream = in.target.Host
 	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, rq))

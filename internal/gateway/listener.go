@@ -93,6 +93,14 @@ func (g *Gateway) serveFront(w http.ResponseWriter, r *http.Request) {
 		cs := c.tls.ConnectionState()
 		r.TLS = &cs
 	}
+	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
+		// A request with Transfer-Encoding and Content-Length must be
+		// its connection's last (RFC 9112 6.1), but net/http removes the
+		// Content-Length before the handler runs: every chunked request
+		// served here is. (The fast path closes after such requests
+		// only, h1Request.badFraming.)
+		w.Header().Set("Connection", "close")
+	}
 	if isPublicPath(r.URL.Path) {
 		g.servePublicOnConn(w, r, c)
 		return

@@ -10,17 +10,29 @@ import (
 // codes (ClientCert...). They are part of the public contract: back ends,
 // dashboards and alerts match on them.
 const (
-	CodeMisdirected          = "MisdirectedRequest"   // 421: Host and TLS policy disagree
-	CodeBadHost              = "InvalidHost"          // 400: unparseable Host
-	CodeBadPath              = "InvalidPath"          // 400: dot segments or malformed path
-	CodeNoMapping            = "NoBasePathMapping"    // 404: no base path of the domain matches
-	CodeRouteNotFound        = "RouteNotFound"        // 404
-	CodeMethodNotAllowed     = "MethodNotAllowed"     // 405
-	CodeMethodNotImplemented = "MethodNotImplemented" // 501: CONNECT (the gateway opens no tunnels)
-	CodeBackendUnavailable   = "BackendUnavailable"   // 502
-	CodeBackendTimeout       = "BackendTimeout"       // 504
-	CodeShuttingDown         = "GatewayShuttingDown"  // 503
+	CodeMisdirected        = "MisdirectedRequest"  // 421: Host and TLS policy disagree
+	CodeBadHost            = "InvalidHost"         // 400: unparseable Host
+	CodeBadPath            = "InvalidPath"         // 400: dot segments or malformed path
+	CodeNoMapping          = "NoBasePathMapping"   // 404: no base path of the domain matches
+	CodeRouteNotFound      = "RouteNotFound"       // 404
+	CodeMethodNotAllowed   = "MethodNotAllowed"    // 405
+	CodeBackendUnavailable = "BackendUnavailable"  // 502
+	CodeBackendTimeout     = "BackendTimeout"      // 504
+	CodeShuttingDown       = "GatewayShuttingDown" // 503
 )
+
+// Problem codes of requests refused for their HTTP itself.
+const (
+	CodeBadBody              = "InvalidBody"          // 400: malformed chunked request body
+	CodeURITooLong           = "URITooLong"           // 414: request line longer than maxHeaderBytes
+	CodeMethodNotImplemented = "MethodNotImplemented" // 501: CONNECT (the gateway opens no tunnels)
+)
+
+// badBodyDenial answers a request whose chunked body is malformed; the
+// connection closes after it, as where the next request starts is
+// unknown.
+var badBodyDenial = &denial{status: http.StatusBadRequest, code: CodeBadBody,
+	detail: "the chunked request body is malformed", close: true}
 
 // problem is an RFC 9457 body. Type is left at its default (about:blank)
 // and the stable machine-readable code travels in "code".

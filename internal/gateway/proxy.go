@@ -61,6 +61,14 @@ func (g *Gateway) newProxy(in *integration) *httputil.ReverseProxy {
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			rq, _ := r.Context().Value(requestKey{}).(*request)
+			if rq != nil && rq.body != nil && rq.body.malformed() {
+				// The client's fault, not the back end's; where its next
+				// request would start is unknown.
+				rq.code = CodeBadBody
+				w.Header().Set("Connection", "close")
+				writeProblem(w, badBodyDenial.status, badBodyDenial.code, badBodyDenial.detail)
+				return
+			}
 			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 				// The client went away; nobody is listening for an answer.
 				if rq != nil {
