@@ -446,3 +446,54 @@ func TestConnectRefused(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPrepareUpgrade: whatever the Connection, Upgrade and HTTP2-Settings
+// fields, what is left to forward is no HTTP2-Settings and at most
+// "Upgrade: websocket", only for a GET on a route that allows it, and
+// only when the client offered websocket with a Connection upgrade token
+// (hasToken agreeing with httpguts' reading, containsToken).
+func FuzzPrepareUpgrade(f *testing.F) {
+	for _, s := range []string{
+		"Connection: Upgrade, HTTP2-Settings\nUpgrade: h2c\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA",
+		"connection: upgrade\nupgrade: H2C",
+		"Connection: Upgrade\nUpgrade: h2c, websocket",
+		"Connection: Upgrade\nUpgrade: websocket\nUpgrade: h2c",
+		"Connection: keep-alive\nUpgrade: websocket",
+		"Upgrade: websocket",
+		"HTTP2-Settings: x",
+		"Connection: Upgrade\nUpgrade: WebSocket/13, websocket",
+		"Connection: \tupgrade ,x\nUpgrade: websocket ",
+		"Connection: Upgrade\nUpgrade: websoc\u212aet",
+	} {
+		f.Add(s, "GET", true)
+		f.Add(s, "POST", true)
+		f.Add(s, "GET", false)
+	}
+	f.Fuzz(func(t *testing.T, fields, method string, websocket bool) {
+		h := http.Header{}
+		for line := range strings.SplitSeq(fields, "\n") {
+			name, value, ok := strings.Cut(line, ":")
+			if !ok {
+				continue
+			}
+			h.Add(name, strings.TrimSpace(value))
+		}
+		offered := containsToken(h["Connection"], "upgrade") && containsToken(h["Upgrade"], "websocket")
+		if hasToken(h["Connection"], "upgrade") != containsToken(h["Connection"], "upgrade") ||
+			hasToken(h["Upgrade"], "websocket") != containsToken(h["Upgrade"], "websocket") {
+			t.Fatalf("hasToken disagrees with containsToken on %q", h)
+		}
+		r := &http.Request{Method: method, Header: h, ProtoMajor: 1, ProtoMinor: 1}
+		up := prepareUpgrade(r, websocket)
+		if _, ok := h["Http2-Settings"]; ok {
+			t.Fatalf("HTTP2-Settings left in %q", h)
+		}
+		want := websocket && method == "GET" && offered
+		if up != want {
+			t.Fatalf("prepareUpgrade(%q, %s, websocket=%v) = %v, want %v", fields, method, websocket, up, want)
+		}
+		if got := h["Upgrade"]; up && (len(got) != 1 || got[0] != "websocket") || !up && got != nil {
+			t.Fatalf("Upgrade left as %q (upgrade %v)", got, up)
+		}
+	})
+}
