@@ -61,6 +61,7 @@ var (
 	ErrInvalid               = &Error{Reason: ReasonInvalid}
 	ErrRejected              = &Error{Reason: ReasonRejected}
 	ErrMaxSizeExceeded       = &Error{Reason: ReasonMaxSizeExceeded}
+	ErrLeafIsCA              = &Error{Reason: ReasonLeafIsCA}
 	ErrNameMismatch          = &Error{Reason: ReasonNameMismatch}
 )
 

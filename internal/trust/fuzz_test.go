@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
 	"math/big"
@@ -244,6 +245,9 @@ func FuzzParseCRL(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(der) // verifies against root, so New gets past the signature
+	// Signed by root too, but refused by New: no CRL number, a critical one.
+	f.Add(rawCRL(f, p.root, fuzzStart, fuzzEnd, nil))
+	f.Add(rawCRL(f, p.root, fuzzStart, fuzzEnd, []pkix.Extension{crlNumberExt(f, 7, true)}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rl, err := ParseCRL(data)
 		if err != nil {
