@@ -70,6 +70,10 @@ var (
 // configuration error apart from other failures.
 var ErrConfig = errors.New("invalid truststore")
 
+// ErrNoCertificate is wrapped by the error [ParseCertificates] returns
+// when the input holds no certificate at all.
+var ErrNoCertificate = errors.New("no certificate found")
+
 // ErrPrivateKey is wrapped by the error [ParseCertificates] returns when a
 // bundle contains a private key block. The error never contains key bytes.
 var ErrPrivateKey = errors.New("bundle contains a private key")
