@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
@@ -48,6 +49,7 @@ func TestVerifyBinary(t *testing.T) {
 	caLeaf := cas[1].Issue(t, pki.KeyECDSAP256, pki.Request{Subject: pkix.Name{CommonName: "ca-as-client"}, IsCA: true, MaxPathLen: -1,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
 	noEKU := cas[1].Issue(t, pki.KeyECDSAP256, pki.Request{Subject: pkix.Name{CommonName: "no-eku"}, ExtKeyUsage: []x509.ExtKeyUsage{}})
+	noNumberCRL := w("no-number.crl", pkitest.RawCRL(t, cas[3].Issuer, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), nil))
 	garbage := []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
 
 	cases := []struct {
@@ -64,6 +66,7 @@ func TestVerifyBinary(t *testing.T) {
 		{"unreadable truststore", []string{"--truststore", filepath.Join(dir, "absent-ca.pem"), "--chain", w("garbage2.pem", garbage)}, 2, ""},
 		{"garbage truststore", []string{"--truststore", w("garbage-ca.pem", garbage), "--chain", w("deep.pem", deep.ChainPEM())}, 2, ""},
 		{"missing --chain", []string{"--truststore", awsBundle}, 2, ""},
+		{"CRL without a CRL number", []string{"--truststore", awsBundle, "--chain", w("shallow2.pem", shallow.ChainPEM()), "--crl", noNumberCRL}, 2, ""},
 		{"private key as chain", []string{"--truststore", awsBundle, "--chain", w("key.pem", deep.KeyPEM())}, 2, ""},
 		{"six levels, AWS-style bundle", []string{"--truststore", awsBundle, "--chain", w("deep2.pem", deep.ChainPEM())}, 1, "REJECTED ClientCertMaxChainDepthExceeded"},
 		{"six levels, AWS-style bundle, leaf alone", []string{"--truststore", awsBundle, "--chain", w("deep-leaf.pem", pki.CertPEM(deep.Cert))}, 1, "REJECTED ClientCertMaxChainDepthExceeded"},
@@ -97,6 +100,9 @@ func TestVerifyBinary(t *testing.T) {
 			}
 			if code == 2 && stderr.Len() == 0 {
 				t.Errorf("exit 2 without a message on stderr")
+			}
+			if strings.Contains(tc.name, "CRL number") && !strings.Contains(stderr.String(), "has no CRL number") {
+				t.Errorf("stderr %q does not say the CRL has no number", stderr.String())
 			}
 			if strings.Contains(stdout.String()+stderr.String(), "PRIVATE KEY-----") || strings.Contains(stdout.String()+stderr.String(), "MAMCAQE") {
 				t.Errorf("output quotes the input: %q %q", stdout.String(), stderr.String())

@@ -4,7 +4,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
@@ -99,5 +101,44 @@ func TestRequireClientAuthEKU(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestCRLNumberRequiredAtLoad: a CRL without a CRL number, or with a
+// critical one (RFC 5280 §5.2.3), is refused where CRLs are loaded: a
+// crlFiles entry fails the configuration naming the CRL, and a CRL source
+// serving one stays pending (its clients are judged as under a stale
+// CRL), with a warning saying why.
+func TestCRLNumberRequiredAtLoad(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now()
+	bad := map[string][]byte{
+		"no number":       pkitest.RawCRL(t, e.inter.Issuer, now.Add(-time.Hour), now.Add(24*time.Hour), nil),
+		"critical number": pkitest.RawCRL(t, e.inter.Issuer, now.Add(-time.Hour), now.Add(24*time.Hour), []pkix.Extension{pkitest.CRLNumberExtension(t, 3, true)}),
+	}
+	want := map[string]string{"no number": "has no CRL number", "critical number": "cRLNumber extension marked critical"}
+	for name, der := range bad {
+		t.Run("crlFiles/"+name, func(t *testing.T) {
+			e.write("bad.crl", der)
+			_, err := e.load(e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, "    crlFiles: [bad.crl]\n", ""))
+			if err == nil || !strings.Contains(err.Error(), want[name]) || !strings.Contains(err.Error(), `CRL #1: the CRL of "CN=Test Client Intermediate`) {
+				t.Fatalf("load = %v, want an error naming the CRL and containing %q", err, want[name])
+			}
+		})
+		t.Run("crlSources/"+name, func(t *testing.T) {
+			srv := newCRLServer(t, der)
+			s, err := e.load(e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, sourceYAML(srv.url(), "", ""), ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := strings.Join(s.Warnings(), "\n"); !strings.Contains(w, "no copy of "+srv.url()) || !strings.Contains(w, want[name]) {
+				t.Fatalf("warnings = %s, want the source pending because %q", w, want[name])
+			}
+		})
+	}
+	// The same CRL with a non-critical number loads.
+	e.write("good.crl", pkitest.RawCRL(t, e.inter.Issuer, now.Add(-time.Hour), now.Add(24*time.Hour), []pkix.Extension{pkitest.CRLNumberExtension(t, 3, false)}))
+	if _, err := e.load(e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, "    crlFiles: [good.crl]\n", "")); err != nil {
+		t.Fatalf("load with a numbered CRL: %v", err)
 	}
 }

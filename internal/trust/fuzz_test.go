@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/pki"
+	"github.com/certgate/certgate/internal/pki/pkitest"
 )
 
 // The fuzz PKI is deterministic (Ed25519 keys from fixed seeds, fixed
@@ -246,8 +247,8 @@ func FuzzParseCRL(f *testing.F) {
 	}
 	f.Add(der) // verifies against root, so New gets past the signature
 	// Signed by root too, but refused by New: no CRL number, a critical one.
-	f.Add(rawCRL(f, p.root, fuzzStart, fuzzEnd, nil))
-	f.Add(rawCRL(f, p.root, fuzzStart, fuzzEnd, []pkix.Extension{crlNumberExt(f, 7, true)}))
+	f.Add(pkitest.RawCRL(f, p.root, fuzzStart, fuzzEnd, nil))
+	f.Add(pkitest.RawCRL(f, p.root, fuzzStart, fuzzEnd, []pkix.Extension{pkitest.CRLNumberExtension(f, 7, true)}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rl, err := ParseCRL(data)
 		if err != nil {
