@@ -208,7 +208,8 @@ func compileCRL(rl *x509.RevocationList, sum [32]byte, cas []*x509.Certificate, 
 
 // CheckCRL reports whether [New] would accept rl for a store whose CA
 // certificates (roots and intermediates) are cas, at now: a complete CRL
-// whose signature verifies against one of them. It returns New's
+// with a non-critical CRL number whose signature verifies against one of
+// them. It returns New's
 // warnings about it (e.g. already past nextUpdate) and, on failure, an
 // error wrapping [ErrConfig]. Callers that obtain CRLs from elsewhere
 // (a fetched CRL source) use it to refuse a bad copy before it reaches

@@ -148,7 +148,8 @@ type Store struct {
 // not a CA certificate; MaxChainDepth outside 1..10 or a negative
 // MaxCertSize; a CRL whose signature does not verify against a CA
 // certificate in Roots or Intermediates; a delta, indirect or otherwise
-// partial CRL.
+// partial CRL; a CRL without a CRL number or with a critical one (RFC
+// 5280 §5.2.3).
 //
 // Warnings are returned, not fatal: an expired or not-yet-valid CA, a CA
 // expiring within 30 days, a weak CA key (RSA < 2048) or an unsupported
