@@ -26,6 +26,7 @@ type versionContent struct {
 	Deny                   config.Deny `json:"deny,omitzero"`
 	MaxChainDepth          *int        `json:"maxChainDepth,omitempty"`
 	IgnoreClientCertExpiry bool        `json:"ignoreClientCertExpiry,omitempty"`
+	RequireClientAuthEKU   bool        `json:"requireClientAuthEKU,omitempty"`
 	MaxCertificateBytes    int         `json:"maxCertificateBytes,omitempty"`
 	// CAs are certgate CA IDs: their certificates and live CRLs join the
 	// version's anchors and CRLs.
@@ -71,7 +72,8 @@ func lintVersion(in versionContent, now time.Time, resolveCA caResolver) (stored
 	ts := config.Truststore{
 		Name: "x", CABundle: in.CABundle, Intermediates: in.Intermediates, CRLs: in.CRLs, Deny: in.Deny,
 		MaxChainDepth: in.MaxChainDepth, IgnoreClientCertExpiry: in.IgnoreClientCertExpiry, MaxCertificateBytes: in.MaxCertificateBytes,
-		CRLSources: in.CRLSources, CRLStale: in.CRLStale,
+		RequireClientAuthEKU: in.RequireClientAuthEKU,
+		CRLSources:           in.CRLSources, CRLStale: in.CRLStale,
 	}
 	if in.CABundle == "" && len(in.CAs) == 0 {
 		errs = append(errs, FieldError{Path: "caBundle", Message: "required: a PEM bundle of the CA certificates to trust (or cas: certgate CA IDs)"})
@@ -124,7 +126,7 @@ func lintVersion(in versionContent, now time.Time, resolveCA caResolver) (stored
 		return storedVersion{}, invalid("caBundle", "%d CA certificates; a version holds at most %d", n, MaxCAsPerVersion)
 	}
 
-	tc := trust.Config{Roots: roots, Intermediates: inters, IgnoreExpiry: in.IgnoreClientCertExpiry, MaxCertSize: in.MaxCertificateBytes}
+	tc := trust.Config{Roots: roots, Intermediates: inters, IgnoreExpiry: in.IgnoreClientCertExpiry, MaxCertSize: in.MaxCertificateBytes, RequireClientAuthEKU: in.RequireClientAuthEKU}
 	if in.MaxChainDepth != nil {
 		tc.MaxChainDepth = *in.MaxChainDepth
 	}
@@ -175,6 +177,7 @@ func lintVersion(in versionContent, now time.Time, resolveCA caResolver) (stored
 			Deny:                   in.Deny,
 			MaxChainDepth:          in.MaxChainDepth,
 			IgnoreClientCertExpiry: in.IgnoreClientCertExpiry,
+			RequireClientAuthEKU:   in.RequireClientAuthEKU,
 			MaxCertificateBytes:    in.MaxCertificateBytes,
 			CAs:                    in.CAs,
 			CRLSources:             in.CRLSources,

@@ -44,7 +44,8 @@ type truststoreCreated struct {
 }
 
 // versionJSON is a truststore version; the content fields are left out
-// of lists and of the answer to an upload.
+// of lists and of the answer to an upload, except maxChainDepth and
+// requireClientAuthEKU.
 type versionJSON struct {
 	TruststoreID string         `json:"truststoreId"`
 	Version      int            `json:"version"`
@@ -58,6 +59,7 @@ type versionJSON struct {
 	Deny                   config.Deny        `json:"deny,omitzero"`
 	MaxChainDepth          *int               `json:"maxChainDepth,omitempty"`
 	IgnoreClientCertExpiry bool               `json:"ignoreClientCertExpiry,omitempty"`
+	RequireClientAuthEKU   bool               `json:"requireClientAuthEKU,omitempty"`
 	MaxCertificateBytes    int                `json:"maxCertificateBytes,omitempty"`
 	CAs                    []string           `json:"cas,omitempty"`
 	CRLSources             []config.CRLSource `json:"crlSources,omitempty"`
@@ -89,6 +91,9 @@ func versionOf(o store.Object, content bool) (versionJSON, error) {
 // versionInfo shows a version without its content.
 func versionInfo(o store.Object, v storedVersion) versionJSON {
 	out := versionJSON{TruststoreID: o.Parent, Version: v.Version, CreatedAt: o.CreatedAt, Warnings: v.Warnings, Summary: v.Summary}
+	// The verdict settings are small and say how the version judges: shown
+	// in lists too (the CLI's versions table).
+	out.MaxChainDepth, out.RequireClientAuthEKU = v.MaxChainDepth, v.RequireClientAuthEKU
 	if out.Warnings == nil {
 		out.Warnings = []string{}
 	}

@@ -43,6 +43,7 @@ type tsContent struct {
 	Deny                   config.Deny `json:"deny,omitzero"`
 	MaxChainDepth          *int        `json:"maxChainDepth,omitempty"`
 	IgnoreClientCertExpiry bool        `json:"ignoreClientCertExpiry,omitempty"`
+	RequireClientAuthEKU   bool        `json:"requireClientAuthEKU,omitempty"`
 	MaxCertificateBytes    int         `json:"maxCertificateBytes,omitempty"`
 }
 
@@ -199,6 +200,7 @@ func (st *liveState) export() *config.Config {
 			Name: name, CABundle: t.content.CABundle, Intermediates: t.content.Intermediates, CRLs: t.content.CRLs,
 			Deny: t.content.Deny, MaxChainDepth: t.content.MaxChainDepth,
 			IgnoreClientCertExpiry: t.content.IgnoreClientCertExpiry, MaxCertificateBytes: t.content.MaxCertificateBytes,
+			RequireClientAuthEKU: t.content.RequireClientAuthEKU,
 		})
 	}
 	for _, host := range st.order.domains {
@@ -284,7 +286,8 @@ func desiredContent(ts config.Truststore, path string) (tsContent, error) {
 		b.WriteString(inline)
 		return b.String(), nil
 	}
-	out := tsContent{Deny: ts.Deny, MaxChainDepth: ts.MaxChainDepth, IgnoreClientCertExpiry: ts.IgnoreClientCertExpiry, MaxCertificateBytes: ts.MaxCertificateBytes}
+	out := tsContent{Deny: ts.Deny, MaxChainDepth: ts.MaxChainDepth, IgnoreClientCertExpiry: ts.IgnoreClientCertExpiry, MaxCertificateBytes: ts.MaxCertificateBytes,
+		RequireClientAuthEKU: ts.RequireClientAuthEKU}
 	var err error
 	if out.CABundle, err = read("caFiles", ts.CAFiles, ts.CABundle); err != nil {
 		return out, err

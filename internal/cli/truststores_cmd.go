@@ -15,6 +15,7 @@ type truststoreContent struct {
 	crlStale                   string
 	maxDepth                   int
 	ignoreExpiry               bool
+	requireClientAuthEKU       bool
 }
 
 // check refuses a version without trust anchors.
@@ -89,6 +90,9 @@ func (t *truststoreContent) body(ctx context.Context, a *adminFlags) (map[string
 	if t.ignoreExpiry {
 		b["ignoreClientCertExpiry"] = true
 	}
+	if t.requireClientAuthEKU {
+		b["requireClientAuthEKU"] = true
+	}
 	return b, nil
 }
 
@@ -107,6 +111,7 @@ func truststoreFlags(name, synopsis string, stderr io.Writer) (*flag.FlagSet, *a
 	fs.Var(&t.denyFPs, "deny-fingerprint", "SHA-256 fingerprint to refuse (repeatable)")
 	fs.IntVar(&t.maxDepth, "max-depth", 0, "CA certificates allowed above the leaf, 1..10 (default 4)")
 	fs.BoolVar(&t.ignoreExpiry, "ignore-expiry", false, "admit expired client certificates (the leaf's notAfter only)")
+	fs.BoolVar(&t.requireClientAuthEKU, "require-client-auth-eku", false, "refuse client leaves whose extended key usages do not list clientAuth (none, or only anyExtendedKeyUsage)")
 	return fs, a, t
 }
 
@@ -156,7 +161,7 @@ var truststoresCmd = resourceCommand("truststores", map[string]verb{
 	"list": {"list truststores", listAll("truststores list", "/v1/truststores", "id", "name", "latestVersion", "description")},
 	"get":  {"show a truststore", onNamed("truststores get", "/v1/truststores", getObject)},
 	"versions": {"list the versions of a truststore", onNamed("truststores versions", "/v1/truststores", func(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
-		return a.list(ctx, stdout, path+"/versions", "version", "createdAt", "summary.caCount", "summary.crlEntries", "warnings")
+		return a.list(ctx, stdout, path+"/versions", "version", "createdAt", "summary.caCount", "summary.crlEntries", "maxChainDepth", "requireClientAuthEKU", "warnings")
 	})},
 	"delete": {"delete a truststore (refused while a domain uses it)", onNamed("truststores delete", "/v1/truststores", deleteObject)},
 })

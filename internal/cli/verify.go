@@ -30,6 +30,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	purpose := fs.String("purpose", "client", "client or server")
 	name := fs.String("name", "", "with --purpose server: the DNS name or IP the certificate must cover")
 	ignoreExpiry := fs.Bool("ignore-expiry", false, "ignore the leaf's notAfter (as ignoreClientCertExpiry does)")
+	requireEKU := fs.Bool("require-client-auth-eku", false, "refuse a client leaf whose extended key usages do not list clientAuth (as requireClientAuthEKU does)")
 	var denySerials, denyFPs multiFlag
 	fs.Var(&denySerials, "deny-serial", "serial (hex) on the deny-list (repeatable)")
 	fs.Var(&denyFPs, "deny-fingerprint", "SHA-256 fingerprint on the deny-list (repeatable)")
@@ -47,7 +48,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Usage()
 		return usageError("--truststore and --chain are required")
 	}
-	cfg := trust.Config{Name: strings.Join(bundles, ","), MaxChainDepth: *maxDepth, IgnoreExpiry: *ignoreExpiry}
+	cfg := trust.Config{Name: strings.Join(bundles, ","), MaxChainDepth: *maxDepth, IgnoreExpiry: *ignoreExpiry, RequireClientAuthEKU: *requireEKU}
 	var p trust.Purpose
 	switch *purpose {
 	case "client":
@@ -110,9 +111,9 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		cfg.DenyFingerprints = append(cfg.DenyFingerprints, fp)
 	}
-	chain, err := readCerts(*chainFile, stderr)
+	chainData, err := os.ReadFile(*chainFile)
 	if err != nil {
-		return err
+		return &exitError{code: 2, err: err}
 	}
 	store, warnings, err := trust.New(cfg, now)
 	if err != nil {
@@ -121,21 +122,56 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "warning: truststore:", w)
 	}
+	// The chain file stands for what a client sends: what the listener
+	// would refuse is a verdict (exit 1), not a usage error.
+	chain, refusal, err := parseChain(*chainFile, chainData, stderr)
+	if err != nil {
+		return err
+	}
+	if refusal != nil {
+		return rejected(stdout, refusal, p)
+	}
 	id, err := store.Verify(chain, trust.VerifyOptions{Now: now, Purpose: p, DNSName: *name})
 	if err != nil {
 		var te *trust.Error
 		if !errors.As(err, &te) {
 			return &exitError{code: 2, err: err}
 		}
-		fmt.Fprintf(stdout, "REJECTED %s\n", te.Reason.Code(p))
-		fmt.Fprintf(stdout, "  %s\n", te.Reason.Describe())
-		if te.Detail != "" {
-			fmt.Fprintf(stdout, "  detail: %s\n", te.Detail)
-		}
-		return &exitError{code: 1, err: errors.New("")}
+		return rejected(stdout, te, p)
 	}
 	printIdentity(stdout, id)
 	return nil
+}
+
+// parseChain reads a chain file as the listener takes a client's
+// certificates: a file with no certificate is ClientCertMissing, one
+// whose certificates do not decode or parse is ClientCertInvalid, each a
+// refusal rather than an error. A private key block is a usage error
+// (exit 2): no client sends one, so the file is the wrong one.
+func parseChain(path string, data []byte, stderr io.Writer) ([]*x509.Certificate, *trust.Error, error) {
+	certs, warnings, err := trust.ParseCertificates(data)
+	switch {
+	case errors.Is(err, trust.ErrPrivateKey):
+		return nil, nil, &exitError{code: 2, err: fmt.Errorf("%s: %w", path, err)}
+	case errors.Is(err, trust.ErrNoCertificate):
+		return nil, &trust.Error{Reason: trust.ReasonMissing, Detail: fmt.Sprintf("%s: %v", path, err)}, nil
+	case err != nil:
+		return nil, &trust.Error{Reason: trust.ReasonInvalid, Detail: fmt.Sprintf("%s: %v", path, err)}, nil
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s: %s\n", path, w)
+	}
+	return certs, nil, nil
+}
+
+// rejected prints a refusal and returns exit status 1.
+func rejected(stdout io.Writer, te *trust.Error, p trust.Purpose) error {
+	fmt.Fprintf(stdout, "REJECTED %s\n", te.Reason.Code(p))
+	fmt.Fprintf(stdout, "  %s\n", te.Reason.DescribeFor(p))
+	if te.Detail != "" {
+		fmt.Fprintf(stdout, "  detail: %s\n", te.Detail)
+	}
+	return &exitError{code: 1, err: errors.New("")}
 }
 
 func printIdentity(w io.Writer, id *trust.Identity) {

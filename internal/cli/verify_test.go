@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"os"
 	"path/filepath"
@@ -38,6 +39,9 @@ func TestVerifyCommand(t *testing.T) {
 	expired := inter.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: pkix.Name{CommonName: "old"}, NotBefore: now.Add(-72 * time.Hour), NotAfter: now.Add(-24 * time.Hour)})
 	server := inter.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: pkix.Name{CommonName: "api"}, DNSNames: []string{"api.example"}, Profile: pki.ProfileServer})
 
+	caLeaf := inter.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: pkix.Name{CommonName: "ca-as-client"}, IsCA: true, MaxPathLen: -1, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	noEKU := inter.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: pkix.Name{CommonName: "no-eku"}, ExtKeyUsage: []x509.ExtKeyUsage{}})
+
 	bundle := w("ca.pem", root.PEM())
 	crl := w("inter.crl", inter.CRL(t, time.Time{}, revoked.Cert.SerialNumber))
 	cases := []struct {
@@ -61,7 +65,17 @@ func TestVerifyCommand(t *testing.T) {
 		{"server cert as client", []string{"--truststore", bundle, "--chain", w("srv3.pem", server.ChainPEM())}, 1, "ClientCertPurposeInvalid"},
 		{"missing flags", []string{"--chain", "x.pem"}, 2, ""},
 		{"unreadable chain", []string{"--truststore", bundle, "--chain", filepath.Join(dir, "nope.pem")}, 2, ""},
-		{"garbage chain", []string{"--truststore", bundle, "--chain", w("garbage.pem", []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))}, 2, ""},
+		// A chain file is what a client sends: what the listener refuses
+		// is a verdict (exit 1), not bad input.
+		{"garbage chain", []string{"--truststore", bundle, "--chain", w("garbage.pem", []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))}, 1, "REJECTED ClientCertInvalid"},
+		{"empty chain file", []string{"--truststore", bundle, "--chain", w("empty.pem", nil)}, 1, "REJECTED ClientCertMissing"},
+		{"chain file without certificates", []string{"--truststore", bundle, "--chain", w("text.pem", []byte("just some text\n"))}, 1, "REJECTED ClientCertMissing"},
+		{"garbage chain, server purpose", []string{"--truststore", bundle, "--chain", w("garbage2.pem", []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")), "--purpose", "server"}, 1, "REJECTED ServerCertInvalid"},
+		{"private key as chain", []string{"--truststore", bundle, "--chain", w("key.pem", good.KeyPEM())}, 2, ""},
+		{"CA certificate as client leaf", []string{"--truststore", bundle, "--chain", w("ca-leaf.pem", caLeaf.ChainPEM())}, 1, "REJECTED ClientCertLeafIsCA"},
+		{"no EKU", []string{"--truststore", bundle, "--chain", w("no-eku.pem", noEKU.ChainPEM())}, 0, "ADMITTED"},
+		{"no EKU, clientAuth required", []string{"--truststore", bundle, "--chain", w("no-eku2.pem", noEKU.ChainPEM()), "--require-client-auth-eku"}, 1, "REJECTED ClientCertPurposeInvalid"},
+		{"clientAuth required and present", []string{"--truststore", bundle, "--chain", w("good8.pem", good.ChainPEM()), "--require-client-auth-eku"}, 0, "ADMITTED"},
 		{"bad time", []string{"--truststore", bundle, "--chain", w("good5.pem", good.ChainPEM()), "--at", "yesterday"}, 2, ""},
 		{"bad purpose", []string{"--truststore", bundle, "--chain", w("good6.pem", good.ChainPEM()), "--purpose", "email"}, 2, ""},
 	}

@@ -337,6 +337,11 @@ type Truststore struct {
 	// leaf's notAfter only) that otherwise verify. Default false. Meant for devices
 	// without a reliable clock; weakens revocation by expiry.
 	IgnoreClientCertExpiry bool `json:"ignoreClientCertExpiry,omitempty"`
+	// RequireClientAuthEKU refuses client leaves whose extended key
+	// usages do not list clientAuth: without the extension, or with only
+	// anyExtendedKeyUsage (ClientCertPurposeInvalid). Default false, which
+	// admits those as RFC 5280 does.
+	RequireClientAuthEKU bool `json:"requireClientAuthEKU,omitempty"`
 	// MaxCertificateBytes is the most DER bytes a presented certificate
 	// may have. 0 means DefaultMaxCertificateBytes (16384); otherwise 1024
 	// to 65536.

@@ -120,9 +120,10 @@ func (c *compiler) truststores() error {
 	for i, ts := range c.cfg.Truststores {
 		path := fmt.Sprintf("truststores[%d]", i)
 		tc := trust.Config{
-			Name:         ts.Name,
-			IgnoreExpiry: ts.IgnoreClientCertExpiry,
-			MaxCertSize:  ts.MaxCertificateBytes,
+			Name:                 ts.Name,
+			IgnoreExpiry:         ts.IgnoreClientCertExpiry,
+			RequireClientAuthEKU: ts.RequireClientAuthEKU,
+			MaxCertSize:          ts.MaxCertificateBytes,
 		}
 		if ts.CRLStale == config.CRLStaleSoftFail {
 			tc.CRLStale = trust.StaleSoftFail

@@ -86,7 +86,7 @@ func alertFor(r trust.Reason) uint8 {
 		return alertCertificateExpired
 	case trust.ReasonUntrusted:
 		return alertUnknownCA
-	case trust.ReasonPurposeInvalid, trust.ReasonTypeUnsupported:
+	case trust.ReasonPurposeInvalid, trust.ReasonTypeUnsupported, trust.ReasonLeafIsCA:
 		return alertUnsupportedCertificate
 	case trust.ReasonCrlStale:
 		return alertCertificateUnknown

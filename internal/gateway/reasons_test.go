@@ -70,6 +70,8 @@ func TestReasonCodes(t *testing.T) {
 			KeyUsage: x509.KeyUsageKeyAgreement})},
 		{"ClientCertMaxSizeExceeded", e.inter.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: pkix.Name{CommonName: "huge"},
 			DNSNames: hugeSANs(300)})},
+		{"ClientCertLeafIsCA", e.inter.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: pkix.Name{CommonName: "ca-as-client"},
+			IsCA: true, MaxPathLen: -1, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})},
 	}
 	ts := fmt.Sprintf("    caFiles: [ca.pem, stale-ca.pem]\n    crlFiles: [inter.crl, stale.crl]\n    maxCertificateBytes: 8192\n    deny:\n      serials: [%q]\n      fingerprints: [%q]\n",
 		serialHex(denied.Cert), pki.Fingerprint(deniedFP.Cert))

@@ -145,6 +145,7 @@ func Assemble(items []Item, s Settings, openKey KeyOpener) (*config.Config, erro
 				Deny:                   v.Deny,
 				MaxChainDepth:          v.MaxChainDepth,
 				IgnoreClientCertExpiry: v.IgnoreClientCertExpiry,
+				RequireClientAuthEKU:   v.RequireClientAuthEKU,
 				MaxCertificateBytes:    v.MaxCertificateBytes,
 				CRLSources:             v.CRLSources,
 				CRLStale:               v.CRLStale,

@@ -96,6 +96,7 @@ type TruststoreVersion struct {
 	Deny                   config.Deny `json:"deny,omitzero"`
 	MaxChainDepth          *int        `json:"maxChainDepth,omitempty"`
 	IgnoreClientCertExpiry bool        `json:"ignoreClientCertExpiry,omitempty"`
+	RequireClientAuthEKU   bool        `json:"requireClientAuthEKU,omitempty"`
 	MaxCertificateBytes    int         `json:"maxCertificateBytes,omitempty"`
 	// CAs are certgate CAs (IDs) whose certificate and live CRL join the
 	// anchors and CRLs of every snapshot that uses this version.

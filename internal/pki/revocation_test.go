@@ -86,6 +86,12 @@ func TestSignCRL(t *testing.T) {
 	if !slices.Equal(crl.AuthorityKeyId, root.Cert.SubjectKeyId) {
 		t.Errorf("AuthorityKeyId = %x, want the issuer's subject key ID %x", crl.AuthorityKeyId, root.Cert.SubjectKeyId)
 	}
+	// RFC 5280 §5.2.3: a CRL number, not critical (truststores refuse
+	// CRLs without one or with a critical one).
+	oidNumber := asn1.ObjectIdentifier{2, 5, 29, 20}
+	if i := slices.IndexFunc(crl.Extensions, func(x pkix.Extension) bool { return x.Id.Equal(oidNumber) }); i < 0 || crl.Extensions[i].Critical {
+		t.Errorf("cRLNumber extension: index %d in %v; want present and not critical", i, crl.Extensions)
+	}
 	oidReason := asn1.ObjectIdentifier{2, 5, 29, 21}
 	for i, e := range crl.RevokedCertificateEntries {
 		if e.SerialNumber.Cmp(entries[i].Serial) != 0 || e.ReasonCode != entries[i].Reason || !e.RevocationTime.Equal(entries[i].RevokedAt) {

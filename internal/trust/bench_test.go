@@ -132,3 +132,19 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyBundleOfAnchors is BenchmarkVerify with the intermediate
+// in the bundle of anchors too (`cat Intermediate Root > bundle.pem`), so
+// the depth is counted on through the store's certificates to the root.
+func BenchmarkVerifyBundleOfAnchors(b *testing.B) {
+	now := time.Now()
+	root := pkitest.NewRoot(b, "Root")
+	inter := root.Intermediate(b, "Partners Intermediate")
+	chain := inter.Client(b, "alice").Chain()
+	s := mustNew(b, Config{Roots: []*x509.Certificate{inter.Cert, root.Cert}}, now)
+	for b.Loop() {
+		if _, err := s.Verify(chain, VerifyOptions{Now: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -16,7 +16,7 @@ import (
 // CRLInfo describes one CRL of a Store, for metrics and logs.
 type CRLInfo struct {
 	Issuer      string   // RFC 2253 subject of the issuing CA
-	Number      *big.Int // CRL number; nil if the CRL has none
+	Number      *big.Int // CRL number (New refuses a CRL without one)
 	ThisUpdate  time.Time
 	NextUpdate  time.Time // zero: the CRL never goes stale
 	Entries     int       // revoked serials listed
@@ -82,7 +82,8 @@ var (
 // certificates; the CRL must verify against one of them. Partial CRLs the
 // package cannot interpret safely (delta, indirect, reason-scoped, or with
 // unknown critical extensions) are refused: treating them as complete
-// would admit revoked certificates.
+// would admit revoked certificates. So are CRLs without a CRL number or
+// with a critical one (RFC 5280 §5.2.3).
 // sum is the SHA-256 of rl.Raw, which the caller has computed already.
 func compileCRL(rl *x509.RevocationList, sum [32]byte, cas []*x509.Certificate, now time.Time) (*crlIndex, []string, error) {
 	if len(rl.Raw) == 0 || len(rl.RawIssuer) == 0 {
@@ -105,6 +106,7 @@ func compileCRL(rl *x509.RevocationList, sum [32]byte, cas []*x509.Certificate, 
 	}
 	name := x.name()
 
+	hasNumber := false
 	for _, e := range rl.Extensions {
 		switch {
 		case e.Id.Equal(oidExtDeltaCRLIndicator):
@@ -113,10 +115,22 @@ func compileCRL(rl *x509.RevocationList, sum [32]byte, cas []*x509.Certificate, 
 			if err := checkIssuingDistributionPoint(e.Value); err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", name, err)
 			}
-		case e.Id.Equal(oidExtAuthorityKeyID), e.Id.Equal(oidExtCRLNumber):
+		case e.Id.Equal(oidExtCRLNumber):
+			// RFC 5280 §5.2.3: conforming CRL issuers mark it non-critical.
+			if e.Critical {
+				return nil, nil, fmt.Errorf("%s has its cRLNumber extension marked critical; RFC 5280 (5.2.3) requires it non-critical", name)
+			}
+			hasNumber = true
+		case e.Id.Equal(oidExtAuthorityKeyID):
 		case e.Critical:
 			return nil, nil, fmt.Errorf("%s has an unsupported critical extension %s", name, e.Id)
 		}
+	}
+	if !hasNumber || rl.Number == nil {
+		// RFC 5280 §5.2.3: every CRL carries a CRL number, which is how a
+		// newer CRL is told from an older one.
+		return nil, nil, fmt.Errorf("%s (thisUpdate %s) has no CRL number (cRLNumber extension), which RFC 5280 (5.2.3) requires; reissue it with one",
+			name, stamp(rl.ThisUpdate))
 	}
 
 	// The signature: against every CA of that name whose key identifier
@@ -194,7 +208,8 @@ func compileCRL(rl *x509.RevocationList, sum [32]byte, cas []*x509.Certificate, 
 
 // CheckCRL reports whether [New] would accept rl for a store whose CA
 // certificates (roots and intermediates) are cas, at now: a complete CRL
-// whose signature verifies against one of them. It returns New's
+// with a non-critical CRL number whose signature verifies against one of
+// them. It returns New's
 // warnings about it (e.g. already past nextUpdate) and, on failure, an
 // error wrapping [ErrConfig]. Callers that obtain CRLs from elsewhere
 // (a fetched CRL source) use it to refuse a bad copy before it reaches

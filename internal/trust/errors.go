@@ -61,6 +61,7 @@ var (
 	ErrInvalid               = &Error{Reason: ReasonInvalid}
 	ErrRejected              = &Error{Reason: ReasonRejected}
 	ErrMaxSizeExceeded       = &Error{Reason: ReasonMaxSizeExceeded}
+	ErrLeafIsCA              = &Error{Reason: ReasonLeafIsCA}
 	ErrNameMismatch          = &Error{Reason: ReasonNameMismatch}
 )
 
@@ -68,6 +69,10 @@ var (
 // cannot be used (fail closed). errors.Is(err, trust.ErrConfig) tells a
 // configuration error apart from other failures.
 var ErrConfig = errors.New("invalid truststore")
+
+// ErrNoCertificate is wrapped by the error [ParseCertificates] returns
+// when the input holds no certificate at all.
+var ErrNoCertificate = errors.New("no certificate found")
 
 // ErrPrivateKey is wrapped by the error [ParseCertificates] returns when a
 // bundle contains a private key block. The error never contains key bytes.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"errors"
 	"math/big"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/pki"
+	"github.com/certgate/certgate/internal/pki/pkitest"
 )
 
 // The fuzz PKI is deterministic (Ed25519 keys from fixed seeds, fixed
@@ -31,6 +33,7 @@ type fuzzPKI struct {
 	server                *x509.Certificate // under root
 	untrusted             *x509.Certificate // under stranger
 	store                 *Store
+	bundle                *Store // root and inter both anchors, MaxChainDepth 1
 }
 
 func fuzzKey(seed byte) ed25519.PrivateKey {
@@ -80,6 +83,7 @@ func newFuzzPKI(t testing.TB) *fuzzPKI {
 		CRLs:          []*x509.RevocationList{mustCRL(t, der)},
 		DenySerials:   []*big.Int{p.denied.SerialNumber},
 	}, fuzzNow)
+	p.bundle = mustNew(t, Config{Name: "fuzz-bundle", Roots: []*x509.Certificate{p.inter.Cert, p.root.Cert}, MaxChainDepth: 1}, fuzzNow)
 	return p
 }
 
@@ -161,6 +165,14 @@ func FuzzVerify(f *testing.F) {
 				continue
 			}
 			checkFuzzAdmitted(t, p, certs, id)
+		}
+		// With the intermediate an anchor too (a bundle of intermediate and
+		// root) and one level allowed, depth still counts to the root:
+		// nothing under the intermediate is admitted.
+		if id, err := p.bundle.Verify(certs, VerifyOptions{Now: fuzzNow}); err == nil {
+			if n := len(id.Chain) - 1; n > 1 || bytes.Equal(id.Chain[len(id.Chain)-1].Raw, p.inter.Cert.Raw) {
+				t.Fatalf("Verify() admitted a chain of %d CA certificates ending at %s with MaxChainDepth 1", n, id.Chain[len(id.Chain)-1].Subject)
+			}
 		}
 	})
 }
@@ -244,6 +256,9 @@ func FuzzParseCRL(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(der) // verifies against root, so New gets past the signature
+	// Signed by root too, but refused by New: no CRL number, a critical one.
+	f.Add(pkitest.RawCRL(f, p.root, fuzzStart, fuzzEnd, nil))
+	f.Add(pkitest.RawCRL(f, p.root, fuzzStart, fuzzEnd, []pkix.Extension{pkitest.CRLNumberExtension(f, 7, true)}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rl, err := ParseCRL(data)
 		if err != nil {

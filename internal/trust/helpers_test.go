@@ -47,3 +47,27 @@ func ladder(t testing.TB, n int) []*pkitest.CA {
 	}
 	return cas
 }
+
+// selfSignedLeaf returns a self-signed end-entity certificate (cA not set)
+// with the clientAuth EKU.
+func selfSignedLeaf(t testing.TB, cn string) *x509.Certificate {
+	t.Helper()
+	key, err := pki.GenerateKey(pki.KeyECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := pki.Issue(nil, key.Public(), key, pki.Request{Subject: name(cn)}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// caCerts returns the certificates of cas, in order.
+func caCerts(cas []*pkitest.CA) []*x509.Certificate {
+	out := make([]*x509.Certificate, len(cas))
+	for i, ca := range cas {
+		out[i] = ca.Cert
+	}
+	return out
+}

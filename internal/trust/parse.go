@@ -29,8 +29,8 @@ var pemBegin = []byte("-----BEGIN ")
 // It fails on: a private key block of any kind (the error wraps
 // [ErrPrivateKey] and never contains key bytes), a CERTIFICATE block or
 // any other PEM block that does not decode or parse (the error gives its
-// number, counting from 1), no certificate at all, and input over
-// [MaxInputSize].
+// number, counting from 1), no certificate at all (the error wraps
+// [ErrNoCertificate]), and input over [MaxInputSize].
 func ParseCertificates(data []byte) ([]*x509.Certificate, []string, error) {
 	if len(data) > MaxInputSize {
 		return nil, nil, fmt.Errorf("bundle is %d bytes; at most %d are accepted", len(data), MaxInputSize)
@@ -92,7 +92,7 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, []string, error) {
 		warns = append(warns, "skipped PEM blocks that are not certificates: "+strings.Join(skipped, ", "))
 	}
 	if len(certs) == 0 {
-		return nil, nil, errors.New("no certificate found: expected PEM blocks starting with -----BEGIN CERTIFICATE-----")
+		return nil, nil, fmt.Errorf("%w: expected PEM blocks starting with -----BEGIN CERTIFICATE-----", ErrNoCertificate)
 	}
 	return certs, warns, nil
 }

@@ -73,9 +73,9 @@ func parseCertsCases(t testing.TB) []parseCertsCase {
 		{name: "bad base64 in CERTIFICATE block", in: append(bytes.Clone(rootPEM), "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n"...), errText: `PEM block 2 ("CERTIFICATE") is malformed`},
 		{name: "missing END line", in: append(bytes.Clone(rootPEM), interPEM[:len(interPEM)-27]...), errText: "PEM block 2"},
 		{name: "broken block before a good one", in: append([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n"), rootPEM...), errText: "PEM block 1"},
-		{name: "empty", in: nil, errText: "no certificate found"},
-		{name: "only text", in: []byte(opensslText), errText: "no certificate found"},
-		{name: "only a CRL", in: crlPEM, errText: "no certificate found"},
+		{name: "empty", in: nil, errText: "no certificate found", wantErr: ErrNoCertificate},
+		{name: "only text", in: []byte(opensslText), errText: "no certificate found", wantErr: ErrNoCertificate},
+		{name: "only a CRL", in: crlPEM, errText: "no certificate found", wantErr: ErrNoCertificate},
 		{name: "DER is not PEM", in: root.Cert.Raw, errText: "no certificate found"},
 	}
 }

@@ -25,6 +25,7 @@ const (
 	ReasonInvalid               Reason = "ClientCertInvalid"
 	ReasonRejected              Reason = "ClientCertRejected" // an identity rule said no (used by the gateway, not by Verify)
 	ReasonMaxSizeExceeded       Reason = "ClientCertMaxSizeExceeded"
+	ReasonLeafIsCA              Reason = "ClientCertLeafIsCA"     // only for PurposeClient
 	ReasonNameMismatch          Reason = "ServerCertNameMismatch" // only for PurposeServer
 )
 
@@ -84,6 +85,7 @@ var reasons = []struct {
 	{ReasonInvalid, "The %s certificate chain is malformed or breaks a rule set by one of its certificate authorities."},
 	{ReasonRejected, "The %s certificate is valid, but no access rule admits its identity."},
 	{ReasonMaxSizeExceeded, "A certificate in the presented %s chain is larger than the truststore allows."},
+	{ReasonLeafIsCA, "The %s certificate is a CA certificate (basicConstraints CA:TRUE); a CA certificate cannot authenticate a client."},
 	{ReasonNameMismatch, "The server certificate is not valid for the host name that was requested."},
 }
 

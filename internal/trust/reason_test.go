@@ -28,8 +28,8 @@ func TestReasonCode(t *testing.T) {
 
 func TestReasons(t *testing.T) {
 	rs := Reasons()
-	if len(rs) != 13 {
-		t.Errorf("Reasons() has %d entries, want 13", len(rs))
+	if len(rs) != 14 {
+		t.Errorf("Reasons() has %d entries, want 14", len(rs))
 	}
 	seen := map[Reason]bool{}
 	for _, r := range rs {
@@ -61,7 +61,7 @@ func TestErrorIs(t *testing.T) {
 		ReasonNotYetValid: ErrNotYetValid, ReasonRevoked: ErrRevoked, ReasonCrlStale: ErrCrlStale,
 		ReasonMaxChainDepthExceeded: ErrMaxChainDepthExceeded, ReasonPurposeInvalid: ErrPurposeInvalid,
 		ReasonTypeUnsupported: ErrTypeUnsupported, ReasonInvalid: ErrInvalid, ReasonRejected: ErrRejected,
-		ReasonMaxSizeExceeded: ErrMaxSizeExceeded, ReasonNameMismatch: ErrNameMismatch,
+		ReasonMaxSizeExceeded: ErrMaxSizeExceeded, ReasonNameMismatch: ErrNameMismatch, ReasonLeafIsCA: ErrLeafIsCA,
 	}
 	for _, r := range Reasons() {
 		sentinel, ok := sentinels[r]

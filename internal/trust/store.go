@@ -49,8 +49,13 @@ type Config struct {
 	// DenyFingerprints refuses, as revoked, any certificate in a chain
 	// whose DER has one of these SHA-256 digests.
 	DenyFingerprints [][32]byte
-	// MaxChainDepth is the most CA certificates allowed above the leaf,
-	// anchor included. 0 means DefaultMaxChainDepth (4); it must be 1..10.
+	// MaxChainDepth is the most CA certificates allowed above the leaf.
+	// They are counted up to the self-signed root when Roots or
+	// Intermediates hold it, even if the chain meets an anchor below it
+	// (a bundle of intermediates and root makes each intermediate an
+	// anchor); without that root, as far up as the store's certificates
+	// lead (an intermediate held alone is the top). 0 means
+	// DefaultMaxChainDepth (4); it must be 1..10.
 	MaxChainDepth int
 	// IgnoreExpiry ignores the leaf's notAfter only (like AWS ALB's
 	// IgnoreClientCertificateExpiry): an expired leaf is verified at the
@@ -59,6 +64,12 @@ type Config struct {
 	// is still admitted unless it is revoked or deny-listed (and CAs often
 	// drop expired certificates from their CRLs).
 	IgnoreExpiry bool
+	// RequireClientAuthEKU refuses, for PurposeClient, a leaf without an
+	// extended key usage extension that lists clientAuth: a leaf with no
+	// EKU extension, or with only anyExtendedKeyUsage, is then
+	// ReasonPurposeInvalid. The default (false) admits those, as RFC 5280
+	// and crypto/x509 do.
+	RequireClientAuthEKU bool
 	// MaxCertSize is the most DER bytes a presented certificate may have.
 	// 0 means DefaultMaxCertSize (16384).
 	MaxCertSize int
@@ -116,6 +127,7 @@ type Store struct {
 	rootPool     *x509.CertPool
 	interPool    *x509.CertPool
 	rootRaw      map[string]struct{}
+	heights      map[string]height      // anchors that are not the top of their path, by DER; see depth.go
 	crls         map[string][]*crlIndex // by issuer RawSubject
 	crlList      []*crlIndex
 	denySerials  serialMap[struct{}]
@@ -123,6 +135,7 @@ type Store struct {
 	maxDepth     int
 	maxSize      int
 	ignoreExpiry bool
+	requireEKU   bool // Config.RequireClientAuthEKU
 	stalePolicy  StalePolicy
 	pending      []string    // PendingCRLs, deduplicated, in Config order
 	cache        *chainCache // verified chains by presented DER; nil when disabled
@@ -135,7 +148,8 @@ type Store struct {
 // not a CA certificate; MaxChainDepth outside 1..10 or a negative
 // MaxCertSize; a CRL whose signature does not verify against a CA
 // certificate in Roots or Intermediates; a delta, indirect or otherwise
-// partial CRL.
+// partial CRL; a CRL without a CRL number or with a critical one (RFC
+// 5280 §5.2.3).
 //
 // Warnings are returned, not fatal: an expired or not-yet-valid CA, a CA
 // expiring within 30 days, a weak CA key (RSA < 2048) or an unsupported
@@ -160,6 +174,7 @@ func New(cfg Config, now time.Time) (*Store, []string, error) {
 		maxDepth:     cfg.MaxChainDepth,
 		maxSize:      cfg.MaxCertSize,
 		ignoreExpiry: cfg.IgnoreExpiry,
+		requireEKU:   cfg.RequireClientAuthEKU,
 		stalePolicy:  cfg.CRLStale,
 		cache:        newChainCache(cmp.Or(cfg.ChainCacheSize, DefaultChainCacheSize)),
 		rootRaw:      make(map[string]struct{}),
@@ -223,6 +238,7 @@ func New(cfg Config, now time.Time) (*Store, []string, error) {
 	}
 	cas := slices.Concat(s.roots, s.inters)
 	warns = append(warns, lintCAs(cas, len(s.roots), now)...)
+	s.heights = anchorHeights(s.roots, cas)
 
 	s.rootPool = x509.NewCertPool()
 	for _, c := range s.roots {
@@ -376,6 +392,10 @@ func (s *Store) digest(cfg Config) string {
 	}
 	writeSet("deny-fingerprints", fps)
 	writeBytes([]byte(fmt.Sprintf("depth=%d ignoreExpiry=%t maxSize=%d", s.maxDepth, s.ignoreExpiry, s.maxSize)))
+	if s.requireEKU {
+		// Written only when set, like the stale policy below.
+		writeBytes([]byte("requireClientAuthEKU=true"))
+	}
 	if s.stalePolicy != StaleHardFail || len(s.pending) > 0 {
 		// Written only when set, so Versions of stores without them stay
 		// what they were.
@@ -393,7 +413,7 @@ func (s *Store) Name() string { return s.name }
 
 // Version returns a stable hex digest of everything that affects
 // verdicts: roots, intermediates, CRL DER, deny-list, depth, IgnoreExpiry,
-// size limit, stale policy and pending CRLs. Two Stores with equal content (in any order) have equal
+// RequireClientAuthEKU, size limit, stale policy and pending CRLs. Two Stores with equal content (in any order) have equal
 // Versions; Name does not count.
 func (s *Store) Version() string { return s.version }
 
@@ -411,6 +431,9 @@ func (s *Store) Pool() *x509.CertPool { return s.rootPool.Clone() }
 // MaxChainDepth returns the effective depth limit (CA certificates above
 // the leaf).
 func (s *Store) MaxChainDepth() int { return s.maxDepth }
+
+// RequireClientAuthEKU returns Config.RequireClientAuthEKU.
+func (s *Store) RequireClientAuthEKU() bool { return s.requireEKU }
 
 // CRLStale returns the stale policy.
 func (s *Store) CRLStale() StalePolicy { return s.stalePolicy }

@@ -6,6 +6,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -45,12 +46,19 @@ var oidExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 15}
 //     self-signed trust anchor, a signature without SHA-1 or MD5
 //     (ReasonTypeUnsupported). The built chain is held to the same rule.
 //  5. A leaf keyUsage extension must include digitalSignature
-//     (ReasonPurposeInvalid).
+//     (ReasonPurposeInvalid). For PurposeClient, a leaf that is a CA
+//     certificate (basicConstraints cA) is ReasonLeafIsCA, and under
+//     RequireClientAuthEKU a leaf whose extended key usages do not list
+//     clientAuth (none, or only anyExtendedKeyUsage) is
+//     ReasonPurposeInvalid.
 //  6. crypto/x509 builds chains to the roots, with the presented and the
 //     configured intermediates, requiring the purpose's extended key usage
 //     and, for PurposeServer with DNSName, the host name.
 //  7. Chains with more than MaxChainDepth CA certificates above the leaf
-//     are dropped (ReasonMaxChainDepthExceeded if none is left).
+//     are dropped (ReasonMaxChainDepthExceeded if none is left). A chain
+//     that ends at an anchor below other CA certificates of the store is
+//     counted on through them, up to the self-signed root if the store
+//     holds it (see depth.go).
 //  8. In each remaining chain, every certificate is checked against the
 //     deny-list and against its issuer's CRLs (ReasonRevoked); then, for
 //     every certificate whose issuer has CRLs in the store, at least one
@@ -139,9 +147,18 @@ func (s *Store) verify(chain []*x509.Certificate, opts VerifyOptions) (*Identity
 		}
 	}
 
-	// 5: the leaf's key usage.
+	// 5: the leaf's profile.
 	if hasExtension(leaf, oidExtKeyUsage) && leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
 		return nil, reject(ReasonPurposeInvalid, leaf, fmt.Sprintf("%s has a keyUsage extension without digitalSignature", certName(leaf)))
+	}
+	if opts.Purpose == PurposeClient {
+		if leaf.BasicConstraintsValid && leaf.IsCA {
+			return nil, reject(ReasonLeafIsCA, leaf, fmt.Sprintf("%s is a CA certificate (basicConstraints cA is set); a client must present an end-entity certificate", certName(leaf)))
+		}
+		if s.requireEKU && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageClientAuth) {
+			return nil, reject(ReasonPurposeInvalid, leaf, fmt.Sprintf("%s does not list clientAuth among its extended key usages (%s), which %s requires",
+				certName(leaf), ekuList(leaf), s.label()))
+		}
 	}
 
 	// 6: chain building — or the chains built earlier for exactly these
@@ -179,19 +196,27 @@ func (s *Store) verify(chain []*x509.Certificate, opts VerifyOptions) (*Identity
 		s.cache.put(key, chains)
 	}
 
-	// 7: depth.
+	// 7: depth, up to the self-signed root the store holds (depth.go).
 	kept := chains[:0:0]
 	shortest := -1
+	var above height
 	for _, ch := range chains {
-		if n := len(ch) - 1; n <= s.maxDepth {
+		if n, h := s.depth(ch); n <= s.maxDepth {
 			kept = append(kept, ch)
 		} else if shortest < 0 || n < shortest {
-			shortest = n
+			shortest, above = n, h
 		}
 	}
 	if len(kept) == 0 {
-		return nil, reject(ReasonMaxChainDepthExceeded, leaf, fmt.Sprintf("chain of %s has %d CA certificates above the leaf; %s allows %d",
-			certName(leaf), shortest, s.label(), s.maxDepth))
+		upTo := ""
+		switch {
+		case above.root:
+			upTo = " (counted up to the self-signed root " + certName(above.top) + " in the truststore)"
+		case above.top != nil:
+			upTo = " (counted up to " + certName(above.top) + ", the highest of its issuers in the truststore)"
+		}
+		return nil, reject(ReasonMaxChainDepthExceeded, leaf, fmt.Sprintf("chain of %s has %d CA certificates above the leaf%s; %s allows %d",
+			certName(leaf), shortest, upTo, s.label(), s.maxDepth))
 	}
 
 	// 8: per chain, the rest.

@@ -77,6 +77,52 @@ func TestVerify(t *testing.T) {
 			},
 		},
 		{
+			name: "four CA levels, bundle of all of them as anchors, default depth",
+			setup: func(t *testing.T) verifyInput {
+				cas := ladder(t, 3)
+				return verifyInput{cfg: Config{Roots: caCerts(cas)}, chain: []*x509.Certificate{cas[3].Client(t, "deep enough").Cert}}
+			},
+		},
+		{
+			name: "six CA levels, bundle of all of them as anchors, MaxChainDepth 6",
+			setup: func(t *testing.T) verifyInput {
+				cas := ladder(t, 5)
+				return verifyInput{cfg: Config{Roots: caCerts(cas), MaxChainDepth: 6}, chain: cas[5].Client(t, "deep").Chain()}
+			},
+		},
+		{
+			name: "an intermediate held alone is the top",
+			setup: func(t *testing.T) verifyInput {
+				cas := ladder(t, 5)
+				return verifyInput{cfg: Config{Roots: caCerts(cas[5:]), MaxChainDepth: 1}, chain: cas[5].Client(t, "alone").Chain()}
+			},
+		},
+		{
+			name: "leaf without EKU by default",
+			setup: func(t *testing.T) verifyInput {
+				root := pkitest.NewRoot(t, "Root")
+				leaf := root.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: name("no-eku"), ExtKeyUsage: []x509.ExtKeyUsage{}})
+				return verifyInput{cfg: Config{Roots: root.Chain()}, chain: leaf.Chain()}
+			},
+		},
+		{
+			name: "RequireClientAuthEKU: leaf with clientAuth",
+			setup: func(t *testing.T) verifyInput {
+				root := pkitest.NewRoot(t, "Root")
+				leaf := root.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: name("client-eku"), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageAny, x509.ExtKeyUsageClientAuth}})
+				return verifyInput{cfg: Config{Roots: root.Chain(), RequireClientAuthEKU: true}, chain: leaf.Chain()}
+			},
+		},
+		{
+			name: "CA certificate as a server leaf (not a client)",
+			setup: func(t *testing.T) verifyInput {
+				root := pkitest.NewRoot(t, "Root")
+				leaf := root.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: name("ca-as-server"), IsCA: true, MaxPathLen: -1,
+					DNSNames: []string{"api.example"}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+				return verifyInput{cfg: Config{Roots: root.Chain()}, chain: leaf.Chain(), opts: VerifyOptions{Purpose: PurposeServer, DNSName: "api.example"}}
+			},
+		},
+		{
 			name: "IgnoreExpiry admits an expired leaf",
 			setup: func(t *testing.T) verifyInput {
 				root := pkitest.NewRoot(t, "Root")
@@ -181,8 +227,8 @@ func TestVerify(t *testing.T) {
 			name: "untrusted: self-signed leaf",
 			setup: func(t *testing.T) verifyInput {
 				root := pkitest.NewRoot(t, "Root")
-				self := pkitest.NewRootWith(t, pki.KeyECDSAP256, pki.Request{Subject: name("selfie"), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-				return verifyInput{cfg: Config{Roots: root.Chain()}, chain: self.Chain(), blame: self.Cert}
+				self := selfSignedLeaf(t, "selfie")
+				return verifyInput{cfg: Config{Roots: root.Chain()}, chain: []*x509.Certificate{self}, blame: self}
 			},
 			want:   ErrUntrusted,
 			detail: "self-signed",
@@ -336,6 +382,80 @@ func TestVerify(t *testing.T) {
 			},
 			want:   ErrMaxChainDepthExceeded,
 			detail: "has 5 CA certificates above the leaf; the truststore allows 4",
+		},
+		{
+			// Item 3 of the outside review: `cat Intermediate… Root >
+			// bundle.pem` makes every intermediate an anchor; the depth
+			// still counts up to the self-signed root.
+			name: "six CA levels, bundle of all of them as anchors, default depth",
+			setup: func(t *testing.T) verifyInput {
+				cas := ladder(t, 5)
+				leaf := cas[5].Client(t, "deep")
+				return verifyInput{cfg: Config{Roots: caCerts(cas)}, chain: leaf.Chain(), blame: leaf.Cert}
+			},
+			want:   ErrMaxChainDepthExceeded,
+			detail: "has 6 CA certificates above the leaf (counted up to the self-signed root \"CN=Ladder Root",
+		},
+		{
+			name: "six CA levels, bundle of all of them as anchors, leaf sent alone",
+			setup: func(t *testing.T) verifyInput {
+				cas := ladder(t, 5)
+				leaf := cas[5].Client(t, "deep")
+				return verifyInput{cfg: Config{Roots: caCerts(cas)}, chain: []*x509.Certificate{leaf.Cert}, blame: leaf.Cert}
+			},
+			want:   ErrMaxChainDepthExceeded,
+			detail: "has 6 CA certificates above the leaf",
+		},
+		{
+			name: "six CA levels, root an anchor, intermediates configured",
+			setup: func(t *testing.T) verifyInput {
+				cas := ladder(t, 5)
+				leaf := cas[5].Client(t, "deep")
+				return verifyInput{cfg: Config{Roots: caCerts(cas[:1]), Intermediates: caCerts(cas[1:])}, chain: []*x509.Certificate{leaf.Cert}, blame: leaf.Cert}
+			},
+			want:   ErrMaxChainDepthExceeded,
+			detail: "has 6 CA certificates above the leaf; the truststore allows 4",
+		},
+		{
+			name: "three of five intermediates as anchors without the root, depth 2",
+			setup: func(t *testing.T) verifyInput {
+				cas := ladder(t, 5)
+				leaf := cas[5].Client(t, "deep")
+				return verifyInput{cfg: Config{Roots: caCerts(cas[3:]), MaxChainDepth: 2}, chain: leaf.Chain(), blame: leaf.Cert}
+			},
+			want:   ErrMaxChainDepthExceeded,
+			detail: "has 3 CA certificates above the leaf (counted up to \"CN=Ladder Intermediate C",
+		},
+		{
+			name: "leaf is a CA certificate",
+			setup: func(t *testing.T) verifyInput {
+				root := pkitest.NewRoot(t, "Root")
+				leaf := root.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: name("ca-as-client"), IsCA: true, MaxPathLen: -1,
+					ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+				return verifyInput{cfg: Config{Roots: root.Chain()}, chain: leaf.Chain(), blame: leaf.Cert}
+			},
+			want:   ErrLeafIsCA,
+			detail: "is a CA certificate",
+		},
+		{
+			name: "RequireClientAuthEKU: leaf without EKU",
+			setup: func(t *testing.T) verifyInput {
+				root := pkitest.NewRoot(t, "Root")
+				leaf := root.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: name("no-eku"), ExtKeyUsage: []x509.ExtKeyUsage{}})
+				return verifyInput{cfg: Config{Roots: root.Chain(), RequireClientAuthEKU: true}, chain: leaf.Chain(), blame: leaf.Cert}
+			},
+			want:   ErrPurposeInvalid,
+			detail: "does not list clientAuth among its extended key usages (none)",
+		},
+		{
+			name: "RequireClientAuthEKU: leaf with only anyExtendedKeyUsage",
+			setup: func(t *testing.T) verifyInput {
+				root := pkitest.NewRoot(t, "Root")
+				leaf := root.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: name("any-eku"), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+				return verifyInput{cfg: Config{Roots: root.Chain(), RequireClientAuthEKU: true}, chain: leaf.Chain(), blame: leaf.Cert}
+			},
+			want:   ErrPurposeInvalid,
+			detail: "(any)",
 		},
 		{
 			name: "more than eleven certificates presented",

@@ -5,9 +5,14 @@ package pkitest
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"math/big"
 	"net"
 	"net/url"
@@ -197,4 +202,72 @@ func (ca *CA) IssueWithKey(t testing.TB, key crypto.Signer, req pki.Request) *Le
 		inter = append(inter, c.Cert)
 	}
 	return &Leaf{Cert: cert, Key: key, Intermediates: inter}
+}
+
+// RawCRL signs with iss a CRL revoking serial 2 whose extensions are
+// exactly exts. crypto/x509 always writes a non-critical CRL number, so
+// tests of CRLs without one, or with a critical one, build them here.
+// iss must have an ECDSA (signed with SHA-256) or Ed25519 key.
+func RawCRL(t testing.TB, iss *pki.Issuer, thisUpdate, nextUpdate time.Time, exts []pkix.Extension) []byte {
+	t.Helper()
+	var (
+		alg  pkix.AlgorithmIdentifier
+		hash crypto.Hash
+	)
+	switch iss.Key.Public().(type) {
+	case *ecdsa.PublicKey:
+		alg.Algorithm, hash = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}, crypto.SHA256 // ecdsa-with-SHA256
+	case ed25519.PublicKey:
+		alg.Algorithm = asn1.ObjectIdentifier{1, 3, 101, 112}
+	default:
+		t.Fatalf("pkitest: RawCRL: unsupported key %T", iss.Key.Public())
+	}
+	thisUpdate, nextUpdate = thisUpdate.UTC().Truncate(time.Second), nextUpdate.UTC().Truncate(time.Second)
+	tbs := struct {
+		Version    int `asn1:"optional"`
+		Signature  pkix.AlgorithmIdentifier
+		Issuer     asn1.RawValue
+		ThisUpdate time.Time
+		NextUpdate time.Time
+		Revoked    []pkix.RevokedCertificate `asn1:"optional"`
+		Extensions []pkix.Extension          `asn1:"tag:0,optional,explicit"`
+	}{
+		Version: 1, Signature: alg, Issuer: asn1.RawValue{FullBytes: iss.Cert.RawSubject},
+		ThisUpdate: thisUpdate, NextUpdate: nextUpdate,
+		Revoked:    []pkix.RevokedCertificate{{SerialNumber: big.NewInt(2), RevocationTime: thisUpdate}},
+		Extensions: exts,
+	}
+	tbsDER, err := asn1.Marshal(tbs)
+	if err != nil {
+		t.Fatalf("pkitest: RawCRL: %v", err)
+	}
+	signed := tbsDER
+	if hash != 0 {
+		sum := sha256.Sum256(tbsDER)
+		signed = sum[:]
+	}
+	sig, err := iss.Key.Sign(rand.Reader, signed, hash)
+	if err != nil {
+		t.Fatalf("pkitest: RawCRL: %v", err)
+	}
+	der, err := asn1.Marshal(struct {
+		TBS       asn1.RawValue
+		Algorithm pkix.AlgorithmIdentifier
+		Signature asn1.BitString
+	}{asn1.RawValue{FullBytes: tbsDER}, alg, asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)}})
+	if err != nil {
+		t.Fatalf("pkitest: RawCRL: %v", err)
+	}
+	return der
+}
+
+// CRLNumberExtension is a cRLNumber extension (RFC 5280 §5.2.3) with
+// value n, for RawCRL.
+func CRLNumberExtension(t testing.TB, n int64, critical bool) pkix.Extension {
+	t.Helper()
+	v, err := asn1.Marshal(big.NewInt(n))
+	if err != nil {
+		t.Fatalf("pkitest: CRL number: %v", err)
+	}
+	return pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 20}, Critical: critical, Value: v}
 }
