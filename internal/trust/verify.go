@@ -1,6 +1,7 @@
 package trust
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
@@ -47,7 +48,8 @@ var oidExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 15}
 //     (ReasonTypeUnsupported). The built chain is held to the same rule.
 //  5. A leaf keyUsage extension must include digitalSignature
 //     (ReasonPurposeInvalid). For PurposeClient, a leaf that is a CA
-//     certificate (basicConstraints cA) is ReasonLeafIsCA, and under
+//     certificate (basicConstraints cA) is ReasonLeafIsCA unless it is
+//     itself one of the store's anchors (a pinned certificate), and under
 //     RequireClientAuthEKU a leaf whose extended key usages do not list
 //     clientAuth (none, or only anyExtendedKeyUsage) is
 //     ReasonPurposeInvalid.
@@ -152,7 +154,7 @@ func (s *Store) verify(chain []*x509.Certificate, opts VerifyOptions) (*Identity
 		return nil, reject(ReasonPurposeInvalid, leaf, fmt.Sprintf("%s has a keyUsage extension without digitalSignature", certName(leaf)))
 	}
 	if opts.Purpose == PurposeClient {
-		if leaf.BasicConstraintsValid && leaf.IsCA {
+		if leaf.BasicConstraintsValid && leaf.IsCA && !s.pinned(leaf) {
 			return nil, reject(ReasonLeafIsCA, leaf, fmt.Sprintf("%s is a CA certificate (basicConstraints cA is set); a client must present an end-entity certificate", certName(leaf)))
 		}
 		if s.requireEKU && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageClientAuth) {
@@ -496,3 +498,17 @@ func (s *Store) label() string {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// pinned reports whether leaf is itself one of the truststore's anchors:
+// the operator trusts exactly that certificate (a self-signed client
+// certificate made with `openssl req -x509`, which sets CA:TRUE by
+// default), so its basicConstraints do not make it a CA to refuse.
+// Only reached for leaves that say CA:TRUE.
+func (s *Store) pinned(leaf *x509.Certificate) bool {
+	for _, r := range s.roots {
+		if bytes.Equal(r.Raw, leaf.Raw) {
+			return true
+		}
+	}
+	return false
+}

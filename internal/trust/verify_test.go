@@ -438,6 +438,24 @@ func TestVerify(t *testing.T) {
 			detail: "is a CA certificate",
 		},
 		{
+			// openssl req -x509 sets CA:TRUE by default: a certificate the
+			// operator pinned as its own anchor is trusted as it is.
+			name: "leaf is a CA certificate pinned as an anchor",
+			setup: func(t *testing.T) verifyInput {
+				pinned := pkitest.NewRoot(t, "pinned-client")
+				return verifyInput{cfg: Config{Roots: pinned.Chain()}, chain: pinned.Chain()}
+			},
+		},
+		{
+			name: "self-signed CA leaf not pinned",
+			setup: func(t *testing.T) verifyInput {
+				root := pkitest.NewRoot(t, "Root")
+				other := pkitest.NewRoot(t, "self-made")
+				return verifyInput{cfg: Config{Roots: root.Chain()}, chain: other.Chain(), blame: other.Cert}
+			},
+			want: ErrLeafIsCA,
+		},
+		{
 			name: "RequireClientAuthEKU: leaf without EKU",
 			setup: func(t *testing.T) verifyInput {
 				root := pkitest.NewRoot(t, "Root")
