@@ -20,7 +20,7 @@ type socket struct {
 // any. The gateway takes its own through listen (gateway.Options.Listen);
 // the node takes the others with take.
 type sockets struct {
-	mu     sync.Mutex
+	mu sync.Mutex
 	// byAddr holds the sockets bound and not yet taken, by configured
 	// address; several for one address with port 0.
 	byAddr map[string][]net.Listener
