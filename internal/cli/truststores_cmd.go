@@ -119,13 +119,13 @@ func truststoreFlags(name, synopsis string, stderr io.Writer) (*flag.FlagSet, *a
 	a.register(fs)
 	t := &truststoreContent{}
 	fs.StringVar(&t.caBundle, "ca-bundle", "", "PEM bundle of the trust anchors (create: this or --ca is required; add-version: replaces the inherited one)")
-	fs.Var(&t.cas, "ca", "certgate CA (name or ID) whose certificate and live CRL the truststore follows (repeatable)")
-	fs.Var(&t.crlURLs, "crl-url", "CRL URL fetched every hour (repeatable)")
+	fs.Var(&t.cas, "ca", "certgate CA (name or ID) whose certificate and live CRL the truststore follows (repeatable; add-version: the list replaces the inherited one)")
+	fs.Var(&t.crlURLs, "crl-url", "CRL URL fetched every hour (repeatable; add-version: the list replaces the inherited one)")
 	fs.StringVar(&t.crlStale, "crl-stale", "", "when a CRL is past nextUpdate: hardFail (default, refuse) or softFail (admit and flag)")
 	fs.StringVar(&t.intermediates, "intermediates", "", "PEM bundle of untrusted intermediates")
 	fs.Var(&t.crls, "crl", "PEM CRL file (repeatable); in add-version it replaces the inherited CRL of its issuer, and the others stay")
-	fs.Var(&t.denySerials, "deny-serial", "serial (hex) to refuse (repeatable)")
-	fs.Var(&t.denyFPs, "deny-fingerprint", "SHA-256 fingerprint to refuse (repeatable)")
+	fs.Var(&t.denySerials, "deny-serial", "serial (hex) to refuse (repeatable; add-version: the list replaces the inherited serials)")
+	fs.Var(&t.denyFPs, "deny-fingerprint", "SHA-256 fingerprint to refuse (repeatable; add-version: the list replaces the inherited fingerprints)")
 	fs.IntVar(&t.maxDepth, "max-depth", 0, "CA certificates allowed above the leaf, 1..10 (default 4)")
 	fs.BoolVar(&t.ignoreExpiry, "ignore-expiry", false, "admit expired client certificates (the leaf's notAfter only)")
 	return fs, a, t
