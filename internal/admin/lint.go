@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,17 +56,30 @@ type versionSummary struct {
 type storedVersion struct {
 	model.TruststoreVersion
 	Summary versionSummary `json:"summary"`
+	// crlLabels name the CRLs by their PEM text (crlLabel), for the
+	// answer to an upload; not stored.
+	crlLabels map[string]string
 }
 
 // crlNumber finds "CRL #n" in trust.New's errors.
 var crlNumber = regexp.MustCompile(`CRL #([0-9]+)`)
 
+// inheritedCRLs are the CRLs a new version takes over from the version
+// it follows (see inheritVersion).
+type inheritedCRLs struct {
+	from int      // that version's number
+	crls []string // PEM, as stored there
+}
+
 // lintVersion checks uploaded content as of now and returns the version
 // body to store (Version unset) with its warnings. Errors are 422s naming
 // the field. The content is what the gateway compiles; certificates that
 // cannot be trust anchors are left out (and reported) so that the version
-// compiles.
-func lintVersion(in versionContent, now time.Time, resolveCA caResolver) (storedVersion, error) {
+// compiles. The CRLs of the version are in.CRLs followed by the inherited
+// ones that no CRL of in.CRLs supersedes (same issuer) and that a CA of
+// the version signed; an inherited CRL no CA signs any more is left out
+// and reported.
+func lintVersion(in versionContent, inherited inheritedCRLs, now time.Time, resolveCA caResolver) (storedVersion, error) {
 	var errs []FieldError
 	var warns []string
 	// Field checks shared with the declarative schema.
@@ -131,6 +145,8 @@ func lintVersion(in versionContent, now time.Time, resolveCA caResolver) (stored
 		tc.MaxChainDepth = *in.MaxChainDepth
 	}
 	entries := 0
+	crls := slices.Clone(in.CRLs)
+	labels := map[string]string{}
 	for i, data := range in.CRLs {
 		rl, err := trust.ParseCRL([]byte(data))
 		if err != nil {
@@ -138,6 +154,27 @@ func lintVersion(in versionContent, now time.Time, resolveCA caResolver) (stored
 		}
 		entries += len(rl.RevokedCertificateEntries)
 		tc.CRLs = append(tc.CRLs, rl)
+		labels[data] = crlLabel(rl)
+	}
+	given := tc.CRLs
+	cas := append(roots[:len(roots):len(roots)], inters...)
+	for _, data := range inherited.crls {
+		rl, err := trust.ParseCRL([]byte(data))
+		if err != nil { // it parsed when it was stored; kept for safety
+			warns = append(warns, fmt.Sprintf("crls: a CRL of version %d does not parse (%s); it is left out", inherited.from, clip(parseMessage(err), 200)))
+			continue
+		}
+		labels[data] = crlLabel(rl)
+		if slices.ContainsFunc(given, func(g *x509.RevocationList) bool { return sameCRLIssuer(g, rl) }) {
+			continue // replaced by the uploaded CRL of its issuer
+		}
+		if !signedByOneOf(rl, cas) {
+			warns = append(warns, fmt.Sprintf("crls: %s, kept from version %d, is left out: no CA certificate of this version signed it", crlLabel(rl), inherited.from))
+			continue
+		}
+		entries += len(rl.RevokedCertificateEntries)
+		tc.CRLs = append(tc.CRLs, rl)
+		crls = append(crls, data)
 	}
 	for i, sn := range in.Deny.Serials {
 		n, err := trust.ParseSerial(sn)
@@ -159,6 +196,8 @@ func lintVersion(in versionContent, now time.Time, resolveCA caResolver) (stored
 		if m := crlNumber.FindStringSubmatch(err.Error()); m != nil {
 			if n, _ := strconv.Atoi(m[1]); n >= 1 && n <= len(in.CRLs) {
 				path = fmt.Sprintf("crls[%d]", n-1)
+			} else if n > len(in.CRLs) && n <= len(crls) {
+				path = "crls" // one kept from the previous version
 			}
 		}
 		msg := strings.TrimPrefix(err.Error(), trust.ErrConfig.Error()+": ")
@@ -173,7 +212,7 @@ func lintVersion(in versionContent, now time.Time, resolveCA caResolver) (stored
 		TruststoreVersion: model.TruststoreVersion{
 			CABundle:               rootText,
 			Intermediates:          interText,
-			CRLs:                   in.CRLs,
+			CRLs:                   crls,
 			Deny:                   in.Deny,
 			MaxChainDepth:          in.MaxChainDepth,
 			IgnoreClientCertExpiry: in.IgnoreClientCertExpiry,
@@ -187,10 +226,11 @@ func lintVersion(in versionContent, now time.Time, resolveCA caResolver) (stored
 		Summary: versionSummary{
 			CACount:           len(roots),
 			IntermediateCount: len(inters),
-			CRLCount:          len(in.CRLs),
+			CRLCount:          len(crls),
 			CRLEntries:        entries,
 			CASubjects:        []string{},
 		},
+		crlLabels: labels,
 	}
 	for _, c := range roots {
 		out.Summary.CASubjects = append(out.Summary.CASubjects, clip(c.Subject.String(), 300))
@@ -298,4 +338,42 @@ func uniqueCerts(certs []*x509.Certificate) []*x509.Certificate {
 		}
 	}
 	return out
+}
+
+// sameCRLIssuer reports whether a and b are CRLs of the same issuer: the
+// same name, and the same key identifier when both carry one. The later
+// of two such complete CRLs replaces the earlier.
+func sameCRLIssuer(a, b *x509.RevocationList) bool {
+	if string(a.RawIssuer) != string(b.RawIssuer) {
+		return false
+	}
+	return len(a.AuthorityKeyId) == 0 || len(b.AuthorityKeyId) == 0 || string(a.AuthorityKeyId) == string(b.AuthorityKeyId)
+}
+
+// signedByOneOf reports whether rl's signature verifies against one of
+// cas (of its issuer's name, with a key identifier that does not
+// contradict the CRL's), as trust.New requires.
+func signedByOneOf(rl *x509.RevocationList, cas []*x509.Certificate) bool {
+	for _, ca := range cas {
+		if string(ca.RawSubject) != string(rl.RawIssuer) {
+			continue
+		}
+		if len(rl.AuthorityKeyId) > 0 && len(ca.SubjectKeyId) > 0 && string(rl.AuthorityKeyId) != string(ca.SubjectKeyId) {
+			continue
+		}
+		if rl.CheckSignatureFrom(ca) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// crlLabel names a CRL in warnings and change lists: its issuer and
+// number.
+func crlLabel(rl *x509.RevocationList) string {
+	s := "the CRL of " + strconv.Quote(clip(rl.Issuer.String(), 120))
+	if rl.Number != nil {
+		s += " (number " + rl.Number.String() + ")"
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -43,16 +44,17 @@ type truststoreCreated struct {
 	Warnings []string `json:"warnings"`
 }
 
-// versionJSON is a truststore version; the content fields are left out
-// of lists and of the answer to an upload, except maxChainDepth and
-// requireClientAuthEKU.
+// versionJSON is a truststore version. Lists and the answer to an upload
+// leave out the bulky content (caBundle, intermediates, crls) and show
+// every setting; GET of one version shows it all.
 type versionJSON struct {
 	TruststoreID string         `json:"truststoreId"`
 	Version      int            `json:"version"`
 	CreatedAt    time.Time      `json:"createdAt"`
 	Warnings     []string       `json:"warnings"`
 	Summary      versionSummary `json:"summary"`
-	// The content, in GET of one version only.
+	// The content (caBundle, intermediates and crls in GET of one
+	// version only).
 	CABundle               string             `json:"caBundle,omitempty"`
 	Intermediates          string             `json:"intermediates,omitempty"`
 	CRLs                   []string           `json:"crls,omitempty"`
@@ -64,6 +66,14 @@ type versionJSON struct {
 	CAs                    []string           `json:"cas,omitempty"`
 	CRLSources             []config.CRLSource `json:"crlSources,omitempty"`
 	CRLStale               string             `json:"crlStale,omitempty"`
+}
+
+// versionCreated answers an upload: the new version without its bulky
+// content, the version it followed, and what changed from that one.
+type versionCreated struct {
+	versionJSON
+	PreviousVersion int             `json:"previousVersion"`
+	Changes         []versionChange `json:"changes"`
 }
 
 func truststoreOf(o store.Object) (truststoreJSON, error) {
@@ -79,28 +89,36 @@ func versionOf(o store.Object, content bool) (versionJSON, error) {
 	if err := decodeBody(o, &v); err != nil {
 		return versionJSON{}, err
 	}
-	out := versionInfo(o, v)
-	if content {
-		out.CABundle, out.Intermediates, out.CRLs, out.Deny = v.CABundle, v.Intermediates, v.CRLs, v.Deny
-		out.MaxChainDepth, out.IgnoreClientCertExpiry, out.MaxCertificateBytes = v.MaxChainDepth, v.IgnoreClientCertExpiry, v.MaxCertificateBytes
-		out.CAs, out.CRLSources, out.CRLStale = v.CAs, v.CRLSources, v.CRLStale
-	}
-	return out, nil
+	return versionView(o, v, content)
 }
 
-// versionInfo shows a version without its content.
-func versionInfo(o store.Object, v storedVersion) versionJSON {
-	out := versionJSON{TruststoreID: o.Parent, Version: v.Version, CreatedAt: o.CreatedAt, Warnings: v.Warnings, Summary: v.Summary}
-	// The verdict settings are small and say how the version judges: shown
-	// in lists too (the CLI's versions table).
-	out.MaxChainDepth, out.RequireClientAuthEKU = v.MaxChainDepth, v.RequireClientAuthEKU
+// versionView shows stored version v (of object o). Every field of the
+// stored body that versionJSON has, by JSON name, is shown, so a setting
+// added to both shows without code here; without content, the bundles
+// and CRLs are left out.
+func versionView(o store.Object, v storedVersion, content bool) (versionJSON, error) {
+	// The bulky fields go around the JSON round trip (megabytes of CRLs).
+	bundle, inters, crls := v.CABundle, v.Intermediates, v.CRLs
+	v.CABundle, v.Intermediates, v.CRLs = "", "", nil
+	var out versionJSON
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(b, &out)
+	}
+	if err != nil {
+		return versionJSON{}, fmt.Errorf("truststore %s version %d: %w", o.Parent, v.Version, err)
+	}
+	if content {
+		out.CABundle, out.Intermediates, out.CRLs = bundle, inters, crls
+	}
+	out.TruststoreID, out.CreatedAt = o.Parent, o.CreatedAt
 	if out.Warnings == nil {
 		out.Warnings = []string{}
 	}
 	if out.Summary.CASubjects == nil {
 		out.Summary.CASubjects = []string{}
 	}
-	return out
+	return out, nil
 }
 
 // versionID is the ID of version n of truststore tsID. Derived IDs sort
@@ -120,7 +138,7 @@ func (s *server) createTruststore(c *call) error {
 	if len(in.Description) > 1000 {
 		return invalid("description", "at most 1000 bytes")
 	}
-	v, err := lintVersion(in.versionContent, s.now(), s.resolveCA(c))
+	v, err := lintVersion(in.versionContent, inheritedCRLs{}, s.now(), s.resolveCA(c))
 	if err != nil {
 		return err
 	}
@@ -279,17 +297,53 @@ func usersString(kind string, users []UsedBy) string {
 	return kind + " " + strings.Join(names, ", ")
 }
 
+// createVersion makes a new version from the latest one and the request:
+// what the request leaves out is inherited (see inheritVersion), and the
+// answer lists what changed.
 func (s *server) createVersion(c *call) error {
 	id := c.r.PathValue("id")
-	// A cheap existence check before the expensive lint.
-	if _, err := get(s.reader(c), model.KindTruststore, id, "truststore"); err != nil {
+	inherit := true // ?inherit=false: the body is the whole version (apply)
+	if v := c.r.URL.Query().Get("inherit"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return newError(http.StatusBadRequest, CodeInvalidQuery, "inherit must be true or false")
+		}
+		inherit = b
+	}
+	// The version to inherit from; the expensive lint runs before the
+	// transaction, which then checks that no version came in between.
+	o, err := get(s.reader(c), model.KindTruststore, id, "truststore")
+	if err != nil {
+		return err
+	}
+	var ts model.Truststore
+	if err := decodeBody(o, &ts); err != nil {
+		return err
+	}
+	base := ts.LatestVersion
+	po, err := getChild(s.reader(c), model.KindTruststoreVersion, id, versionID(id, base), "truststore version")
+	if err != nil {
+		return err
+	}
+	var prev storedVersion
+	if err := decodeBody(po, &prev); err != nil {
 		return err
 	}
 	var in versionContent
-	if err := decodeStrict(c.body, &in); err != nil {
+	var inherited inheritedCRLs
+	if inherit {
+		in, inherited, err = inheritVersion(prev.TruststoreVersion, c.body)
+	} else {
+		err = decodeStrict(c.body, &in)
+	}
+	if err != nil {
 		return err
 	}
-	v, err := lintVersion(in, s.now(), s.resolveCA(c))
+	v, err := lintVersion(in, inherited, s.now(), s.resolveCA(c))
+	if err != nil {
+		return err
+	}
+	changes, err := versionChanges(prev.TruststoreVersion, v.TruststoreVersion, v.crlLabels)
 	if err != nil {
 		return err
 	}
@@ -302,6 +356,9 @@ func (s *server) createVersion(c *call) error {
 		var ts model.Truststore
 		if err := decodeBody(o, &ts); err != nil {
 			return err
+		}
+		if ts.LatestVersion != base {
+			return newError(http.StatusConflict, CodeConflict, "truststore %s got version %d while this one was being checked against version %d; send the request again to build on the latest", id, ts.LatestVersion, base)
 		}
 		ts.LatestVersion++
 		v.Version = ts.LatestVersion
@@ -321,7 +378,11 @@ func (s *server) createVersion(c *call) error {
 	}
 	// Built from what was stored rather than by decoding its tens of
 	// megabytes again.
-	out := versionInfo(vo, v)
+	info, err := versionView(vo, v, false)
+	if err != nil {
+		return err
+	}
+	out := versionCreated{versionJSON: info, PreviousVersion: base, Changes: changes}
 	written(c.w, http.StatusCreated, rev, vo.Rev, fmt.Sprintf("/v1/truststores/%s/versions/%d", id, v.Version), out)
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -323,4 +324,127 @@ func derTLV(tag byte, content []byte) []byte {
 		out = append(out, l...)
 	}
 	return append(out, content...)
+}
+
+// TestTruststoreVersionInherits: a new version inherits every field of
+// the latest one that the request leaves out; a field given replaces it,
+// null resets it; a new CRL replaces the inherited CRL of its issuer
+// only; an inherited CRL no CA signs any more is left out with a
+// warning; the answer lists what changed, and lists show every setting.
+func TestTruststoreVersionInherits(t *testing.T) {
+	e := newEnv(t)
+	p := newPKI(t)
+	inter := p.ca.Intermediate(t, "Partners Issuing CA")
+	pemCRL := func(der []byte) string { return string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})) }
+	rootCRL1 := pemCRL(p.ca.CRL(t, time.Time{}, big.NewInt(7)))
+	rootCRL2 := pemCRL(p.ca.CRL(t, time.Time{}, big.NewInt(7), big.NewInt(8)))
+	interCRL := pemCRL(inter.CRL(t, time.Time{}, big.NewInt(9)))
+	fp := fmt.Sprintf("%x", sha256.Sum256(p.client2.Cert.Raw))
+
+	var ts truststoreCreated
+	e.must(201, req{method: "POST", path: "/v1/truststores", body: map[string]any{
+		"name": "inherit", "caBundle": string(p.ca.PEM()), "crls": []string{rootCRL1},
+		"maxChainDepth": 1, "ignoreClientCertExpiry": true, "maxCertificateBytes": 2048, "crlStale": "softFail",
+		"deny": map[string]any{"serials": []string{"0A"}, "fingerprints": []string{fp}},
+	}}).json(t, &ts)
+	versions := "/v1/truststores/" + ts.ID + "/versions"
+	add := func(body any) versionCreated {
+		t.Helper()
+		var out versionCreated
+		e.must(201, req{method: "POST", path: versions, body: body}).json(t, &out)
+		return out
+	}
+	getV := func(n int) versionJSON {
+		t.Helper()
+		var v versionJSON
+		e.must(200, req{method: "GET", path: fmt.Sprintf("%s/%d", versions, n)}).json(t, &v)
+		return v
+	}
+	fields := func(cs []versionChange) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Field)
+		}
+		return out
+	}
+
+	// Version 2 gives only a newer CRL of the same CA: everything else is
+	// version 1's, and the CRL replaces the older one.
+	v2 := add(map[string]any{"crls": []string{rootCRL2}})
+	if v2.PreviousVersion != 1 || !slices.Equal(fields(v2.Changes), []string{"crls"}) {
+		t.Fatalf("version 2: previous %d, changes %+v; want 1, [crls]", v2.PreviousVersion, v2.Changes)
+	}
+	if v2.MaxChainDepth == nil || *v2.MaxChainDepth != 1 || !v2.IgnoreClientCertExpiry || v2.MaxCertificateBytes != 2048 || v2.CRLStale != "softFail" ||
+		!slices.Equal(v2.Deny.Serials, []string{"0A"}) || !slices.Equal(v2.Deny.Fingerprints, []string{fp}) {
+		t.Errorf("version 2 did not inherit the settings of version 1: %+v", v2.versionJSON)
+	}
+	if c := v2.Changes[0]; fmt.Sprint(c.From) == fmt.Sprint(c.To) || !strings.Contains(fmt.Sprint(c.To), `the CRL of "CN=Partners CA`) {
+		t.Errorf("version 2 crls change = %+v", c)
+	}
+	got := getV(2)
+	if got.CABundle != string(p.ca.PEM()) || !slices.Equal(got.CRLs, []string{rootCRL2}) {
+		t.Errorf("version 2 content: caBundle inherited %v, crls %d (want only the newer one)", got.CABundle == string(p.ca.PEM()), len(got.CRLs))
+	}
+
+	// Version 3: null resets, an object merges field by field, false is
+	// a value.
+	v3 := add(map[string]any{"maxChainDepth": nil, "deny": map[string]any{"serials": []string{"0B"}}, "ignoreClientCertExpiry": false})
+	if !slices.Equal(fields(v3.Changes), []string{"deny", "ignoreClientCertExpiry", "maxChainDepth"}) {
+		t.Errorf("version 3 changes %+v", v3.Changes)
+	}
+	if v3.MaxChainDepth != nil || v3.IgnoreClientCertExpiry || !slices.Equal(v3.Deny.Serials, []string{"0B"}) || !slices.Equal(v3.Deny.Fingerprints, []string{fp}) || v3.CRLStale != "softFail" {
+		t.Errorf("version 3 = %+v", v3.versionJSON)
+	}
+	for _, c := range v3.Changes {
+		if c.Field == "maxChainDepth" && (fmt.Sprint(c.From) != "1" || c.To != nil) {
+			t.Errorf("maxChainDepth change = %+v, want from 1 to nothing (the default)", c)
+		}
+	}
+
+	// Version 4: a CRL of another issuer joins the inherited one.
+	add(map[string]any{"intermediates": string(inter.PEM()), "crls": []string{interCRL}})
+	if got := getV(4); len(got.CRLs) != 2 || !slices.Contains(got.CRLs, rootCRL2) || !slices.Contains(got.CRLs, interCRL) {
+		t.Errorf("version 4 holds %d CRLs, want the intermediate's and the root's", len(got.CRLs))
+	}
+
+	// Version 5: another CA bundle; the inherited CRLs of CAs no longer
+	// there are left out, with a warning each.
+	v5 := add(map[string]any{"caBundle": string(p.ca2.PEM()), "intermediates": nil})
+	if got := getV(5); len(got.CRLs) != 0 || got.Intermediates != "" || got.CABundle != string(p.ca2.PEM()) {
+		t.Errorf("version 5: %d CRLs, intermediates %q", len(got.CRLs), got.Intermediates)
+	}
+	if w := strings.Join(v5.Warnings, "\n"); strings.Count(w, "kept from version 4, is left out") != 2 {
+		t.Errorf("version 5 warnings:\n%s", w)
+	}
+	if !slices.Equal(fields(v5.Changes), []string{"caBundle", "crls", "intermediates"}) {
+		t.Errorf("version 5 changes %+v", v5.Changes)
+	}
+	for _, c := range v5.Changes {
+		if strings.Contains(fmt.Sprint(c.From, c.To), "BEGIN") {
+			t.Errorf("change %s quotes PEM", c.Field)
+		}
+	}
+
+	// crls: null drops the inherited CRLs; ?inherit=false takes the body
+	// as the whole version.
+	add(map[string]any{"caBundle": string(p.ca.PEM()), "crls": []string{rootCRL1}})
+	add(map[string]any{"crls": nil})
+	if got := getV(7); len(got.CRLs) != 0 || got.CRLStale != "softFail" {
+		t.Errorf("version 7 (crls: null): %d CRLs, crlStale %q", len(got.CRLs), got.CRLStale)
+	}
+	var whole versionCreated
+	e.must(201, req{method: "POST", path: versions + "?inherit=false", body: map[string]any{"caBundle": string(p.ca.PEM())}}).json(t, &whole)
+	if whole.CRLStale != "" || len(whole.Deny.Serials) != 0 || whole.MaxCertificateBytes != 0 {
+		t.Errorf("?inherit=false kept settings: %+v", whole.versionJSON)
+	}
+	e.fail(400, CodeInvalidQuery, req{method: "POST", path: versions + "?inherit=maybe", body: map[string]any{}})
+	e.fail(400, CodeUnknownField, req{method: "POST", path: versions, body: map[string]any{"maxChainDepht": 2}})
+
+	// Lists show every setting of every version.
+	var list listPage[versionJSON]
+	e.must(200, req{method: "GET", path: versions}).json(t, &list)
+	if len(list.Items) != 8 || list.Items[1].MaxChainDepth == nil || *list.Items[1].MaxChainDepth != 1 || list.Items[1].CRLStale != "softFail" ||
+		list.Items[2].MaxChainDepth != nil || list.Items[1].CABundle != "" || len(list.Items[1].CRLs) != 0 {
+		t.Errorf("versions list: %+v", list.Items)
+	}
 }

@@ -37,14 +37,16 @@ type liveTruststore struct {
 
 // tsContent is what a truststore version holds (compared as a whole).
 type tsContent struct {
-	CABundle               string      `json:"caBundle"`
-	Intermediates          string      `json:"intermediates,omitempty"`
-	CRLs                   []string    `json:"crls,omitempty"`
-	Deny                   config.Deny `json:"deny,omitzero"`
-	MaxChainDepth          *int        `json:"maxChainDepth,omitempty"`
-	IgnoreClientCertExpiry bool        `json:"ignoreClientCertExpiry,omitempty"`
-	RequireClientAuthEKU   bool        `json:"requireClientAuthEKU,omitempty"`
-	MaxCertificateBytes    int         `json:"maxCertificateBytes,omitempty"`
+	CABundle               string             `json:"caBundle"`
+	Intermediates          string             `json:"intermediates,omitempty"`
+	CRLs                   []string           `json:"crls,omitempty"`
+	Deny                   config.Deny        `json:"deny,omitzero"`
+	MaxChainDepth          *int               `json:"maxChainDepth,omitempty"`
+	IgnoreClientCertExpiry bool               `json:"ignoreClientCertExpiry,omitempty"`
+	RequireClientAuthEKU   bool               `json:"requireClientAuthEKU,omitempty"`
+	MaxCertificateBytes    int                `json:"maxCertificateBytes,omitempty"`
+	CRLSources             []config.CRLSource `json:"crlSources,omitempty"`
+	CRLStale               string             `json:"crlStale,omitempty"`
 }
 
 type liveDomain struct {
@@ -201,6 +203,8 @@ func (st *liveState) export() *config.Config {
 			Deny: t.content.Deny, MaxChainDepth: t.content.MaxChainDepth,
 			IgnoreClientCertExpiry: t.content.IgnoreClientCertExpiry, MaxCertificateBytes: t.content.MaxCertificateBytes,
 			RequireClientAuthEKU: t.content.RequireClientAuthEKU,
+			CRLSources:           t.content.CRLSources,
+			CRLStale:             t.content.CRLStale,
 		})
 	}
 	for _, host := range st.order.domains {
@@ -288,6 +292,7 @@ func desiredContent(ts config.Truststore, path string) (tsContent, error) {
 	}
 	out := tsContent{Deny: ts.Deny, MaxChainDepth: ts.MaxChainDepth, IgnoreClientCertExpiry: ts.IgnoreClientCertExpiry, MaxCertificateBytes: ts.MaxCertificateBytes,
 		RequireClientAuthEKU: ts.RequireClientAuthEKU}
+	out.CRLSources, out.CRLStale = ts.CRLSources, ts.CRLStale
 	var err error
 	if out.CABundle, err = read("caFiles", ts.CAFiles, ts.CABundle); err != nil {
 		return out, err
@@ -359,7 +364,8 @@ func plan(want *config.Config, st *liveState) ([]step, error) {
 			body["name"] = ts.Name
 			add("+ truststore "+ts.Name, http.MethodPost, "/v1/truststores", body)
 		case !sameJSON(live.content.canonical(), content.canonical()):
-			add(fmt.Sprintf("~ truststore %s: new version %d", ts.Name, live.latest+1), http.MethodPost, "/v1/truststores/"+esc(live.id)+"/versions", content)
+			// The file is the whole version: nothing is inherited.
+			add(fmt.Sprintf("~ truststore %s: new version %d", ts.Name, live.latest+1), http.MethodPost, "/v1/truststores/"+esc(live.id)+"/versions?inherit=false", content)
 		}
 	}
 	wantAPI := map[string]bool{}

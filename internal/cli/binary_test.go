@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -186,4 +187,125 @@ log: {output: stderr}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("certgate serve exited with %v after SIGTERM", err)
 	}
+}
+
+// logLines streams a process's log lines and waits for one that matches.
+type logLines struct {
+	t     *testing.T
+	lines chan string
+	mu    sync.Mutex
+	seen  []string // every line read, for failure messages
+}
+
+func newLogLines(t *testing.T, r io.Reader) *logLines {
+	l := &logLines{t: t, lines: make(chan string, 1000)}
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			l.mu.Lock()
+			l.seen = append(l.seen, sc.Text())
+			l.mu.Unlock()
+			l.lines <- sc.Text()
+		}
+		close(l.lines)
+	}()
+	return l
+}
+
+// wait returns the next line that contains every one of want (lines
+// before it are skipped); it fails if none comes within 30 s.
+func (l *logLines) wait(want ...string) string {
+	l.t.Helper()
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case line, ok := <-l.lines:
+			if !ok {
+				l.t.Fatalf("the process exited before a log line with %q; log:\n%s", want, l.all())
+			}
+			all := true
+			for _, w := range want {
+				all = all && strings.Contains(line, w)
+			}
+			if all {
+				return line
+			}
+		case <-timeout:
+			l.t.Fatalf("no log line with %q within 30 s; log:\n%s", want, l.all())
+		}
+	}
+}
+
+func (l *logLines) all() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.seen, "\n")
+}
+
+// TestServeBinaryReloadOutcomes: in file mode every SIGHUP logs what came
+// of it, and after a rejected edit the next good file logs "configuration
+// applied", even when it is the configuration that kept serving.
+func TestServeBinaryReloadOutcomes(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	root := pkitest.NewRoot(t, "Clients")
+	serverCA := pkitest.NewRoot(t, "Server CA")
+	srv := serverCA.Server(t, "a.test")
+	write := func(name string, data []byte) {
+		t.Helper()
+		tmp := filepath.Join(dir, name+".tmp")
+		if err := os.WriteFile(tmp, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("server.pem", srv.ChainPEM())
+	write("server.key", srv.KeyPEM())
+	write("ca.pem", root.PEM())
+	good := []byte(`listeners: [{address: 127.0.0.1:0}]
+domains:
+  - hosts: [a.test]
+    certificate: {certFile: server.pem, keyFile: server.key}
+    clientAuth: {mode: verify, truststore: clients}
+    mappings: [{basePath: /, api: b}]
+truststores: [{name: clients, caFiles: [ca.pem]}]
+apis:
+  - name: b
+    integrations: [{name: b, url: "http://127.0.0.1:1"}]
+    routes: [{path: /x}]
+log: {output: stderr}
+`)
+	bad := []byte(strings.Replace(string(good), "mode: verify", "mode: verfy", 1))
+	write("gateway.yaml", good)
+
+	cmd := exec.Command(bin, "serve", "--config", filepath.Join(dir, "gateway.yaml"))
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	logs := newLogLines(t, stderr)
+	logs.wait(`"msg":"configuration applied"`)
+
+	// A SIGHUP that changes nothing says so.
+	cmd.Process.Signal(syscall.SIGHUP)
+	logs.wait(`"msg":"configuration unchanged"`, `"trigger":"signal"`)
+
+	// A broken edit is rejected; putting the file back is applied.
+	write("gateway.yaml", bad)
+	logs.wait(`"msg":"configuration rejected`, `verfy`)
+	write("gateway.yaml", good)
+	logs.wait(`"msg":"configuration applied"`, `"unchanged":true`)
+
+	// A SIGHUP on a broken file reports the rejection.
+	write("gateway.yaml", bad)
+	cmd.Process.Signal(syscall.SIGHUP)
+	logs.wait(`"msg":"configuration rejected`, `"trigger":"signal"`)
+	write("gateway.yaml", good)
+	logs.wait(`"msg":"configuration applied"`)
 }

@@ -80,22 +80,28 @@ func parseWithPositional(fs interface {
 
 // write sends a change, prints the answer and waits until it is served.
 func (a *adminFlags) write(ctx context.Context, stdout io.Writer, method, path string, body any, hdr map[string]string) error {
+	out, err := a.send(ctx, method, path, body, hdr)
+	if err != nil || len(out) == 0 {
+		return err
+	}
+	return a.print(stdout, out)
+}
+
+// send sends a change, waits until it is served and returns the answer.
+func (a *adminFlags) send(ctx context.Context, method, path string, body any, hdr map[string]string) (json.RawMessage, error) {
 	c, err := a.client()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var out json.RawMessage
 	resp, err := c.Do(ctx, method, path, body, &out, hdr)
 	if err != nil {
-		return problemError(err)
+		return nil, problemError(err)
 	}
 	if err := a.waitApplied(ctx, c, resp.Revision); err != nil {
-		return err
+		return nil, err
 	}
-	if len(out) == 0 {
-		return nil
-	}
-	return a.print(stdout, out)
+	return out, nil
 }
 
 // list prints a whole collection.

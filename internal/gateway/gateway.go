@@ -40,6 +40,10 @@ type Options struct {
 	// no periodic probes). New integrations are probed once right after
 	// Apply either way.
 	BackendProbeInterval time.Duration
+	// Listen opens the socket of a front-door or public listener address
+	// (nil: net.Listen("tcp", address)). A node that binds all of its
+	// sockets before serving on any hands them over through it.
+	Listen func(address string) (net.Listener, error)
 }
 
 // Gateway runs front-door listeners serving the current Snapshot. Its
@@ -89,6 +93,8 @@ type Gateway struct {
 	backendStop   context.CancelFunc
 	backendWG     sync.WaitGroup
 	systemRoots   func() (*x509.CertPool, error)
+
+	listen func(address string) (net.Listener, error) // Options.Listen
 }
 
 // New returns a Gateway with no configuration; call Apply to start serving.
@@ -106,6 +112,10 @@ func New(opts Options) *Gateway {
 		bgDone:        make(chan struct{}),
 	}
 	g.crl = newCRLFetcher(g)
+	g.listen = opts.Listen
+	if g.listen == nil {
+		g.listen = func(address string) (net.Listener, error) { return net.Listen("tcp", address) }
+	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}

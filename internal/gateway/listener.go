@@ -109,7 +109,7 @@ func (g *Gateway) serveFront(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) startListener(spec *listenerSpec) (*listener, error) {
-	raw, err := net.Listen("tcp", spec.address)
+	raw, err := g.listen(spec.address)
 	if err != nil {
 		return nil, err
 	}

@@ -173,7 +173,7 @@ type publicListener struct {
 }
 
 func (g *Gateway) startPublic(address string) (*publicListener, error) {
-	ln, err := net.Listen("tcp", address)
+	ln, err := g.listen(address)
 	if err != nil {
 		return nil, err
 	}

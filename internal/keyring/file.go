@@ -12,8 +12,20 @@ import (
 // EnvVar is the environment variable FromEnv reads.
 const EnvVar = "CERTGATE_MASTER_KEY"
 
-// maxFile bounds what LoadOrCreateFile reads: a key file is 45 bytes.
+// maxFile bounds what LoadFile reads: a key file is 45 bytes.
 const maxFile = 4096
+
+// LoadFile reads an existing master key file, with the checks of
+// LoadOrCreateFile, and never creates one: a missing file is an error
+// wrapping fs.ErrNotExist. Callers use it when data sealed with a key
+// already exists, where a new key would be a wrong one.
+func LoadFile(path string) (*MasterKey, error) {
+	k, err := loadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("master key file %s does not exist: %w", path, fs.ErrNotExist)
+	}
+	return k, err
+}
 
 // LoadOrCreateFile reads a master key (standard base64 of 32 bytes) from
 // path. If the file does not exist, it creates one, mode 0600 whatever the
@@ -23,7 +35,9 @@ const maxFile = 4096
 // once end up with the same key. It refuses a file that group or others
 // can access ("master key file %s has mode 0644; it must be 0600 (chmod
 // 600 %s)"), or that is not a regular file or not a key; errors never
-// contain the file's content. The directory must exist.
+// contain the file's content. The directory must exist. Never call it
+// for data that is already sealed (use LoadFile): a new key cannot open
+// it.
 func LoadOrCreateFile(path string) (k *MasterKey, created bool, err error) {
 	k, err = loadFile(path)
 	if !errors.Is(err, fs.ErrNotExist) {

@@ -3,6 +3,7 @@ package keyring
 import (
 	"encoding/base64"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -197,5 +198,33 @@ func TestLoadOrCreateFileConcurrent(t *testing.T) {
 			names = append(names, e.Name())
 		}
 		t.Errorf("directory holds %v, want only master.key", names)
+	}
+}
+
+// TestLoadFileNeverCreates: LoadFile reads what LoadOrCreateFile wrote,
+// and a missing file is fs.ErrNotExist with no file left behind.
+func TestLoadFileNeverCreates(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "master.key")
+	_, err := LoadFile(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("LoadFile(missing) = %v, want fs.ErrNotExist", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("LoadFile(missing) left %d files in the directory", len(entries))
+	}
+	k, _, err := LoadOrCreateFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadFile(path)
+	if err != nil || got.ID() != k.ID() {
+		t.Fatalf("LoadFile(existing) = %v, %v; want key %s", got, err, k.ID())
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFile(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("LoadFile(0644) = %v, want the permission error", err)
 	}
 }

@@ -43,6 +43,12 @@ type FileOptions struct {
 	PollInterval time.Duration
 	// Debounce groups bursts of file events (0: 100ms).
 	Debounce time.Duration
+	// Settle is how long a file change that does not load (or compile)
+	// is given to complete before it is reported as rejected (0: 1s): an
+	// edit caught half-written is loaded again once the file changes,
+	// and reported only if the file stays as it is for Settle. A reload
+	// on request (Reload) is reported at once.
+	Settle time.Duration
 	// ShutdownTimeout bounds the graceful drain when ctx ends (0: 30s).
 	ShutdownTimeout time.Duration
 	// Ready, if set, is called once the first configuration serves.
@@ -69,13 +75,18 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 	if opts.Debounce <= 0 {
 		opts.Debounce = 100 * time.Millisecond
 	}
+	if opts.Settle <= 0 {
+		opts.Settle = time.Second
+	}
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
 	var err error
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	g := gateway.New(gateway.Options{Logger: log, Registerer: reg})
+	socks := newSockets()
+	defer socks.close()
+	g := gateway.New(gateway.Options{Logger: log, Registerer: reg, Listen: socks.listen})
 
 	// Watch before the first load, so an edit made while it loads (or as
 	// soon as Ready reports) is not missed.
@@ -97,13 +108,27 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.Path, err)
 	}
+	// Bind every socket before serving on any.
+	var list []socket
+	for i, l := range cfg.Listeners {
+		list = append(list, socket{what: fmt.Sprintf("listeners[%d].address", i), address: l.Address})
+	}
+	if cfg.Public != nil {
+		list = append(list, socket{what: "public.address", address: cfg.Public.Address, optional: true})
+	}
+	if cfg.Metrics != nil {
+		list = append(list, socket{what: "metrics.address", address: cfg.Metrics.Address, optional: true})
+	}
+	if err := socks.bind(list); err != nil {
+		return err
+	}
 	if err := g.Apply(snap); err != nil {
 		return err
 	}
 	if opts.Applied != nil {
 		opts.Applied(snap)
 	}
-	stopMetrics, err := serveMetrics(cfg, reg, g, log, opts.MetricsListening)
+	stopMetrics, err := serveMetrics(cfg, reg, g, log, socks.listen, opts.MetricsListening)
 	if err != nil {
 		g.Shutdown(context.Background())
 		return err
@@ -138,6 +163,20 @@ type fileWatcher struct {
 	// until the first poll, which therefore always re-checks (a no-op when
 	// nothing changed) and covers edits made during the first load.
 	stamp string
+	// rejected: the last reload was reported as rejected, so the next
+	// good one is logged as applied even when it changes nothing (the
+	// file is back to what serves).
+	rejected bool
+	// unsettled is the failure of a file change not reported yet: the
+	// file may be half-written (see FileOptions.Settle).
+	unsettled *unsettled
+}
+
+// unsettled is a failed load of a file change, held for FileOptions.Settle.
+type unsettled struct {
+	err   error
+	why   string
+	stamp string // the files as they were when the load failed
 }
 
 func (w *fileWatcher) run(ctx context.Context) {
@@ -145,19 +184,30 @@ func (w *fileWatcher) run(ctx context.Context) {
 
 	poll := time.NewTicker(w.opts.PollInterval)
 	defer poll.Stop()
-	var debounce <-chan time.Time
+	var debounce, settle <-chan time.Time
 	var events <-chan fsnotify.Event
 	var errs <-chan error
 	if fw != nil {
 		events, errs = fw.Events, fw.Errors
+	}
+	// fileChanged reloads after a change seen on the files; a failure
+	// waits for the file to settle.
+	fileChanged := func(why string) {
+		if w.reload(why, true) {
+			settle = time.After(w.opts.Settle)
+		} else {
+			settle = nil
+		}
+		w.watch()
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-w.opts.Reload:
-			w.log.Info("reload requested")
-			w.reload("signal")
+			w.log.Info("reload requested", "trigger", "signal")
+			w.reload("signal", false)
+			settle = nil
 			w.watch()
 		case ev := <-events:
 			if w.relevant(ev.Name) {
@@ -169,12 +219,24 @@ func (w *fileWatcher) run(ctx context.Context) {
 			w.log.Warn("file watcher error", "error", err)
 		case <-debounce:
 			debounce = nil
-			w.reload("file change")
-			w.watch()
+			fileChanged("file change")
+		case <-settle:
+			settle = nil
+			u := w.unsettled
+			if u == nil {
+				continue
+			}
+			if w.statStamp() != u.stamp {
+				fileChanged(u.why) // it changed after all: load what it is now
+				continue
+			}
+			// The file stayed as it was: the change is what the operator
+			// wrote.
+			w.unsettled = nil
+			w.reject(u.why, u.err)
 		case <-poll.C:
 			if s := w.statStamp(); s != w.stamp {
-				w.reload("poll")
-				w.watch()
+				fileChanged("poll")
 			}
 		}
 	}
@@ -243,28 +305,67 @@ func (w *fileWatcher) statStamp() string {
 	return string(h.Sum(nil))
 }
 
-func (w *fileWatcher) reload(why string) {
+// reload loads, compiles and applies the configuration and logs the
+// outcome. A failure is reported at once, unless hold is set (a file
+// change): it is then kept in w.unsettled and reload returns true, and
+// the caller loads again when the file changes or reports it once the
+// file has settled.
+func (w *fileWatcher) reload(why string, hold bool) (held bool) {
 	w.stamp = w.statStamp()
-	cfg, err := config.Load(w.opts.Path)
+	err := w.load(why)
 	if err == nil {
-		var snap *gateway.Snapshot
-		if snap, err = w.g.Compile(cfg); err != nil {
-			err = fmt.Errorf("%s: %w", w.opts.Path, err)
-		} else {
-			if snap.ID == w.current.ID {
-				w.log.Debug("configuration unchanged", "trigger", why)
-				return
-			}
-			if err = w.g.Apply(snap); err == nil {
-				w.current = snap
-				w.log.Info("configuration reloaded", "trigger", why, "config_id", snap.ID)
-				if w.opts.Applied != nil {
-					w.opts.Applied(snap)
-				}
-				return
-			}
-		}
+		w.unsettled = nil
+		return false
 	}
+	if hold {
+		w.unsettled = &unsettled{err: err, why: why, stamp: w.stamp}
+		w.log.Debug("configuration does not load yet; loading it again once the file settles", "trigger", why, "settle", w.opts.Settle.String(), "error", err)
+		return true
+	}
+	w.unsettled = nil
+	w.reject(why, err)
+	return false
+}
+
+// load applies the configuration file if it changed, and logs success.
+func (w *fileWatcher) load(why string) error {
+	cfg, err := config.Load(w.opts.Path)
+	if err != nil {
+		return err
+	}
+	snap, err := w.g.Compile(cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", w.opts.Path, err)
+	}
+	if snap.ID == w.current.ID {
+		switch {
+		case w.rejected:
+			// Back to the configuration that kept serving: say so, or
+			// the last word in the log would be the rejection.
+			w.log.Info("configuration applied", "trigger", why, "config_id", snap.ID, "unchanged", true)
+		case why == "signal":
+			w.log.Info("configuration unchanged", "trigger", why, "config_id", snap.ID)
+		default:
+			w.log.Debug("configuration unchanged", "trigger", why)
+		}
+		w.rejected = false
+		return nil
+	}
+	if err := w.g.Apply(snap); err != nil {
+		return err
+	}
+	w.current = snap
+	w.rejected = false
+	w.log.Info("configuration reloaded", "trigger", why, "config_id", snap.ID)
+	if w.opts.Applied != nil {
+		w.opts.Applied(snap)
+	}
+	return nil
+}
+
+// reject reports a configuration that was not applied.
+func (w *fileWatcher) reject(why string, err error) {
+	w.rejected = true
 	w.g.RecordReloadFailure()
 	if w.opts.Rejected != nil {
 		w.opts.Rejected(err)
@@ -273,11 +374,11 @@ func (w *fileWatcher) reload(why string) {
 }
 
 // serveMetrics starts the Prometheus endpoint if configured.
-func serveMetrics(cfg *config.Config, reg *prometheus.Registry, g *gateway.Gateway, log *slog.Logger, listening func(net.Addr)) (func(), error) {
+func serveMetrics(cfg *config.Config, reg *prometheus.Registry, g *gateway.Gateway, log *slog.Logger, listen func(string) (net.Listener, error), listening func(net.Addr)) (func(), error) {
 	if cfg.Metrics == nil || cfg.Metrics.Address == "" {
 		return func() {}, nil
 	}
-	ln, err := net.Listen("tcp", cfg.Metrics.Address)
+	ln, err := listen(cfg.Metrics.Address)
 	if err != nil {
 		return nil, fmt.Errorf("metrics.address: listen on %s: %w", cfg.Metrics.Address, err)
 	}

@@ -73,7 +73,9 @@ func (f *fileEnv) write(t *testing.T, content string) {
 	}
 }
 
-func startFile(t *testing.T) *fileEnv {
+// startFile runs RunFile on a fresh configuration until the test ends;
+// edit may change the options first.
+func startFile(t *testing.T, edit ...func(*FileOptions)) *fileEnv {
 	t.Helper()
 	f := &fileEnv{dir: t.TempDir(), applied: make(chan string, 100), rejected: make(chan error, 100), done: make(chan error, 1)}
 	f.path = filepath.Join(f.dir, "gateway.yaml")
@@ -98,20 +100,22 @@ func startFile(t *testing.T) *fileEnv {
 	ctx, cancel := context.WithCancel(context.Background())
 	f.cancel = cancel
 	ready := make(chan string, 1)
-	go func() {
-		f.done <- RunFile(ctx, FileOptions{
-			Path:         f.path,
-			Logger:       slog.New(slog.NewJSONHandler(&f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-			PollInterval: 200 * time.Millisecond,
-			Debounce:     20 * time.Millisecond,
-			Ready: func(g *gateway.Gateway, cfg *config.Config) {
-				ready <- g.Addr("127.0.0.1:0").String()
-			},
-			Applied:          func(s *gateway.Snapshot) { f.applied <- s.ID },
-			Rejected:         func(err error) { f.rejected <- err },
-			MetricsListening: func(a net.Addr) { f.metrics = a.String() },
-		})
-	}()
+	opts := FileOptions{
+		Path:         f.path,
+		Logger:       slog.New(slog.NewJSONHandler(&f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		PollInterval: 200 * time.Millisecond,
+		Debounce:     20 * time.Millisecond,
+		Ready: func(g *gateway.Gateway, cfg *config.Config) {
+			ready <- g.Addr("127.0.0.1:0").String()
+		},
+		Applied:          func(s *gateway.Snapshot) { f.applied <- s.ID },
+		Rejected:         func(err error) { f.rejected <- err },
+		MetricsListening: func(a net.Addr) { f.metrics = a.String() },
+	}
+	for _, e := range edit {
+		e(&opts)
+	}
+	go func() { f.done <- RunFile(ctx, opts) }()
 	select {
 	case f.addr = <-ready:
 	case err := <-f.done:
@@ -282,4 +286,83 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return string(l.b)
+}
+
+// waitLog waits until the log holds a line containing every one of want;
+// a rejection on the way fails the test.
+func (f *fileEnv) waitLog(t *testing.T, want ...string) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		for _, line := range strings.Split(f.logs.String(), "\n") {
+			all := true
+			for _, w := range want {
+				all = all && strings.Contains(line, w)
+			}
+			if all {
+				return
+			}
+		}
+		select {
+		case err := <-f.rejected:
+			t.Fatalf("rejected while waiting for a log line with %q: %v", want, err)
+		case <-deadline:
+			t.Fatalf("no log line with %q within 30 s; log:\n%s", want, f.logs.String())
+		case <-tick.C:
+		}
+	}
+}
+
+// TestHalfWrittenEditRetried: a configuration file caught half-written (a
+// writer that truncates it, writes part, and finishes later) is not
+// reported as rejected: it is loaded again when the rest arrives. A change
+// that stays broken is reported once the file has settled.
+func TestHalfWrittenEditRetried(t *testing.T) {
+	t.Run("completed", func(t *testing.T) {
+		// Settle is long: the rest of the file always arrives before it.
+		f := startFile(t, func(o *FileOptions) { o.Settle = time.Hour })
+		full := f.yaml("xfcc", "      - {method: GET, path: /half}\n")
+		cut := strings.Index(full, "{method: GET, path: /ha") + len("{method: GET, path: /ha")
+		w, err := os.OpenFile(f.path, os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		if _, err := w.WriteString(full[:cut]); err != nil {
+			t.Fatal(err)
+		}
+		// The watcher loads the half file and waits for more.
+		f.waitLog(t, `"msg":"configuration does not load yet; loading it again once the file settles"`)
+		if _, err := w.WriteString(full[cut:]); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.waitApplied(t)
+		if status, body, err := f.get("/half"); err != nil || status != 200 {
+			t.Fatalf("GET /half after the completed edit = %d %v %s", status, err, body)
+		}
+		select {
+		case err := <-f.rejected:
+			t.Fatalf("the half-written edit was reported: %v", err)
+		default:
+		}
+	})
+	t.Run("stays broken", func(t *testing.T) {
+		f := startFile(t, func(o *FileOptions) { o.Settle = 50 * time.Millisecond })
+		f.write(t, strings.Replace(f.yaml("rfc9440", ""), "mode: verify", "mode: verfy", 1))
+		select {
+		case err := <-f.rejected:
+			if !strings.Contains(err.Error(), "verfy") {
+				t.Fatalf("rejected with %v, want the clientAuth.mode error", err)
+			}
+		case id := <-f.applied:
+			t.Fatalf("a broken file was applied (%s)", id)
+		case <-time.After(30 * time.Second):
+			t.Fatal("a file that stays broken was never reported")
+		}
+	})
 }

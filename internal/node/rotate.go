@@ -43,15 +43,19 @@ func RotateMasterKey(ctx context.Context, dataDir, out string) (RotateResult, er
 		return res, err
 	}
 	if !fromEnv {
-		if _, err := os.Stat(keyPath); err != nil {
-			return res, fmt.Errorf("no master key: %s: %w", keyPath, err)
-		}
-		if old, _, err = keyring.LoadOrCreateFile(keyPath); err != nil {
-			return res, err
+		if old, err = keyring.LoadFile(keyPath); err != nil {
+			return res, fmt.Errorf("no master key: %w", err)
 		}
 	} else if out == "" {
 		return res, fmt.Errorf("the master key comes from %s: name a file for the new key with --out", keyring.EnvVar)
 	}
+	// A serving node holds the directory's lock and keeps using the key it
+	// started with: refuse rather than rotate under it.
+	unlock, err := lockDataDir(dataDir)
+	if err != nil && !errors.Is(err, errLockUnsupported) {
+		return res, fmt.Errorf("stop the gateway first: %w", err)
+	}
+	defer unlock()
 	st, err := sqlite.Open(ctx, sqlite.Options{Dir: dataDir})
 	if err != nil {
 		return res, err

@@ -11,11 +11,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,6 +26,7 @@ import (
 	"github.com/certgate/certgate/internal/admin"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/gateway"
+	"github.com/certgate/certgate/internal/hostname"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/pki"
@@ -85,6 +88,9 @@ type StoreNode struct {
 
 	mu     sync.Mutex
 	status admin.NodeStatus
+	// settingsWarning says that --default-domain names no domain yet
+	// ("" when it does, or is not set).
+	settingsWarning string
 }
 
 // Gateway returns the data plane.
@@ -103,6 +109,11 @@ func (n *StoreNode) Status() admin.NodeStatus {
 		st.ConfigID = snap.ID
 		st.Warnings = snap.Warnings()
 	}
+	n.mu.Lock()
+	if n.settingsWarning != "" {
+		st.Warnings = append(slices.Clone(st.Warnings), n.settingsWarning)
+	}
+	n.mu.Unlock()
 	for _, c := range n.g.CRLSources() {
 		st.CRLSources = append(st.CRLSources, admin.CRLSourceStatus{
 			URL: c.URL, Truststores: c.Truststores, LastAttempt: c.LastAttempt, LastSuccess: c.LastSuccess,
@@ -127,6 +138,24 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
+	if h := opts.DefaultDomain; h != "" {
+		p, err := hostname.ParsePattern(h)
+		if err != nil {
+			return fmt.Errorf("--default-domain: %w", err)
+		}
+		if p.IsWildcard() {
+			return fmt.Errorf("--default-domain %s is a wildcard; name one exact host of a domain", h)
+		}
+	}
+	// One process per data directory, for its whole life: taken before
+	// anything in the directory is read or written.
+	unlock, err := lockDataDir(opts.DataDir)
+	if errors.Is(err, errLockUnsupported) {
+		log.Warn("the data directory is not locked; make sure no other process serves it", "dir", opts.DataDir, "error", err)
+	} else if err != nil {
+		return err
+	}
+	defer unlock()
 	st, err := sqlite.Open(ctx, sqlite.Options{Dir: opts.DataDir, Redact: redact, Logger: log})
 	if err != nil {
 		return err
@@ -153,7 +182,18 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 			opts.PublicURL = "http://" + opts.PublicListen
 		}
 	}
-	n.g = gateway.New(gateway.Options{Logger: log, Registerer: opts.Registerer})
+	// Bind every socket before serving on any: a busy admin port must not
+	// leave a front door that served for a moment.
+	socks, err := bindAll([]socket{
+		{what: "--listen", address: opts.Listen},
+		{what: "--public-listen", address: opts.PublicListen, optional: true},
+		{what: "--admin-listen", address: opts.AdminListen},
+	})
+	if err != nil {
+		return err
+	}
+	defer socks.close()
+	n.g = gateway.New(gateway.Options{Logger: log, Registerer: opts.Registerer, Listen: socks.listen})
 	rev, err := st.Revision(ctx)
 	if err != nil {
 		return err
@@ -178,9 +218,9 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	}
 	handler := admin.New(adminOpts)
 	go n.refreshCRLs(ctx, admin.NewCRLRefresher(adminOpts))
-	if n.adminLn, err = net.Listen("tcp", opts.AdminListen); err != nil {
+	if n.adminLn = socks.take(opts.AdminListen); n.adminLn == nil {
 		n.g.Shutdown(context.Background())
-		return fmt.Errorf("--admin-listen %s: %w", opts.AdminListen, err)
+		return fmt.Errorf("--admin-listen %s: no socket was bound", opts.AdminListen)
 	}
 	asrv := &http.Server{Handler: handler, TLSConfig: adminTLS, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
@@ -246,7 +286,7 @@ func (n *StoreNode) apply(ctx context.Context, rev int64) error {
 	if err != nil {
 		return n.fail(rev, err)
 	}
-	cfg, err := model.Assemble(items, n.settings, n.openKeyFunc(ctx, nil))
+	cfg, warning, err := n.assemble(items, n.openKeyFunc(ctx, nil))
 	if err != nil {
 		return n.fail(rev, err)
 	}
@@ -258,6 +298,14 @@ func (n *StoreNode) apply(ctx context.Context, rev int64) error {
 		return n.fail(rev, err)
 	}
 	n.mu.Lock()
+	if warning != n.settingsWarning {
+		if warning != "" {
+			n.log.Warn(warning)
+		} else {
+			n.log.Info("the default domain now serves clients that send no SNI", "default_domain", n.opts.DefaultDomain)
+		}
+		n.settingsWarning = warning
+	}
 	n.status.ActiveRevision = rev
 	n.status.StoreRevision = rev
 	n.status.ConfigID = snap.ID
@@ -317,10 +365,47 @@ func (n *StoreNode) openKeyFunc(ctx context.Context, tx store.Tx) model.KeyOpene
 
 func keyAAD(secretID string) []byte { return []byte("certgate-key-v1|domain|" + secretID) }
 
+// assemble builds the configuration of a revision with the node's
+// settings. A --default-domain that no domain lists (yet, or any more) is
+// left out of the listener, so clients that send no SNI are refused until
+// a domain lists it; warning then says so ("" otherwise).
+func (n *StoreNode) assemble(items []model.Item, openKey model.KeyOpener) (cfg *config.Config, warning string, err error) {
+	cfg, err = model.Assemble(items, n.settings, openKey)
+	if err != nil {
+		return nil, "", err
+	}
+	for i, l := range cfg.Listeners {
+		if l.DefaultDomain == "" || listsHost(cfg.Domains, l.DefaultDomain) {
+			continue
+		}
+		cfg.Listeners = slices.Clone(cfg.Listeners) // not the settings' own
+		cfg.Listeners[i].DefaultDomain = ""
+		warning = fmt.Sprintf("--default-domain %s: no domain lists this host yet; clients that send no SNI are refused until one does", l.DefaultDomain)
+	}
+	return cfg, warning, nil
+}
+
+// listsHost reports whether a domain lists host exactly (a wildcard does
+// not count), as config.Validate requires of a default domain.
+func listsHost(domains []config.Domain, host string) bool {
+	want, err := hostname.ParsePattern(host)
+	if err != nil {
+		return false
+	}
+	for _, d := range domains {
+		for _, h := range d.Hosts {
+			if p, err := hostname.ParsePattern(h); err == nil && !p.IsWildcard() && p.String() == want.String() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // check is the admin API's validation of a candidate revision: it must
 // assemble and compile exactly as the node would serve it.
 func (n *StoreNode) check(ctx context.Context, items []model.Item, openKey model.KeyOpener) error {
-	cfg, err := model.Assemble(items, n.settings, openKey)
+	cfg, _, err := n.assemble(items, openKey)
 	if err != nil {
 		return err
 	}
@@ -374,7 +459,7 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 	if host == "" {
 		return admin.DryRunResult{}, fmt.Errorf("no domain %s: %w", domainID, store.ErrNotFound)
 	}
-	cfg, err := model.Assemble(items, n.settings, n.openKeyFunc(ctx, nil))
+	cfg, _, err := n.assemble(items, n.openKeyFunc(ctx, nil))
 	if err != nil {
 		return admin.DryRunResult{}, err
 	}
@@ -393,25 +478,51 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 	return dryRunResult(v, version), nil
 }
 
-// masterKey loads the master key (environment, else DATA_DIR/master.key,
-// created on first start) and checks it against the store.
+// masterKey loads the master key (environment, else DATA_DIR/master.key)
+// and checks it against the store. The key file is created only for a
+// store that holds nothing sealed yet: once keys are sealed, a missing
+// file is an error naming the key ID the data needs (a new key would be
+// a wrong one, and the warning to back it up would invite keeping it).
 func (n *StoreNode) masterKey(ctx context.Context) (*keyring.MasterKey, error) {
+	raw, found, err := n.st.GetMeta(ctx, metaKEKCheck)
+	if err != nil {
+		return nil, err
+	}
+	var cv keyring.Sealed
+	if found {
+		if err := jsonUnmarshal(raw, &cv); err != nil {
+			return nil, fmt.Errorf("stored master-key check value: %w", err)
+		}
+	}
 	k, ok, err := keyring.FromEnv()
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		var created bool
-		if k, created, err = keyring.LoadOrCreateFile(filepath.Join(n.opts.DataDir, MasterKeyFile)); err != nil {
-			return nil, err
+		path := filepath.Join(n.opts.DataDir, MasterKeyFile)
+		need := cv.KEKID
+		if !found {
+			if need, err = n.sealedWith(ctx); err != nil {
+				return nil, err
+			}
 		}
-		if created {
-			n.log.Warn("created a new master key; back it up apart from the data directory", "file", filepath.Join(n.opts.DataDir, MasterKeyFile))
+		if found || need != "" {
+			if k, err = keyring.LoadFile(path); errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("master key file %s is missing, and this data directory holds keys sealed with master key id %.40q: "+
+					"restore that key file from its backup (or set %s); a new key would not open them, so none is created",
+					path, need, keyring.EnvVar)
+			} else if err != nil {
+				return nil, err
+			}
+		} else {
+			var created bool
+			if k, created, err = keyring.LoadOrCreateFile(path); err != nil {
+				return nil, err
+			}
+			if created {
+				n.log.Warn("created a new master key; back it up apart from the data directory", "file", path, "key_id", k.ID())
+			}
 		}
-	}
-	raw, found, err := n.st.GetMeta(ctx, metaKEKCheck)
-	if err != nil {
-		return nil, err
 	}
 	if !found {
 		cv, err := keyring.CheckValue(k)
@@ -425,14 +536,28 @@ func (n *StoreNode) masterKey(ctx context.Context) (*keyring.MasterKey, error) {
 		_, err = n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, time.Now(), func(tx store.Tx) error { return tx.SetMeta(metaKEKCheck, b) })
 		return k, err
 	}
-	var cv keyring.Sealed
-	if err := jsonUnmarshal(raw, &cv); err != nil {
-		return nil, fmt.Errorf("stored master-key check value: %w", err)
-	}
 	if err := keyring.VerifyCheck(k, cv); err != nil {
 		return nil, err
 	}
 	return k, nil
+}
+
+// sealedWith returns the master key ID of a sealed secret in the store,
+// or "" when the store holds none. (The check value names the key of a
+// store that has one; this covers a store whose check value is missing.)
+func (n *StoreNode) sealedWith(ctx context.Context) (string, error) {
+	id := ""
+	_, err := n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, time.Now(), func(tx store.Tx) error {
+		secrets, err := tx.ListSecrets()
+		if len(secrets) > 0 {
+			id = secrets[0].KEKID
+			if id == "" {
+				id = "unknown"
+			}
+		}
+		return err
+	})
+	return id, err
 }
 
 // adminToken creates the admin token on first start (its plaintext is
