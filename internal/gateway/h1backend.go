@@ -244,7 +244,7 @@ func (h *h1conn) proxy(in *integration, rq *request) (status int, bytes int64, o
 			be.close()
 		}
 		if errors.Is(err, errClientGone) {
-			rq.code = "ClientClosedRequest"
+			rq.code = CodeClientClosed
 			return 499, 0, h1Close
 		}
 		if attempt == 0 && reused && !gotBytes && req.replayable() && !isTimeout(err) {
@@ -545,9 +545,7 @@ func (h *h1conn) relay(be *beConn, p *h1Pool) (status int, n int64, out h1Outcom
 	}
 	if err != nil {
 		be.close()
-		if !errors.Is(err, errClientGone) {
-			h.g.log.Warn("back-end response cut short", "upstream", p.addr, "error", err)
-		}
+		h.g.aborted(context.Background(), &h.rq, err)
 		return status, n, h1Close
 	}
 	if resp.close || untilClose || be.rb.buffered() > 0 {
@@ -625,8 +623,10 @@ func (h *h1conn) relayChunked(be *beConn) (int64, error) {
 				w.Write(line)
 				w.WriteString("\r\n")
 			}
-			_, err := w.WriteString("\r\n")
-			return done, err
+			if _, err := w.WriteString("\r\n"); err != nil {
+				return done, errors.Join(errClientGone, err)
+			}
+			return done, nil
 		}
 		w.Write(strconv.AppendInt(h.num[:0], n, 16))
 		w.WriteString("\r\n")
@@ -656,8 +656,10 @@ func (h *h1conn) relayUntilClose(be *beConn) (int64, error) {
 			}
 			if err := be.bodyFill(); err != nil {
 				if err == io.EOF {
-					_, err := w.WriteString("0\r\n\r\n")
-					return done, err
+					if _, err := w.WriteString("0\r\n\r\n"); err != nil {
+						return done, errors.Join(errClientGone, err)
+					}
+					return done, nil
 				}
 				return done, err
 			}

@@ -29,6 +29,10 @@ type request struct {
 	stage    *stage            // the mapping's stage: selects the back-end transport
 	backend  *backendTransport // the transport the proxy used
 	invoke   *invocation       // non-nil for a test invocation (invoke.go)
+
+	// body wraps the back end's response body on the net/http path, to
+	// tell a back end that failed mid-response from a client gone away.
+	body backendBody
 }
 
 type requestKey struct{}
@@ -47,6 +51,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(rw, http.StatusMisdirectedRequest, CodeMisdirected, "connection has no TLS policy")
 		return
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				// httputil.ReverseProxy aborts the handler when copying a
+				// response fails midway, so that net/http cuts the
+				// connection or resets the stream and the client sees a
+				// truncated response. The request still gets its line.
+				g.aborted(r.Context(), rq, nil)
+				g.logAccess(r, rw, rq, start)
+			}
+			panic(p)
+		}
+	}()
 	g.serve(rw, r, rq, start)
 	g.logAccess(r, rw, rq, start)
 }
@@ -303,10 +320,10 @@ func (g *Gateway) countAccess(rq *request, status int, start time.Time) (int, ti
 	if rq.invoke == nil && rq.route != nil && rq.dom != nil {
 		re := rq.route
 		rc := re.counted.Load()
-		if rc == nil || rc.dom != rq.dom || rc.status != status {
+		if rc == nil || rc.dom != rq.dom || rc.status != status || rc.code != rq.code {
 			rc = &routeCounters{
-				dom: rq.dom, status: status,
-				count:   g.metrics.requests.WithLabelValues(rq.dom.name, re.api, re.template, statusLabel(status)),
+				dom: rq.dom, status: status, code: rq.code,
+				count:   g.metrics.requests.WithLabelValues(rq.dom.name, re.api, re.template, statusLabel(status), rq.code),
 				seconds: g.metrics.requestSeconds.WithLabelValues(rq.dom.name, re.api, re.template),
 			}
 			re.counted.Store(rc)
@@ -321,7 +338,7 @@ func (g *Gateway) countAccess(rq *request, status int, start time.Time) (int, ti
 		if rq.route != nil {
 			apiName, tmpl = rq.route.api, rq.route.template
 		}
-		g.metrics.requests.WithLabelValues(domainName, apiName, tmpl, statusLabel(status)).Inc()
+		g.metrics.requests.WithLabelValues(domainName, apiName, tmpl, statusLabel(status), rq.code).Inc()
 		g.metrics.requestSeconds.WithLabelValues(domainName, apiName, tmpl).Observe(elapsed.Seconds())
 	}
 	return status, elapsed
