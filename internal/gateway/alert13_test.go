@@ -3,10 +3,10 @@ package gateway
 import (
 	"crypto/tls"
 	"errors"
-	"net"
-	"os"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
