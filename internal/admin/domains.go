@@ -136,6 +136,9 @@ func checkDomain(in *domainRequest, keepKey bool) error {
 	if certs[0].IsCA {
 		return invalid("certificate.certPEM", "the first certificate is a CA certificate; put the server certificate first, then its chain")
 	}
+	if err := config.CipherSuitesFit(in.TLS.CipherSuites, certs[0].PublicKeyAlgorithm); err != nil {
+		return invalid("tls.cipherSuites", "%s", err.Error())
+	}
 	switch {
 	case in.Certificate.KeyPEM == "" && keepKey:
 		return nil

@@ -214,6 +214,8 @@ func TestOpenAPIConformance(t *testing.T) {
 	e.fail(412, CodePreconditionFailed, req{method: "PUT", path: dPath, body: put, header: stale})
 	dGet = e.must(200, req{method: "PATCH", path: dPath, body: `{"clientAuth":{"truststoreVersion":1}}`, header: ifMatch(dGet)})
 	e.fail(422, CodeValidationFailed, req{method: "PATCH", path: dPath, body: `{"clientAuth":{"truststoreVersion":5}}`})
+	e.must(200, req{method: "PATCH", path: dPath, body: `{"tls":{"cipherSuites":["ECDHE-ECDSA-AES128-SHA","TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"]}}`})
+	e.fail(422, CodeValidationFailed, req{method: "PATCH", path: dPath, body: `{"tls":{"cipherSuites":["ECDHE-RSA-AES128-SHA"]}}`})
 	var verdict DryRunResult
 	e.must(200, req{method: "POST", path: dPath + "/verify-client-certificate", body: map[string]any{"chainPEM": string(p.client.ChainPEM())}}).json(t, &verdict)
 	e.must(200, req{method: "POST", path: dPath + "/verify-client-certificate", body: map[string]any{"chainPEM": string(p.client2.ChainPEM()), "truststoreVersion": 1}})

@@ -14,6 +14,9 @@ func FuzzStrip(f *testing.F) {
 	f.Add("Accept", "*/*", "x_amzn_mtls_clientcert_leaf,,\tUpgrade")
 	f.Add("X-Legacy", "v", "X-LEGACY")
 	f.Add("0", "0", "") // an empty Connection value from the client stays
+	f.Add("X-Client-DN", "CN=x", "X_SSL_CLIENT_S_DN, keep-alive")
+	f.Add("Cf_Client_Cert_Sha256", "00", "X-Arr-ClientCert")
+	f.Add("X-Ssl", "1", "X-Client-Id")
 
 	extra, err := NewNames("X-Legacy", "x_ssl_client_cert")
 	if err != nil {
@@ -26,6 +29,9 @@ func FuzzStrip(f *testing.F) {
 			"Connection":          {conn},
 			"connection":          {conn, value},
 			"Accept":              {"*/*"},
+		}
+		if got, want := IsOwned(name), isOwnedRef(name); got != want {
+			t.Fatalf("IsOwned(%q) = %v, want %v", name, got, want)
 		}
 		Strip(h, extra)
 		for k, vs := range h {
@@ -48,4 +54,32 @@ func FuzzStrip(f *testing.F) {
 			t.Fatalf("Strip removed Accept")
 		}
 	})
+}
+
+// isOwnedRef is IsOwned written plainly, without its table: the fuzz
+// target checks that both agree.
+func isOwnedRef(name string) bool {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '_':
+			c = '-'
+		}
+		b.WriteByte(c)
+	}
+	n := b.String()
+	for _, p := range ownedPrefixes {
+		if strings.HasPrefix(n, p) {
+			return true
+		}
+	}
+	for _, o := range ownedNames {
+		if n == o {
+			return true
+		}
+	}
+	return false
 }

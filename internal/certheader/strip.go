@@ -32,21 +32,73 @@ var ownedNames = [...]string{
 	"x-real-ip",
 	"x-client-ip",
 	// Forwarding headers some frameworks trust to decide scheme or prefix
-	// (Rails reads X-Forwarded-Ssl, for example).
+	// (Rails reads X-Forwarded-Ssl, for example), and the client address
+	// headers of CDNs (Akamai and Cloudflare True-Client-Ip, Cloudflare
+	// Cf-Connecting-Ip) and of Azure App Service (X-Arr-Ssl).
 	"x-forwarded-ssl",
 	"x-forwarded-scheme",
 	"x-forwarded-prefix",
 	"x-forwarded-server",
 	"x-url-scheme",
 	"front-end-https",
+	"true-client-ip",
+	"cf-connecting-ip",
+	"cf-connecting-ipv6",
+	"x-arr-ssl",
+	// Client-certificate headers of other proxies that have no common
+	// prefix: nginx and HAProxy configurations (X-Client-Dn,
+	// X-Client-Subject, X-Ssl, ...) and Azure App Service
+	// (X-Arr-Clientcert).
+	"x-client-dn",
+	"x-client-s-dn",
+	"x-client-i-dn",
+	"x-client-subject",
+	"x-client-subject-dn",
+	"x-client-issuer",
+	"x-client-issuer-dn",
+	"x-client-serial",
+	"x-client-fingerprint",
+	"x-client-verified",
+	"x-ssl",
+	"x-arr-clientcert",
 }
 
 // ownedPrefixes are stripped like ownedNames: every name starting with one.
 // Besides our own dialects, the client-certificate headers of other
-// proxies (Traefik's X-Forwarded-Tls-Client-Cert*, nginx/OpenShift-style
-// X-Ssl-Client-* and Ssl-Client-*) are removed too: a back end migrated
-// from one of them may still trust those names (CVE-2026-46579).
-var ownedPrefixes = [...]string{"x-amzn-mtls-", "certgate-", "x-forwarded-tls-client-cert", "x-ssl-client-", "ssl-client-", "x-client-cert", "x-client-verify"}
+// proxies are removed too, because a back end migrated from one of them
+// may still trust those names (CVE-2026-46579): Traefik's
+// X-Forwarded-Tls-Client-Cert*, nginx/HAProxy/OpenShift X-Ssl-* and
+// Ssl-Client-* (ingress-nginx, Apache mod_ssl variables as headers),
+// Google Cloud's X-Client-Cert-*, nginx's X-Client-Verify, Cloudflare's
+// Cf-Client-Cert-*.
+var ownedPrefixes = [...]string{
+	"x-amzn-mtls-",
+	"certgate-",
+	"x-forwarded-tls-client-cert",
+	"x-ssl-",
+	"ssl-client-",
+	"x-client-cert",
+	"x-client-verify",
+	"cf-client-cert",
+}
+
+// ownedTable holds ownedNames and ownedPrefixes by their first letter, so
+// that IsOwned compares a name only with the entries that can match it.
+type ownedTable [26]struct{ names, prefixes []string }
+
+// owned is the immutable table IsOwned reads.
+var owned = func() *ownedTable {
+	t := new(ownedTable)
+	for _, n := range ownedNames {
+		e := &t[n[0]-'a']
+		e.names = append(e.names, n)
+	}
+	for _, p := range ownedPrefixes {
+		e := &t[p[0]-'a']
+		e.prefixes = append(e.prefixes, p)
+	}
+	return t
+}()
 
 // Names is a precompiled set of extra header names to strip, configured
 // per domain (for example a back end's legacy X-SSL-Client-Cert). The zero
@@ -87,26 +139,29 @@ func (n Names) Len() int { return len(n.names) }
 
 // IsOwned reports whether Strip removes a header named name regardless of
 // its extra names: the identity headers of every dialect, the status
-// header, every name starting with X-Amzn-Mtls- or Certgate-, and the
+// header, every name starting with X-Amzn-Mtls- or Certgate-, the
 // forwarding headers (X-Forwarded-For, -Host, -Proto, -Port, Forwarded,
-// X-Real-Ip, X-Client-Ip, X-Amzn-Tls-Version, X-Amzn-Tls-Cipher-Suite).
-// Names are compared case-insensitively with '_' equal to '-', because
-// CGI-style back ends fold them together.
+// X-Real-Ip, X-Client-Ip, X-Amzn-Tls-Version, X-Amzn-Tls-Cipher-Suite,
+// ...) and the client-certificate headers of other proxies (nginx,
+// HAProxy, Traefik, Azure, Google Cloud, Cloudflare; see ownedNames and
+// ownedPrefixes). Names are compared case-insensitively with '_' equal to
+// '-', because CGI-style back ends fold them together. IsOwned does not
+// allocate.
 func IsOwned(name string) bool {
 	if name == "" {
 		return false
 	}
-	switch name[0] | 0x20 { // every owned name starts with c, f, s or x
-	case 'c', 'f', 's', 'x':
-	default:
+	c := name[0] | 0x20
+	if c < 'a' || c > 'z' {
 		return false
 	}
-	for _, p := range ownedPrefixes {
+	e := &owned[c-'a']
+	for _, p := range e.prefixes {
 		if len(name) >= len(p) && equalFold(name[:len(p)], p) {
 			return true
 		}
 	}
-	for _, o := range ownedNames {
+	for _, o := range e.names {
 		if equalFold(name, o) {
 			return true
 		}

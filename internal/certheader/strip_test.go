@@ -29,6 +29,31 @@ var ownedSamples = append(ownedNames[:len(ownedNames):len(ownedNames)],
 	"ssl-client-cert",
 	"x-client-cert",
 	"x-client-verify",
+	// nginx, HAProxy and Apache conventions.
+	"x-ssl-client-s-dn",
+	"x-ssl-client-i-dn",
+	"x-ssl-client-dn",
+	"x-ssl-client-serial",
+	"x-ssl-client-fingerprint",
+	"x-ssl-client-notafter",
+	"x-ssl-cert",
+	"x-ssl-issuer",
+	"x-ssl-subject",
+	"x-ssl-verify",
+	"ssl-client-verify",
+	"ssl-client-s-dn",
+	"ssl-client-subject-dn",
+	"x-client-verify-status",
+	// Google Cloud load balancers.
+	"x-client-cert-present",
+	"x-client-cert-chain-verified",
+	"x-client-cert-hash",
+	"x-client-cert-spiffe",
+	"x-client-cert-dnsname-sans",
+	// Cloudflare.
+	"cf-client-cert-der-base64",
+	"cf-client-cert-sha256",
+	"cf-client-cert-issuer-dn",
 )
 
 // spellings returns name in lower, UPPER, Canonical, Mixed and underscore
@@ -70,7 +95,9 @@ func TestIsOwned(t *testing.T) {
 		}
 	}
 	for _, s := range []string{
-		"", "Accept", "Client", "Client-Cert-", "Client-Certs", "X-Client", "Client-Cert-Chain-Verified", "X-Ssl-Client", "X-Forwarded-Tls",
+		"", "Accept", "Client", "Client-Cert-", "Client-Certs", "X-Client", "Client-Cert-Chain-Verified", "X-Ssl2", "X-Sslx-Client", "X-Forwarded-Tls",
+		"X-Client-Id", "X-Client-Version", "X-Client-Request-Id", "X-Client-D", "X-Client-Dn2", "X-Arr-Log-Id", "Cf-Ray", "Cf-Client",
+		"True-Client", "Cf-Connecting-Ipv", "X-Client-Subjects", "Te", "Transfer-Encoding", "Traceparent", "[", "@x", "\x80",
 		"X-Forwarded", "X-Forwarded-Fo", "X-Forwarded-For-", "X-Amzn-Trace-Id", "X-Amzn-Mtls", "Certgate",
 		"Content-Type", "Connection", "X-Forwarded-Client-Cert-Unverified2",
 		"X-Forwarded-Fo\u0280", // non-ASCII is never folded
@@ -79,6 +106,19 @@ func TestIsOwned(t *testing.T) {
 		if IsOwned(s) {
 			t.Errorf("IsOwned(%q) = true, want false", s)
 		}
+	}
+}
+
+// TestIsOwnedAllocs: IsOwned runs on every field of every request.
+func TestIsOwnedAllocs(t *testing.T) {
+	names := append(append([]string(nil), ownedSamples...), "Accept", "Content-Type", "X-Request-Id", "Traceparent")
+	allocs := testing.AllocsPerRun(100, func() {
+		for _, n := range names {
+			IsOwned(n)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("IsOwned allocates %v times, want 0", allocs)
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 )
 
 type domainFlags struct {
-	hosts, dialects                                 multiFlag
+	hosts, dialects, cipherSuites                   multiFlag
 	cert, key, mode, truststore, tsVersion, failure string
 	minTLS                                          string
 }
@@ -27,6 +27,7 @@ func newDomainFlags(name, synopsis string, stderr io.Writer) (*flag.FlagSet, *ad
 	fs.StringVar(&d.failure, "failure-response", "", "handshake (default) or http (403 problem+json)")
 	fs.Var(&d.dialects, "dialect", "identity header dialect: rfc9440, xfcc, alb (repeatable)")
 	fs.StringVar(&d.minTLS, "min-tls", "", "minimum TLS version: 1.2 or 1.3")
+	fs.Var(&d.cipherSuites, "cipher-suite", "TLS 1.2 cipher suite to offer, IANA or OpenSSL name (repeatable; replaces the list; default: AEAD suites only)")
 	return fs, a, d
 }
 
@@ -77,8 +78,15 @@ func (d *domainFlags) body() (map[string]any, error) {
 	if len(d.dialects) > 0 {
 		b["headers"] = map[string]any{"dialects": []string(d.dialects)}
 	}
+	tls := map[string]any{}
 	if d.minTLS != "" {
-		b["tls"] = map[string]any{"minVersion": d.minTLS}
+		tls["minVersion"] = d.minTLS
+	}
+	if len(d.cipherSuites) > 0 {
+		tls["cipherSuites"] = []string(d.cipherSuites)
+	}
+	if len(tls) > 0 {
+		b["tls"] = tls
 	}
 	return b, nil
 }

@@ -195,6 +195,12 @@ type TLS struct {
 	// true. Resumed sessions are re-checked against the current policy and
 	// truststore.
 	SessionTickets *bool `json:"sessionTickets,omitempty"`
+	// CipherSuites are the TLS 1.2 cipher suites the domain offers, by
+	// IANA or OpenSSL name (see CipherSuite). nil means
+	// DefaultCipherSuites: AEAD suites only. Listing a CBC suite
+	// (ECDHE-ECDSA-AES128-SHA, ...) opts back in for old clients. It must
+	// not be empty when set, and has no effect with MinVersion "1.3".
+	CipherSuites []string `json:"cipherSuites,omitempty"`
 }
 
 // TLS versions accepted in TLS.MinVersion.

@@ -211,6 +211,13 @@ func TestDecodeForms(t *testing.T) {
 			check: func(c *Config) (any, any) { return c.Domains[0].TLS.MinVersion, "1.3" },
 		},
 		{
+			name:  "cipher suites as written",
+			input: edit(validBase, "    certificate:\n", "    tls: {cipherSuites: [ECDHE-ECDSA-AES128-SHA, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]}\n    certificate:\n"),
+			check: func(c *Config) (any, any) {
+				return c.Domains[0].TLS.CipherSuites, []string{"ECDHE-ECDSA-AES128-SHA", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}
+			},
+		},
+		{
 			name:  "integer seconds",
 			input: edit(validBase, "url: https://backend.internal", "url: https://backend.internal\n        timeout: 45"),
 			check: func(c *Config) (any, any) { return c.APIs[0].Integrations[0].Timeout, Duration(45 * time.Second) },

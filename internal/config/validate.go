@@ -207,6 +207,33 @@ func (v *validator) defaultDomain(c *Config, l *Listener, path string, hosts map
 	}
 }
 
+// cipherSuites checks a domain's tls.cipherSuites.
+func (v *validator) cipherSuites(p string, t *TLS) {
+	if t.CipherSuites == nil {
+		return
+	}
+	if len(t.CipherSuites) == 0 {
+		v.add(p, "is empty: leave it out for the default AEAD suites")
+		return
+	}
+	if t.MinVersion == TLS13 {
+		v.add(p, "has no effect with minVersion \"1.3\": TLS 1.3 suites cannot be chosen; remove it or allow TLS 1.2")
+	}
+	seen := map[uint16]int{}
+	for j, name := range t.CipherSuites {
+		id, err := CipherSuite(name)
+		if err != nil {
+			v.add(fmt.Sprintf("%s[%d]", p, j), "%s is %s", quote(name), err.(*CipherSuiteError).Why)
+			continue
+		}
+		if prev, dup := seen[id]; dup {
+			v.add(fmt.Sprintf("%s[%d]", p, j), "%s is listed twice (also as %s[%d])", quote(name), p, prev)
+			continue
+		}
+		seen[id] = j
+	}
+}
+
 func modeName(m ClientAuthMode) string {
 	if m == "" {
 		return string(ModeOff)
@@ -302,6 +329,7 @@ func (v *validator) domain(d *Domain, index int, path string, seen map[string]ho
 	default:
 		v.add(path+".tls.minVersion", "%s is not supported: use \"1.2\" or \"1.3\"", quote(d.TLS.MinVersion))
 	}
+	v.cipherSuites(path+".tls.cipherSuites", &d.TLS)
 
 	ca := &d.ClientAuth
 	cp := path + ".clientAuth"

@@ -479,8 +479,19 @@ func (c *compiler) domains(apis map[string]*api) error {
 			minVersion = tls.VersionTLS13
 		}
 		d.policy = fmt.Sprintf("mode=%s;truststore=%s;failure=%t;min=%x", d.mode, dc.ClientAuth.Truststore, d.failHTTP, minVersion)
+		suites, err := domainCipherSuites(dc.TLS.CipherSuites, leaf)
+		if err != nil {
+			return fmt.Errorf("%s.tls.cipherSuites: %w", path, err)
+		}
+		if set, def := slices.Sorted(slices.Values(suites)), slices.Sorted(slices.Values(config.DefaultCipherSuites())); !slices.Equal(set, def) {
+			// Another set of suites is another TLS policy: a Host of a
+			// domain that offers only AEAD suites is misdirected (421) on
+			// a connection that negotiated a CBC suite.
+			d.policy += fmt.Sprintf(";ciphers=%x", set)
+		}
 		tc := &tls.Config{
 			MinVersion:   minVersion,
+			CipherSuites: suites,
 			Certificates: []tls.Certificate{pair},
 			NextProtos:   []string{"h2", "http/1.1"},
 		}
@@ -520,6 +531,27 @@ func (c *compiler) domains(apis map[string]*api) error {
 		c.snap.domains = append(c.snap.domains, d)
 	}
 	return nil
+}
+
+// domainCipherSuites returns the TLS 1.2 cipher suites of a domain: the
+// named ones (validated by config.Validate), of which at least one must
+// suit the server certificate's key, or config.DefaultCipherSuites.
+func domainCipherSuites(names []string, leaf *x509.Certificate) ([]uint16, error) {
+	if names == nil {
+		return config.DefaultCipherSuites(), nil
+	}
+	if err := config.CipherSuitesFit(names, leaf.PublicKeyAlgorithm); err != nil {
+		return nil, err
+	}
+	ids := make([]uint16, 0, len(names))
+	for _, n := range names {
+		id, err := config.CipherSuite(n)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // keyPairError turns a crypto/tls key-pair error into a message that is

@@ -244,7 +244,7 @@ func (h *h1conn) proxy(in *integration, rq *request) (status int, bytes int64, o
 			be.close()
 		}
 		if errors.Is(err, errClientGone) {
-			rq.code = "ClientClosedRequest"
+			rq.code = CodeClientClosed
 			return 499, 0, h1Close
 		}
 		if errors.Is(err, errBadRequestBody) {
@@ -572,9 +572,7 @@ func (h *h1conn) relay(be *beConn, p *h1Pool) (status int, n int64, out h1Outcom
 	}
 	if err != nil {
 		be.close()
-		if !errors.Is(err, errClientGone) {
-			h.g.log.Warn("back-end response cut short", "upstream", p.addr, "error", err)
-		}
+		h.g.aborted(context.Background(), &h.rq, err)
 		return status, n, h1Close
 	}
 	if resp.close || untilClose || be.rb.buffered() > 0 {
@@ -652,8 +650,10 @@ func (h *h1conn) relayChunked(be *beConn) (int64, error) {
 				w.Write(line)
 				w.WriteString("\r\n")
 			}
-			_, err := w.WriteString("\r\n")
-			return done, err
+			if _, err := w.WriteString("\r\n"); err != nil {
+				return done, errors.Join(errClientGone, err)
+			}
+			return done, nil
 		}
 		w.Write(strconv.AppendInt(h.num[:0], n, 16))
 		w.WriteString("\r\n")
@@ -683,8 +683,10 @@ func (h *h1conn) relayUntilClose(be *beConn) (int64, error) {
 			}
 			if err := be.bodyFill(); err != nil {
 				if err == io.EOF {
-					_, err := w.WriteString("0\r\n\r\n")
-					return done, err
+					if _, err := w.WriteString("0\r\n\r\n"); err != nil {
+						return done, errors.Join(errClientGone, err)
+					}
+					return done, nil
 				}
 				return done, err
 			}

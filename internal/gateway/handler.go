@@ -27,9 +27,13 @@ type request struct {
 	code     string // problem code when the gateway answered itself
 	upstream string
 	stage    *stage            // the mapping's stage: selects the back-end transport
-	body     *chunkedBody      // a chunked HTTP/1.1 body on the general path
+	reqBody  *chunkedBody      // a chunked HTTP/1.1 request body on the general path
 	backend  *backendTransport // the transport the proxy used
 	invoke   *invocation       // non-nil for a test invocation (invoke.go)
+
+	// respBody wraps the back end's response body on the net/http path, to
+	// tell a back end that failed mid-response from a client gone away.
+	respBody backendBody
 }
 
 type requestKey struct{}
@@ -48,6 +52,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeProblem(rw, http.StatusMisdirectedRequest, CodeMisdirected, "connection has no TLS policy")
 		return
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				// httputil.ReverseProxy aborts the handler when copying a
+				// response fails midway, so that net/http cuts the
+				// connection or resets the stream and the client sees a
+				// truncated response. The request still gets its line.
+				g.aborted(r.Context(), rq, nil)
+				g.logAccess(r, rw, rq, start)
+			}
+			panic(p)
+		}
+	}()
 	g.serve(rw, r, rq, start)
 	g.logAccess(r, rw, rq, start)
 }
@@ -151,8 +168,8 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, rq *request, 
 	// invocation has no connection to switch), never h2c.
 	prepareUpgrade(r, rq.route.websocket && rq.invoke == nil)
 	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
-		rq.body = &chunkedBody{ReadCloser: r.Body}
-		r.Body = rq.body
+		rq.reqBody = &chunkedBody{ReadCloser: r.Body}
+		r.Body = rq.reqBody
 	}
 	in := rq.route.integration
 	rq.upstream = in.target.Host
@@ -316,10 +333,10 @@ func (g *Gateway) countAccess(rq *request, status int, start time.Time) (int, ti
 	if rq.invoke == nil && rq.route != nil && rq.dom != nil {
 		re := rq.route
 		rc := re.counted.Load()
-		if rc == nil || rc.dom != rq.dom || rc.status != status {
+		if rc == nil || rc.dom != rq.dom || rc.status != status || rc.code != rq.code {
 			rc = &routeCounters{
-				dom: rq.dom, status: status,
-				count:   g.metrics.requests.WithLabelValues(rq.dom.name, re.api, re.template, statusLabel(status)),
+				dom: rq.dom, status: status, code: rq.code,
+				count:   g.metrics.requests.WithLabelValues(rq.dom.name, re.api, re.template, statusLabel(status), rq.code),
 				seconds: g.metrics.requestSeconds.WithLabelValues(rq.dom.name, re.api, re.template),
 			}
 			re.counted.Store(rc)
@@ -334,7 +351,7 @@ func (g *Gateway) countAccess(rq *request, status int, start time.Time) (int, ti
 		if rq.route != nil {
 			apiName, tmpl = rq.route.api, rq.route.template
 		}
-		g.metrics.requests.WithLabelValues(domainName, apiName, tmpl, statusLabel(status)).Inc()
+		g.metrics.requests.WithLabelValues(domainName, apiName, tmpl, statusLabel(status), rq.code).Inc()
 		g.metrics.requestSeconds.WithLabelValues(domainName, apiName, tmpl).Observe(elapsed.Seconds())
 	}
 	return status, elapsed

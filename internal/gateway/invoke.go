@@ -132,6 +132,11 @@ func (g *Gateway) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult,
 		v := verdict{ran: true, status: certheader.None, headers: certheader.Encode(nil, certheader.None, nil)}
 		rq.headers = v.headers
 		g.serveAPI(w, r, rq, ap, &v)
+		if rq.code == "" && rq.respBody.err != nil {
+			// Outside a server, ReverseProxy ends a response whose back
+			// end failed mid-body without a word: say so.
+			g.aborted(ctx, rq, nil)
+		}
 	}
 	g.logAccess(r, w, rq, start)
 	elapsed := g.now().Sub(start)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,6 +34,9 @@ type listener struct {
 	// closing is set when the listener shuts down: fast-path connections
 	// close after their response in flight, or at once when idle.
 	closing atomic.Bool
+
+	// lingering counts refused connections being drained (closeRefused).
+	lingering atomic.Int32
 
 	connsMu sync.Mutex
 	conns   map[*conn]struct{} // handed to srv and not closed yet
@@ -222,7 +226,7 @@ func (l *listener) handshake(raw net.Conn) {
 	elapsed := g.now().Sub(c.accepted)
 	g.logHandshake(c, tc, elapsed, err)
 	if err != nil {
-		tc.Close()
+		l.closeRefused(raw, err)
 		return
 	}
 	g.metrics.openConns.Inc()
@@ -251,6 +255,46 @@ func (l *listener) handshake(raw net.Conn) {
 		g.metrics.openConns.Dec()
 		tc.Close()
 	}
+}
+
+// Lingering close of refused handshakes (closeRefused).
+const (
+	// refusedLinger bounds how long a refused connection is drained.
+	refusedLinger = time.Second
+	// refusedDrainBytes bounds how much of it is read and dropped.
+	refusedDrainBytes = 64 << 10
+	// maxLingering bounds how many refused connections of a listener
+	// are drained at once; beyond, they are closed at once.
+	maxLingering = 256
+)
+
+// closeRefused closes the connection of a failed handshake so that the
+// client reads the alert crypto/tls sent. In TLS 1.3 a client finishes
+// its handshake, and often sends its request, before the gateway judges
+// its certificate; closing a socket with unread bytes (or receiving bytes
+// after the close) makes the kernel answer with a RST, and a client that
+// gets it before reading fails with "connection reset" or a failed write
+// (curl's (55) and (56)) instead of the alert. So: half-close (a FIN after
+// the alert), read and drop what the client still sends until it closes
+// too, within refusedLinger and refusedDrainBytes, then close. At most
+// maxLingering connections per listener linger (a flood of refused
+// clients holds no more); a handshake that timed out closes at once.
+func (l *listener) closeRefused(raw net.Conn, err error) {
+	tcp, ok := raw.(*net.TCPConn)
+	if !ok || isTimeout(err) {
+		raw.Close()
+		return
+	}
+	if l.lingering.Add(1) > maxLingering {
+		l.lingering.Add(-1)
+		raw.Close()
+		return
+	}
+	defer l.lingering.Add(-1)
+	if tcp.CloseWrite() == nil && tcp.SetReadDeadline(time.Now().Add(refusedLinger)) == nil {
+		io.CopyN(io.Discard, tcp, refusedDrainBytes)
+	}
+	tcp.Close()
 }
 
 // logHandshake writes the connection log line (one per handshake, in the

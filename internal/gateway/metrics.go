@@ -10,7 +10,7 @@ import (
 type metrics struct {
 	handshakes        *prometheus.CounterVec   // domain, result, reason
 	handshakeSeconds  *prometheus.HistogramVec // domain, resumed
-	requests          *prometheus.CounterVec   // domain, api, route, status
+	requests          *prometheus.CounterVec   // domain, api, route, status, code
 	requestSeconds    *prometheus.HistogramVec // domain, api, route
 	backendErrors     *prometheus.CounterVec   // api, integration, code
 	certExpiry        *prometheus.GaugeVec     // kind, owner, subject, serial
@@ -35,8 +35,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"domain", "resumed"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "certgate_http_requests_total",
-			Help: "HTTP requests by domain, API, route template and status code.",
-		}, []string{"domain", "api", "route", "status"}),
+			Help: "HTTP requests by domain, API, route template, status code and the reason code of how they ended (empty for a response proxied whole).",
+		}, []string{"domain", "api", "route", "status", "code"}),
 		requestSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "certgate_http_request_duration_seconds",
 			Help:    "Time from request headers read to response complete.",

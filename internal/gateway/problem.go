@@ -18,6 +18,8 @@ const (
 	CodeMethodNotAllowed   = "MethodNotAllowed"    // 405
 	CodeBackendUnavailable = "BackendUnavailable"  // 502
 	CodeBackendTimeout     = "BackendTimeout"      // 504
+	CodeBackendAborted     = "BackendAborted"      // the back end failed mid-response: the client got a truncated one
+	CodeClientClosed       = "ClientClosedRequest" // the client went away before the response was complete
 	CodeShuttingDown       = "GatewayShuttingDown" // 503
 )
 

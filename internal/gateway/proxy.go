@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -61,7 +62,7 @@ func (g *Gateway) newProxy(in *integration) *httputil.ReverseProxy {
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			rq, _ := r.Context().Value(requestKey{}).(*request)
-			if rq != nil && rq.body != nil && rq.body.malformed() {
+			if rq != nil && rq.reqBody != nil && rq.reqBody.malformed() {
 				// The client's fault, not the back end's; where its next
 				// request would start is unknown.
 				rq.code = CodeBadBody
@@ -72,7 +73,7 @@ func (g *Gateway) newProxy(in *integration) *httputil.ReverseProxy {
 			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 				// The client went away; nobody is listening for an answer.
 				if rq != nil {
-					rq.code = "ClientClosedRequest"
+					rq.code = CodeClientClosed
 				}
 				return
 			}
@@ -130,7 +131,52 @@ func (t integrationTransport) RoundTrip(req *http.Request) (*http.Response, erro
 	if rq != nil {
 		rq.backend = bt
 	}
-	return bt.RoundTrip(req)
+	resp, err := bt.RoundTrip(req)
+	if err == nil && rq != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+		// (An upgrade's body must stay the connection ReverseProxy
+		// tunnels through.)
+		rq.respBody = backendBody{ReadCloser: resp.Body, rq: rq}
+		resp.Body = &rq.respBody
+	}
+	return resp, err
+}
+
+// backendBody is a back end's response body that remembers the first
+// error reading it, other than its end.
+type backendBody struct {
+	io.ReadCloser
+	rq  *request
+	err error
+}
+
+func (b *backendBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// aborted records how a response that was cut short ended: the client
+// went away (its context is done, or writing to it failed), or the back
+// end failed mid-body (err, or the error its body reported), which is
+// counted and logged as a back-end failure.
+func (g *Gateway) aborted(ctx context.Context, rq *request, err error) {
+	if err == nil {
+		err = rq.respBody.err
+	}
+	if ctx.Err() != nil || err == nil || errors.Is(err, errClientGone) {
+		rq.code = CodeClientClosed
+		return
+	}
+	rq.code = CodeBackendAborted
+	if rq.route == nil {
+		return
+	}
+	in := rq.route.integration
+	g.metrics.backendErrors.WithLabelValues(in.api, in.name, CodeBackendAborted).Inc()
+	g.log.WarnContext(ctx, "back-end response cut short", "api", in.api, "integration", in.name, "upstream", in.target.Host,
+		"code", CodeBackendAborted, "error", err)
 }
 
 // transportFor picks the transport for a request: the stage's, or the

@@ -165,10 +165,12 @@ type routeEntry struct {
 	counted atomic.Pointer[routeCounters]
 }
 
-// routeCounters are a route's request metrics for one domain and status.
+// routeCounters are a route's request metrics for one domain, status
+// and code.
 type routeCounters struct {
 	dom     *domain
 	status  int
+	code    string
 	count   prometheus.Counter
 	seconds prometheus.Observer
 }

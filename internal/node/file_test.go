@@ -253,7 +253,7 @@ func TestMetrics(t *testing.T) {
 	body := string(b)
 	for _, want := range []string{
 		`certgate_tls_handshakes_total{domain="a.test",reason="",result="success"} 1`,
-		`certgate_http_requests_total{api="echo",domain="a.test",route="/{proxy+}",status="200"} 1`,
+		`certgate_http_requests_total{api="echo",code="",domain="a.test",route="/{proxy+}",status="200"} 1`,
 		`certgate_certificate_expiry_timestamp_seconds{kind="server",owner="a.test"`,
 		`certgate_certificate_expiry_timestamp_seconds{kind="ca",owner="clients"`,
 		`certgate_http_request_duration_seconds_bucket{api="echo",domain="a.test",route="/{proxy+}"`,

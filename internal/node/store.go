@@ -592,6 +592,7 @@ func (n *StoreNode) adminToken(ctx context.Context) ([32]byte, error) {
 // adminTLS returns the admin API's TLS configuration: a server certificate
 // issued at each start by the node's admin CA (created on first start, its
 // key sealed in the store); the CA is written to DATA_DIR/admin-ca.pem.
+// TLS 1.2 clients get the AEAD suites of config.DefaultCipherSuites.
 func (n *StoreNode) adminTLS(ctx context.Context) (*tls.Config, error) {
 	now := time.Now()
 	var ca *pki.Issuer
@@ -660,7 +661,9 @@ func (n *StoreNode) adminTLS(ctx context.Context) (*tls.Config, error) {
 		return nil, err
 	}
 	return &tls.Config{
-		MinVersion:   tls.VersionTLS12,
+		MinVersion: tls.VersionTLS12,
+		// AEAD suites only, as the front door's default.
+		CipherSuites: config.DefaultCipherSuites(),
 		Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw, ca.Cert.Raw}, PrivateKey: key, Leaf: cert}},
 	}, nil
 }

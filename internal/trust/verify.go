@@ -1,7 +1,6 @@
 package trust
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
@@ -499,16 +498,13 @@ func (s *Store) label() string {
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// pinned reports whether leaf is itself one of the truststore's anchors:
-// the operator trusts exactly that certificate (a self-signed client
-// certificate made with `openssl req -x509`, which sets CA:TRUE by
-// default), so its basicConstraints do not make it a CA to refuse.
+// pinned reports whether leaf is a self-signed certificate that is itself
+// one of the truststore's anchors: the operator trusts exactly that
+// certificate (a self-signed client certificate made with `openssl req
+// -x509`, which sets CA:TRUE by default), so its basicConstraints do not
+// make it a CA to refuse. An intermediate CA that a bundle holds as an
+// anchor is not pinned: presented as a client certificate it is refused.
 // Only reached for leaves that say CA:TRUE.
 func (s *Store) pinned(leaf *x509.Certificate) bool {
-	for _, r := range s.roots {
-		if bytes.Equal(r.Raw, leaf.Raw) {
-			return true
-		}
-	}
-	return false
+	return s.isRoot(leaf) && selfSigned(leaf)
 }
