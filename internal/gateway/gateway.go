@@ -189,6 +189,7 @@ func (g *Gateway) apply(s *Snapshot) error {
 	old := g.snap.Swap(s)
 	for a, l := range started {
 		g.listeners[a] = l
+		l.begin() // after the swap: its first connection finds it in s
 	}
 	for a, l := range g.listeners {
 		if s.listener(a) == nil {
@@ -201,6 +202,9 @@ func (g *Gateway) apply(s *Snapshot) error {
 			go p.shutdown(context.Background())
 		}
 		g.public = newPublic
+		if newPublic != nil {
+			newPublic.begin(g)
+		}
 	}
 	g.applied = s.cfg
 	g.crl.retain(s)

@@ -112,6 +112,8 @@ func (g *Gateway) serveFront(w http.ResponseWriter, r *http.Request) {
 	g.ServeHTTP(&closingWriter{ResponseWriter: w, c: c}, r)
 }
 
+// startListener binds spec's address and prepares its server; begin
+// starts serving it.
 func (g *Gateway) startListener(spec *listenerSpec) (*listener, error) {
 	raw, err := g.listen(spec.address)
 	if err != nil {
@@ -147,16 +149,23 @@ func (g *Gateway) startListener(spec *listenerSpec) (*listener, error) {
 			}
 		},
 	}
-	g.log.Info("listening", "address", raw.Addr().String(), "configured", spec.address)
+	return l, nil
+}
+
+// begin accepts connections on a listener that startListener bound. It is
+// called once the snapshot that names the listener is live: a connection
+// accepted earlier would find no listener of that address in the
+// snapshot and be closed.
+func (l *listener) begin() {
+	l.g.log.Info("listening", "address", l.raw.Addr().String(), "configured", l.address)
 	go l.acceptLoop()
 	l.serveWG.Add(1)
 	go func() {
 		defer l.serveWG.Done()
 		if err := l.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			g.log.Error("listener stopped", "address", spec.address, "error", err)
+			l.g.log.Error("listener stopped", "address", l.address, "error", err)
 		}
 	}()
-	return l, nil
 }
 
 // Accept implements net.Listener for the http.Server: it returns

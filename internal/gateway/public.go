@@ -187,14 +187,19 @@ func (g *Gateway) startPublic(address string) (*publicListener, error) {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelDebug),
 	}
-	g.log.Info("listening for public documents (plain HTTP)", "address", ln.Addr().String(), "configured", address)
+	return p, nil
+}
+
+// begin serves a public listener that startPublic bound, once the
+// snapshot that publishes its documents is live.
+func (p *publicListener) begin(g *Gateway) {
+	g.log.Info("listening for public documents (plain HTTP)", "address", p.ln.Addr().String(), "configured", p.address)
 	go func() {
 		defer close(p.done)
-		if err := p.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			g.log.Error("public listener stopped", "address", address, "error", err)
+		if err := p.srv.Serve(p.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			g.log.Error("public listener stopped", "address", p.address, "error", err)
 		}
 	}()
-	return p, nil
 }
 
 func (p *publicListener) shutdown(ctx context.Context) error {
