@@ -244,13 +244,22 @@ func TestMetrics(t *testing.T) {
 	if status, _, err := f.get("/m"); err != nil || status != 200 {
 		t.Fatalf("request: %d %v", status, err)
 	}
-	resp, err := http.Get("http://" + f.metrics + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// The request is counted when its handler returns, which may be just
+	// after the client has read the response: wait for the count.
+	scrape := func() string {
+		resp, err := http.Get("http://" + f.metrics + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	body := string(b)
+	body := scrape()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(body, `certgate_http_requests_total{`) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		body = scrape()
+	}
 	for _, want := range []string{
 		`certgate_tls_handshakes_total{domain="a.test",reason="",result="success"} 1`,
 		`certgate_http_requests_total{api="echo",code="",domain="a.test",route="/{proxy+}",status="200"} 1`,
