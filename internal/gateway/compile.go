@@ -31,27 +31,89 @@ const (
 	defaultBackendTimeout    = 30 * time.Second
 )
 
-// Compile builds a complete Snapshot from cfg: it reads every referenced
-// file, parses certificates, keys and CRLs, builds trust stores, tls.Configs
-// and route tables, and fails — naming the field path — if anything is
-// wrong. It never swaps anything in; see Apply.
+// Compile builds a complete Snapshot from cfg and the fetched copies of
+// its CRL sources: it reads every file cfg references, parses
+// certificates, keys and CRLs, builds trust stores, tls.Configs and route
+// tables, and fails — naming the field path — if anything is wrong. It
+// never swaps anything in (see Apply), fetches nothing and keeps no copy
+// of cfg: compiling the same cfg and crls gives the same snapshot ID.
 //
-// CRL sources never fetched before are fetched once, concurrently, each
-// bounded by its timeout; one that fails compiles as pending (a warning)
-// rather than failing Compile. The snapshot keeps cfg: when a CRL source
-// brings a new CRL, the gateway compiles the applied cfg again, so cfg
-// must not be modified after Compile.
-func (g *Gateway) Compile(cfg *config.Config) (*Snapshot, error) {
+// A CRL source without a copy in crls (or with one a truststore cannot
+// use) compiles as pending, a warning, rather than failing Compile; its
+// truststore treats the CRL as stale. Snapshot.CRLSources lists the
+// sources to fetch. The gateway's state that outlives snapshots (session
+// ticket keys, back-end transports and observations) is shared with the
+// result; neither cfg nor crls may be modified after Compile.
+func (g *Gateway) Compile(cfg *config.Config, crls FetchedCRLs) (*Snapshot, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	c := &compiler{g: g, cfg: cfg, now: g.now(), read: map[string]bool{}}
+	c := &compiler{g: g, cfg: cfg, crls: crls, now: g.now(), read: map[string]bool{}}
 	return c.compile()
+}
+
+// FetchedCRL is the copy of a CRL source that Compile takes.
+type FetchedCRL struct {
+	// CRL is the fetched CRL; nil when no good copy exists yet.
+	CRL *x509.RevocationList
+	// SHA256 is the digest of CRL.Raw (it enters the snapshot ID).
+	SHA256 [32]byte
+	// Why says why there is no copy (e.g. the last fetch error), for the
+	// snapshot's warnings.
+	Why string
+}
+
+// FetchedCRLs are the copies of CRL sources by URL. A URL that is not
+// present has not been fetched. Compile only reads it.
+type FetchedCRLs map[string]FetchedCRL
+
+// CRLSourceUse is how one truststore of a snapshot uses a CRL source.
+type CRLSourceUse struct {
+	Truststore string
+	Source     config.CRLSource
+	// CAs are the truststore's CA certificates (roots, then
+	// intermediates): a fetched CRL must be signed by one of them.
+	CAs []*x509.Certificate
+}
+
+// CRLSources returns the CRL sources the snapshot's truststores use, in
+// configuration order, for the node to fetch.
+func (s *Snapshot) CRLSources() []CRLSourceUse {
+	out := make([]CRLSourceUse, len(s.crlSources))
+	for i, sp := range s.crlSources {
+		out[i] = CRLSourceUse{Truststore: sp.truststore, Source: sp.src, CAs: sp.cas}
+	}
+	return out
+}
+
+// crlSourceSpec is how one truststore of a snapshot uses a CRL source,
+// and the copy it compiled with.
+type crlSourceSpec struct {
+	ts, index  int // truststores[ts].crlSources[index]
+	url        string
+	truststore string
+	src        config.CRLSource
+	cas        []*x509.Certificate
+	// pending is true when the truststore compiled without a copy; copy
+	// is the one it compiled with otherwise.
+	pending bool
+	copy    FetchedCRL
+}
+
+// sourceDigest adds what a truststore took from its sources to the
+// snapshot ID input.
+func sourceDigest(sp *crlSourceSpec) []byte {
+	b := []byte(sp.url)
+	if sp.pending {
+		return append(b, " pending"...)
+	}
+	return append(b, sp.copy.SHA256[:]...)
 }
 
 type compiler struct {
 	g    *Gateway
 	cfg  *config.Config
+	crls FetchedCRLs
 	now  time.Time
 	sum  []byte // running digest input
 	read map[string]bool
@@ -76,7 +138,7 @@ func (c *compiler) readFile(field, path string) ([]byte, error) {
 }
 
 func (c *compiler) compile() (*Snapshot, error) {
-	s := &Snapshot{Compiled: c.now, truststores: map[string]*trust.Store{}, cfg: c.cfg}
+	s := &Snapshot{Compiled: c.now, truststores: map[string]*trust.Store{}}
 	c.snap = s
 	if err := c.truststores(); err != nil {
 		return nil, err
@@ -111,9 +173,8 @@ func (c *compiler) compile() (*Snapshot, error) {
 }
 
 // truststores builds every truststore in two passes: first the content
-// of each (CAs, CRL files, deny-list), then, once every CRL source has
-// been tried (fetchers need the CAs to check what they fetch), the CRLs
-// from sources and the Stores.
+// of each (CAs, CRL files, deny-list), then the CRLs from sources (their
+// fetched copies in c.crls) and the Stores.
 func (c *compiler) truststores() error {
 	tcs := make([]trust.Config, len(c.cfg.Truststores))
 	var sources []crlSourceSpec
@@ -194,24 +255,26 @@ func (c *compiler) truststores() error {
 		}
 		cas := slices.Concat(tc.Roots, tc.Intermediates)
 		for j, src := range ts.CRLSources {
-			sources = append(sources, crlSourceSpec{ts: i, index: j, url: src.URL, truststore: ts.Name, set: c.g.crl.settings(src, cas)})
+			sources = append(sources, crlSourceSpec{ts: i, index: j, url: src.URL, truststore: ts.Name, src: src, cas: cas})
 		}
 		tcs[i] = tc
 	}
 
-	// CRL sources: a source never tried is fetched now (bounded by its
-	// timeout); one without a good copy compiles as pending, which the
-	// truststore treats as a stale CRL (fail closed).
-	c.g.crl.prime(sources)
+	// CRL sources: one without a good copy compiles as pending, which
+	// the truststore treats as a stale CRL (fail closed).
 	for k := range sources {
 		sp := &sources[k]
-		if sp.copy = c.g.crl.current(sp.url); sp.copy != nil {
-			sp.gen = sp.copy.gen
+		if cp := c.crls[sp.url]; cp.CRL != nil {
+			sp.copy = cp
 			continue
+		}
+		why := c.crls[sp.url].Why
+		if why == "" {
+			why = "not fetched"
 		}
 		sp.pending = true
 		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("truststores[%d].crlSources[%d]: no copy of %s has been fetched yet (%s); until one is, %s",
-			sp.ts, sp.index, sp.url, c.g.crl.lastError(sp.url), staleEffect(tcs[sp.ts])))
+			sp.ts, sp.index, sp.url, why, staleEffect(tcs[sp.ts])))
 	}
 
 	for i, ts := range c.cfg.Truststores {
@@ -240,7 +303,7 @@ func (c *compiler) truststores() error {
 }
 
 // newStore builds truststore i from tc and the copies of its CRL
-// sources. The fetcher checked each copy against the CAs of every
+// sources. The fetcher checks each copy against the CAs of every
 // truststore listing its URL; should one not suit this truststore, New
 // fails, and the copies are checked one by one: those this truststore
 // cannot use compile as pending (fail closed) and New runs again. A bad
@@ -254,7 +317,7 @@ func (c *compiler) newStore(i int, tc trust.Config, sources []crlSourceSpec) (*t
 				if sp.pending {
 					t.PendingCRLs = append(t.PendingCRLs, sp.url)
 				} else {
-					t.CRLs = append(t.CRLs, sp.copy.rl)
+					t.CRLs = append(t.CRLs, sp.copy.CRL)
 				}
 			}
 		}
@@ -270,7 +333,7 @@ func (c *compiler) newStore(i int, tc trust.Config, sources []crlSourceSpec) (*t
 		if sp.ts != i || sp.pending {
 			continue
 		}
-		if _, cerr := trust.CheckCRL(sp.copy.rl, sp.set.cas, c.now); cerr != nil {
+		if _, cerr := trust.CheckCRL(sp.copy.CRL, sp.cas, c.now); cerr != nil {
 			sp.pending, retry = true, true
 			c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("truststores[%d].crlSources[%d]: the CRL fetched from %s cannot be used by truststore %q (%v); until a usable one is fetched, %s",
 				sp.ts, sp.index, sp.url, tc.Name, cerr, staleEffect(tc)))

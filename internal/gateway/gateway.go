@@ -4,8 +4,10 @@
 // identity rules) and the reverse proxy to back ends.
 //
 // It serves from one immutable Snapshot read through an atomic pointer;
-// Compile builds a Snapshot from a config.Config and Apply swaps it in.
-// It never touches a store or parses configuration on the hot path.
+// Compile builds a Snapshot from a config.Config and the fetched CRLs,
+// and Apply swaps it in. The gateway keeps no configuration and never
+// compiles by itself: the node owns that loop (and CRL fetching). It
+// never touches a store or parses configuration on the hot path.
 package gateway
 
 import (
@@ -22,8 +24,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/certgate/certgate/internal/config"
 )
 
 // Options configure a Gateway. Zero values are useful.
@@ -69,18 +69,8 @@ type Gateway struct {
 	listeners map[string]*listener
 	closed    bool
 
-	// Revocation (crlfetch.go, public.go, conn.go). applied is the
-	// configuration of the running snapshot, compiled again when a CRL
-	// source brings a new copy; public is the public listener. Both are
-	// guarded by mu. The background goroutine (started on first use)
-	// runs the recompiles; requests coalesce.
-	crl           *crlFetcher
-	applied       *config.Config
-	public        *publicListener
-	bgOnce        sync.Once
-	recompileKick chan struct{}
-	done          chan struct{} // closed by Shutdown
-	bgDone        chan struct{} // closed when the background goroutine ends
+	// public is the public listener (public.go), guarded by mu.
+	public *publicListener
 
 	// Back-end TLS (backend_*.go): observations that outlive swaps, and
 	// the probe and client-certificate expiry loop (started by the first
@@ -106,12 +96,7 @@ func New(opts Options) *Gateway {
 		listeners: map[string]*listener{},
 		tickets:   newTicketKeys(),
 		pool:      newTransportPool(),
-
-		recompileKick: make(chan struct{}, 1),
-		done:          make(chan struct{}),
-		bgDone:        make(chan struct{}),
 	}
-	g.crl = newCRLFetcher(g)
 	g.listen = opts.Listen
 	if g.listen == nil {
 		g.listen = func(address string) (net.Listener, error) { return net.Listen("tcp", address) }
@@ -206,12 +191,6 @@ func (g *Gateway) apply(s *Snapshot) error {
 			newPublic.begin(g)
 		}
 	}
-	g.applied = s.cfg
-	g.crl.retain(s)
-	if g.crl.newer(s) {
-		// A source changed while s compiled: compile again.
-		g.requestRecompile()
-	}
 	if old != nil {
 		g.rejudgeOpen(s)
 	}
@@ -264,18 +243,12 @@ func (g *Gateway) PublicAddr() net.Addr {
 // connections, until ctx is done.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.mu.Lock()
-	if !g.closed {
-		close(g.done)
-	}
 	g.closed = true
 	ls := g.listeners
 	g.listeners = map[string]*listener{}
 	pub := g.public
 	g.public = nil
 	g.mu.Unlock()
-	g.crl.close()
-	g.bgOnce.Do(func() { close(g.bgDone) }) // never started: nothing to wait for
-	<-g.bgDone
 	var wg sync.WaitGroup
 	errs := make([]error, 0, len(ls))
 	var emu sync.Mutex
@@ -305,58 +278,6 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.stopBackendLoop()
 	g.pool.closeAll()
 	return errors.Join(errs...)
-}
-
-// requestRecompile asks the background goroutine to compile the applied
-// configuration again and apply it (a CRL source brought a new copy).
-// Requests made while one is pending coalesce.
-func (g *Gateway) requestRecompile() { g.kick(g.recompileKick) }
-
-func (g *Gateway) kick(ch chan struct{}) {
-	g.bgOnce.Do(func() { go g.background() })
-	select {
-	case ch <- struct{}{}:
-	default:
-	}
-}
-
-func (g *Gateway) background() {
-	defer close(g.bgDone)
-	for {
-		select {
-		case <-g.done:
-			return
-		case <-g.recompileKick:
-			g.recompile()
-		}
-	}
-}
-
-// recompile compiles the applied configuration again, so the CRL
-// sources' current copies reach the truststores, and applies the result
-// unless another configuration was applied meanwhile.
-func (g *Gateway) recompile() {
-	g.mu.Lock()
-	cfg, closed := g.applied, g.closed
-	g.mu.Unlock()
-	if cfg == nil || closed {
-		return
-	}
-	s, err := g.Compile(cfg)
-	if err != nil {
-		g.RecordReloadFailure()
-		g.log.Error("compiling the configuration again for a new CRL failed; the running configuration stays", "error", err)
-		return
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed || g.applied != cfg {
-		return // a newer configuration was applied; it compiled with the new CRL
-	}
-	g.log.Info("a CRL source changed; applying the configuration with the new CRL", "config_id", s.ID)
-	if err := g.apply(s); err != nil {
-		g.log.Error("applying the configuration with a new CRL failed; the running configuration stays", "error", err)
-	}
 }
 
 func (l *listener) shutdown(ctx context.Context) error {

@@ -41,6 +41,9 @@ type env struct {
 	reg      *prometheus.Registry
 	logs     *logBuffer
 	address  string // configured listener address
+	// crls are the fetched CRL sources that load compiles with (nil:
+	// none fetched).
+	crls FetchedCRLs
 }
 
 func newEnv(t *testing.T) *env { return newEnvTB(t) }
@@ -97,7 +100,7 @@ func (e *env) load(yaml string) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.g.Compile(cfg)
+	return e.g.Compile(cfg, e.crls)
 }
 
 // apply loads, compiles and applies yaml, failing the test on error.

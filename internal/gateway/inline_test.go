@@ -44,7 +44,7 @@ func TestInlinePEM(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse(JSON): %v", err)
 	}
-	s, err := e.g.Compile(cfg)
+	s, err := e.g.Compile(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

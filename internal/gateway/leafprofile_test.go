@@ -106,9 +106,8 @@ func TestRequireClientAuthEKU(t *testing.T) {
 
 // TestCRLNumberRequiredAtLoad: a CRL without a CRL number, or with a
 // critical one (RFC 5280 §5.2.3), is refused where CRLs are loaded: a
-// crlFiles entry fails the configuration naming the CRL, and a CRL source
-// serving one stays pending (its clients are judged as under a stale
-// CRL), with a warning saying why.
+// crlFiles entry fails the configuration naming the CRL. (A CRL source
+// serving one stays pending: crlsource's TestFetchRefusesBadCRLs.)
 func TestCRLNumberRequiredAtLoad(t *testing.T) {
 	e := newEnv(t)
 	now := time.Now()
@@ -123,16 +122,6 @@ func TestCRLNumberRequiredAtLoad(t *testing.T) {
 			_, err := e.load(e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, "    crlFiles: [bad.crl]\n", ""))
 			if err == nil || !strings.Contains(err.Error(), want[name]) || !strings.Contains(err.Error(), `CRL #1: the CRL of "CN=Test Client Intermediate`) {
 				t.Fatalf("load = %v, want an error naming the CRL and containing %q", err, want[name])
-			}
-		})
-		t.Run("crlSources/"+name, func(t *testing.T) {
-			srv := newCRLServer(t, der)
-			s, err := e.load(e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, sourceYAML(srv.url(), "", ""), ""))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if w := strings.Join(s.Warnings(), "\n"); !strings.Contains(w, "no copy of "+srv.url()) || !strings.Contains(w, want[name]) {
-				t.Fatalf("warnings = %s, want the source pending because %q", w, want[name])
 			}
 		})
 	}

@@ -79,25 +79,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// revocationMetrics are the series of CRL sources, soft-fail admissions
-// and open connections closed by a reload (crlfetch.go, conn.go).
+// revocationMetrics are the series of soft-fail admissions and open
+// connections closed by a reload (conn.go). The CRL sources' own series
+// belong to crlsource.
 type revocationMetrics struct {
-	crlLastSuccess     *prometheus.GaugeVec   // truststore, url
-	crlFetchErrors     *prometheus.CounterVec // truststore, url
 	crlStaleAdmissions *prometheus.CounterVec // truststore
 	connsClosed        *prometheus.CounterVec // domain, reason
 }
 
 func newRevocationMetrics(reg prometheus.Registerer) revocationMetrics {
 	m := revocationMetrics{
-		crlLastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "certgate_crl_source_last_success_timestamp_seconds",
-			Help: "When each CRL source was last fetched successfully, as a Unix time.",
-		}, []string{"truststore", "url"}),
-		crlFetchErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "certgate_crl_source_fetch_errors_total",
-			Help: "Failed fetches of each CRL source (the last good copy stays in use).",
-		}, []string{"truststore", "url"}),
 		crlStaleAdmissions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "certgate_crl_stale_admissions_total",
 			Help: "Client certificates admitted by a softFail truststore although the CRL needed to check them was stale or not fetched yet.",
@@ -108,7 +99,7 @@ func newRevocationMetrics(reg prometheus.Registerer) revocationMetrics {
 		}, []string{"domain", "reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.crlLastSuccess, m.crlFetchErrors, m.crlStaleAdmissions, m.connsClosed)
+		reg.MustRegister(m.crlStaleAdmissions, m.connsClosed)
 	}
 	return m
 }

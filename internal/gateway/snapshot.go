@@ -49,13 +49,11 @@ type Snapshot struct {
 	// files the snapshot was compiled from.
 	files []string
 
-	// Revocation data and public documents (crlfetch.go, public.go).
-	// cfg is the configuration compiled, kept so that a CRL source update
-	// can compile it again; crlSources are the truststores' CRL sources
-	// and the copy each got; published are the CRLs served under
+	// Revocation data and public documents (compile.go, public.go).
+	// crlSources are the truststores' CRL sources and the copy each got;
+	// published are the CRLs served under
 	// /.well-known/certgate/crl/ by name; publicAddress is the plain-HTTP
 	// public listener's ("" for none).
-	cfg           *config.Config
 	crlSources    []crlSourceSpec
 	published     map[string]*publishedCRL
 	publicAddress string

@@ -1,8 +1,11 @@
-// Package node wires a configuration source to the data plane: it loads
-// the desired configuration, compiles it into a gateway.Snapshot, applies
-// it, and does so again whenever the source changes. A configuration that
-// fails to load or compile is never applied; the last good one keeps
-// serving and the error is logged and counted.
+// Package node wires a configuration source to the data plane: one
+// control loop per node (reconcile.go) loads the desired configuration
+// (a file, or a store revision), compiles it with the CRL sources'
+// current copies (crlsource) into a gateway.Snapshot, applies it, and
+// does so again whenever the source or a CRL changes. A configuration
+// that fails to load or compile is never applied; the last good one keeps
+// serving and the error is logged and counted. The node owns the clocks
+// and schedules; the gateway only serves.
 //
 // This file is the DB-less source: a declarative YAML file, reloaded on
 // change (fsnotify on the directories of the file and of every file it
@@ -28,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/crlsource"
 	"github.com/certgate/certgate/internal/gateway"
 )
 
@@ -60,6 +64,13 @@ type FileOptions struct {
 	// Rejected, if set, is called when a changed configuration fails to
 	// load, compile or apply (the previous one keeps serving).
 	Rejected func(err error)
+	// Now is the clock of the gateway and of CRL fetching (nil:
+	// time.Now).
+	Now func() time.Time
+	// CRLInterval, when positive, replaces the interval of every CRL
+	// source, and CRLRetryMin the first retry delay after a failed fetch
+	// (0: crlsource's default); tests shorten both.
+	CRLInterval, CRLRetryMin time.Duration
 }
 
 // RunFile serves the configuration in opts.Path until ctx ends, then
@@ -86,11 +97,15 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	socks := newSockets()
 	defer socks.close()
-	g := gateway.New(gateway.Options{Logger: log, Registerer: reg, Listen: socks.listen})
+	g := gateway.New(gateway.Options{Logger: log, Registerer: reg, Listen: socks.listen, Now: opts.Now})
+	crls := crlsource.New(crlsource.Options{Logger: log, Registerer: reg, Now: opts.Now, Interval: opts.CRLInterval, RetryMin: opts.CRLRetryMin})
+	defer crls.Close()
+	r := newReconciler(log, g, crls)
+	r.applied = opts.Applied
 
 	// Watch before the first load, so an edit made while it loads (or as
 	// soon as Ready reports) is not missed.
-	w := &fileWatcher{opts: opts, log: log, g: g}
+	w := &fileWatcher{opts: opts, log: log, g: g, r: r}
 	if w.fw, err = fsnotify.NewWatcher(); err != nil {
 		log.Warn("file watching unavailable; relying on polling", "error", err)
 		w.fw = nil
@@ -104,7 +119,7 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 	if err != nil {
 		return err
 	}
-	snap, err := g.Compile(cfg)
+	snap, err := r.compile(cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.Path, err)
 	}
@@ -122,7 +137,7 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 	if err := socks.bind(list); err != nil {
 		return err
 	}
-	if err := g.Apply(snap); err != nil {
+	if err := r.apply(cfg, snap); err != nil {
 		return err
 	}
 	if opts.Applied != nil {
@@ -138,9 +153,11 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 		opts.Ready(g, cfg)
 	}
 
-	w.current = snap
 	w.watch() // the directories of the files the configuration names
+	loopDone := make(chan struct{})
+	go func() { defer close(loopDone); r.run(ctx) }()
 	w.run(ctx)
+	<-loopDone
 
 	log.Info("shutting down: draining connections", "timeout", opts.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
@@ -152,11 +169,13 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 	return nil
 }
 
+// fileWatcher is the file source of a node's reconciler: it watches the
+// file and the files it names and hands each reload to the loop.
 type fileWatcher struct {
 	opts    FileOptions
 	log     *slog.Logger
 	g       *gateway.Gateway
-	current *gateway.Snapshot
+	r       *reconciler
 	fw      *fsnotify.Watcher // nil: polling only
 	watched map[string]bool   // directories added to fw
 	// stamp fingerprints the watched files as of the last load; empty
@@ -193,7 +212,9 @@ func (w *fileWatcher) run(ctx context.Context) {
 	// fileChanged reloads after a change seen on the files; a failure
 	// waits for the file to settle.
 	fileChanged := func(why string) {
-		if w.reload(why, true) {
+		var held bool
+		w.r.do(ctx, func() { held = w.reload(why, true) })
+		if held {
 			settle = time.After(w.opts.Settle)
 		} else {
 			settle = nil
@@ -206,7 +227,7 @@ func (w *fileWatcher) run(ctx context.Context) {
 			return
 		case <-w.opts.Reload:
 			w.log.Info("reload requested", "trigger", "signal")
-			w.reload("signal", false)
+			w.r.do(ctx, func() { w.reload("signal", false) })
 			settle = nil
 			w.watch()
 		case ev := <-events:
@@ -233,7 +254,7 @@ func (w *fileWatcher) run(ctx context.Context) {
 			// The file stayed as it was: the change is what the operator
 			// wrote.
 			w.unsettled = nil
-			w.reject(u.why, u.err)
+			w.r.do(ctx, func() { w.reject(u.why, u.err) })
 		case <-poll.C:
 			if s := w.statStamp(); s != w.stamp {
 				fileChanged("poll")
@@ -244,10 +265,11 @@ func (w *fileWatcher) run(ctx context.Context) {
 
 // files returns the configuration file and every file it references.
 func (w *fileWatcher) files() []string {
-	if w.current == nil {
+	cur := w.r.current()
+	if cur == nil {
 		return []string{w.opts.Path}
 	}
-	return append([]string{w.opts.Path}, w.current.Files()...)
+	return append([]string{w.opts.Path}, cur.Files()...)
 }
 
 func (w *fileWatcher) relevant(name string) bool {
@@ -333,11 +355,11 @@ func (w *fileWatcher) load(why string) error {
 	if err != nil {
 		return err
 	}
-	snap, err := w.g.Compile(cfg)
+	snap, err := w.r.compile(cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", w.opts.Path, err)
 	}
-	if snap.ID == w.current.ID {
+	if snap.ID == w.r.current().ID {
 		switch {
 		case w.rejected:
 			// Back to the configuration that kept serving: say so, or
@@ -351,10 +373,9 @@ func (w *fileWatcher) load(why string) error {
 		w.rejected = false
 		return nil
 	}
-	if err := w.g.Apply(snap); err != nil {
+	if err := w.r.apply(cfg, snap); err != nil {
 		return err
 	}
-	w.current = snap
 	w.rejected = false
 	w.log.Info("configuration reloaded", "trigger", why, "config_id", snap.ID)
 	if w.opts.Applied != nil {

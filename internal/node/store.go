@@ -25,6 +25,7 @@ import (
 
 	"github.com/certgate/certgate/internal/admin"
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/crlsource"
 	"github.com/certgate/certgate/internal/gateway"
 	"github.com/certgate/certgate/internal/hostname"
 	"github.com/certgate/certgate/internal/keyring"
@@ -73,6 +74,9 @@ type StoreOptions struct {
 	Notice func(format string, args ...any)
 	// ShutdownTimeout bounds the graceful drain (0: 30 s).
 	ShutdownTimeout time.Duration
+	// Now is the clock of the gateway, of CRL fetching and of the node's
+	// status (nil: time.Now).
+	Now func() time.Time
 }
 
 // StoreNode is a running store-backed gateway.
@@ -82,6 +86,9 @@ type StoreNode struct {
 	st       store.Store
 	key      *keyring.MasterKey
 	g        *gateway.Gateway
+	crls     *crlsource.Fetcher
+	r        *reconciler
+	now      func() time.Time
 	settings model.Settings
 
 	adminLn net.Listener
@@ -104,7 +111,8 @@ func (n *StoreNode) Status() admin.NodeStatus {
 	n.mu.Lock()
 	st := n.status
 	n.mu.Unlock()
-	// A CRL source may have rebuilt the snapshot since the last apply.
+	// A CRL source may have brought a new snapshot since the last
+	// revision was applied.
 	if snap := n.g.Snapshot(); snap != nil {
 		st.ConfigID = snap.ID
 		st.Warnings = snap.Warnings()
@@ -114,7 +122,7 @@ func (n *StoreNode) Status() admin.NodeStatus {
 		st.Warnings = append(slices.Clone(st.Warnings), n.settingsWarning)
 	}
 	n.mu.Unlock()
-	for _, c := range n.g.CRLSources() {
+	for _, c := range n.crls.Status() {
 		st.CRLSources = append(st.CRLSources, admin.CRLSourceStatus{
 			URL: c.URL, Truststores: c.Truststores, LastAttempt: c.LastAttempt, LastSuccess: c.LastSuccess,
 			NextAttempt: c.NextAttempt, LastError: c.LastError, Available: c.Available, Issuer: c.Issuer,
@@ -161,7 +169,10 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		return err
 	}
 	defer st.Close()
-	n := &StoreNode{opts: opts, log: log, st: st}
+	n := &StoreNode{opts: opts, log: log, st: st, now: opts.Now}
+	if n.now == nil {
+		n.now = time.Now
+	}
 
 	if n.key, err = n.masterKey(ctx); err != nil {
 		return err
@@ -193,7 +204,10 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		return err
 	}
 	defer socks.close()
-	n.g = gateway.New(gateway.Options{Logger: log, Registerer: opts.Registerer, Listen: socks.listen})
+	n.g = gateway.New(gateway.Options{Logger: log, Registerer: opts.Registerer, Listen: socks.listen, Now: opts.Now})
+	n.crls = crlsource.New(crlsource.Options{Logger: log, Registerer: opts.Registerer, Now: opts.Now})
+	defer n.crls.Close()
+	n.r = newReconciler(log, n.g, n.crls)
 	rev, err := st.Revision(ctx)
 	if err != nil {
 		return err
@@ -234,6 +248,9 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	log.Info("admin API listening", "url", n.AdminURL())
 
 	watch := st.Watch(ctx)
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	loopDone := make(chan struct{})
+	go func() { defer close(loopDone); n.r.run(loopCtx) }()
 	if opts.Ready != nil {
 		opts.Ready(n)
 	}
@@ -248,13 +265,15 @@ loop:
 			if !ok {
 				break loop
 			}
-			n.applyLogged(ctx, rev)
+			n.r.do(ctx, func() { n.applyLogged(ctx, rev) })
 		case <-poll.C:
 			if rev, err := st.Revision(ctx); err == nil && rev > n.Status().ActiveRevision && rev > n.Status().LastErrorRevision {
-				n.applyLogged(ctx, rev)
+				n.r.do(ctx, func() { n.applyLogged(ctx, rev) })
 			}
 		}
 	}
+	stopLoop()
+	<-loopDone
 	log.Info("shutting down: draining connections", "timeout", opts.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
 	defer cancel()
@@ -290,11 +309,11 @@ func (n *StoreNode) apply(ctx context.Context, rev int64) error {
 	if err != nil {
 		return n.fail(rev, err)
 	}
-	snap, err := n.g.Compile(cfg)
+	snap, err := n.r.compile(cfg)
 	if err != nil {
 		return n.fail(rev, err)
 	}
-	if err := n.g.Apply(snap); err != nil {
+	if err := n.r.apply(cfg, snap); err != nil {
 		return n.fail(rev, err)
 	}
 	n.mu.Lock()
@@ -309,7 +328,7 @@ func (n *StoreNode) apply(ctx context.Context, rev int64) error {
 	n.status.ActiveRevision = rev
 	n.status.StoreRevision = rev
 	n.status.ConfigID = snap.ID
-	n.status.AppliedAt = time.Now()
+	n.status.AppliedAt = n.now()
 	n.mu.Unlock()
 	return nil
 }
@@ -412,7 +431,7 @@ func (n *StoreNode) check(ctx context.Context, items []model.Item, openKey model
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	_, err = n.g.Compile(cfg)
+	_, err = n.g.Compile(cfg, fetched(n.crls.Current()))
 	return err
 }
 
@@ -463,7 +482,7 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 	if err != nil {
 		return admin.DryRunResult{}, err
 	}
-	snap, err := n.g.Compile(cfg)
+	snap, err := n.g.Compile(cfg, fetched(n.crls.Current()))
 	if err != nil {
 		return admin.DryRunResult{}, err
 	}
@@ -471,7 +490,7 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 	if err != nil {
 		return admin.DryRunResult{}, err
 	}
-	v, err := snap.DryRun(host, chain, time.Now())
+	v, err := snap.DryRun(host, chain, n.now())
 	if err != nil {
 		return admin.DryRunResult{}, err
 	}

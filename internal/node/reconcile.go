@@ -1,0 +1,147 @@
+package node
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/crlsource"
+	"github.com/certgate/certgate/internal/gateway"
+)
+
+// reconciler is a node's one control loop: the configuration source
+// (file or store) and the CRL fetcher feed gateway.Compile, and the result
+// is applied. Every compile-and-apply runs on the loop's goroutine (the
+// sources hand their work over with do), so there is one writer of the
+// gateway. A configuration that fails to compile or apply is never
+// swapped in; the caller reports its error (logs, status, metrics).
+type reconciler struct {
+	log  *slog.Logger
+	g    *gateway.Gateway
+	crls *crlsource.Fetcher
+	jobs chan func()
+
+	// cfg is the configuration of the running snapshot; touched only on
+	// the loop (or before it starts).
+	cfg *config.Config
+	// snap is the running snapshot this loop applied (read by sources
+	// for the files to watch).
+	snap atomic.Pointer[gateway.Snapshot]
+	// applied, if set, is told of a snapshot applied because a CRL
+	// source changed.
+	applied func(*gateway.Snapshot)
+}
+
+func newReconciler(log *slog.Logger, g *gateway.Gateway, crls *crlsource.Fetcher) *reconciler {
+	return &reconciler{log: log, g: g, crls: crls, jobs: make(chan func())}
+}
+
+// current returns the snapshot last applied by the loop (nil before).
+func (r *reconciler) current() *gateway.Snapshot { return r.snap.Load() }
+
+// compile compiles cfg with the current CRLs. Sources that were never
+// fetched are fetched once first (each bounded by its timeout), so a new
+// source serves its CRL from the first snapshot that names it; one that
+// fails compiles as pending.
+func (r *reconciler) compile(cfg *config.Config) (*gateway.Snapshot, error) {
+	snap, err := r.g.Compile(cfg, fetched(r.crls.Current()))
+	if err != nil {
+		return nil, err
+	}
+	if r.crls.Prime(uses(snap)) {
+		return r.g.Compile(cfg, fetched(r.crls.Current()))
+	}
+	return snap, nil
+}
+
+// apply swaps snap (compiled from cfg) in and makes the fetcher follow
+// its CRL sources.
+func (r *reconciler) apply(cfg *config.Config, snap *gateway.Snapshot) error {
+	if err := r.g.Apply(snap); err != nil {
+		return err
+	}
+	r.cfg = cfg
+	r.snap.Store(snap)
+	r.crls.Retain(uses(snap))
+	return nil
+}
+
+// crlChanged compiles the running configuration again with the CRL
+// sources' new copies and applies it. A failure keeps the running
+// snapshot and is logged and counted.
+func (r *reconciler) crlChanged() {
+	cur := r.current()
+	if r.cfg == nil || cur == nil {
+		return
+	}
+	snap, err := r.g.Compile(r.cfg, fetched(r.crls.Current()))
+	if err != nil {
+		r.g.RecordReloadFailure()
+		r.log.Error("compiling the configuration again for a new CRL failed; the running configuration stays", "error", err)
+		return
+	}
+	if snap.ID == cur.ID {
+		return // no truststore takes the changed copy
+	}
+	r.log.Info("a CRL source changed; applying the configuration with the new CRL", "config_id", snap.ID)
+	if err := r.apply(r.cfg, snap); err != nil {
+		r.g.RecordReloadFailure()
+		r.log.Error("applying the configuration with a new CRL failed; the running configuration stays", "error", err)
+		return
+	}
+	if r.applied != nil {
+		r.applied(snap)
+	}
+}
+
+// run is the loop: it runs the sources' work and CRL changes one at a
+// time until ctx ends.
+func (r *reconciler) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case fn := <-r.jobs:
+			fn()
+		case <-r.crls.Changed():
+			r.crlChanged()
+		}
+	}
+}
+
+// do runs fn on the loop and waits for it; it returns false without
+// running fn when ctx ends first.
+func (r *reconciler) do(ctx context.Context, fn func()) bool {
+	done := make(chan struct{})
+	select {
+	case r.jobs <- func() { defer close(done); fn() }:
+		<-done
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// fetched converts the fetcher's copies for Compile.
+func fetched(c *crlsource.CRLs) gateway.FetchedCRLs {
+	all := c.All()
+	out := make(gateway.FetchedCRLs, len(all))
+	for url, cp := range all {
+		out[url] = gateway.FetchedCRL{CRL: cp.CRL, SHA256: cp.SHA256}
+	}
+	for url, err := range c.Failed() {
+		out[url] = gateway.FetchedCRL{Why: "last error: " + err}
+	}
+	return out
+}
+
+// uses lists the CRL sources of snap for the fetcher.
+func uses(snap *gateway.Snapshot) []crlsource.Use {
+	in := snap.CRLSources()
+	out := make([]crlsource.Use, len(in))
+	for i, u := range in {
+		out[i] = crlsource.Use(u)
+	}
+	return out
+}
