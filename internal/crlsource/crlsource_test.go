@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/certgate/certgate/internal/config"
-	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
 
@@ -43,30 +42,6 @@ func (p *point) client() *http.Client {
 		b := *p.body.Load()
 		return &http.Response{StatusCode: 200, Status: "200 OK", Body: io.NopCloser(bytes.NewReader(b)), ContentLength: int64(len(b)), Request: r}, nil
 	})}
-}
-
-// crlCA signs CRLs with increasing numbers and thisUpdate.
-type crlCA struct {
-	ca *pkitest.CA
-	n  int64
-}
-
-func (c *crlCA) crl(t *testing.T, nextUpdate time.Time, serials ...*big.Int) []byte {
-	t.Helper()
-	c.n++
-	now := time.Now()
-	var es []pki.RevokedEntry
-	for _, s := range serials {
-		es = append(es, pki.RevokedEntry{Serial: s, RevokedAt: now.Add(-time.Minute)})
-	}
-	if nextUpdate.IsZero() {
-		nextUpdate = now.Add(24 * time.Hour)
-	}
-	der, err := c.ca.SignCRL(es, c.n, now.Add(-time.Hour).Add(time.Duration(c.n)*time.Second), nextUpdate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
 }
 
 const url = "http://crl.test/root.crl"
@@ -158,8 +133,8 @@ func TestFetchSchedule(t *testing.T) {
 func TestFetchLifecycle(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		root := pkitest.NewRoot(t, "Root")
-		ca := &crlCA{ca: root}
-		first := ca.crl(t, time.Time{})
+		ca := &pkitest.CRLSeries{CA: root}
+		first := ca.Next(t, time.Time{})
 		p := &point{}
 		p.set(first)
 		p.status.Store(http.StatusServiceUnavailable)
@@ -203,7 +178,7 @@ func TestFetchLifecycle(t *testing.T) {
 		}
 
 		// A new CRL revoking serial 7: a new copy.
-		p.set(ca.crl(t, time.Time{}, big.NewInt(7)))
+		p.set(ca.Next(t, time.Time{}, big.NewInt(7)))
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		<-f.Changed()
@@ -233,13 +208,13 @@ func TestFetchLifecycle(t *testing.T) {
 		for i := range 100 {
 			many = append(many, big.NewInt(int64(1000+i)))
 		}
-		big := ca.crl(t, time.Time{}, many...)
+		big := ca.Next(t, time.Time{}, many...)
 		if len(big) <= 2048 {
 			t.Fatalf("test CRL is %d bytes, want more than maxBytes", len(big))
 		}
 		refused("oversize", "maxBytes", big)
 		impostor := pkitest.NewRoot(t, root.Cert.Subject.CommonName)
-		refused("another CA", "not usable", (&crlCA{ca: impostor, n: 100}).crl(t, time.Time{}))
+		refused("another CA", "not usable", (&pkitest.CRLSeries{CA: impostor, N: 100}).Next(t, time.Time{}))
 		refused("an older CRL", "older than the copy in use", first)
 		if v := counter(t, reg, "certgate_crl_source_fetch_errors_total"); v < 3 {
 			t.Errorf("fetch errors metric = %v, want at least 3", v)

@@ -4,39 +4,13 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"fmt"
-	"math/big"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
-
-// crlCA signs CRLs with increasing numbers and thisUpdate.
-type crlCA struct {
-	ca *pkitest.CA
-	n  int64
-}
-
-func (c *crlCA) crl(t *testing.T, nextUpdate time.Time, serials ...*big.Int) []byte {
-	t.Helper()
-	c.n++
-	now := time.Now()
-	var es []pki.RevokedEntry
-	for _, s := range serials {
-		es = append(es, pki.RevokedEntry{Serial: s, RevokedAt: now.Add(-time.Minute)})
-	}
-	if nextUpdate.IsZero() {
-		nextUpdate = now.Add(24 * time.Hour)
-	}
-	der, err := c.ca.SignCRL(es, c.n, now.Add(-time.Hour).Add(time.Duration(c.n)*time.Second), nextUpdate)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
-}
 
 // fetchedCRL is a fetched copy of der, as the node hands it to Compile.
 func fetchedCRL(t *testing.T, der []byte) FetchedCRL {
@@ -169,8 +143,8 @@ func TestCompileCRLSources(t *testing.T) {
 			}
 
 			// A copy arrives that revokes bob.
-			ca := &crlCA{ca: e.inter}
-			e.crls = FetchedCRLs{url: fetchedCRL(t, ca.crl(t, time.Time{}, bob.Cert.SerialNumber))}
+			ca := &pkitest.CRLSeries{CA: e.inter}
+			e.crls = FetchedCRLs{url: fetchedCRL(t, ca.Next(t, time.Time{}, bob.Cert.SerialNumber))}
 			s2, err := e.load(yaml)
 			if err != nil {
 				t.Fatal(err)
@@ -204,7 +178,7 @@ func TestCompileCRLSources(t *testing.T) {
 			}
 
 			// Then alice is revoked too: her open connection is closed.
-			e.crls = FetchedCRLs{url: fetchedCRL(t, ca.crl(t, time.Time{}, bob.Cert.SerialNumber, alice.Cert.SerialNumber))}
+			e.crls = FetchedCRLs{url: fetchedCRL(t, ca.Next(t, time.Time{}, bob.Cert.SerialNumber, alice.Cert.SerialNumber))}
 			e.apply(yaml)
 			waitFor(t, "alice's open connection closed", func() bool {
 				return e.connLine(alice, func(l map[string]any) bool { return l["event"] == "closed" && l["reason"] == "ClientCertRevoked" }) != nil
@@ -226,7 +200,7 @@ func TestCompileCRLSourceSharedURL(t *testing.T) {
 	other := pkitest.NewRoot(t, "Other Root")
 	stranger := other.Client(t, "stranger")
 	e.write("other.pem", other.PEM())
-	e.crls = FetchedCRLs{url: fetchedCRL(t, (&crlCA{ca: e.inter}).crl(t, time.Time{}, alice.Cert.SerialNumber))}
+	e.crls = FetchedCRLs{url: fetchedCRL(t, (&pkitest.CRLSeries{CA: e.inter}).Next(t, time.Time{}, alice.Cert.SerialNumber))}
 	yaml := e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, sourceYAML(url, "", ""), "")
 	// b.test and c.test verify against more truststores with the same
 	// source; c.test's CA did not sign it.

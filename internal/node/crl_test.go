@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,7 +18,6 @@ import (
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/echo"
 	"github.com/certgate/certgate/internal/gateway"
-	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
 
@@ -45,23 +43,10 @@ func TestCRLSourceRevokesLiveClient(t *testing.T) {
 	backend := httptest.NewServer(echo.Handler())
 	t.Cleanup(backend.Close)
 
-	var crlN int64
-	signCRL := func(serials ...*big.Int) []byte {
-		crlN++
-		now := time.Now()
-		var es []pki.RevokedEntry
-		for _, s := range serials {
-			es = append(es, pki.RevokedEntry{Serial: s, RevokedAt: now.Add(-time.Minute)})
-		}
-		der, err := root.SignCRL(es, crlN, now.Add(-time.Hour).Add(time.Duration(crlN)*time.Second), now.Add(24*time.Hour))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der
-	}
+	series := &pkitest.CRLSeries{CA: root}
 	var body atomic.Pointer[[]byte]
 	setCRL := func(der []byte) { body.Store(&der) }
-	setCRL(signCRL())
+	setCRL(series.Next(t, time.Time{}))
 	var hits atomic.Int32
 	dp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -141,7 +126,7 @@ apis:
 	}
 	before := applied.Load()
 
-	setCRL(signCRL(alice.Cert.SerialNumber))
+	setCRL(series.Next(t, time.Time{}, alice.Cert.SerialNumber))
 	deadline := time.Now().Add(30 * time.Second)
 	for get(alice) == nil {
 		if time.Now().After(deadline) {

@@ -292,20 +292,20 @@ func (n *StoreNode) applyLogged(ctx context.Context, rev int64) {
 
 // apply assembles, compiles and swaps in the store's current state.
 func (n *StoreNode) apply(ctx context.Context, rev int64) error {
-	// Read the revision first: the objects read next are at least that
-	// new. (Reading it after would claim a write that landed during the
-	// read, and the watch would then skip it: the node would serve a
-	// stale configuration until the next write.) A write during the read
-	// arrives through the watch with a higher revision and is applied
-	// then.
-	if cur, err := n.st.Revision(ctx); err == nil {
-		rev = cur
-	}
-	items, err := n.items(ctx)
-	if err != nil {
-		return n.fail(rev, err)
-	}
-	cfg, warning, err := n.assemble(items, n.openKeyFunc(ctx, nil))
+	// One read snapshot: the revision and every object of it, never a
+	// mix of two revisions. A write committed meanwhile arrives through
+	// the watch with a higher revision and is applied then.
+	var cfg *config.Config
+	var warning string
+	err := n.st.View(ctx, func(rtx store.ReadTx) error {
+		rev = rtx.Revision()
+		items, err := readItems(rtx)
+		if err != nil {
+			return err
+		}
+		cfg, warning, err = n.assemble(items, n.openKeyFunc(rtx))
+		return err
+	})
 	if err != nil {
 		return n.fail(rev, err)
 	}
@@ -341,14 +341,14 @@ func (n *StoreNode) fail(rev int64, err error) error {
 	return err
 }
 
-// items reads every object of the store.
-func (n *StoreNode) items(ctx context.Context) ([]model.Item, error) {
+// readItems reads every object of one read snapshot.
+func readItems(rtx store.ReadTx) ([]model.Item, error) {
 	var out []model.Item
 	for _, kind := range []string{model.KindDomain, model.KindMapping, model.KindTruststore, model.KindTruststoreVersion,
 		model.KindAPI, model.KindIntegration, model.KindRoute, model.KindStage, model.KindClientCertificate, model.KindCA} {
 		after := ""
 		for {
-			page, err := n.st.List(ctx, store.ListOptions{Kind: kind, Limit: 500, After: after})
+			page, err := rtx.List(store.ListOptions{Kind: kind, Limit: 500, After: after})
 			if err != nil {
 				return nil, err
 			}
@@ -364,17 +364,24 @@ func (n *StoreNode) items(ctx context.Context) ([]model.Item, error) {
 	return out, nil
 }
 
-// openKeyFunc unseals a domain key from the store (or from tx, for a
-// change being validated before it commits).
-func (n *StoreNode) openKeyFunc(ctx context.Context, tx store.Tx) model.KeyOpener {
+// secrets is where openKeyFunc reads sealed keys: a read snapshot
+// (store.ReadTx) or a change being validated (store.Tx).
+type secrets interface {
+	GetSecret(id string) (store.Secret, error)
+}
+
+// storeSecrets reads secrets from the store outside a transaction.
+type storeSecrets struct {
+	ctx context.Context
+	st  store.Store
+}
+
+func (s storeSecrets) GetSecret(id string) (store.Secret, error) { return s.st.GetSecret(s.ctx, id) }
+
+// openKeyFunc unseals a domain key read from src.
+func (n *StoreNode) openKeyFunc(src secrets) model.KeyOpener {
 	return func(id string) ([]byte, error) {
-		var s store.Secret
-		var err error
-		if tx != nil {
-			s, err = tx.GetSecret(id)
-		} else {
-			s, err = n.st.GetSecret(ctx, id)
-		}
+		s, err := src.GetSecret(id)
 		if err != nil {
 			return nil, err
 		}
@@ -438,7 +445,11 @@ func (n *StoreNode) check(ctx context.Context, items []model.Item, openKey model
 // dryRun judges a chain for a domain as the listener would, against the
 // domain's current truststore version or version.
 func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, chainPEM []byte) (admin.DryRunResult, error) {
-	items, err := n.items(ctx)
+	var items []model.Item
+	err := n.st.View(ctx, func(rtx store.ReadTx) (err error) {
+		items, err = readItems(rtx)
+		return err
+	})
 	if err != nil {
 		return admin.DryRunResult{}, err
 	}
@@ -478,7 +489,7 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 	if host == "" {
 		return admin.DryRunResult{}, fmt.Errorf("no domain %s: %w", domainID, store.ErrNotFound)
 	}
-	cfg, _, err := n.assemble(items, n.openKeyFunc(ctx, nil))
+	cfg, _, err := n.assemble(items, n.openKeyFunc(storeSecrets{ctx, n.st}))
 	if err != nil {
 		return admin.DryRunResult{}, err
 	}
@@ -628,7 +639,7 @@ func (n *StoreNode) adminTLS(ctx context.Context) (*tls.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("stored admin CA certificate: %w", err)
 		}
-		keyPEM, err := n.openKeyFunc(ctx, nil)(secretAdminCA)
+		keyPEM, err := n.openKeyFunc(storeSecrets{ctx, n.st})(secretAdminCA)
 		if err != nil {
 			return nil, fmt.Errorf("admin CA key: %w", err)
 		}

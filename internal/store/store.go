@@ -115,6 +115,14 @@ type Store interface {
 	// Revision returns the last committed revision; 0 on an empty store.
 	Revision(ctx context.Context) (int64, error)
 
+	// View runs fn with a read snapshot of one committed revision: every
+	// read through rtx (and rtx.Revision) sees the same state, whatever
+	// Updates commit meanwhile, so a node reads a revision whole, never a
+	// mix of two. View does not take the write lock and writes nothing;
+	// it returns fn's error as is. fn must not keep rtx after it returns
+	// or use it from other goroutines.
+	View(ctx context.Context, fn func(rtx ReadTx) error) error
+
 	// Update runs fn in one transaction. If fn returns nil and changed
 	// anything (objects, secrets or meta), the store bumps the revision by
 	// exactly one (writers are serialised: concurrent Updates queue, and
@@ -209,6 +217,16 @@ type Tx interface {
 	// value is not a change; the audit log records only the key.
 	SetMeta(key string, value []byte) error
 	GetMeta(key string) (value []byte, ok bool, err error)
+}
+
+// ReadTx is the view of one View: one revision, read-only.
+type ReadTx interface {
+	// Revision is the revision the snapshot shows.
+	Revision() int64
+	Get(kind, id string) (Object, error)
+	GetByName(kind, parent, name string) (Object, error)
+	List(opts ListOptions) (Page, error)
+	GetSecret(id string) (Secret, error)
 }
 
 // Secret is a sealed secret (see keyring.Sealed), owned by an object.

@@ -180,6 +180,34 @@ func (ca *CA) CRL(t testing.TB, nextUpdate time.Time, serials ...*big.Int) []byt
 	return der
 }
 
+// CRLSeries signs successive CRLs of CA, each with a higher number and a
+// later thisUpdate than the one before (a CRL fetcher refuses an older
+// copy). N is the number of the last CRL signed.
+type CRLSeries struct {
+	CA *CA
+	N  int64
+}
+
+// Next returns the next CRL revoking serials, valid until nextUpdate
+// (zero: a day from now).
+func (c *CRLSeries) Next(t testing.TB, nextUpdate time.Time, serials ...*big.Int) []byte {
+	t.Helper()
+	c.N++
+	now := time.Now()
+	var es []pki.RevokedEntry
+	for _, s := range serials {
+		es = append(es, pki.RevokedEntry{Serial: s, RevokedAt: now.Add(-time.Minute)})
+	}
+	if nextUpdate.IsZero() {
+		nextUpdate = now.Add(24 * time.Hour)
+	}
+	der, err := c.CA.SignCRL(es, c.N, now.Add(-time.Hour).Add(time.Duration(c.N)*time.Second), nextUpdate)
+	if err != nil {
+		t.Fatalf("pkitest: CRL: %v", err)
+	}
+	return der
+}
+
 // MustURL parses u or panics; for building URI SANs in tests.
 func MustURL(u string) *url.URL {
 	p, err := url.Parse(u)

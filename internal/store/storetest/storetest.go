@@ -57,6 +57,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CancelDuringUpdate", testCancelDuringUpdate},
 		{"TxAfterUpdate", testTxAfterUpdate},
 		{"Closed", testClosed},
+		{"View", testView},
+		{"ViewConcurrentWriter", testViewConcurrentWriter},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
