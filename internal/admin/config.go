@@ -332,28 +332,23 @@ func (a *applier) apply(want *config.Config) error {
 	for _, d := range want.Domains {
 		wantDom[d.Hosts[0]] = true
 	}
-	for _, host := range sortedKeys(a.live.domains) {
-		if !wantDom[host] {
-			a.note("- domain %s", host)
-			o := a.live.domains[host]
-			if err := a.tx.DeleteTree(o.Kind, o.ID, store.AnyRev); err != nil {
-				return err
+	wantAPI := func(name string) bool { return want.API(name) != nil }
+	wantTS := func(name string) bool { return want.Truststore(name) != nil }
+	for _, del := range []struct {
+		what string
+		objs map[string]store.Object
+		want func(string) bool
+	}{
+		{"domain", a.live.domains, func(host string) bool { return wantDom[host] }},
+		{"api", a.live.apis, wantAPI},
+		{"truststore", a.live.truststores, wantTS},
+	} {
+		for _, name := range sortedKeys(del.objs) {
+			if del.want(name) {
+				continue
 			}
-		}
-	}
-	for _, name := range sortedKeys(a.live.apis) {
-		if want.API(name) == nil {
-			a.note("- api %s", name)
-			o := a.live.apis[name]
-			if err := a.tx.DeleteTree(o.Kind, o.ID, store.AnyRev); err != nil {
-				return err
-			}
-		}
-	}
-	for _, name := range sortedKeys(a.live.truststores) {
-		if want.Truststore(name) == nil {
-			a.note("- truststore %s", name)
-			o := a.live.truststores[name]
+			a.note("- %s %s", del.what, name)
+			o := del.objs[name]
 			if err := a.tx.DeleteTree(o.Kind, o.ID, store.AnyRev); err != nil {
 				return err
 			}
@@ -391,7 +386,7 @@ func (a *applier) truststore(ts *config.Truststore, path string) error {
 		}
 		in.CAs = append(in.CAs, o.ID)
 	}
-	v, err := lintVersion(in, inheritedCRLs{}, a.s.now(), a.resolveCA)
+	v, err := lintVersion(in, inheritedCRLs{}, a.s.now(), resolveCAIn(a.tx.Get))
 	if err != nil {
 		return within(path, err)
 	}
@@ -436,22 +431,6 @@ func (a *applier) truststore(ts *config.Truststore, path string) error {
 	o.Body = mustJSON(body)
 	_, err = a.tx.Replace(o, store.AnyRev)
 	return err
-}
-
-// resolveCA is the caResolver of lintVersion within the transaction.
-func (a *applier) resolveCA(id string) (string, error) {
-	o, err := a.tx.Get(model.KindCA, id)
-	if err != nil {
-		return "", err
-	}
-	var ca model.CA
-	if err := decodeBody(o, &ca); err != nil {
-		return "", err
-	}
-	if ca.CertPEM == "" {
-		return "", invalid("cas", "CA %q is pending: import its signed certificate first", ca.Name)
-	}
-	return ca.CertPEM, nil
 }
 
 // api creates an API if needed and makes its integrations, routes and
