@@ -192,6 +192,8 @@ var routes = func() []route {
 		{method: "GET", pattern: "/v1/openapi.json", handle: (*server).openAPI, public: true},
 		{method: "GET", pattern: "/v1/status", handle: (*server).status},
 		{method: "GET", pattern: "/v1/audit", handle: (*server).audit},
+		{method: "GET", pattern: "/v1/config", handle: (*server).exportConfig},
+		{method: "POST", pattern: "/v1/config/apply", handle: (*server).applyConfig, body: true, limit: MaxConfigBodyBytes},
 
 		{method: "POST", pattern: "/v1/truststores", handle: (*server).createTruststore, body: true, limit: MaxTruststoreBodyBytes},
 		{method: "GET", pattern: "/v1/truststores", handle: (*server).listTruststores},

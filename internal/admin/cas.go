@@ -893,8 +893,14 @@ func (s *server) getCRL(c *call) error {
 // resolveCA returns the resolver of certgate CA references in truststore
 // versions (committed state).
 func (s *server) resolveCA(c *call) caResolver {
+	return resolveCAIn(func(kind, id string) (store.Object, error) { return s.st.Get(c.ctx(), kind, id) })
+}
+
+// resolveCAIn is the caResolver that reads CAs with get (the store, or a
+// transaction).
+func resolveCAIn(get func(kind, id string) (store.Object, error)) caResolver {
 	return func(id string) (string, error) {
-		o, err := s.st.Get(c.ctx(), model.KindCA, id)
+		o, err := get(model.KindCA, id)
 		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
 			return "", invalid("cas", "no CA with ID %q", clip(id, 64))
 		}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	wire "github.com/certgate/certgate/internal/api"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -288,6 +289,19 @@ func TestOpenAPIConformance(t *testing.T) {
 	// Audit.
 	e.must(200, req{method: "GET", path: "/v1/audit?limit=5"})
 	e.fail(400, CodeInvalidQuery, req{method: "GET", path: "/v1/audit?limit=-1"})
+
+	// The declarative configuration: what is exported applies back as no
+	// change (keys, CAs and client certificates by reference).
+	exported := e.must(200, req{method: "GET", path: "/v1/config"})
+	e.fail(401, CodeUnauthorized, req{method: "GET", path: "/v1/config", noAuth: true})
+	var applied wire.ApplyResult
+	e.must(200, req{method: "POST", path: "/v1/config/apply?dryRun=true", body: string(exported.body), header: ifMatch(exported)}).json(t, &applied)
+	if !applied.DryRun || len(applied.Changes) != 0 {
+		t.Errorf("apply of the export: %+v, want a dry run without changes", applied)
+	}
+	e.fail(412, CodePreconditionFailed, req{method: "POST", path: "/v1/config/apply", body: string(exported.body), header: stale})
+	e.fail(422, CodeValidationFailed, req{method: "POST", path: "/v1/config/apply", body: map[string]any{"listeners": []any{map[string]any{"address": "127.0.0.1:0"}}}})
+	e.fail(400, CodeUnknownField, req{method: "POST", path: "/v1/config/apply", body: map[string]any{"truststore": []any{}}})
 
 	// Deletes.
 	for i := len(childPaths) - 1; i >= 0; i-- {

@@ -2,7 +2,9 @@
 // API's address and credentials (flags, environment or a local data
 // directory), speaks JSON over verified TLS, and turns problem+json
 // answers into *Problem errors. The CLI uses it for every state-changing
-// command; it depends on nothing else of certgate.
+// command. It depends on the wire types of internal/api and, for the
+// declarative configuration that /v1/config exports and applies, on
+// internal/config; on nothing else of certgate.
 package client
 
 import (

@@ -318,11 +318,17 @@ type Truststore struct {
 	// or digit, unique among truststores. Required.
 	Name string `json:"name,omitempty"`
 	// CAFiles are PEM bundles of trust anchors (CA certificates). At least
-	// one CA source (CAFiles or CABundle) is required. Load makes relative
-	// paths absolute.
+	// one CA source (CAFiles, CABundle or, applied to a store, CAs) is
+	// required. Load makes relative paths absolute.
 	CAFiles []string `json:"caFiles,omitempty"`
 	// CABundle is a PEM bundle of trust anchors given inline.
 	CABundle string `json:"caBundle,omitempty"`
+	// CAs names certgate CAs of a store-backed gateway: each one's
+	// certificate joins the anchors and its live CRL the CRLs (a CA's key
+	// never leaves the store, so the file names it instead of carrying
+	// it). Only `certgate apply` accepts it; a file served directly
+	// (`certgate serve --config`) refuses it, having no store.
+	CAs []string `json:"cas,omitempty"`
 	// Intermediates is a PEM bundle of untrusted intermediates given inline.
 	Intermediates string `json:"intermediates,omitempty"`
 	// CRLs are CRLs given inline, each PEM ("X509 CRL").
@@ -416,7 +422,9 @@ type Stage struct {
 	Variables map[string]string `json:"variables,omitempty"`
 	// ClientCertificate, if set, is presented to every back end of the
 	// API that asks for a client certificate on calls made through this
-	// stage.
+	// stage. Applied to a store (`certgate apply`), it names a client
+	// certificate the gateway generated, by ID alone: its key never leaves
+	// the store.
 	ClientCertificate *ClientCertificate `json:"clientCertificate,omitempty"`
 }
 

@@ -55,30 +55,48 @@ func Load(path string) (*Config, error) {
 	return cfg, nil
 }
 
+// MaxResourcesSize is the largest file LoadResources and ParseResources
+// accept: 256 MiB, so that what `certgate export` writes for truststore
+// versions with CRLs of a million entries (30 MB each) applies again.
+const MaxResourcesSize = 256 << 20
+
 // LoadResources is Load for `certgate apply`: the file describes the
 // resources a store-backed gateway keeps (domains, truststores, APIs), so
 // listeners, metrics and log settings — which that gateway takes from its
 // flags — may be left out (and are ignored if present), and so may a
 // domain's private key (apply keeps the stored one while the certificate
-// is unchanged).
+// is unchanged). Store references are allowed (see ValidateResources).
+// It accepts up to MaxResourcesSize bytes.
 func LoadResources(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%s: larger than %d MiB", path, MaxFileSize>>20)
-	}
-	cfg, err := decode(data)
-	if err != nil {
-		return nil, withFile(err, path)
-	}
+	defer f.Close()
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	cfg.resolvePaths(filepath.Dir(abs))
-	cfg.Listeners, cfg.Metrics, cfg.Log = []Listener{{Address: "127.0.0.1:0"}}, nil, nil
+	return ParseResources(f, filepath.Dir(abs), path)
+}
+
+// ParseResources is LoadResources for a file read from r (standard
+// input for `certgate apply -f -`): relative file paths are made
+// absolute against dir, and errors name the file as name.
+func ParseResources(r io.Reader, dir, name string) (*Config, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxResourcesSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if len(data) > MaxResourcesSize {
+		return nil, fmt.Errorf("%s: larger than %d MiB", name, MaxResourcesSize>>20)
+	}
+	cfg, err := decodeLimit(data, MaxResourcesSize)
+	if err != nil {
+		return nil, withFile(err, name)
+	}
+	cfg.resolvePaths(dir)
+	cfg.Listeners, cfg.Metrics, cfg.Log = nil, nil, nil
 	// A domain's key may be left out: the gateway keeps the stored one
 	// while the certificate is unchanged (certgate export writes none).
 	var keyless []int
@@ -88,13 +106,12 @@ func LoadResources(path string) (*Config, error) {
 			keyless = append(keyless, i)
 		}
 	}
-	err = cfg.Validate()
-	cfg.Listeners = nil
+	err = cfg.ValidateResources()
 	for _, i := range keyless {
 		cfg.Domains[i].Certificate.KeyPEM = ""
 	}
 	if err != nil {
-		return nil, withFile(err, path)
+		return nil, withFile(err, name)
 	}
 	return cfg, nil
 }
@@ -129,9 +146,12 @@ func Parse(data []byte) (*Config, error) {
 }
 
 // decode turns data into a Config without validating it.
-func decode(data []byte) (*Config, error) {
-	if len(data) > MaxFileSize {
-		return nil, docError(fmt.Sprintf("the configuration is larger than %d MiB", MaxFileSize>>20))
+func decode(data []byte) (*Config, error) { return decodeLimit(data, MaxFileSize) }
+
+// decodeLimit is decode for inputs of at most limit bytes.
+func decodeLimit(data []byte, limit int) (*Config, error) {
+	if len(data) > limit {
+		return nil, docError(fmt.Sprintf("the configuration is larger than %d MiB", limit>>20))
 	}
 	root, err := parseYAML(data)
 	if err != nil {

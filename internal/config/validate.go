@@ -37,8 +37,26 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 // duplicate hosts across domains, duplicate routes, a default domain
 // weaker than another). It reads no file. It returns nil or a
 // *ValidationError listing every problem, each with its field path.
+//
+// Validate is for a file served directly: store references (a
+// truststore's cas, a stage's client certificate by ID alone) are
+// problems. ValidateResources is for a file applied to a store.
 func (c *Config) Validate() error {
-	v := &validator{}
+	return c.validate(&validator{})
+}
+
+// ValidateResources checks c as `certgate apply` sends it to a
+// store-backed gateway: like Validate, except that listeners are not
+// required (that gateway takes listeners, metrics and log from its
+// flags) and store references are allowed: a truststore's cas (certgate
+// CA names) and a stage's client certificate given by ID alone. A stage's
+// client certificate with a certificate or key is a problem there: the
+// store generates those keys and never takes one in.
+func (c *Config) ValidateResources() error {
+	return c.validate(&validator{store: true})
+}
+
+func (c *Config) validate(v *validator) error {
 	v.config(c)
 	if len(v.problems) > 0 {
 		return &ValidationError{Problems: v.problems}
@@ -48,6 +66,8 @@ func (c *Config) Validate() error {
 
 type validator struct {
 	problems []Problem
+	// store: the configuration is applied to a store (ValidateResources).
+	store bool
 }
 
 func (v *validator) add(path, format string, args ...any) {
@@ -76,7 +96,7 @@ func (v *validator) config(c *Config) {
 		}
 	}
 
-	if len(c.Listeners) == 0 {
+	if len(c.Listeners) == 0 && !v.store {
 		v.add("listeners", "at least one listener is required")
 	}
 	addrs := map[string]string{}
@@ -491,8 +511,24 @@ func (v *validator) name(path, kind, name string) {
 
 func (v *validator) truststore(ts *Truststore, path string) {
 	v.name(path+".name", "truststore", ts.Name)
-	if len(ts.CAFiles) == 0 && ts.CABundle == "" {
+	switch {
+	case len(ts.CAs) > 0 && !v.store:
+		v.add(path+".cas", "names certgate CAs, which live in a store: apply this file to a store-backed gateway (certgate apply -f), or give the CA certificates in caFiles or caBundle")
+	case len(ts.CAFiles) == 0 && ts.CABundle == "" && len(ts.CAs) == 0 && v.store:
+		v.add(path+".caFiles", "at least one CA source is required (caFiles, caBundle or cas)")
+	case len(ts.CAFiles) == 0 && ts.CABundle == "" && len(ts.CAs) == 0:
 		v.add(path+".caFiles", "at least one CA bundle is required (caFiles or caBundle)")
+	}
+	seenCA := map[string]int{}
+	for j, name := range ts.CAs {
+		p := fmt.Sprintf("%s.cas[%d]", path, j)
+		if name == "" {
+			v.add(p, "empty: name a certgate CA")
+		} else if prev, dup := seenCA[name]; dup {
+			v.add(p, "duplicate CA %s (also cas[%d])", quote(name), prev)
+		} else {
+			seenCA[name] = j
+		}
 	}
 	v.pem(path+".caBundle", ts.CABundle)
 	v.pem(path+".intermediates", ts.Intermediates)

@@ -38,8 +38,19 @@ func (v *validator) apiBackends(a *API, path string) {
 			if cc.ID != "" && !namePattern.MatchString(cc.ID) {
 				v.add(cp+".id", "%s is not a valid ID: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit", quote(cc.ID))
 			}
-			v.source(cp, "certFile", cc.CertFile, "certPEM", cc.CertPEM)
-			v.source(cp, "keyFile", cc.KeyFile, "keyPEM", cc.KeyPEM)
+			byID := cc.CertFile == "" && cc.CertPEM == "" && cc.KeyFile == "" && cc.KeyPEM == ""
+			switch {
+			case v.store && !byID:
+				v.add(cp, "a store-backed gateway's stage names its client certificate by id alone (create one with certgate client-certificates create): its key is generated in the store and never sent")
+			case v.store && cc.ID == "":
+				v.add(cp+".id", "required: the ID of a client certificate of the store (cc-...)")
+			case v.store:
+			case byID && cc.ID != "":
+				v.add(cp, "id alone names a client certificate of a store: apply this file to a store-backed gateway (certgate apply -f), or give certFile and keyFile (or certPEM and keyPEM)")
+			default:
+				v.source(cp, "certFile", cc.CertFile, "certPEM", cc.CertPEM)
+				v.source(cp, "keyFile", cc.KeyFile, "keyPEM", cc.KeyPEM)
+			}
 		}
 	}
 }
