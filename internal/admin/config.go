@@ -48,7 +48,7 @@ var exportKinds = []string{
 }
 
 // readLive reads the resources of the store as tx sees them.
-func readLive(tx store.Tx) (*live, error) {
+func readLive(tx objectReader) (*live, error) {
 	l := &live{
 		truststores: map[string]store.Object{}, versions: map[string]store.Object{}, domains: map[string]store.Object{},
 		mappings: map[string]map[string]store.Object{}, apis: map[string]store.Object{},
@@ -125,10 +125,11 @@ func configETag(cfg *config.Config) string {
 }
 
 // exportConfig answers GET /v1/config: the store's resources in the
-// declarative schema, read in one transaction.
+// declarative schema, read from one revision (a read snapshot: writers
+// are not held up).
 func (s *server) exportConfig(c *call) error {
 	var cfg *config.Config
-	_, err := s.st.Update(c.ctx(), c.actor, s.now(), func(tx store.Tx) error {
+	err := s.st.View(c.ctx(), func(tx store.ReadTx) error {
 		l, err := readLive(tx)
 		if err != nil {
 			return err

@@ -147,7 +147,14 @@ func candidate(tx store.Tx) ([]model.Item, error) {
 }
 
 // listAll calls fn for every object of a listing.
-func listAll(tx store.Tx, opts store.ListOptions, fn func(store.Object) error) error {
+// objectReader reads objects: a write transaction (store.Tx) or a read
+// snapshot (store.ReadTx).
+type objectReader interface {
+	Get(kind, id string) (store.Object, error)
+	List(opts store.ListOptions) (store.Page, error)
+}
+
+func listAll(tx objectReader, opts store.ListOptions, fn func(store.Object) error) error {
 	opts.Limit = store.MaxPageLimit
 	for {
 		page, err := tx.List(opts)
