@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/trust"
 )
 
 // Options configure a Gateway. Zero values are useful.
@@ -44,6 +45,11 @@ type Options struct {
 	// (nil: net.Listen("tcp", address)). A node that binds all of its
 	// sockets before serving on any hands them over through it.
 	Listen func(address string) (net.Listener, error)
+	// TrustCache keeps compiled truststore versions across Compiles, so
+	// that one is compiled once (nil: a cache of trust.DefaultCacheSize
+	// of the gateway's own). Share one to share compiled versions, e.g.
+	// between a node's gateway and the admin API's validation.
+	TrustCache *trust.Cache
 }
 
 // Gateway runs front-door listeners serving the current Snapshot. Its
@@ -75,6 +81,7 @@ type Gateway struct {
 	// guarded by mu. The background goroutine (started on first use)
 	// runs the recompiles; requests coalesce.
 	crl           *crlFetcher
+	trustCache    *trust.Cache // compiled truststore versions, by content
 	applied       *config.Config
 	public        *publicListener
 	bgOnce        sync.Once
@@ -112,6 +119,10 @@ func New(opts Options) *Gateway {
 		bgDone:        make(chan struct{}),
 	}
 	g.crl = newCRLFetcher(g)
+	g.trustCache = opts.TrustCache
+	if g.trustCache == nil {
+		g.trustCache = trust.NewCache(0)
+	}
 	g.listen = opts.Listen
 	if g.listen == nil {
 		g.listen = func(address string) (net.Listener, error) { return net.Listen("tcp", address) }
