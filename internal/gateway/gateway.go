@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/certgate/certgate/internal/trust"
 )
 
 // Options configure a Gateway. Zero values are useful.
@@ -44,6 +46,11 @@ type Options struct {
 	// (nil: net.Listen("tcp", address)). A node that binds all of its
 	// sockets before serving on any hands them over through it.
 	Listen func(address string) (net.Listener, error)
+	// TrustCache keeps compiled truststore versions across Compiles, so
+	// that one is compiled once (nil: a cache of trust.DefaultCacheSize
+	// of the gateway's own). Share one to share compiled versions, e.g.
+	// between a node's gateway and the admin API's validation.
+	TrustCache *trust.Cache
 }
 
 // Gateway runs front-door listeners serving the current Snapshot. Its
@@ -71,6 +78,8 @@ type Gateway struct {
 
 	// public is the public listener (public.go), guarded by mu.
 	public *publicListener
+	// trustCache holds compiled truststore versions, by content.
+	trustCache *trust.Cache
 
 	// Back-end TLS (backend_*.go): observations that outlive swaps, and
 	// the probe and client-certificate expiry loop (started by the first
@@ -96,6 +105,10 @@ func New(opts Options) *Gateway {
 		listeners: map[string]*listener{},
 		tickets:   newTicketKeys(),
 		pool:      newTransportPool(),
+	}
+	g.trustCache = opts.TrustCache
+	if g.trustCache == nil {
+		g.trustCache = trust.NewCache(0)
 	}
 	g.listen = opts.Listen
 	if g.listen == nil {
