@@ -52,7 +52,8 @@ func storeKey(tc trust.Config, crls []rawCRL) [32]byte {
 	k := trust.NewKey()
 	k.String(tc.Name)
 	k.String("settings " + strconv.Itoa(tc.MaxChainDepth) + " " + strconv.Itoa(tc.MaxCertSize) + " " +
-		strconv.FormatBool(tc.IgnoreExpiry) + " " + strconv.FormatBool(tc.RequireClientAuthEKU) + " " + tc.CRLStale.String())
+		strconv.FormatBool(tc.IgnoreExpiry) + " " + strconv.FormatBool(tc.RequireClientAuthEKU) + " " + tc.CRLStale.String() +
+		" " + strconv.Itoa(tc.ChainCacheSize))
 	k.Int(len(tc.Roots))
 	for _, r := range tc.Roots {
 		k.Bytes(r.Raw)

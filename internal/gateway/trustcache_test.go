@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/pem"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -84,7 +85,7 @@ func TestCompileReusesTruststoreVersions(t *testing.T) {
 		var stores []*trust.Store
 		for range 2 {
 			g := New(Options{TrustCache: cache})
-			s, err := g.Compile(mustLoad(t, e, yaml))
+			s, err := g.Compile(mustLoad(t, e, yaml), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,4 +105,41 @@ func mustLoad(t *testing.T, e *env, yaml string) *config.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// Every field of trust.Config must enter storeKey: a field left out
+// would let a compiled truststore be reused under another setting (a
+// security setting silently ignored). Adding a field to trust.Config
+// fails here until storeKey digests it and it is listed.
+func TestStoreKeyCoversTrustConfig(t *testing.T) {
+	keyed := map[string]bool{
+		"Name": true, "Roots": true, "Intermediates": true,
+		"CRLs":        true, // as configured, by the raw bytes storeKey is given
+		"DenySerials": true, "DenyFingerprints": true, "MaxChainDepth": true,
+		"IgnoreExpiry": true, "RequireClientAuthEKU": true, "MaxCertSize": true,
+		"ChainCacheSize": true, "CRLStale": true, "PendingCRLs": true,
+	}
+	typ := reflect.TypeFor[trust.Config]()
+	for i := range typ.NumField() {
+		if f := typ.Field(i); f.IsExported() && !keyed[f.Name] {
+			t.Errorf("trust.Config.%s is not digested by storeKey: add it there and to this list", f.Name)
+		}
+	}
+	base := trust.Config{Name: "clients"}
+	for name, mut := range map[string]func(*trust.Config){
+		"MaxChainDepth":        func(c *trust.Config) { c.MaxChainDepth = 2 },
+		"IgnoreExpiry":         func(c *trust.Config) { c.IgnoreExpiry = true },
+		"RequireClientAuthEKU": func(c *trust.Config) { c.RequireClientAuthEKU = true },
+		"MaxCertSize":          func(c *trust.Config) { c.MaxCertSize = 4096 },
+		"ChainCacheSize":       func(c *trust.Config) { c.ChainCacheSize = 7 },
+		"CRLStale":             func(c *trust.Config) { c.CRLStale = trust.StaleSoftFail },
+		"PendingCRLs":          func(c *trust.Config) { c.PendingCRLs = []string{"http://crl.test/x.crl"} },
+		"DenyFingerprints":     func(c *trust.Config) { c.DenyFingerprints = [][32]byte{{1}} },
+	} {
+		c := base
+		mut(&c)
+		if storeKey(c, nil) == storeKey(base, nil) {
+			t.Errorf("changing %s does not change the key", name)
+		}
+	}
 }
