@@ -46,8 +46,9 @@ var leaves = map[string][]string{
 	"internal/pki":        nil,
 	"internal/hostname":   nil,
 	"internal/keyring":    nil,
-	"internal/route":      nil,
-	"internal/certheader": nil,
+	"internal/h1":         nil,
+	"internal/route":      {"internal/h1"},
+	"internal/certheader": {"internal/h1"},
 }
 
 // controlPlane is what the data plane never reaches, directly or not.
@@ -63,15 +64,16 @@ func rules() []rule {
 		{pkg: "internal/config", never: append(slices.Clone(controlPlane), "internal/gateway"),
 			why: "the declarative model is data and validation only"},
 		{pkg: "internal/admin", never: []string{"internal/gateway", "internal/node", "internal/cli", "internal/client", "database/sql"},
-			onlyModule: []string{"internal/store", "internal/keyring", "internal/model", "internal/config", "internal/trust", "internal/pki",
-				"internal/certheader", "internal/hostname", "internal/route"},
-			why: "admin is the control plane's HTTP side over the store, the model and the leaves: never the data plane, nor SQL directly"},
+			onlyModule: append([]string{"internal/store", "internal/model", "internal/config"}, slices.Collect(maps.Keys(leaves))...),
+			why:        "admin is the control plane's HTTP side over the store, the model and the leaves: never the data plane, nor SQL directly"},
 		{pkg: "internal/store", tree: true, never: []string{"internal/gateway", "internal/admin", "internal/config", "internal/node", "internal/cli", "internal/trust", "internal/pki"},
 			why: "the store keeps revisions; it knows nothing of what they mean"},
 		{pkg: "internal/store", stdlibOnly: true, onlyModule: []string{},
 			why: "the store contract takes the standard library only"},
 		{pkg: "internal/keyring", stdlibOnly: true,
 			why: "keyring seals keys with the standard library only"},
+		{pkg: "internal/h1", stdlibOnly: true,
+			why: "the HTTP/1.1 parser is standard library only"},
 		{pkg: "internal/trust", direct: trustImports,
 			why: "trust decides from bytes and time: no I/O, networking, logging or randomness"},
 	}

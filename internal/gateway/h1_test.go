@@ -384,7 +384,7 @@ func unionKeys(a, b http.Header) []string {
 
 // TestH1ForwardingNetHTTPCorners: requests that net/http's proxy
 // forwards differently from the fast path. The first two were fixed in
-// h1parse.go since; the last fails until fixed (see its comment).
+// internal/h1 since; the last fails until fixed (see its comment).
 func TestH1ForwardingNetHTTPCorners(t *testing.T) {
 	rec := newRecorder(t)
 	e, leaf := h1Setup(t, rec.srv.URL, "", "")
@@ -394,14 +394,14 @@ func TestH1ForwardingNetHTTPCorners(t *testing.T) {
 			get("/h", "TE: deflate, trailers"),
 			// ReverseProxy sends "Te: trailers" whenever a TE field
 			// contains the token (httpguts.HeaderValuesContainsToken);
-			// parseRequestHead used to set teTrailers only when a TE
+			// h1.ParseRequestHead used to set teTrailers only when a TE
 			// field's whole value was "trailers" (the last one winning).
 			"Te",
 		},
 		{
 			"Connection token folding to an ASCII name",
 			get("/h", "Connection: \u017fome-Field", "Some-Field: kept by net/http"),
-			// namedIn used bytes.EqualFold, which folds Unicode
+			// h1.NamedIn used bytes.EqualFold, which folds Unicode
 			// ("\u017f", LATIN SMALL LETTER LONG S, equals 's'), so the
 			// fast path dropped Some-Field; net/http deletes only the
 			// field whose canonical name is the token.
@@ -412,9 +412,9 @@ func TestH1ForwardingNetHTTPCorners(t *testing.T) {
 			get("/h", "Connection: close", "Close: dropped by net/http"),
 			// "close" in Connection also names a field (RFC 9110 7.6.1):
 			// net/http's proxy deletes a field named Close;
-			// parseRequestHead sets r.close for the token but does not
+			// h1.ParseRequestHead sets r.close for the token but does not
 			// add it to r.connTokens, so send forwards the field. Fix
-			// (h1parse.go, parseRequestHead, case "connection"): in the
+			// (h1.ParseRequestHead, case "connection"): in the
 			// "close" case also append tok to r.connTokens (as for
 			// "keep-alive" it makes no difference: Keep-Alive is
 			// hop-by-hop anyway).

@@ -102,7 +102,7 @@ func (g *Gateway) serveFront(w http.ResponseWriter, r *http.Request) {
 		// its connection's last (RFC 9112 6.1), but net/http removes the
 		// Content-Length before the handler runs: every chunked request
 		// served here is. (The fast path closes after such requests
-		// only, h1Request.badFraming.)
+		// only, h1.Request.BadFraming.)
 		w.Header().Set("Connection", "close")
 	}
 	if isPublicPath(r.URL.Path) {

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/certgate/certgate/internal/h1"
 )
 
 // Tests of protocol upgrades and CONNECT (upgrade.go), on the HTTP/1.1
@@ -94,7 +96,7 @@ func (b *h2cBackend) serve(c net.Conn) {
 		b.seen = append(b.seen, r.Method+" "+r.RequestURI)
 		b.hdrs = append(b.hdrs, r.Header)
 		b.mu.Unlock()
-		if !hasToken(r.Header["Upgrade"], "h2c") && !strings.HasPrefix(r.URL.Path, "/public/switch") {
+		if !h1.HasToken(r.Header["Upgrade"], "h2c") && !strings.HasPrefix(r.URL.Path, "/public/switch") {
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 			continue
 		}
@@ -208,7 +210,7 @@ func newWSBackend(t *testing.T) *wsBackend {
 		b.mu.Lock()
 		b.seen = append(b.seen, r.Header.Clone())
 		b.mu.Unlock()
-		if !hasToken(r.Header["Connection"], "upgrade") || !hasToken(r.Header["Upgrade"], "websocket") {
+		if !h1.HasToken(r.Header["Connection"], "upgrade") || !h1.HasToken(r.Header["Upgrade"], "websocket") {
 			io.WriteString(w, "plain")
 			return
 		}
@@ -347,7 +349,7 @@ func TestWebSocketRoute(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if resp.StatusCode != 101 || !hasToken(resp.Header["Upgrade"], "websocket") ||
+				if resp.StatusCode != 101 || !h1.HasToken(resp.Header["Upgrade"], "websocket") ||
 					resp.Header.Get("Sec-WebSocket-Accept") != wsAccept("dGhlIHNhbXBsZSBub25jZQ==") {
 					t.Fatalf("opening answer: %d %v, want 101 with the back end's Sec-WebSocket-Accept", resp.StatusCode, resp.Header)
 				}
@@ -451,7 +453,8 @@ func TestConnectRefused(t *testing.T) {
 // fields, what is left to forward is no HTTP2-Settings and at most
 // "Upgrade: websocket", only for a GET on a route that allows it, and
 // only when the client offered websocket with a Connection upgrade token
-// (hasToken agreeing with httpguts' reading, containsToken).
+// (h1.HasToken, which FuzzHasToken in internal/h1 holds to httpguts'
+// reading).
 func FuzzPrepareUpgrade(f *testing.F) {
 	for _, s := range []string{
 		"Connection: Upgrade, HTTP2-Settings\nUpgrade: h2c\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA",
@@ -478,11 +481,7 @@ func FuzzPrepareUpgrade(f *testing.F) {
 			}
 			h.Add(name, strings.TrimSpace(value))
 		}
-		offered := containsToken(h["Connection"], "upgrade") && containsToken(h["Upgrade"], "websocket")
-		if hasToken(h["Connection"], "upgrade") != containsToken(h["Connection"], "upgrade") ||
-			hasToken(h["Upgrade"], "websocket") != containsToken(h["Upgrade"], "websocket") {
-			t.Fatalf("hasToken disagrees with containsToken on %q", h)
-		}
+		offered := h1.HasToken(h["Connection"], "upgrade") && h1.HasToken(h["Upgrade"], "websocket")
 		r := &http.Request{Method: method, Header: h, ProtoMajor: 1, ProtoMinor: 1}
 		up := prepareUpgrade(r, websocket)
 		if _, ok := h["Http2-Settings"]; ok {
