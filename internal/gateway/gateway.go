@@ -44,6 +44,11 @@ type Options struct {
 	// (nil: net.Listen("tcp", address)). A node that binds all of its
 	// sockets before serving on any hands them over through it.
 	Listen func(address string) (net.Listener, error)
+	// NetHTTPOnly turns the HTTP/1.1 fast path off: net/http serves every
+	// connection (false: the fast path serves what it can, see
+	// h1server.go). For comparison and as an escape hatch; `certgate
+	// serve` sets it from CERTGATE_HTTP1=net/http.
+	NetHTTPOnly bool
 }
 
 // Gateway runs front-door listeners serving the current Snapshot. Its
@@ -57,6 +62,9 @@ type Gateway struct {
 	// quietCollect runs at the end of a burst (debug.FreeOSMemory;
 	// replaced in tests).
 	quietCollect func()
+	// netHTTPOnly is Options.NetHTTPOnly; it applies to connections
+	// accepted after it is set (tests switch it on a running gateway).
+	netHTTPOnly atomic.Bool
 	// realClock: now is time.Now, so its readings serve for deadlines
 	// too (the fast path saves clock reads).
 	realClock bool
@@ -125,6 +133,7 @@ func New(opts Options) *Gateway {
 	g.probeKick = make(chan struct{}, 1)
 	g.systemRoots = x509.SystemCertPool
 	g.quietCollect = debug.FreeOSMemory
+	g.netHTTPOnly.Store(opts.NetHTTPOnly)
 	g.probeInterval = opts.BackendProbeInterval
 	if g.probeInterval == 0 {
 		g.probeInterval = DefaultBackendProbeInterval

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -35,11 +34,9 @@ import (
 // are handed, with the bytes already read, to the listener's net/http
 // server, which then serves the connection for the rest of its life.
 //
-// CERTGATE_HTTP1=net/http turns the fast path off (every connection goes
-// to net/http), for comparison and as an escape hatch.
-
-// h1Enabled reports whether the fast path serves HTTP/1.1 connections.
-var h1Enabled = os.Getenv("CERTGATE_HTTP1") != "net/http"
+// Options.NetHTTPOnly (CERTGATE_HTTP1=net/http for `certgate serve`)
+// turns the fast path off: every connection goes to net/http, for
+// comparison and as an escape hatch.
 
 // Buffer sizes: a head must fit the read buffer (larger ones go to
 // net/http, which applies maxHeaderBytes); responses are written through

@@ -248,7 +248,7 @@ func (l *listener) handshake(raw net.Conn) {
 		// open connections again: judge this one now.
 		g.rejudgeConn(c, s, nil, g.now())
 	}
-	if h1Enabled && !c.h2 && !l.closing.Load() {
+	if !g.netHTTPOnly.Load() && !c.h2 && !l.closing.Load() {
 		// A goroutine of its own: the handshake's has a stack grown by
 		// the cryptography, which an idle connection would keep.
 		l.wg.Add(1)

@@ -154,7 +154,7 @@ func TestH2CUpgradeIsNotForwarded(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/fast=%v", tc.name, fast), func(t *testing.T) {
 				be := newH2CBackend(t)
 				e, leaf := h1Setup(t, be.URL(), "", upgradeRoutes)
-				setH1(t, fast)
+				setH1(t, e, fast)
 				c := e.dialH1(t, leaf)
 				resp, body := c.do(get(tc.path, tc.fields...))
 				if resp.StatusCode != tc.status {
@@ -342,7 +342,7 @@ func TestWebSocketRoute(t *testing.T) {
 		} {
 			t.Run(fmt.Sprintf("%s/fast=%v", tc.name, fast), func(t *testing.T) {
 				e, leaf := h1Setup(t, be.srv.URL, "", upgradeRoutes)
-				setH1(t, fast)
+				setH1(t, e, fast)
 				c := e.dialH1(t, leaf)
 				c.send(wsUpgrade("/ws/chat", tc.fields...))
 				resp, err := http.ReadResponse(c.br, &http.Request{Method: "GET"})
@@ -391,7 +391,7 @@ func TestWebSocketNeedsOptIn(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/fast=%v", tc.name, fast), func(t *testing.T) {
 				routes := upgradeRoutes + "      - {method: POST, path: \"/public/{proxy+}\", integration: echo}\n"
 				e, leaf := h1Setup(t, be.srv.URL, "", routes)
-				setH1(t, fast)
+				setH1(t, e, fast)
 				c := e.dialH1(t, leaf)
 				resp, body := c.do(tc.raw)
 				if resp.StatusCode != 200 || string(body) != "plain" {
@@ -430,7 +430,7 @@ func TestConnectRefused(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/fast=%v", tc.name, fast), func(t *testing.T) {
 				routes := upgradeRoutes + "      - {method: ANY, path: \"/{proxy+}\", integration: echo}\n"
 				e, leaf := h1Setup(t, rec.srv.URL, "", strings.Replace(routes, ", allow: [{subject: {CN: operator}}]", "", 1))
-				setH1(t, fast)
+				setH1(t, e, fast)
 				n := rec.count()
 				c := e.dialH1(t, leaf)
 				c.send(tc.raw)

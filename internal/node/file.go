@@ -35,6 +35,9 @@ import (
 type FileOptions struct {
 	// Path of the YAML configuration file.
 	Path string
+	// NetHTTPOnly turns the gateway's HTTP/1.1 fast path off
+	// (gateway.Options.NetHTTPOnly).
+	NetHTTPOnly bool
 	// Logger for everything (nil: discard).
 	Logger *slog.Logger
 	// Reload triggers a reload when it receives (SIGHUP in the CLI).
@@ -86,7 +89,7 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	socks := newSockets()
 	defer socks.close()
-	g := gateway.New(gateway.Options{Logger: log, Registerer: reg, Listen: socks.listen})
+	g := gateway.New(gateway.Options{Logger: log, Registerer: reg, Listen: socks.listen, NetHTTPOnly: opts.NetHTTPOnly})
 
 	// Watch before the first load, so an edit made while it loads (or as
 	// soon as Ready reports) is not missed.

@@ -73,6 +73,9 @@ type StoreOptions struct {
 	Notice func(format string, args ...any)
 	// ShutdownTimeout bounds the graceful drain (0: 30 s).
 	ShutdownTimeout time.Duration
+	// NetHTTPOnly turns the gateway's HTTP/1.1 fast path off
+	// (gateway.Options.NetHTTPOnly).
+	NetHTTPOnly bool
 }
 
 // StoreNode is a running store-backed gateway.
@@ -193,7 +196,7 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		return err
 	}
 	defer socks.close()
-	n.g = gateway.New(gateway.Options{Logger: log, Registerer: opts.Registerer, Listen: socks.listen})
+	n.g = gateway.New(gateway.Options{Logger: log, Registerer: opts.Registerer, Listen: socks.listen, NetHTTPOnly: opts.NetHTTPOnly})
 	rev, err := st.Revision(ctx)
 	if err != nil {
 		return err
