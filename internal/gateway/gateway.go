@@ -51,6 +51,11 @@ type Options struct {
 	// of the gateway's own). Share one to share compiled versions, e.g.
 	// between a node's gateway and the admin API's validation.
 	TrustCache *trust.Cache
+	// NetHTTPOnly turns the HTTP/1.1 fast path off: net/http serves every
+	// connection (false: the fast path serves what it can, see
+	// h1server.go). For comparison and as an escape hatch; `certgate
+	// serve` sets it from CERTGATE_HTTP1=net/http.
+	NetHTTPOnly bool
 }
 
 // Gateway runs front-door listeners serving the current Snapshot. Its
@@ -64,6 +69,9 @@ type Gateway struct {
 	// quietCollect runs at the end of a burst (debug.FreeOSMemory;
 	// replaced in tests).
 	quietCollect func()
+	// netHTTPOnly is Options.NetHTTPOnly; it applies to connections
+	// accepted after it is set (tests switch it on a running gateway).
+	netHTTPOnly atomic.Bool
 	// realClock: now is time.Now, so its readings serve for deadlines
 	// too (the fast path saves clock reads).
 	realClock bool
@@ -123,6 +131,7 @@ func New(opts Options) *Gateway {
 	g.probeKick = make(chan struct{}, 1)
 	g.systemRoots = x509.SystemCertPool
 	g.quietCollect = debug.FreeOSMemory
+	g.netHTTPOnly.Store(opts.NetHTTPOnly)
 	g.probeInterval = opts.BackendProbeInterval
 	if g.probeInterval == 0 {
 		g.probeInterval = DefaultBackendProbeInterval
