@@ -3,6 +3,7 @@ package admin
 import (
 	"encoding/json"
 	"errors"
+	"github.com/certgate/certgate/internal/api"
 	"reflect"
 	"strings"
 	"testing"
@@ -18,27 +19,27 @@ var requestTypes = []struct {
 	new  func() any
 	seed string
 }{
-	{"truststoreCreate", func() any { return &truststoreCreate{} },
+	{"truststoreCreate", func() any { return &api.TruststoreCreate{} },
 		`{"name":"partners","description":"d","caBundle":"-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n","intermediates":"","crls":["x"],"deny":{"serials":["0A"],"fingerprints":[]},"maxChainDepth":4,"ignoreClientCertExpiry":true,"maxCertificateBytes":4096}`},
-	{"truststorePatch", func() any { return &truststorePatch{} }, `{"description":null}`},
-	{"versionContent", func() any { return &versionContent{} }, `{"caBundle":"x","crls":[]}`},
-	{"domainRequest", func() any { return &domainRequest{} },
+	{"truststorePatch", func() any { return &api.TruststorePatch{} }, `{"description":null}`},
+	{"versionContent", func() any { return &api.VersionContent{} }, `{"caBundle":"x","crls":[]}`},
+	{"domainRequest", func() any { return &api.DomainRequest{} },
 		`{"hosts":["a.example"],"certificate":{"certPEM":"c","keyPEM":"k"},"tls":{"minVersion":"1.3","sessionTickets":false},"clientAuth":{"mode":"verify","truststore":"t","truststoreVersion":2,"failureResponse":"http","advertiseCANames":true},"headers":{"dialects":["xfcc"],"strip":["X-A"]}}`},
 	{"mapping", func() any { return &model.Mapping{} }, `{"basePath":"/v1","api":"orders","stage":"prod"}`},
-	{"apiRequest", func() any { return &apiRequest{} }, `{"name":"orders","description":"x"}`},
+	{"apiRequest", func() any { return &api.APIRequest{} }, `{"name":"orders","description":"x"}`},
 	{"integration", func() any { return &config.Integration{} }, `{"name":"b","url":"https://b","timeout":"30s"}`},
 	{"route", func() any { return &config.Route{} },
 		`{"method":"GET","path":"/w/{id}","integration":"b","requireClientCert":true,"allow":[{"subject":{"CN":"a","O":"b"},"sanDNS":"*.x","spiffeID":"spiffe://x/*"}],"deny":[{"serial":"0A"}]}`},
 	{"stage", func() any { return &model.Stage{} }, `{"name":"prod","variables":{"a":"b"},"clientCertificateId":"cc-1"}`},
-	{"dryRun", func() any { return &dryRunRequest{} }, `{"chainPEM":"x","truststoreVersion":1}`},
-	{"clientCertRequest", func() any { return &clientCertRequest{} }, `{"description":"d","tags":{"team":"pay"},"keyType":"rsa-2048","validityDays":90,"caId":"ca-1"}`},
-	{"clientCertPatch", func() any { return &clientCertPatch{} }, `{"description":null,"tags":{"a":"b"}}`},
+	{"dryRun", func() any { return &api.DryRunRequest{} }, `{"chainPEM":"x","truststoreVersion":1}`},
+	{"clientCertRequest", func() any { return &api.ClientCertificateRequest{} }, `{"description":"d","tags":{"team":"pay"},"keyType":"rsa-2048","validityDays":90,"caId":"ca-1"}`},
+	{"clientCertPatch", func() any { return &api.ClientCertificatePatch{} }, `{"description":null,"tags":{"a":"b"}}`},
 	{"caRequest", func() any { return &caRequest{} },
 		`{"name":"partners-ca","type":"subordinate","parentId":"ca-1","keyType":"ecdsa-p384","subject":{"commonName":"P","organization":["O"],"validityDays":30,"pathLen":0,"permittedDnsDomains":[".example.com"],"permittedIpRanges":["10.0.0.0/8"]},"crlValidity":"24h","crlUrl":"http://x/y.crl"}`},
 	{"caPatch", func() any { return &caPatch{} }, `{"status":"disabled","crlValidity":"48h"}`},
 	{"issueRequest", func() any { return &issueRequest{} },
 		`{"csr":"-----BEGIN CERTIFICATE REQUEST-----\nMII=\n-----END CERTIFICATE REQUEST-----\n","profile":"server","validityDays":90,"dnsNames":["a.example.com"],"ipAddresses":["10.0.0.1"],"emails":["a@b"],"uris":["spiffe://example.org/a"]}`},
-	{"invokeRequest", func() any { return &invokeRequest{} }, `{"stage":"prod","method":"POST","path":"/w/1?x=2","headers":{"X-A":"b"},"body":"aGk=","bodyBase64":true,"clientCertificateId":"cc-1"}`},
+	{"invokeRequest", func() any { return &api.InvokeRequest{} }, `{"stage":"prod","method":"POST","path":"/w/1?x=2","headers":{"X-A":"b"},"body":"aGk=","bodyBase64":true,"clientCertificateId":"cc-1"}`},
 }
 
 // FuzzDecode decodes arbitrary bodies as every request type (and as a
@@ -72,13 +73,13 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		if which%2 == 1 {
-			cur := domainRequest{Hosts: []string{"a.example"}, Certificate: certificateRequest{CertPEM: "c"}}
+			cur := api.DomainRequest{Hosts: []string{"a.example"}, Certificate: api.CertificateRequest{CertPEM: "c"}}
 			merged, err := mergePatch(cur, data)
 			if err != nil {
 				checkEcho(t, data, err)
 				return
 			}
-			var in domainRequest
+			var in api.DomainRequest
 			checkEcho(t, data, decodeStrict(merged, &in))
 		}
 	})

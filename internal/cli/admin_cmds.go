@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/certgate/certgate/internal/api"
 	"io"
 	"net/http"
 	"os"
@@ -197,7 +198,7 @@ func readPEMFile(flagName, path string) (string, error) {
 // problemError makes an admin API problem a one-line error plus details
 // (exit 1).
 func problemError(err error) error {
-	var p *client.Problem
+	var p *api.Problem
 	if errors.As(err, &p) {
 		return &exitError{code: 1, err: p}
 	}

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/certgate/certgate/internal/api"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"time"
-
-	"github.com/certgate/certgate/internal/client"
 )
 
 const clientCertsPath = "/v1/client-certificates"
@@ -224,7 +223,7 @@ var clientCertificatesCmd = resourceCommand("client-certificates", map[string]ve
 			path += "?force=true"
 		}
 		err = a.write(ctx, stdout, http.MethodDelete, path, nil, nil)
-		var p *client.Problem
+		var p *api.Problem
 		if errors.As(err, &p) && p.Code == "ClientCertificateInUse" {
 			return &exitError{code: 1, err: fmt.Errorf("%w\n  (--force detaches it: those stages then present no client certificate)", p)}
 		}

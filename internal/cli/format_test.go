@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"github.com/certgate/certgate/internal/api"
 	"os"
 	"path/filepath"
 	"testing"
@@ -80,7 +81,7 @@ func TestPrintBackendTLS(t *testing.T) {
 		{"not_observed", tlsNotObserved},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var b backendTLS
+			var b api.BackendTLS
 			if err := json.Unmarshal([]byte(tc.in), &b); err != nil {
 				t.Fatal(err)
 			}

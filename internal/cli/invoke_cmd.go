@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/certgate/certgate/internal/api"
 	"io"
 	"net/http"
 	"os"
@@ -27,7 +28,7 @@ type invokeResult struct {
 	UpstreamURL      string              `json:"upstreamUrl"`
 	Code             string              `json:"code"`
 	ConnectionReused bool                `json:"connectionReused"`
-	BackendTLS       *backendTLS         `json:"backendTls"`
+	BackendTLS       *api.BackendTLS     `json:"backendTls"`
 	Log              []json.RawMessage   `json:"log"`
 }
 
@@ -108,7 +109,7 @@ func formatMillis(ms float64) string {
 }
 
 // backendSummary is one line about a test call's back-end handshake.
-func backendSummary(b *backendTLS) string {
+func backendSummary(b *api.BackendTLS) string {
 	var parts []string
 	if b.Verified {
 		parts = append(parts, markOK+" "+handshakeLine(b))

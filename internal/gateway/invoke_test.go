@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	wire "github.com/certgate/certgate/internal/api"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -152,7 +153,7 @@ func TestInvokeBody(t *testing.T) {
 	}
 }
 
-func logLines(t *testing.T, res *InvokeResult, kind string) []map[string]any {
+func logLines(t *testing.T, res *wire.InvokeResult, kind string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, raw := range res.Log {
@@ -167,7 +168,7 @@ func logLines(t *testing.T, res *InvokeResult, kind string) []map[string]any {
 	return out
 }
 
-func logMsgs(t *testing.T, res *InvokeResult) string {
+func logMsgs(t *testing.T, res *wire.InvokeResult) string {
 	t.Helper()
 	var msgs []string
 	for _, raw := range res.Log {

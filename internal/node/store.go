@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/certgate/certgate/internal/api"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -94,7 +95,7 @@ type StoreNode struct {
 	adminLn net.Listener
 
 	mu     sync.Mutex
-	status admin.NodeStatus
+	status api.NodeStatus
 	// settingsWarning says that --default-domain names no domain yet
 	// ("" when it does, or is not set).
 	settingsWarning string
@@ -107,7 +108,7 @@ func (n *StoreNode) Gateway() *gateway.Gateway { return n.g }
 func (n *StoreNode) AdminURL() string { return "https://" + n.adminLn.Addr().String() }
 
 // Status returns the applied revision and last error.
-func (n *StoreNode) Status() admin.NodeStatus {
+func (n *StoreNode) Status() api.NodeStatus {
 	n.mu.Lock()
 	st := n.status
 	n.mu.Unlock()
@@ -123,7 +124,7 @@ func (n *StoreNode) Status() admin.NodeStatus {
 	}
 	n.mu.Unlock()
 	for _, c := range n.crls.Status() {
-		st.CRLSources = append(st.CRLSources, admin.CRLSourceStatus{
+		st.CRLSources = append(st.CRLSources, api.CRLSourceStatus{
 			URL: c.URL, Truststores: c.Truststores, LastAttempt: c.LastAttempt, LastSuccess: c.LastSuccess,
 			NextAttempt: c.NextAttempt, LastError: c.LastError, Available: c.Available, Issuer: c.Issuer,
 			Number: c.Number, ThisUpdate: c.ThisUpdate, NextUpdate: c.NextUpdate, Entries: c.Entries,
@@ -444,14 +445,14 @@ func (n *StoreNode) check(ctx context.Context, items []model.Item, openKey model
 
 // dryRun judges a chain for a domain as the listener would, against the
 // domain's current truststore version or version.
-func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, chainPEM []byte) (admin.DryRunResult, error) {
+func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, chainPEM []byte) (api.DryRunResult, error) {
 	var items []model.Item
 	err := n.st.View(ctx, func(rtx store.ReadTx) (err error) {
 		items, err = readItems(rtx)
 		return err
 	})
 	if err != nil {
-		return admin.DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	var host, tsName string
 	for i, it := range items {
@@ -461,7 +462,7 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 		host = it.Name
 		var d model.Domain
 		if err := jsonUnmarshal(it.Body, &d); err != nil {
-			return admin.DryRunResult{}, err
+			return api.DryRunResult{}, err
 		}
 		tsName = d.ClientAuth.Truststore
 		if version == 0 {
@@ -470,7 +471,7 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 			d.ClientAuth.TruststoreVersion = version
 			b, err := jsonMarshal(d)
 			if err != nil {
-				return admin.DryRunResult{}, err
+				return api.DryRunResult{}, err
 			}
 			items[i].Body = b
 		}
@@ -487,23 +488,23 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 		}
 	}
 	if host == "" {
-		return admin.DryRunResult{}, fmt.Errorf("no domain %s: %w", domainID, store.ErrNotFound)
+		return api.DryRunResult{}, fmt.Errorf("no domain %s: %w", domainID, store.ErrNotFound)
 	}
 	cfg, _, err := n.assemble(items, n.openKeyFunc(storeSecrets{ctx, n.st}))
 	if err != nil {
-		return admin.DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	snap, err := n.g.Compile(cfg, fetched(n.crls.Current()))
 	if err != nil {
-		return admin.DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	chain, _, err := trust.ParseCertificates(chainPEM)
 	if err != nil {
-		return admin.DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	v, err := snap.DryRun(host, chain, n.now())
 	if err != nil {
-		return admin.DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	return dryRunResult(v, version), nil
 }
