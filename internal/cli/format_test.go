@@ -111,7 +111,7 @@ func TestPrintInvokeResult(t *testing.T) {
 			"latencyMs": 0.1, "code": "RouteNotFound", "log": []}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var r invokeResult
+			var r api.InvokeResult
 			if err := json.Unmarshal([]byte(tc.in), &r); err != nil {
 				t.Fatal(err)
 			}
