@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"crypto/x509"
 	"errors"
-	"github.com/certgate/certgate/internal/api"
 	"io"
 	"log/slog"
 	"mime"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/store"

@@ -2,9 +2,10 @@ package admin
 
 import (
 	"fmt"
-	"github.com/certgate/certgate/internal/api"
 	"strings"
 	"testing"
+
+	"github.com/certgate/certgate/internal/api"
 )
 
 func TestAPIsAndChildren(t *testing.T) {

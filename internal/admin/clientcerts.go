@@ -6,11 +6,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/certgate/certgate/internal/api"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/store"

@@ -3,12 +3,12 @@ package admin
 import (
 	"encoding/json"
 	"errors"
-	"github.com/certgate/certgate/internal/api"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 )

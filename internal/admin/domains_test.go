@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/certgate/certgate/internal/api"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/model"
 )
 

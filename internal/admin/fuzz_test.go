@@ -3,11 +3,11 @@ package admin
 import (
 	"encoding/json"
 	"errors"
-	"github.com/certgate/certgate/internal/api"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 )

@@ -3,11 +3,11 @@ package admin
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/certgate/certgate/internal/api"
 	"reflect"
 	"slices"
 	"strings"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/trust"
 )

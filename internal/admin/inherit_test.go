@@ -3,13 +3,13 @@ package admin
 import (
 	"encoding/json"
 	"errors"
-	"github.com/certgate/certgate/internal/api"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 )

@@ -2,9 +2,9 @@ package admin
 
 import (
 	"errors"
-	"github.com/certgate/certgate/internal/api"
 	"net/http"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/store"

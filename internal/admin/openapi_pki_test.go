@@ -10,11 +10,11 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"github.com/certgate/certgate/internal/api"
 	"math/big"
 	"testing"
 	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/store"
 )
 

@@ -4,10 +4,11 @@ import (
 	"context"
 	_ "embed"
 	"errors"
-	"github.com/certgate/certgate/internal/api"
-	"github.com/certgate/certgate/internal/store"
 	"net/http"
 	"strconv"
+
+	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/store"
 )
 
 // openAPIDocument describes every route of the handler (OpenAPI 3.0).

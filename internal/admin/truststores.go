@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/certgate/certgate/internal/api"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/store"

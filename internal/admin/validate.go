@@ -2,10 +2,10 @@ package admin
 
 import (
 	"errors"
-	"github.com/certgate/certgate/internal/api"
 	"regexp"
 	"strings"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 )
 

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/certgate/certgate/internal/api"
 	"net/http"
 	"strconv"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/store"

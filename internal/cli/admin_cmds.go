@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/certgate/certgate/internal/api"
 	"io"
 	"net/http"
 	"os"
@@ -18,6 +17,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v2"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/client"
 )
 

@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/certgate/certgate/internal/api"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/certgate/certgate/internal/api"
 )
 
 const clientCertsPath = "/v1/client-certificates"

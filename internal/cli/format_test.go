@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"github.com/certgate/certgate/internal/api"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/certgate/certgate/internal/api"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")

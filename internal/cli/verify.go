@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/certgate/certgate/internal/api"
 	"io"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/trust"
 )
 

@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/certgate/certgate/internal/api"
 	"io"
 	"net/http"
 	"net/url"
@@ -24,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/certgate/certgate/internal/api"
 )
 
 // Environment variables and data-directory files the client reads.

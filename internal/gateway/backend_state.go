@@ -8,11 +8,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	// Imported as wire: this package has a type named api.
-	wire "github.com/certgate/certgate/internal/api"
 	"net"
 	"sync"
 	"time"
+
+	// Imported as wire: this package has a type named api.
+	wire "github.com/certgate/certgate/internal/api"
 )
 
 // Errors of wire.BackendTLS, ProbeBackend and Invoke lookups.

@@ -4,13 +4,13 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
-	wire "github.com/certgate/certgate/internal/api"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	wire "github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
 

@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	// Imported as wire: this package has a type named api.
-	wire "github.com/certgate/certgate/internal/api"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	// Imported as wire: this package has a type named api.
+	wire "github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/certheader"
 	"github.com/certgate/certgate/internal/config"
 )

@@ -6,12 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	wire "github.com/certgate/certgate/internal/api"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	wire "github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/certgate/certgate/internal/api"
 	"time"
 
 	"github.com/certgate/certgate/internal/admin"
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/gateway"
 	"github.com/certgate/certgate/internal/store"

@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/certgate/certgate/internal/api"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
 

@@ -15,7 +15,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/certgate/certgate/internal/api"
 	"io"
 	"math/big"
 	"net"
@@ -31,6 +30,7 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/echo"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )

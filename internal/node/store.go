@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/certgate/certgate/internal/api"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -25,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/certgate/certgate/internal/admin"
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/crlsource"
 	"github.com/certgate/certgate/internal/gateway"

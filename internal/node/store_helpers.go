@@ -2,10 +2,10 @@ package node
 
 import (
 	"encoding/json"
-	"github.com/certgate/certgate/internal/api"
 	"strings"
 
 	"github.com/certgate/certgate/internal/admin"
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/gateway"
 )
 
