@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/store"
@@ -48,12 +49,12 @@ type Options struct {
 	Check func(ctx context.Context, items []model.Item, openKey model.KeyOpener) error
 	// Status reports the node's applied revision and last error (GET
 	// /v1/status). nil reports only the store's revision.
-	Status func() NodeStatus
+	Status func() api.NodeStatus
 	// DryRun judges a PEM chain for a domain as the live listener would;
 	// version 0 is the domain's current truststore version. nil answers
 	// the dry-run route with 503. An error wrapping store.ErrNotFound is a
 	// 404, any other a 422 DryRunFailed.
-	DryRun func(ctx context.Context, domainID string, version int, chainPEM []byte) (DryRunResult, error)
+	DryRun func(ctx context.Context, domainID string, version int, chainPEM []byte) (api.DryRunResult, error)
 	// TokenSHA256 is the SHA-256 of the bearer token, compared in
 	// constant time. The zero value accepts no token.
 	TokenSHA256 [32]byte
@@ -74,13 +75,11 @@ type Options struct {
 	PublicURL string
 	// BackendTLS reports what the node knows of an integration's back-end
 	// TLS (by API and integration name); probe asks for a fresh handshake.
-	// The value is encoded as the answer. An error wrapping
-	// store.ErrNotFound is a 404. nil answers 503.
-	BackendTLS func(ctx context.Context, api, integration string, probe bool) (any, error)
-	// Invoke runs a test request through the node's live pipeline. The
-	// value is encoded as the answer. An error wrapping store.ErrNotFound
-	// is a 404. nil answers 503.
-	Invoke func(ctx context.Context, req InvokeRequest) (any, error)
+	// An error wrapping store.ErrNotFound is a 404. nil answers 503.
+	BackendTLS func(ctx context.Context, apiName, integration string, probe bool) (api.BackendTLS, error)
+	// Invoke runs a test request through the node's live pipeline. An
+	// error wrapping store.ErrNotFound is a 404. nil answers 503.
+	Invoke func(ctx context.Context, req InvokeRequest) (*api.InvokeResult, error)
 }
 
 // InvokeRequest is a test invocation as the node runs it: names resolved,
@@ -94,66 +93,6 @@ type InvokeRequest struct {
 	// certificate when ClientCertificateID is set.
 	ClientCertificateID string
 	CertPEM, KeyPEM     string
-}
-
-// NodeStatus is what GET /v1/status reports.
-type NodeStatus struct {
-	// StoreRevision is the store's last committed revision (the handler
-	// fills it in from the store).
-	StoreRevision int64 `json:"storeRevision"`
-	// ActiveRevision is the revision the node serves.
-	ActiveRevision int64 `json:"activeRevision"`
-	// ConfigID identifies the compiled snapshot.
-	ConfigID string `json:"configId,omitempty"`
-	// LastError is why LastErrorRevision could not be served ("" if
-	// none).
-	LastError         string    `json:"lastError,omitempty"`
-	LastErrorRevision int64     `json:"lastErrorRevision,omitempty"`
-	AppliedAt         time.Time `json:"appliedAt,omitzero"`
-	// Warnings are the served snapshot's warnings (an integration that
-	// skips back-end verification, a CRL source not fetched yet, ...).
-	Warnings []string `json:"warnings,omitempty"`
-	// CRLSources are the CRLs the node fetches for truststores'
-	// crlSources, with their health.
-	CRLSources []CRLSourceStatus `json:"crlSources,omitempty"`
-}
-
-// CRLSourceStatus is the health of one fetched CRL.
-type CRLSourceStatus struct {
-	URL         string    `json:"url"`
-	Truststores []string  `json:"truststores"`
-	LastAttempt time.Time `json:"lastAttempt,omitzero"`
-	LastSuccess time.Time `json:"lastSuccess,omitzero"`
-	NextAttempt time.Time `json:"nextAttempt,omitzero"`
-	LastError   string    `json:"lastError,omitempty"`
-	// Available: a good copy is in use; the fields below describe it.
-	Available  bool      `json:"available"`
-	Issuer     string    `json:"issuer,omitempty"`
-	Number     string    `json:"number,omitempty"`
-	ThisUpdate time.Time `json:"thisUpdate,omitzero"`
-	NextUpdate time.Time `json:"nextUpdate,omitzero"`
-	Entries    int       `json:"entries"`
-	SHA256     string    `json:"sha256,omitempty"`
-	// Stale: no copy, or past its nextUpdate — the truststores refuse
-	// (hardFail) or flag (softFail) the certificates it covers.
-	Stale bool `json:"stale"`
-}
-
-// DryRunResult is the verdict of POST
-// /v1/domains/{id}/verify-client-certificate. A refusal is a result
-// (Admitted false, Reason a trust reason code), not an error.
-type DryRunResult struct {
-	Admitted bool   `json:"admitted"`
-	Reason   string `json:"reason,omitempty"`
-	Detail   string `json:"detail,omitempty"`
-	// Identity is the verified identity (or, in passthrough mode, the
-	// presented one, with Verified false).
-	Identity *IdentityJSON `json:"identity,omitempty"`
-	// Headers are the identity headers the back end would receive.
-	Headers map[string]string `json:"headers,omitempty"`
-	// TruststoreVersion is the truststore version judged against (0: the
-	// domain has no truststore).
-	TruststoreVersion int `json:"truststoreVersion,omitempty"`
 }
 
 // route is one entry of the route table.

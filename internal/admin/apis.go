@@ -6,40 +6,25 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/store"
 )
 
-// apiRequest is the body of POST /v1/apis and the document a PATCH
-// merges into.
-type apiRequest struct {
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
-}
-
-type apiJSON struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description,omitempty"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
-}
-
-func apiOf(o store.Object) (apiJSON, error) {
+func apiOf(o store.Object) (api.API, error) {
 	var a model.API
 	if err := decodeBody(o, &a); err != nil {
-		return apiJSON{}, err
+		return api.API{}, err
 	}
-	return apiJSON{ID: o.ID, Name: a.Name, Description: a.Description, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
+	return api.API{ID: o.ID, Name: a.Name, Description: a.Description, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
 }
 
-func checkAPI(in *apiRequest) error {
+func checkAPI(in *api.APIRequest) error {
 	errs := localProblems(&config.Config{APIs: []config.API{{Name: in.Name}}}, "apis[0]")
 	if len(in.Description) > 1000 {
-		errs = append(errs, FieldError{Path: "description", Message: "at most 1000 bytes"})
+		errs = append(errs, api.FieldError{Path: "description", Message: "at most 1000 bytes"})
 	}
 	if len(errs) > 0 {
 		return invalidFields(errs)
@@ -60,7 +45,7 @@ func nameTaken(tx store.Tx, kind, parent, name, self, what string) error {
 }
 
 func (s *server) createAPI(c *call) error {
-	var in apiRequest
+	var in api.APIRequest
 	if err := decodeStrict(c.body, &in); err != nil {
 		return err
 	}
@@ -121,11 +106,11 @@ func (s *server) patchAPI(c *call) error {
 		if err := decodeBody(o, &cur); err != nil {
 			return err
 		}
-		merged, err := mergePatch(apiRequest{Name: cur.Name, Description: cur.Description}, c.body)
+		merged, err := mergePatch(api.APIRequest{Name: cur.Name, Description: cur.Description}, c.body)
 		if err != nil {
 			return err
 		}
-		var in apiRequest
+		var in api.APIRequest
 		if err := decodeStrict(merged, &in); err != nil {
 			return err
 		}
@@ -171,8 +156,8 @@ func (s *server) patchAPI(c *call) error {
 
 // mappingsOf lists the mappings that use API apiName (and stage, if not
 // "").
-func mappingsOf(tx store.Tx, apiName, stage string) ([]UsedBy, error) {
-	var users []UsedBy
+func mappingsOf(tx store.Tx, apiName, stage string) ([]api.UsedBy, error) {
+	var users []api.UsedBy
 	err := listAll(tx, store.ListOptions{Kind: model.KindMapping}, func(m store.Object) error {
 		var body model.Mapping
 		if err := decodeBody(m, &body); err != nil {
@@ -183,7 +168,7 @@ func mappingsOf(tx store.Tx, apiName, stage string) ([]UsedBy, error) {
 			if d, err := tx.Get(model.KindDomain, m.Parent); err == nil {
 				name = d.Name + name
 			}
-			users = append(users, UsedBy{ID: m.ID, Name: name})
+			users = append(users, api.UsedBy{ID: m.ID, Name: name})
 		}
 		return nil
 	})
@@ -238,20 +223,20 @@ type childSpec[In, Out any] struct {
 	// prepare validates in for the API (in tx) and returns the body to
 	// store and the object's name. self is the object's ID on a PUT, ""
 	// on a POST; old is its current body then.
-	prepare func(tx store.Tx, api store.Object, in *In, self string, old json.RawMessage) (body any, name string, err error)
+	prepare func(tx store.Tx, apiObj store.Object, in *In, self string, old json.RawMessage) (body any, name string, err error)
 	// view shows a stored object.
 	view func(o store.Object) (Out, error)
 	// inUse refuses the deletion of o, or returns nil.
-	inUse func(tx store.Tx, api store.Object, o store.Object) error
+	inUse func(tx store.Tx, apiObj store.Object, o store.Object) error
 }
 
 // target loads, in tx, the API and the child a PUT or DELETE names, and
 // the revision its If-Match requires (store.AnyRev when absent).
-func (sp childSpec[In, Out]) target(c *call, tx store.Tx) (api, o store.Object, ifRev int64, err error) {
-	if api, err = get(tx, model.KindAPI, c.r.PathValue("id"), "API"); err != nil {
+func (sp childSpec[In, Out]) target(c *call, tx store.Tx) (apiObj, o store.Object, ifRev int64, err error) {
+	if apiObj, err = get(tx, model.KindAPI, c.r.PathValue("id"), "API"); err != nil {
 		return
 	}
-	if o, err = getChild(tx, sp.kind, api.ID, c.r.PathValue("cid"), sp.what); err != nil {
+	if o, err = getChild(tx, sp.kind, apiObj.ID, c.r.PathValue("cid"), sp.what); err != nil {
 		return
 	}
 	ifRev, err = precondition(c.r, o)
@@ -271,15 +256,15 @@ func childHandlers[In, Out any](sp childSpec[In, Out]) childKind {
 			}
 			var out store.Object
 			rev, err := s.update(c, func(tx store.Tx) error {
-				api, err := apiOfCall(c, tx)
+				apiObj, err := apiOfCall(c, tx)
 				if err != nil {
 					return err
 				}
-				body, name, err := sp.prepare(tx, api, &in, "", nil)
+				body, name, err := sp.prepare(tx, apiObj, &in, "", nil)
 				if err != nil {
 					return err
 				}
-				out, err = tx.Create(store.Object{Kind: sp.kind, ID: store.NewID(model.Prefix[sp.kind]), Parent: api.ID, Name: name, Body: mustJSON(body)})
+				out, err = tx.Create(store.Object{Kind: sp.kind, ID: store.NewID(model.Prefix[sp.kind]), Parent: apiObj.ID, Name: name, Body: mustJSON(body)})
 				return err
 			})
 			if err != nil {
@@ -318,11 +303,11 @@ func childHandlers[In, Out any](sp childSpec[In, Out]) childKind {
 			}
 			var out store.Object
 			rev, err := s.update(c, func(tx store.Tx) error {
-				api, o, ifRev, err := sp.target(c, tx)
+				apiObj, o, ifRev, err := sp.target(c, tx)
 				if err != nil {
 					return err
 				}
-				body, name, err := sp.prepare(tx, api, &in, o.ID, o.Body)
+				body, name, err := sp.prepare(tx, apiObj, &in, o.ID, o.Body)
 				if err != nil {
 					return err
 				}
@@ -343,12 +328,12 @@ func childHandlers[In, Out any](sp childSpec[In, Out]) childKind {
 		},
 		delete: func(s *server, c *call) error {
 			rev, err := s.update(c, func(tx store.Tx) error {
-				api, o, ifRev, err := sp.target(c, tx)
+				apiObj, o, ifRev, err := sp.target(c, tx)
 				if err != nil {
 					return err
 				}
 				if sp.inUse != nil {
-					if err := sp.inUse(tx, api, o); err != nil {
+					if err := sp.inUse(tx, apiObj, o); err != nil {
 						return err
 					}
 				}
@@ -365,13 +350,13 @@ func childHandlers[In, Out any](sp childSpec[In, Out]) childKind {
 
 // apiStub is the API a child is validated in: its name and integrations
 // (with a stub URL), so references between children resolve.
-func apiStub(tx store.Tx, api store.Object) (config.API, error) {
+func apiStub(tx store.Tx, apiObj store.Object) (config.API, error) {
 	var a model.API
-	if err := decodeBody(api, &a); err != nil {
+	if err := decodeBody(apiObj, &a); err != nil {
 		return config.API{}, err
 	}
 	ca := config.API{Name: a.Name}
-	err := listAll(tx, store.ListOptions{Kind: model.KindIntegration, Parent: api.ID}, func(o store.Object) error {
+	err := listAll(tx, store.ListOptions{Kind: model.KindIntegration, Parent: apiObj.ID}, func(o store.Object) error {
 		ca.Integrations = append(ca.Integrations, config.Integration{Name: o.Name, URL: "https://stub.invalid"})
 		return nil
 	})
@@ -380,19 +365,11 @@ func apiStub(tx store.Tx, api store.Object) (config.API, error) {
 
 // Integrations.
 
-type integrationJSON struct {
-	ID    string `json:"id"`
-	APIID string `json:"apiId"`
-	config.Integration
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
-}
-
-var integrationSpec = childSpec[config.Integration, integrationJSON]{
+var integrationSpec = childSpec[config.Integration, api.Integration]{
 	collection: "integrations", kind: model.KindIntegration, what: "integration",
-	prepare: func(tx store.Tx, api store.Object, in *config.Integration, self string, old json.RawMessage) (any, string, error) {
+	prepare: func(tx store.Tx, apiObj store.Object, in *config.Integration, self string, old json.RawMessage) (any, string, error) {
 		var a model.API
-		if err := decodeBody(api, &a); err != nil {
+		if err := decodeBody(apiObj, &a); err != nil {
 			return nil, "", err
 		}
 		if in.TLS.CAFile != "" {
@@ -401,27 +378,27 @@ var integrationSpec = childSpec[config.Integration, integrationJSON]{
 		if errs := localProblems(&config.Config{APIs: []config.API{{Name: a.Name, Integrations: []config.Integration{*in}}}}, "apis[0].integrations[0]"); len(errs) > 0 {
 			return nil, "", invalidFields(errs)
 		}
-		if err := nameTaken(tx, model.KindIntegration, api.ID, in.Name, self, "an integration"); err != nil {
+		if err := nameTaken(tx, model.KindIntegration, apiObj.ID, in.Name, self, "an integration"); err != nil {
 			return nil, "", err
 		}
 		return in, in.Name, nil
 	},
-	view: func(o store.Object) (integrationJSON, error) {
+	view: func(o store.Object) (api.Integration, error) {
 		var in config.Integration
 		if err := decodeBody(o, &in); err != nil {
-			return integrationJSON{}, err
+			return api.Integration{}, err
 		}
-		return integrationJSON{ID: o.ID, APIID: o.Parent, Integration: in, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
+		return api.Integration{ID: o.ID, APIID: o.Parent, Integration: in, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
 	},
-	inUse: func(tx store.Tx, api store.Object, o store.Object) error {
-		var users []UsedBy
-		err := listAll(tx, store.ListOptions{Kind: model.KindRoute, Parent: api.ID}, func(r store.Object) error {
+	inUse: func(tx store.Tx, apiObj store.Object, o store.Object) error {
+		var users []api.UsedBy
+		err := listAll(tx, store.ListOptions{Kind: model.KindRoute, Parent: apiObj.ID}, func(r store.Object) error {
 			var rt config.Route
 			if err := decodeBody(r, &rt); err != nil {
 				return err
 			}
 			if rt.Integration == o.Name {
-				users = append(users, UsedBy{ID: r.ID, Name: rt.Method + " " + rt.Path})
+				users = append(users, api.UsedBy{ID: r.ID, Name: rt.Method + " " + rt.Path})
 			}
 			return nil
 		})
@@ -439,22 +416,14 @@ var integrationSpec = childSpec[config.Integration, integrationJSON]{
 
 // Routes.
 
-type routeJSON struct {
-	ID    string `json:"id"`
-	APIID string `json:"apiId"`
-	config.Route
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
-}
-
-var routeSpec = childSpec[config.Route, routeJSON]{
+var routeSpec = childSpec[config.Route, api.Route]{
 	collection: "routes", kind: model.KindRoute, what: "route",
-	prepare: func(tx store.Tx, api store.Object, in *config.Route, self string, old json.RawMessage) (any, string, error) {
+	prepare: func(tx store.Tx, apiObj store.Object, in *config.Route, self string, old json.RawMessage) (any, string, error) {
 		in.Method = strings.ToUpper(in.Method)
 		if in.Method == "" {
 			in.Method = config.MethodAny
 		}
-		ca, err := apiStub(tx, api)
+		ca, err := apiStub(tx, apiObj)
 		if err != nil {
 			return nil, "", err
 		}
@@ -464,24 +433,16 @@ var routeSpec = childSpec[config.Route, routeJSON]{
 		}
 		return in, "", nil
 	},
-	view: func(o store.Object) (routeJSON, error) {
+	view: func(o store.Object) (api.Route, error) {
 		var r config.Route
 		if err := decodeBody(o, &r); err != nil {
-			return routeJSON{}, err
+			return api.Route{}, err
 		}
-		return routeJSON{ID: o.ID, APIID: o.Parent, Route: r, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
+		return api.Route{ID: o.ID, APIID: o.Parent, Route: r, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
 	},
 }
 
 // Stages.
-
-type stageJSON struct {
-	ID    string `json:"id"`
-	APIID string `json:"apiId"`
-	model.Stage
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
-}
 
 // Limits of stage variables.
 const (
@@ -489,34 +450,34 @@ const (
 	maxStageVariableSize = 2048
 )
 
-var stageSpec = childSpec[model.Stage, stageJSON]{
+var stageSpec = childSpec[model.Stage, api.Stage]{
 	collection: "stages", kind: model.KindStage, what: "stage",
-	prepare: func(tx store.Tx, api store.Object, in *model.Stage, self string, old json.RawMessage) (any, string, error) {
-		var errs []FieldError
+	prepare: func(tx store.Tx, apiObj store.Object, in *model.Stage, self string, old json.RawMessage) (any, string, error) {
+		var errs []api.FieldError
 		if in.Name == "" {
-			errs = append(errs, FieldError{Path: "name", Message: "required: the stage's name"})
+			errs = append(errs, api.FieldError{Path: "name", Message: "required: the stage's name"})
 		} else if !namePattern.MatchString(in.Name) {
-			errs = append(errs, FieldError{Path: "name", Message: "not a valid name: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"})
+			errs = append(errs, api.FieldError{Path: "name", Message: "not a valid name: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"})
 		}
 		if len(in.Variables) > maxStageVariables {
-			errs = append(errs, FieldError{Path: "variables", Message: fmt.Sprintf("at most %d variables", maxStageVariables)})
+			errs = append(errs, api.FieldError{Path: "variables", Message: fmt.Sprintf("at most %d variables", maxStageVariables)})
 		}
 		for k, v := range in.Variables {
 			p := joinPath("variables", k)
 			if !variablePattern.MatchString(k) {
-				errs = append(errs, FieldError{Path: p, Message: "a variable name is 1 to 64 letters, digits or '_'"})
+				errs = append(errs, api.FieldError{Path: p, Message: "a variable name is 1 to 64 letters, digits or '_'"})
 			}
 			if len(v) > maxStageVariableSize {
-				errs = append(errs, FieldError{Path: p, Message: fmt.Sprintf("at most %d bytes", maxStageVariableSize)})
+				errs = append(errs, api.FieldError{Path: p, Message: fmt.Sprintf("at most %d bytes", maxStageVariableSize)})
 			}
 		}
 		if id := in.ClientCertificateID; id != "" && !idPattern.MatchString(id) {
-			errs = append(errs, FieldError{Path: "clientCertificateId", Message: "not an ID (letters, digits, '.', '_' or '-')"})
+			errs = append(errs, api.FieldError{Path: "clientCertificateId", Message: "not an ID (letters, digits, '.', '_' or '-')"})
 		}
 		if len(errs) > 0 {
 			return nil, "", invalidFields(errs)
 		}
-		if err := nameTaken(tx, model.KindStage, api.ID, in.Name, self, "a stage"); err != nil {
+		if err := nameTaken(tx, model.KindStage, apiObj.ID, in.Name, self, "a stage"); err != nil {
 			return nil, "", err
 		}
 		if id := in.ClientCertificateID; id != "" {
@@ -529,26 +490,26 @@ var stageSpec = childSpec[model.Stage, stageJSON]{
 		if old != nil {
 			var prev model.Stage
 			if err := json.Unmarshal(old, &prev); err == nil && prev.Name != in.Name {
-				if err := stageInUse(tx, api, prev.Name); err != nil {
+				if err := stageInUse(tx, apiObj, prev.Name); err != nil {
 					return nil, "", err
 				}
 			}
 		}
 		return in, in.Name, nil
 	},
-	view: func(o store.Object) (stageJSON, error) {
+	view: func(o store.Object) (api.Stage, error) {
 		var st model.Stage
 		if err := decodeBody(o, &st); err != nil {
-			return stageJSON{}, err
+			return api.Stage{}, err
 		}
-		return stageJSON{ID: o.ID, APIID: o.Parent, Stage: st, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
+		return api.Stage{ID: o.ID, APIID: o.Parent, StageSpec: api.StageSpec(st), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
 	},
-	inUse: func(tx store.Tx, api store.Object, o store.Object) error { return stageInUse(tx, api, o.Name) },
+	inUse: func(tx store.Tx, apiObj store.Object, o store.Object) error { return stageInUse(tx, apiObj, o.Name) },
 }
 
 // stageInUse refuses to delete or rename a stage that mappings name.
-func stageInUse(tx store.Tx, api store.Object, stage string) error {
-	users, err := mappingsOf(tx, api.Name, stage)
+func stageInUse(tx store.Tx, apiObj store.Object, stage string) error {
+	users, err := mappingsOf(tx, apiObj.Name, stage)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/certgate/certgate/internal/api"
 )
 
 func TestAPIsAndChildren(t *testing.T) {
@@ -11,19 +13,19 @@ func TestAPIsAndChildren(t *testing.T) {
 	p := newPKI(t)
 
 	created := e.must(201, req{method: "POST", path: "/v1/apis", body: map[string]any{"name": "orders", "description": "Order service"}})
-	var api apiJSON
-	created.json(t, &api)
-	if !strings.HasPrefix(api.ID, "api-") || api.Name != "orders" {
-		t.Fatalf("created %+v", api)
+	var apiObj api.API
+	created.json(t, &apiObj)
+	if !strings.HasPrefix(apiObj.ID, "api-") || apiObj.Name != "orders" {
+		t.Fatalf("created %+v", apiObj)
 	}
 	e.fail(409, CodeConflict, req{method: "POST", path: "/v1/apis", body: map[string]any{"name": "orders"}})
 	e.fail(422, CodeValidationFailed, req{method: "POST", path: "/v1/apis", body: map[string]any{"name": "-bad"}})
-	base := "/v1/apis/" + api.ID
+	base := "/v1/apis/" + apiObj.ID
 
 	// Integrations.
-	var in integrationJSON
+	var in api.Integration
 	e.must(201, req{method: "POST", path: base + "/integrations", body: map[string]any{"name": "backend", "url": "https://orders.internal:8443/api", "timeout": "5s"}}).json(t, &in)
-	if !strings.HasPrefix(in.ID, "int-") || in.APIID != api.ID || in.URL != "https://orders.internal:8443/api" || in.Timeout.String() != "5s" {
+	if !strings.HasPrefix(in.ID, "int-") || in.APIID != apiObj.ID || in.URL != "https://orders.internal:8443/api" || in.Timeout.String() != "5s" {
 		t.Fatalf("integration %+v", in)
 	}
 	pr := e.fail(422, CodeValidationFailed, req{method: "POST", path: base + "/integrations", body: map[string]any{"name": "b2", "url": "ftp://x", "timeout": 30}})
@@ -35,7 +37,7 @@ func TestAPIsAndChildren(t *testing.T) {
 		t.Errorf("problem %+v", pr)
 	}
 	e.fail(409, CodeConflict, req{method: "POST", path: base + "/integrations", body: map[string]any{"name": "backend", "url": "https://x"}})
-	var in2 integrationJSON
+	var in2 api.Integration
 	e.must(201, req{method: "POST", path: base + "/integrations", body: map[string]any{"name": "legacy", "url": "http://legacy.internal", "timeout": 30}}).json(t, &in2)
 	if in2.Timeout.String() != "30s" {
 		t.Errorf("timeout %s", in2.Timeout)
@@ -54,7 +56,7 @@ func TestAPIsAndChildren(t *testing.T) {
 	if pr.Errors[0].Path != "path" {
 		t.Errorf("problem %+v", pr)
 	}
-	var rt routeJSON
+	var rt api.Route
 	rtResp := e.must(201, req{method: "POST", path: base + "/routes", body: map[string]any{
 		"method": "get", "path": "/orders/{id}", "integration": "backend", "requireClientCert": true,
 		"allow": []any{map[string]any{"subject": map[string]any{"O": "Partner*"}}}, "websocket": true,
@@ -75,7 +77,7 @@ func TestAPIsAndChildren(t *testing.T) {
 	}
 	rtPut := e.must(200, req{method: "PUT", path: base + "/routes/" + rt.ID, body: map[string]any{"method": "POST", "path": "/orders", "integration": "legacy"},
 		header: map[string]string{"If-Match": rtResp.etag()}})
-	rt = routeJSON{}
+	rt = api.Route{}
 	rtPut.json(t, &rt)
 	if rt.Method != "POST" || rt.Integration != "legacy" || rt.RequireClientCert {
 		t.Errorf("route after PUT %+v", rt)
@@ -93,9 +95,9 @@ func TestAPIsAndChildren(t *testing.T) {
 	e.fail(422, CodeValidationFailed, req{method: "PUT", path: base + "/integrations/" + in2.ID, body: map[string]any{"name": "renamed", "url": "http://legacy.internal"}})
 
 	// Stages.
-	var st stageJSON
+	var st api.Stage
 	e.fail(422, CodeValidationFailed, req{method: "POST", path: base + "/stages", body: map[string]any{"name": "prod", "clientCertificateId": "cc-abc"}})
-	var cc clientCertJSON
+	var cc api.ClientCertificate
 	e.must(201, req{method: "POST", path: "/v1/client-certificates", body: map[string]any{"description": "prod"}}).json(t, &cc)
 	e.must(201, req{method: "POST", path: base + "/stages", body: map[string]any{"name": "prod", "variables": map[string]string{"region": "eu"}, "clientCertificateId": cc.ID}}).json(t, &st)
 	if !strings.HasPrefix(st.ID, "stg-") || st.Variables["region"] != "eu" || st.ClientCertificateID != cc.ID {
@@ -126,14 +128,14 @@ func TestAPIsAndChildren(t *testing.T) {
 	if pr.Errors[0].Path != "basePath" {
 		t.Errorf("problem %+v", pr)
 	}
-	var m mappingJSON
+	var m api.Mapping
 	mResp := e.must(201, req{method: "POST", path: mbase, body: map[string]any{"basePath": "/v1", "api": "orders", "stage": "prod"}})
 	mResp.json(t, &m)
 	if !strings.HasPrefix(m.ID, "map-") || m.DomainID != dom || m.API != "orders" || m.Stage != "prod" {
 		t.Fatalf("mapping %+v", m)
 	}
 	e.fail(409, CodeConflict, req{method: "POST", path: mbase, body: map[string]any{"basePath": "/v1", "api": "orders"}})
-	var root mappingJSON
+	var root api.Mapping
 	e.must(201, req{method: "POST", path: mbase, body: map[string]any{"api": "orders"}}).json(t, &root)
 	if root.BasePath != "/" {
 		t.Errorf("default base path %q", root.BasePath)
@@ -151,7 +153,7 @@ func TestAPIsAndChildren(t *testing.T) {
 
 	// Renaming the API carries its mappings along.
 	apiResp := e.must(200, req{method: "GET", path: base})
-	var renamed apiJSON
+	var renamed api.API
 	e.must(200, req{method: "PATCH", path: base, body: map[string]any{"name": "orders-v2"}, header: map[string]string{"If-Match": apiResp.etag()}}).json(t, &renamed)
 	if renamed.Name != "orders-v2" || renamed.Description != "Order service" {
 		t.Errorf("renamed %+v", renamed)
@@ -163,7 +165,7 @@ func TestAPIsAndChildren(t *testing.T) {
 	}
 	e.fail(412, CodePreconditionFailed, req{method: "PUT", path: mbase + "/" + m.ID, body: map[string]any{"basePath": "/v2", "api": "orders-v2"}, header: map[string]string{"If-Match": mResp.etag()}})
 	mID := m.ID
-	m = mappingJSON{}
+	m = api.Mapping{}
 	e.must(200, req{method: "PUT", path: mbase + "/" + mID, body: map[string]any{"basePath": "/v2", "api": "orders-v2"}, header: map[string]string{"If-Match": mGet.etag()}}).json(t, &m)
 	if m.BasePath != "/v2" || m.Stage != "" {
 		t.Errorf("mapping after PUT %+v", m)
@@ -181,12 +183,12 @@ func TestAPIsAndChildren(t *testing.T) {
 // TestPagination creates 120 routes and pages through them.
 func TestPagination(t *testing.T) {
 	e := newEnv(t)
-	api := e.createAPI("big")
-	base := "/v1/apis/" + api
+	apiObj := e.createAPI("big")
+	base := "/v1/apis/" + apiObj
 	e.must(201, req{method: "POST", path: base + "/integrations", body: map[string]any{"name": "b", "url": "https://b.internal"}})
 	want := map[string]bool{}
 	for i := range 120 {
-		var rt routeJSON
+		var rt api.Route
 		e.must(201, req{method: "POST", path: base + "/routes", body: map[string]any{"method": "GET", "path": fmt.Sprintf("/r%03d", i)}}).json(t, &rt)
 		want[rt.ID] = true
 	}
@@ -198,7 +200,7 @@ func TestPagination(t *testing.T) {
 		if next != "" {
 			path += "&next=" + next
 		}
-		var page listPage[routeJSON]
+		var page api.Page[api.Route]
 		e.must(200, req{method: "GET", path: path}).json(t, &page)
 		pages++
 		if len(page.Items) > 50 {
@@ -224,12 +226,12 @@ func TestPagination(t *testing.T) {
 		}
 	}
 	// The default page is 50; the maximum 500.
-	var page listPage[routeJSON]
+	var page api.Page[api.Route]
 	e.must(200, req{method: "GET", path: base + "/routes"}).json(t, &page)
 	if len(page.Items) != 50 || page.Next == "" {
 		t.Errorf("default page: %d items, next %q", len(page.Items), page.Next)
 	}
-	page = listPage[routeJSON]{}
+	page = api.Page[api.Route]{}
 	e.must(200, req{method: "GET", path: base + "/routes?limit=500"}).json(t, &page)
 	if len(page.Items) != 120 || page.Next != "" {
 		t.Errorf("limit 500: %d items, next %q", len(page.Items), page.Next)

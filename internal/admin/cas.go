@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/pki"
@@ -320,30 +321,30 @@ func (s *server) createCA(c *call) error {
 	if in.KeyType == "" {
 		in.KeyType = string(pki.KeyECDSAP256)
 	}
-	var errs []FieldError
+	var errs []api.FieldError
 	if in.Name == "" {
-		errs = append(errs, FieldError{Path: "name", Message: "required: the CA's name"})
+		errs = append(errs, api.FieldError{Path: "name", Message: "required: the CA's name"})
 	} else if !namePattern.MatchString(in.Name) {
-		errs = append(errs, FieldError{Path: "name", Message: "not a valid name: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"})
+		errs = append(errs, api.FieldError{Path: "name", Message: "not a valid name: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit"})
 	}
 	if len(in.Description) > 1000 {
-		errs = append(errs, FieldError{Path: "description", Message: "at most 1000 bytes"})
+		errs = append(errs, api.FieldError{Path: "description", Message: "at most 1000 bytes"})
 	}
 	switch in.Type {
 	case model.CARoot, model.CAExternal:
 		if in.ParentID != "" {
-			errs = append(errs, FieldError{Path: "parentId", Message: "only a subordinate has a certgate parent"})
+			errs = append(errs, api.FieldError{Path: "parentId", Message: "only a subordinate has a certgate parent"})
 		}
 	case model.CASubordinate:
 		if in.ParentID == "" {
-			errs = append(errs, FieldError{Path: "parentId", Message: "required: the certgate CA that signs this subordinate"})
+			errs = append(errs, api.FieldError{Path: "parentId", Message: "required: the certgate CA that signs this subordinate"})
 		}
 	default:
-		errs = append(errs, FieldError{Path: "type", Message: fmt.Sprintf("%q is not a CA type; use root, subordinate or external", clip(in.Type, 32))})
+		errs = append(errs, api.FieldError{Path: "type", Message: fmt.Sprintf("%q is not a CA type; use root, subordinate or external", clip(in.Type, 32))})
 	}
 	errs = checkKeyType(errs, "keyType", in.KeyType)
 	if in.Spec.CommonName == "" {
-		errs = append(errs, FieldError{Path: "subject.commonName", Message: "required: the CA's common name"})
+		errs = append(errs, api.FieldError{Path: "subject.commonName", Message: "required: the CA's common name"})
 	}
 	if in.Spec.ValidityDays == 0 {
 		in.Spec.ValidityDays = DefaultRootCADays
@@ -352,21 +353,21 @@ func (s *server) createCA(c *call) error {
 		}
 	}
 	if d := in.Spec.ValidityDays; d < 1 || d > MaxCADays {
-		errs = append(errs, FieldError{Path: "subject.validityDays", Message: fmt.Sprintf("%d is out of range: 1 to %d", d, MaxCADays)})
+		errs = append(errs, api.FieldError{Path: "subject.validityDays", Message: fmt.Sprintf("%d is out of range: 1 to %d", d, MaxCADays)})
 	}
 	if in.Spec.PathLen != nil && (*in.Spec.PathLen < 0 || *in.Spec.PathLen > 10) {
-		errs = append(errs, FieldError{Path: "subject.pathLen", Message: "0 to 10 (leave it out for no limit)"})
+		errs = append(errs, api.FieldError{Path: "subject.pathLen", Message: "0 to 10 (leave it out for no limit)"})
 	}
 	validity := time.Duration(in.CRLValidity)
 	if validity == 0 {
 		validity = DefaultCRLValidity
 	}
 	if validity < MinCRLValidity || validity > MaxCRLValidity {
-		errs = append(errs, FieldError{Path: "crlValidity", Message: fmt.Sprintf("%s is out of range: %s to %s", validity, MinCRLValidity, MaxCRLValidity)})
+		errs = append(errs, api.FieldError{Path: "crlValidity", Message: fmt.Sprintf("%s is out of range: %s to %s", validity, MinCRLValidity, MaxCRLValidity)})
 	}
 	if in.CRLURL != "" {
 		if u, err := url.Parse(in.CRLURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, FieldError{Path: "crlUrl", Message: "an http or https URL"})
+			errs = append(errs, api.FieldError{Path: "crlUrl", Message: "an http or https URL"})
 		}
 	}
 	if len(errs) > 0 {
@@ -521,14 +522,14 @@ func (s *server) deleteCA(c *call) error {
 		if err != nil {
 			return err
 		}
-		var users []UsedBy
+		var users []api.UsedBy
 		err = listAll(tx, store.ListOptions{Kind: model.KindTruststoreVersion}, func(v store.Object) error {
 			var tv model.TruststoreVersion
 			if err := decodeBody(v, &tv); err != nil {
 				return err
 			}
 			if slices.Contains(tv.CAs, id) {
-				users = append(users, UsedBy{ID: v.ID, Name: fmt.Sprintf("truststore %s version %d", v.Parent, tv.Version)})
+				users = append(users, api.UsedBy{ID: v.ID, Name: fmt.Sprintf("truststore %s version %d", v.Parent, tv.Version)})
 			}
 			return nil
 		})
@@ -541,7 +542,7 @@ func (s *server) deleteCA(c *call) error {
 				return err
 			}
 			if ca.ParentID == id {
-				users = append(users, UsedBy{ID: x.ID, Name: "subordinate CA " + ca.Name})
+				users = append(users, api.UsedBy{ID: x.ID, Name: "subordinate CA " + ca.Name})
 			}
 			return nil
 		})
@@ -665,24 +666,24 @@ func (s *server) issue(c *call) error {
 		in.Profile = string(pki.ProfileClient)
 	}
 	spec := pki.IssueSpec{Profile: pki.Profile(in.Profile)}
-	var errs []FieldError
+	var errs []api.FieldError
 	switch spec.Profile {
 	case pki.ProfileClient, pki.ProfileServer, pki.ProfileClientServer:
 	default:
-		errs = append(errs, FieldError{Path: "profile", Message: fmt.Sprintf("%q is not a profile; use client, server or client-server", clip(in.Profile, 32))})
+		errs = append(errs, api.FieldError{Path: "profile", Message: fmt.Sprintf("%q is not a profile; use client, server or client-server", clip(in.Profile, 32))})
 	}
 	now := s.now()
 	switch {
 	case in.NotAfter != "" && in.ValidityDays != 0:
-		errs = append(errs, FieldError{Path: "notAfter", Message: "give validityDays or notAfter, not both"})
+		errs = append(errs, api.FieldError{Path: "notAfter", Message: "give validityDays or notAfter, not both"})
 	case in.NotAfter != "":
 		t, err := time.Parse(time.RFC3339, in.NotAfter)
 		if err != nil {
-			errs = append(errs, FieldError{Path: "notAfter", Message: "an RFC 3339 time such as 2027-01-31T00:00:00Z"})
+			errs = append(errs, api.FieldError{Path: "notAfter", Message: "an RFC 3339 time such as 2027-01-31T00:00:00Z"})
 		}
 		spec.NotAfter = t
 	case in.ValidityDays < 0:
-		errs = append(errs, FieldError{Path: "validityDays", Message: "at least 1"})
+		errs = append(errs, api.FieldError{Path: "validityDays", Message: "at least 1"})
 	default:
 		spec.Days = in.ValidityDays
 		if spec.Days == 0 {
@@ -691,14 +692,14 @@ func (s *server) issue(c *call) error {
 	}
 	for i, d := range in.DNSNames {
 		if d == "" {
-			errs = append(errs, FieldError{Path: fmt.Sprintf("dnsNames[%d]", i), Message: "empty"})
+			errs = append(errs, api.FieldError{Path: fmt.Sprintf("dnsNames[%d]", i), Message: "empty"})
 		}
 		spec.DNSNames = append(spec.DNSNames, d)
 	}
 	for i, a := range in.IPAddresses {
 		ip := net.ParseIP(a)
 		if ip == nil {
-			errs = append(errs, FieldError{Path: fmt.Sprintf("ipAddresses[%d]", i), Message: fmt.Sprintf("%q is not an IP address", clip(a, 64))})
+			errs = append(errs, api.FieldError{Path: fmt.Sprintf("ipAddresses[%d]", i), Message: fmt.Sprintf("%q is not an IP address", clip(a, 64))})
 		}
 		spec.IPs = append(spec.IPs, ip)
 	}
@@ -706,7 +707,7 @@ func (s *server) issue(c *call) error {
 	for i, raw := range in.URIs {
 		u, err := url.Parse(raw)
 		if err != nil || u.Scheme == "" {
-			errs = append(errs, FieldError{Path: fmt.Sprintf("uris[%d]", i), Message: fmt.Sprintf("%q is not an absolute URI (spiffe://trust-domain/path)", clip(raw, 100))})
+			errs = append(errs, api.FieldError{Path: fmt.Sprintf("uris[%d]", i), Message: fmt.Sprintf("%q is not an absolute URI (spiffe://trust-domain/path)", clip(raw, 100))})
 			continue
 		}
 		spec.URIs = append(spec.URIs, u)

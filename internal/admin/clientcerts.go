@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/store"
@@ -28,50 +29,16 @@ const (
 // presents (409) unless ?force=true.
 const CodeClientCertificateInUse = "ClientCertificateInUse"
 
-type clientCertRequest struct {
-	Description  string            `json:"description,omitempty"`
-	Tags         map[string]string `json:"tags,omitempty"`
-	KeyType      string            `json:"keyType,omitempty"`
-	ValidityDays int               `json:"validityDays,omitempty"`
-	// CAID issues the certificate from a certgate CA instead of
-	// self-signing it, so back ends that trust the CA accept every
-	// rotation without a change.
-	CAID string `json:"caId,omitempty"`
-}
-
-type clientCertPatch struct {
-	Description string            `json:"description,omitempty"`
-	Tags        map[string]string `json:"tags,omitempty"`
-}
-
-type clientCertJSON struct {
-	ID             string            `json:"id"`
-	Description    string            `json:"description,omitempty"`
-	Tags           map[string]string `json:"tags,omitempty"`
-	KeyType        string            `json:"keyType"`
-	CertificatePEM string            `json:"certificatePEM"`
-	IssuerCAID     string            `json:"issuerCaId,omitempty"`
-	Serial         string            `json:"serial"`
-	SHA256         string            `json:"sha256"`
-	CreatedAt      time.Time         `json:"createdAt"`
-	UpdatedAt      time.Time         `json:"updatedAt"`
-	NotBefore      time.Time         `json:"notBefore"`
-	ExpiresAt      time.Time         `json:"expiresAt"`
-	DaysLeft       int               `json:"daysLeft"`
-	ExpiringSoon   bool              `json:"expiringSoon"`
-	UsedBy         []UsedBy          `json:"usedBy"`
-}
-
-func (s *server) clientCertOf(o store.Object, users []UsedBy) (clientCertJSON, error) {
+func (s *server) clientCertOf(o store.Object, users []api.UsedBy) (api.ClientCertificate, error) {
 	var b model.ClientCertificate
 	if err := decodeBody(o, &b); err != nil {
-		return clientCertJSON{}, err
+		return api.ClientCertificate{}, err
 	}
 	left := b.NotAfter.Sub(s.now())
 	if users == nil {
-		users = []UsedBy{}
+		users = []api.UsedBy{}
 	}
-	return clientCertJSON{
+	return api.ClientCertificate{
 		ID: o.ID, Description: b.Description, Tags: b.Tags, KeyType: b.KeyType, CertificatePEM: b.CertPEM,
 		IssuerCAID: b.IssuerCA, Serial: b.Serial, SHA256: b.SHA256, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 		NotBefore: b.NotBefore, ExpiresAt: b.NotAfter, DaysLeft: int(left.Hours() / 24), ExpiringSoon: left < ExpiringSoon,
@@ -79,16 +46,16 @@ func (s *server) clientCertOf(o store.Object, users []UsedBy) (clientCertJSON, e
 	}, nil
 }
 
-func checkTags(errs []FieldError, tags map[string]string) []FieldError {
+func checkTags(errs []api.FieldError, tags map[string]string) []api.FieldError {
 	if len(tags) > maxTags {
-		errs = append(errs, FieldError{Path: "tags", Message: fmt.Sprintf("at most %d tags", maxTags)})
+		errs = append(errs, api.FieldError{Path: "tags", Message: fmt.Sprintf("at most %d tags", maxTags)})
 	}
 	for k, v := range tags {
 		if k == "" || len(k) > 128 {
-			errs = append(errs, FieldError{Path: joinPath("tags", k), Message: "a tag key is 1 to 128 bytes"})
+			errs = append(errs, api.FieldError{Path: joinPath("tags", k), Message: "a tag key is 1 to 128 bytes"})
 		}
 		if len(v) > 256 {
-			errs = append(errs, FieldError{Path: joinPath("tags", k), Message: "a tag value is at most 256 bytes"})
+			errs = append(errs, api.FieldError{Path: joinPath("tags", k), Message: "a tag value is at most 256 bytes"})
 		}
 	}
 	return errs
@@ -97,17 +64,17 @@ func checkTags(errs []FieldError, tags map[string]string) []FieldError {
 // keyTypes are the key types a generated certificate may have.
 var keyTypes = []string{string(pki.KeyECDSAP256), string(pki.KeyECDSAP384), string(pki.KeyRSA2048), string(pki.KeyRSA3072), string(pki.KeyRSA4096)}
 
-func checkKeyType(errs []FieldError, path, kt string) []FieldError {
+func checkKeyType(errs []api.FieldError, path, kt string) []api.FieldError {
 	for _, k := range keyTypes {
 		if kt == k {
 			return errs
 		}
 	}
-	return append(errs, FieldError{Path: path, Message: fmt.Sprintf("%q is not a key type; use one of %v", clip(kt, 32), keyTypes)})
+	return append(errs, api.FieldError{Path: path, Message: fmt.Sprintf("%q is not a key type; use one of %v", clip(kt, 32), keyTypes)})
 }
 
 func (s *server) createClientCert(c *call) error {
-	var in clientCertRequest
+	var in api.ClientCertificateRequest
 	if err := decodeStrict(c.body, &in); err != nil {
 		return err
 	}
@@ -117,13 +84,13 @@ func (s *server) createClientCert(c *call) error {
 	if in.ValidityDays == 0 {
 		in.ValidityDays = DefaultClientCertDays
 	}
-	var errs []FieldError
+	var errs []api.FieldError
 	errs = checkKeyType(errs, "keyType", in.KeyType)
 	if in.ValidityDays < 1 || in.ValidityDays > MaxClientCertDays {
-		errs = append(errs, FieldError{Path: "validityDays", Message: fmt.Sprintf("%d is out of range: 1 to %d", in.ValidityDays, MaxClientCertDays)})
+		errs = append(errs, api.FieldError{Path: "validityDays", Message: fmt.Sprintf("%d is out of range: 1 to %d", in.ValidityDays, MaxClientCertDays)})
 	}
 	if len(in.Description) > 1000 {
-		errs = append(errs, FieldError{Path: "description", Message: "at most 1000 bytes"})
+		errs = append(errs, api.FieldError{Path: "description", Message: "at most 1000 bytes"})
 	}
 	errs = checkTags(errs, in.Tags)
 	if len(errs) > 0 {
@@ -210,9 +177,9 @@ func parseChain(pemText string) []*x509.Certificate {
 
 // stageUsers maps client certificate IDs to the stages that present
 // them ("api/stage").
-func stageUsers(list func(store.ListOptions) (store.Page, error)) (map[string][]UsedBy, error) {
+func stageUsers(list func(store.ListOptions) (store.Page, error)) (map[string][]api.UsedBy, error) {
 	apis := map[string]string{}
-	out := map[string][]UsedBy{}
+	out := map[string][]api.UsedBy{}
 	opts := store.ListOptions{Kind: model.KindStage, Limit: store.MaxPageLimit}
 	for {
 		page, err := list(opts)
@@ -236,7 +203,7 @@ func stageUsers(list func(store.ListOptions) (store.Page, error)) (map[string][]
 				}
 				name = apis[o.Parent]
 			}
-			out[st.ClientCertificateID] = append(out[st.ClientCertificateID], UsedBy{ID: o.ID, Name: name + "/" + st.Name})
+			out[st.ClientCertificateID] = append(out[st.ClientCertificateID], api.UsedBy{ID: o.ID, Name: name + "/" + st.Name})
 		}
 		if page.Next == "" {
 			return out, nil
@@ -245,7 +212,7 @@ func stageUsers(list func(store.ListOptions) (store.Page, error)) (map[string][]
 	}
 }
 
-func (s *server) committedStageUsers(c *call) (map[string][]UsedBy, error) {
+func (s *server) committedStageUsers(c *call) (map[string][]api.UsedBy, error) {
 	return stageUsers(func(o store.ListOptions) (store.Page, error) { return s.st.List(c.ctx(), o) })
 }
 
@@ -254,7 +221,7 @@ func (s *server) listClientCerts(c *call) error {
 	if err != nil {
 		return err
 	}
-	return list(s, c, model.KindClientCertificate, "", func(o store.Object) (clientCertJSON, error) {
+	return list(s, c, model.KindClientCertificate, "", func(o store.Object) (api.ClientCertificate, error) {
 		return s.clientCertOf(o, users[o.ID])
 	})
 }
@@ -278,17 +245,17 @@ func (s *server) getClientCert(c *call) error {
 
 func (s *server) patchClientCert(c *call) error {
 	out, rev, err := changeBody(s, c, model.KindClientCertificate, "client certificate", func(tx store.Tx, id string, cur *model.ClientCertificate) error {
-		merged, err := mergePatch(clientCertPatch{Description: cur.Description, Tags: cur.Tags}, c.body)
+		merged, err := mergePatch(api.ClientCertificatePatch{Description: cur.Description, Tags: cur.Tags}, c.body)
 		if err != nil {
 			return err
 		}
-		var in clientCertPatch
+		var in api.ClientCertificatePatch
 		if err := decodeStrict(merged, &in); err != nil {
 			return err
 		}
-		var errs []FieldError
+		var errs []api.FieldError
 		if len(in.Description) > 1000 {
-			errs = append(errs, FieldError{Path: "description", Message: "at most 1000 bytes"})
+			errs = append(errs, api.FieldError{Path: "description", Message: "at most 1000 bytes"})
 		}
 		if errs = checkTags(errs, in.Tags); len(errs) > 0 {
 			return invalidFields(errs)

@@ -213,10 +213,10 @@ func (s *server) applyConfig(c *call) error {
 // checkApplied validates a configuration sent to apply on its own:
 // what a store cannot take is refused with the field's path.
 func checkApplied(want *config.Config) error {
-	var errs []FieldError
+	var errs []api.FieldError
 	fileOnly := func(path string, set bool) {
 		if set {
-			errs = append(errs, FieldError{Path: path, Message: "a store-backed gateway takes this from its flags, not from the store; leave it out"})
+			errs = append(errs, api.FieldError{Path: path, Message: "a store-backed gateway takes this from its flags, not from the store; leave it out"})
 		}
 	}
 	fileOnly("listeners", len(want.Listeners) > 0)
@@ -224,11 +224,11 @@ func checkApplied(want *config.Config) error {
 	fileOnly("log", want.Log != nil)
 	fileOnly("public", want.Public != nil)
 	if len(want.PublishedCRLs) > 0 {
-		errs = append(errs, FieldError{Path: "publishedCRLs", Message: "a store-backed gateway publishes the CRLs of its certgate CAs; leave it out"})
+		errs = append(errs, api.FieldError{Path: "publishedCRLs", Message: "a store-backed gateway publishes the CRLs of its certgate CAs; leave it out"})
 	}
 	files := func(path string, set bool) {
 		if set {
-			errs = append(errs, FieldError{Path: path, Message: "files are read by the client (certgate apply inlines them); send the PEM inline"})
+			errs = append(errs, api.FieldError{Path: path, Message: "files are read by the client (certgate apply inlines them); send the PEM inline"})
 		}
 	}
 	for i, ts := range want.Truststores {
@@ -257,7 +257,7 @@ func checkApplied(want *config.Config) error {
 		var ve *config.ValidationError
 		if err := want.ValidateResources(); errors.As(err, &ve) {
 			for _, p := range ve.Problems {
-				errs = append(errs, FieldError{Path: p.Path, Message: redactPEM(p.Message)})
+				errs = append(errs, api.FieldError{Path: p.Path, Message: redactPEM(p.Message)})
 			}
 		} else if err != nil {
 			return err
@@ -371,7 +371,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // file's content differs from its latest one. The file is the whole
 // version: nothing is inherited.
 func (a *applier) truststore(ts *config.Truststore, path string) error {
-	in := versionContent{
+	in := api.VersionContent{
 		CABundle: ts.CABundle, Intermediates: ts.Intermediates, CRLs: ts.CRLs, Deny: ts.Deny,
 		MaxChainDepth: ts.MaxChainDepth, IgnoreClientCertExpiry: ts.IgnoreClientCertExpiry,
 		RequireClientAuthEKU: ts.RequireClientAuthEKU, MaxCertificateBytes: ts.MaxCertificateBytes,
@@ -531,8 +531,8 @@ func (a *applier) api(want *config.API, path string) error {
 // unchanged and the file gives none; a new certificate needs its key.
 func (a *applier) domain(want *config.Domain, path string) error {
 	host := want.Hosts[0]
-	req := domainRequest{
-		Hosts: want.Hosts, Certificate: certificateRequest{CertPEM: want.Certificate.CertPEM, KeyPEM: want.Certificate.KeyPEM},
+	req := api.DomainRequest{
+		Hosts: want.Hosts, Certificate: api.CertificateRequest{CertPEM: want.Certificate.CertPEM, KeyPEM: want.Certificate.KeyPEM},
 		TLS: want.TLS, ClientAuth: model.ClientAuth(want.ClientAuth), Headers: want.Headers,
 	}
 	o, exists := a.live.domains[host]

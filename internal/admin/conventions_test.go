@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/pki/pkitest"
@@ -128,7 +129,7 @@ func TestClientCertificateAuthentication(t *testing.T) {
 		}
 	}
 	// The audit log names the certificate's subject.
-	var audit listPage[auditJSON]
+	var audit api.Page[api.AuditEntry]
 	e.must(200, req{method: "GET", path: "/v1/audit"}).json(t, &audit)
 	if len(audit.Items) == 0 || audit.Items[0].Actor.Name != "CN=ops@example.com" || audit.Items[0].Actor.Via != "api" {
 		t.Errorf("audit = %+v", audit.Items)
@@ -137,7 +138,7 @@ func TestClientCertificateAuthentication(t *testing.T) {
 
 func TestRequestErrors(t *testing.T) {
 	e := newEnv(t)
-	api := e.createAPI("orders")
+	apiObj := e.createAPI("orders")
 	rev := e.revision()
 	cases := []struct {
 		name   string
@@ -155,16 +156,16 @@ func TestRequestErrors(t *testing.T) {
 		{"duplicate key", req{method: "POST", path: "/v1/apis", body: `{"name":"a","name":"b"}`}, 400, CodeInvalidJSON, "name"},
 		{"unknown field", req{method: "POST", path: "/v1/apis", body: `{"name":"x","descripton":"y"}`}, 400, CodeUnknownField, "descripton"},
 		{"case matters", req{method: "POST", path: "/v1/apis", body: `{"Name":"x"}`}, 400, CodeUnknownField, "Name"},
-		{"nested unknown", req{method: "POST", path: "/v1/apis/" + api + "/routes", body: `{"path":"/x","allow":[{"subject":{"cn":"a"}}]}`}, 400, CodeUnknownField, "allow[0].subject.cn"},
+		{"nested unknown", req{method: "POST", path: "/v1/apis/" + apiObj + "/routes", body: `{"path":"/x","allow":[{"subject":{"cn":"a"}}]}`}, 400, CodeUnknownField, "allow[0].subject.cn"},
 		{"wrong media type", req{method: "POST", path: "/v1/apis", body: `{"name":"x"}`, contentType: "text/plain"}, 415, CodeUnsupportedMediaType, ""},
 		{"merge patch on POST", req{method: "POST", path: "/v1/apis", body: `{"name":"x"}`, contentType: "application/merge-patch+json"}, 415, CodeUnsupportedMediaType, ""},
 		{"no media type", req{method: "POST", path: "/v1/apis", body: `{"name":"x"}`, contentType: "application/octet-stream"}, 415, CodeUnsupportedMediaType, ""},
 		{"unknown path", req{method: "GET", path: "/v1/widgets"}, 404, CodeNotFound, ""},
 		{"unknown ID", req{method: "GET", path: "/v1/apis/api-nothere"}, 404, CodeNotFound, ""},
-		{"ID of another kind", req{method: "GET", path: "/v1/domains/" + api}, 404, CodeNotFound, ""},
+		{"ID of another kind", req{method: "GET", path: "/v1/domains/" + apiObj}, 404, CodeNotFound, ""},
 		{"child of another API", req{method: "GET", path: "/v1/apis/api-other/routes/rt-x"}, 404, CodeNotFound, ""},
 		{"wrong method", req{method: "PUT", path: "/v1/apis"}, 405, CodeMethodNotAllowed, ""},
-		{"no PUT of an API", req{method: "PUT", path: "/v1/apis/" + api, body: `{"name":"x"}`}, 405, CodeMethodNotAllowed, ""},
+		{"no PUT of an API", req{method: "PUT", path: "/v1/apis/" + apiObj, body: `{"name":"x"}`}, 405, CodeMethodNotAllowed, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -194,7 +195,7 @@ func TestBodyLimits(t *testing.T) {
 	// Truststore content may be larger than 1 MiB.
 	ca := pkitest.NewRoot(t, "CA")
 	big := strings.Repeat("# padding comment line, ignored and reported\n", (2*MaxBodyBytes)/45) + string(ca.PEM())
-	var ts truststoreCreated
+	var ts api.TruststoreCreated
 	e.must(201, req{method: "POST", path: "/v1/truststores", body: map[string]any{"name": "padded", "caBundle": big}}).json(t, &ts)
 	if len(ts.Warnings) == 0 {
 		t.Error("no warning about the text around the PEM")
@@ -239,7 +240,7 @@ func TestIfMatch(t *testing.T) {
 	if e.revision() != rev {
 		t.Errorf("stale If-Match wrote: revision %d → %d", rev, e.revision())
 	}
-	var d domainJSON
+	var d api.Domain
 	e.must(200, req{method: "GET", path: "/v1/domains/" + dom}).json(t, &d)
 	if d.TLS.MinVersion != "1.3" {
 		t.Errorf("minVersion %q after refused writes", d.TLS.MinVersion)
@@ -268,7 +269,7 @@ func TestRevisionsAndETags(t *testing.T) {
 	if out.etag() != etag(rev) {
 		t.Errorf("ETag %s, revision %d", out.etag(), rev)
 	}
-	var a apiJSON
+	var a api.API
 	out.json(t, &a)
 	out = e.must(200, req{method: "PATCH", path: "/v1/apis/" + a.ID, body: map[string]any{"description": "d"}})
 	rev = check(out)
@@ -308,7 +309,7 @@ func TestCheckRefuses(t *testing.T) {
 			t.Errorf("%s holds %v after refused writes", path, ids)
 		}
 	}
-	var ts truststoreJSON
+	var ts api.Truststore
 	e.must(200, req{method: "GET", path: "/v1/truststores/" + mustList(t, e, "/v1/truststores")[0]}).json(t, &ts)
 	if ts.LatestVersion != 1 {
 		t.Errorf("latestVersion %d after a refused upload", ts.LatestVersion)
@@ -320,7 +321,7 @@ func TestCheckRefuses(t *testing.T) {
 
 func mustList(t *testing.T, e *env, path string) []string {
 	t.Helper()
-	var page listPage[struct {
+	var page api.Page[struct {
 		ID string `json:"id"`
 	}]
 	e.must(200, req{method: "GET", path: path}).json(t, &page)
@@ -370,7 +371,7 @@ func TestStatusAndAudit(t *testing.T) {
 	e := newEnv(t)
 	p := newPKI(t)
 	e.createDomain(domainBody(p, "api.example.com", ""))
-	var st NodeStatus
+	var st api.NodeStatus
 	e.must(200, req{method: "GET", path: "/v1/status"}).json(t, &st)
 	if st.StoreRevision != e.revision() || st.ActiveRevision != 1 || st.ConfigID != "cfg-test" {
 		t.Errorf("status %+v", st)
@@ -382,12 +383,12 @@ func TestStatusAndAudit(t *testing.T) {
 	}
 
 	e.createAPI("a")
-	var page listPage[auditJSON]
+	var page api.Page[api.AuditEntry]
 	e.must(200, req{method: "GET", path: "/v1/audit?limit=1"}).json(t, &page)
 	if len(page.Items) != 1 || page.Next == "" || page.Items[0].Kind != model.KindAPI || page.Items[0].Op != "create" || page.Items[0].Actor.Name != "token" {
 		t.Fatalf("audit page %+v", page)
 	}
-	var rest listPage[auditJSON]
+	var rest api.Page[api.AuditEntry]
 	e.must(200, req{method: "GET", path: "/v1/audit?limit=500&next=" + page.Next}).json(t, &rest)
 	kinds := map[string]bool{}
 	for _, it := range rest.Items {
@@ -396,7 +397,7 @@ func TestStatusAndAudit(t *testing.T) {
 	if !kinds[model.KindDomain] || !kinds["secret"] {
 		t.Errorf("audit kinds %v, want the domain and its sealed key", kinds)
 	}
-	var filtered listPage[auditJSON]
+	var filtered api.Page[api.AuditEntry]
 	e.must(200, req{method: "GET", path: "/v1/audit?kind=domain"}).json(t, &filtered)
 	if len(filtered.Items) != 1 {
 		t.Errorf("audit?kind=domain: %+v", filtered.Items)

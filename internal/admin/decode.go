@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 )
 
@@ -106,14 +107,14 @@ func syntaxError(err error) *apiError {
 
 type checker struct {
 	dec      *json.Decoder
-	problems []FieldError
+	problems []api.FieldError
 }
 
 // errTooMany stops the walk once maxDecodeProblems are collected.
 var errTooMany = errors.New("too many problems")
 
 func (c *checker) add(path, format string, args ...any) error {
-	c.problems = append(c.problems, FieldError{Path: clipFront(path, maxPathEcho), Message: fmt.Sprintf(format, args...)})
+	c.problems = append(c.problems, api.FieldError{Path: clipFront(path, maxPathEcho), Message: fmt.Sprintf(format, args...)})
 	if len(c.problems) >= maxDecodeProblems {
 		return errTooMany
 	}

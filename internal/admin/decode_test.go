@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 )
@@ -19,40 +20,40 @@ func TestDecodeStrict(t *testing.T) {
 		into   func() any
 		in     string
 		code   string // "" for success
-		errors []FieldError
+		errors []api.FieldError
 	}{
-		{"ok", func() any { return &apiRequest{} }, `{"name":"a","description":null}`, "", nil},
-		{"unknown with suggestion", func() any { return &domainRequest{} }, `{"hosts":[],"certificate":{"certPEM":"","keyPem":"x"}}`, CodeUnknownField,
-			[]FieldError{{Path: "certificate.keyPem", Message: `unknown field; did you mean "keyPEM"?`}}},
-		{"unknown without suggestion", func() any { return &apiRequest{} }, `{"zzz":1}`, CodeUnknownField,
-			[]FieldError{{Path: "zzz", Message: "unknown field; the fields here are name, description"}}},
-		{"embedded fields", func() any { return &truststoreCreate{} }, `{"name":"a","caBundle":"x","crl":[]}`, CodeUnknownField,
-			[]FieldError{{Path: "crl", Message: `unknown field; did you mean "crls"?`}}},
+		{"ok", func() any { return &api.APIRequest{} }, `{"name":"a","description":null}`, "", nil},
+		{"unknown with suggestion", func() any { return &api.DomainRequest{} }, `{"hosts":[],"certificate":{"certPEM":"","keyPem":"x"}}`, CodeUnknownField,
+			[]api.FieldError{{Path: "certificate.keyPem", Message: `unknown field; did you mean "keyPEM"?`}}},
+		{"unknown without suggestion", func() any { return &api.APIRequest{} }, `{"zzz":1}`, CodeUnknownField,
+			[]api.FieldError{{Path: "zzz", Message: "unknown field; the fields here are name, description"}}},
+		{"embedded fields", func() any { return &api.TruststoreCreate{} }, `{"name":"a","caBundle":"x","crl":[]}`, CodeUnknownField,
+			[]api.FieldError{{Path: "crl", Message: `unknown field; did you mean "crls"?`}}},
 		{"kinds", func() any { return &config.Route{} }, `{"method":1,"requireClientCert":"yes","allow":{},"deny":[{"subject":[]}]}`, CodeInvalidJSON,
-			[]FieldError{
+			[]api.FieldError{
 				{Path: "method", Message: "expected a string, got a number"},
 				{Path: "requireClientCert", Message: "expected true or false, got a string"},
 				{Path: "allow", Message: "expected an array, got an object"},
 				{Path: "deny[0].subject", Message: "expected an object, got an array"},
 			}},
-		{"integers", func() any { return &versionContent{} }, `{"caBundle":"x","maxChainDepth":1.5,"maxCertificateBytes":99999999999999999999}`, CodeInvalidJSON,
-			[]FieldError{
+		{"integers", func() any { return &api.VersionContent{} }, `{"caBundle":"x","maxChainDepth":1.5,"maxCertificateBytes":99999999999999999999}`, CodeInvalidJSON,
+			[]api.FieldError{
 				{Path: "maxChainDepth", Message: "expected an integer, got a number with a fraction or an exponent"},
 				{Path: "maxCertificateBytes", Message: "the number is out of range"},
 			}},
-		{"duplicate", func() any { return &apiRequest{} }, `{"name":"a","name":"b"}`, CodeInvalidJSON,
-			[]FieldError{{Path: "name", Message: "the field is given twice"}}},
+		{"duplicate", func() any { return &api.APIRequest{} }, `{"name":"a","name":"b"}`, CodeInvalidJSON,
+			[]api.FieldError{{Path: "name", Message: "the field is given twice"}}},
 		{"map values", func() any { return &model.Stage{} }, `{"name":"s","variables":{"a":"1","b":2,"a":"3"}}`, CodeInvalidJSON,
-			[]FieldError{{Path: "variables.b", Message: "expected a string, got a number"}, {Path: "variables.a", Message: "the key is given twice"}}},
+			[]api.FieldError{{Path: "variables.b", Message: "expected a string, got a number"}, {Path: "variables.a", Message: "the key is given twice"}}},
 		{"duration", func() any { return &config.Integration{} }, `{"name":"i","url":"https://x","timeout":"5 minutes"}`, CodeInvalidJSON, nil},
 		{"long duration", func() any { return &config.Integration{} }, `{"timeout":"` + strings.Repeat("1", 100) + `"}`, CodeInvalidJSON,
-			[]FieldError{{Path: "timeout", Message: `expected a duration such as "30s" or "1m30s", or a whole number of seconds`}}},
-		{"long key", func() any { return &apiRequest{} }, `{"` + long + `":1}`, CodeUnknownField,
-			[]FieldError{{Path: strings.Repeat("k", 40) + "…", Message: "unknown field; the fields here are name, description"}}},
-		{"not an object", func() any { return &apiRequest{} }, `"x"`, CodeInvalidJSON, []FieldError{{Path: "", Message: "expected an object, got a string"}}},
-		{"syntax", func() any { return &apiRequest{} }, `{"name":}`, CodeInvalidJSON, nil},
-		{"trailing", func() any { return &apiRequest{} }, `{} x`, CodeInvalidJSON, nil},
-		{"empty", func() any { return &apiRequest{} }, ` `, CodeInvalidJSON, nil},
+			[]api.FieldError{{Path: "timeout", Message: `expected a duration such as "30s" or "1m30s", or a whole number of seconds`}}},
+		{"long key", func() any { return &api.APIRequest{} }, `{"` + long + `":1}`, CodeUnknownField,
+			[]api.FieldError{{Path: strings.Repeat("k", 40) + "…", Message: "unknown field; the fields here are name, description"}}},
+		{"not an object", func() any { return &api.APIRequest{} }, `"x"`, CodeInvalidJSON, []api.FieldError{{Path: "", Message: "expected an object, got a string"}}},
+		{"syntax", func() any { return &api.APIRequest{} }, `{"name":}`, CodeInvalidJSON, nil},
+		{"trailing", func() any { return &api.APIRequest{} }, `{} x`, CodeInvalidJSON, nil},
+		{"empty", func() any { return &api.APIRequest{} }, ` `, CodeInvalidJSON, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,7 +95,7 @@ func TestDecodeDeepPathIsClipped(t *testing.T) {
 }
 
 func TestMergePatch(t *testing.T) {
-	cur := domainRequest{Hosts: []string{"a.example"}, Certificate: certificateRequest{CertPEM: "C"},
+	cur := api.DomainRequest{Hosts: []string{"a.example"}, Certificate: api.CertificateRequest{CertPEM: "C"},
 		ClientAuth: model.ClientAuth{Mode: "verify", Truststore: "t", TruststoreVersion: 2}}
 	cases := []struct{ patch, want string }{
 		{`{}`, `{"hosts":["a.example"],"certificate":{"certPEM":"C"},"clientAuth":{"mode":"verify","truststore":"t","truststoreVersion":2}}`},

@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
@@ -21,60 +21,14 @@ import (
 	"github.com/certgate/certgate/internal/trust"
 )
 
-// domainRequest is the body of POST and PUT /v1/domains[/{id}], and the
-// document a PATCH merges into.
-type domainRequest struct {
-	Hosts       []string           `json:"hosts"`
-	Certificate certificateRequest `json:"certificate"`
-	TLS         config.TLS         `json:"tls,omitzero"`
-	ClientAuth  model.ClientAuth   `json:"clientAuth,omitzero"`
-	Headers     config.Headers     `json:"headers,omitzero"`
-}
-
-// certificateRequest is a domain's server certificate chain and, write
-// only, its private key.
-type certificateRequest struct {
-	CertPEM string `json:"certPEM"`
-	KeyPEM  string `json:"keyPEM,omitempty"`
-}
-
-// domainJSON is a domain as the API shows it: never with its key.
-type domainJSON struct {
-	ID              string           `json:"id"`
-	Hosts           []string         `json:"hosts"`
-	Certificate     certificateJSON  `json:"certificate"`
-	TLS             config.TLS       `json:"tls,omitzero"`
-	ClientAuth      model.ClientAuth `json:"clientAuth,omitzero"`
-	Headers         config.Headers   `json:"headers,omitzero"`
-	CertificateInfo *certificateInfo `json:"certificateInfo,omitempty"`
-	CreatedAt       time.Time        `json:"createdAt"`
-	UpdatedAt       time.Time        `json:"updatedAt"`
-}
-
-type certificateJSON struct {
-	CertPEM string `json:"certPEM"`
-}
-
-// certificateInfo summarises a server certificate (the chain's leaf).
-type certificateInfo struct {
-	Subject     string    `json:"subject"`
-	Issuer      string    `json:"issuer"`
-	Serial      string    `json:"serial"`
-	NotBefore   time.Time `json:"notBefore"`
-	NotAfter    time.Time `json:"notAfter"`
-	DNSNames    []string  `json:"dnsNames,omitempty"`
-	IPAddresses []string  `json:"ipAddresses,omitempty"`
-	Fingerprint string    `json:"fingerprint"` // lowercase hex SHA-256 of the DER
-}
-
-func certInfoOf(certPEM string) *certificateInfo {
+func certInfoOf(certPEM string) *api.CertificateInfo {
 	certs, _, err := trust.ParseCertificates([]byte(certPEM))
 	if err != nil || len(certs) == 0 {
 		return nil
 	}
 	c := certs[0]
 	sum := sha256.Sum256(c.Raw)
-	info := &certificateInfo{
+	info := &api.CertificateInfo{
 		Subject: c.Subject.String(), Issuer: c.Issuer.String(), Serial: strings.ToUpper(c.SerialNumber.Text(16)),
 		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), DNSNames: c.DNSNames, Fingerprint: hex.EncodeToString(sum[:]),
 	}
@@ -84,13 +38,13 @@ func certInfoOf(certPEM string) *certificateInfo {
 	return info
 }
 
-func domainOf(o store.Object) (domainJSON, error) {
+func domainOf(o store.Object) (api.Domain, error) {
 	var d model.Domain
 	if err := decodeBody(o, &d); err != nil {
-		return domainJSON{}, err
+		return api.Domain{}, err
 	}
-	return domainJSON{
-		ID: o.ID, Hosts: d.Hosts, Certificate: certificateJSON{CertPEM: d.Certificate.CertPEM},
+	return api.Domain{
+		ID: o.ID, Hosts: d.Hosts, Certificate: api.DomainCertificate{CertPEM: d.Certificate.CertPEM},
 		TLS: d.TLS, ClientAuth: d.ClientAuth, Headers: d.Headers, CertificateInfo: certInfoOf(d.Certificate.CertPEM),
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}, nil
@@ -98,13 +52,13 @@ func domainOf(o store.Object) (domainJSON, error) {
 
 // requestOf is the PATCH base of a stored domain: its request form
 // without a key.
-func requestOf(d model.Domain) domainRequest {
-	return domainRequest{Hosts: d.Hosts, Certificate: certificateRequest{CertPEM: d.Certificate.CertPEM}, TLS: d.TLS, ClientAuth: d.ClientAuth, Headers: d.Headers}
+func requestOf(d model.Domain) api.DomainRequest {
+	return api.DomainRequest{Hosts: d.Hosts, Certificate: api.CertificateRequest{CertPEM: d.Certificate.CertPEM}, TLS: d.TLS, ClientAuth: d.ClientAuth, Headers: d.Headers}
 }
 
 // checkDomain validates a domain request on its own (references are
 // checked in the transaction). keepKey says the stored key is kept.
-func checkDomain(in *domainRequest, keepKey bool) error {
+func checkDomain(in *api.DomainRequest, keepKey bool) error {
 	cd := config.Domain{
 		Hosts:       in.Hosts,
 		Certificate: config.Certificate{CertPEM: in.Certificate.CertPEM, KeyPEM: stubPEM},
@@ -121,10 +75,10 @@ func checkDomain(in *domainRequest, keepKey bool) error {
 	}
 	errs := localProblems(cfg, "domains[0]")
 	if in.ClientAuth.TruststoreVersion < 0 {
-		errs = append(errs, FieldError{Path: "clientAuth.truststoreVersion", Message: "must be 0 (follow the latest version) or a version number"})
+		errs = append(errs, api.FieldError{Path: "clientAuth.truststoreVersion", Message: "must be 0 (follow the latest version) or a version number"})
 	}
 	if in.ClientAuth.TruststoreVersion > 0 && in.ClientAuth.Truststore == "" {
-		errs = append(errs, FieldError{Path: "clientAuth.truststoreVersion", Message: "needs a truststore"})
+		errs = append(errs, api.FieldError{Path: "clientAuth.truststoreVersion", Message: "needs a truststore"})
 	}
 	if len(errs) > 0 {
 		return invalidFields(errs)
@@ -221,7 +175,7 @@ func (s *server) newSealedKey(kt string) (crypto.Signer, store.Secret, error) {
 }
 
 func (s *server) createDomain(c *call) error {
-	var in domainRequest
+	var in api.DomainRequest
 	if err := decodeStrict(c.body, &in); err != nil {
 		return err
 	}
@@ -281,20 +235,20 @@ func (s *server) getDomain(c *call) error {
 }
 
 func (s *server) putDomain(c *call) error {
-	var in domainRequest
+	var in api.DomainRequest
 	if err := decodeStrict(c.body, &in); err != nil {
 		return err
 	}
-	return s.replaceDomain(c, func(model.Domain) (domainRequest, error) { return in, nil })
+	return s.replaceDomain(c, func(model.Domain) (api.DomainRequest, error) { return in, nil })
 }
 
 func (s *server) patchDomain(c *call) error {
-	return s.replaceDomain(c, func(cur model.Domain) (domainRequest, error) {
+	return s.replaceDomain(c, func(cur model.Domain) (api.DomainRequest, error) {
 		merged, err := mergePatch(requestOf(cur), c.body)
 		if err != nil {
-			return domainRequest{}, err
+			return api.DomainRequest{}, err
 		}
-		var in domainRequest
+		var in api.DomainRequest
 		err = decodeStrict(merged, &in)
 		return in, err
 	})
@@ -303,7 +257,7 @@ func (s *server) patchDomain(c *call) error {
 // replaceDomain replaces a domain with the request next returns for its
 // current body: the key is kept when the certificate is unchanged and no
 // key is given, resealed when a different key is given.
-func (s *server) replaceDomain(c *call, next func(model.Domain) (domainRequest, error)) error {
+func (s *server) replaceDomain(c *call, next func(model.Domain) (api.DomainRequest, error)) error {
 	id := c.r.PathValue("id")
 	var out store.Object
 	rev, err := s.update(c, func(tx store.Tx) error {
@@ -398,19 +352,13 @@ func (s *server) deleteDomain(c *call) error {
 	return nil
 }
 
-// dryRunRequest is the body of POST /v1/domains/{id}/verify-client-certificate.
-type dryRunRequest struct {
-	ChainPEM          string `json:"chainPEM"`
-	TruststoreVersion int    `json:"truststoreVersion,omitempty"`
-}
-
 func (s *server) dryRun(c *call) error {
 	id := c.r.PathValue("id")
 	o, err := get(s.reader(c), model.KindDomain, id, "domain")
 	if err != nil {
 		return err
 	}
-	var in dryRunRequest
+	var in api.DryRunRequest
 	if err := decodeStrict(c.body, &in); err != nil {
 		return err
 	}
@@ -475,30 +423,13 @@ func (s *server) dryRun(c *call) error {
 	return nil
 }
 
-// IdentityJSON is a client identity in a dry-run result.
-type IdentityJSON struct {
-	Subject     string    `json:"subject"`
-	Issuer      string    `json:"issuer"`
-	Serial      string    `json:"serial"`
-	Fingerprint string    `json:"fingerprint"`
-	DNSNames    []string  `json:"dnsNames,omitempty"`
-	Emails      []string  `json:"emails,omitempty"`
-	IPs         []string  `json:"ips,omitempty"`
-	URIs        []string  `json:"uris,omitempty"`
-	SPIFFEID    string    `json:"spiffeId,omitempty"`
-	NotBefore   time.Time `json:"notBefore"`
-	NotAfter    time.Time `json:"notAfter"`
-	// Verified is false for a chain passed through unverified.
-	Verified bool `json:"verified"`
-}
-
 // IdentityFromTrust converts a trust identity for a dry-run result; nil
 // gives nil.
-func IdentityFromTrust(id *trust.Identity) *IdentityJSON {
+func IdentityFromTrust(id *trust.Identity) *api.Identity {
 	if id == nil {
 		return nil
 	}
-	out := &IdentityJSON{
+	out := &api.Identity{
 		Subject: id.Subject, Issuer: id.Issuer, Serial: id.Serial, Fingerprint: id.Fingerprint,
 		DNSNames: id.DNSNames, Emails: id.Emails, URIs: id.URIs, SPIFFEID: id.SPIFFEID,
 		NotBefore: id.NotBefore.UTC(), NotAfter: id.NotAfter.UTC(), Verified: id.Verified,

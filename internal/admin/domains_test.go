@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/model"
 )
 
@@ -18,7 +19,7 @@ func TestDomainLifecycle(t *testing.T) {
 	e.createTruststore("partners", p.ca)
 
 	created := e.must(201, req{method: "POST", path: "/v1/domains", body: domainBody(p, "api.example.com", "partners")})
-	var d domainJSON
+	var d api.Domain
 	created.json(t, &d)
 	if !strings.HasPrefix(d.ID, "dom-") || d.Hosts[0] != "api.example.com" || d.ClientAuth.Mode != "verify" || d.ClientAuth.Truststore != "partners" {
 		t.Fatalf("created %+v", d)
@@ -43,7 +44,7 @@ func TestDomainLifecycle(t *testing.T) {
 	}
 
 	// List and get.
-	var page listPage[domainJSON]
+	var page api.Page[api.Domain]
 	e.must(200, req{method: "GET", path: "/v1/domains"}).json(t, &page)
 	if len(page.Items) != 1 || page.Items[0].ID != d.ID || page.Next != "" {
 		t.Fatalf("list = %+v", page)
@@ -112,12 +113,12 @@ func TestDomainLifecycle(t *testing.T) {
 	})
 
 	// PATCH as a merge patch.
-	var patched domainJSON
+	var patched api.Domain
 	e.must(200, req{method: "PATCH", path: "/v1/domains/" + d.ID, body: `{"tls":{"minVersion":"1.3"},"headers":{"dialects":["xfcc"]}}`}).json(t, &patched)
 	if patched.TLS.MinVersion != "1.3" || patched.Headers.Dialects[0] != "xfcc" || len(patched.Hosts) != 2 || patched.ClientAuth.Truststore != "partners" {
 		t.Errorf("patched = %+v", patched)
 	}
-	var cleared domainJSON
+	var cleared api.Domain
 	e.must(200, req{method: "PATCH", path: "/v1/domains/" + d.ID, body: `{"headers":null}`, contentType: "application/json"}).json(t, &cleared)
 	if cleared.Headers.Dialects != nil || cleared.TLS.MinVersion != "1.3" {
 		t.Errorf("after headers null: %+v", cleared)
@@ -241,13 +242,13 @@ func TestTruststoreVersioning(t *testing.T) {
 	p := newPKI(t)
 	tsID := e.createTruststore("partners", p.ca)
 	dom := e.createDomain(domainBody(p, "api.example.com", "partners"))
-	verify := func(chain string, version int) DryRunResult {
+	verify := func(chain string, version int) api.DryRunResult {
 		t.Helper()
 		body := map[string]any{"chainPEM": chain}
 		if version != 0 {
 			body["truststoreVersion"] = version
 		}
-		var r DryRunResult
+		var r api.DryRunResult
 		e.must(200, req{method: "POST", path: "/v1/domains/" + dom + "/verify-client-certificate", body: body}).json(t, &r)
 		return r
 	}
@@ -269,7 +270,7 @@ func TestTruststoreVersioning(t *testing.T) {
 	}
 
 	// Pin version 1 (rollback), then follow the latest again.
-	var d domainJSON
+	var d api.Domain
 	e.must(200, req{method: "PATCH", path: "/v1/domains/" + dom, body: `{"clientAuth":{"truststoreVersion":1}}`}).json(t, &d)
 	if d.ClientAuth.TruststoreVersion != 1 || d.ClientAuth.Mode != "verify" {
 		t.Fatalf("after pin: %+v", d.ClientAuth)
@@ -277,7 +278,7 @@ func TestTruststoreVersioning(t *testing.T) {
 	if r := verify(string(p.client.ChainPEM()), 0); !r.Admitted || r.TruststoreVersion != 1 {
 		t.Errorf("pinned v1 verdict for client-1: %+v", r)
 	}
-	d = domainJSON{}
+	d = api.Domain{}
 	e.must(200, req{method: "PATCH", path: "/v1/domains/" + dom, body: `{"clientAuth":{"truststoreVersion":0}}`}).json(t, &d)
 	if d.ClientAuth.TruststoreVersion != 0 || d.ClientAuth.Truststore != "partners" {
 		t.Fatalf("after unpin: %+v", d.ClientAuth)

@@ -3,12 +3,16 @@ package admin
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
+	"go.yaml.in/yaml/v2"
 )
 
 // requestTypes are the body types of every route, by name; FuzzDecode
@@ -18,27 +22,27 @@ var requestTypes = []struct {
 	new  func() any
 	seed string
 }{
-	{"truststoreCreate", func() any { return &truststoreCreate{} },
+	{"truststoreCreate", func() any { return &api.TruststoreCreate{} },
 		`{"name":"partners","description":"d","caBundle":"-----BEGIN CERTIFICATE-----\nMII=\n-----END CERTIFICATE-----\n","intermediates":"","crls":["x"],"deny":{"serials":["0A"],"fingerprints":[]},"maxChainDepth":4,"ignoreClientCertExpiry":true,"maxCertificateBytes":4096}`},
-	{"truststorePatch", func() any { return &truststorePatch{} }, `{"description":null}`},
-	{"versionContent", func() any { return &versionContent{} }, `{"caBundle":"x","crls":[]}`},
-	{"domainRequest", func() any { return &domainRequest{} },
+	{"truststorePatch", func() any { return &api.TruststorePatch{} }, `{"description":null}`},
+	{"versionContent", func() any { return &api.VersionContent{} }, `{"caBundle":"x","crls":[]}`},
+	{"domainRequest", func() any { return &api.DomainRequest{} },
 		`{"hosts":["a.example"],"certificate":{"certPEM":"c","keyPEM":"k"},"tls":{"minVersion":"1.3","sessionTickets":false},"clientAuth":{"mode":"verify","truststore":"t","truststoreVersion":2,"failureResponse":"http","advertiseCANames":true},"headers":{"dialects":["xfcc"],"strip":["X-A"]}}`},
 	{"mapping", func() any { return &model.Mapping{} }, `{"basePath":"/v1","api":"orders","stage":"prod"}`},
-	{"apiRequest", func() any { return &apiRequest{} }, `{"name":"orders","description":"x"}`},
+	{"apiRequest", func() any { return &api.APIRequest{} }, `{"name":"orders","description":"x"}`},
 	{"integration", func() any { return &config.Integration{} }, `{"name":"b","url":"https://b","timeout":"30s"}`},
 	{"route", func() any { return &config.Route{} },
 		`{"method":"GET","path":"/w/{id}","integration":"b","requireClientCert":true,"allow":[{"subject":{"CN":"a","O":"b"},"sanDNS":"*.x","spiffeID":"spiffe://x/*"}],"deny":[{"serial":"0A"}]}`},
 	{"stage", func() any { return &model.Stage{} }, `{"name":"prod","variables":{"a":"b"},"clientCertificateId":"cc-1"}`},
-	{"dryRun", func() any { return &dryRunRequest{} }, `{"chainPEM":"x","truststoreVersion":1}`},
-	{"clientCertRequest", func() any { return &clientCertRequest{} }, `{"description":"d","tags":{"team":"pay"},"keyType":"rsa-2048","validityDays":90,"caId":"ca-1"}`},
-	{"clientCertPatch", func() any { return &clientCertPatch{} }, `{"description":null,"tags":{"a":"b"}}`},
+	{"dryRun", func() any { return &api.DryRunRequest{} }, `{"chainPEM":"x","truststoreVersion":1}`},
+	{"clientCertRequest", func() any { return &api.ClientCertificateRequest{} }, `{"description":"d","tags":{"team":"pay"},"keyType":"rsa-2048","validityDays":90,"caId":"ca-1"}`},
+	{"clientCertPatch", func() any { return &api.ClientCertificatePatch{} }, `{"description":null,"tags":{"a":"b"}}`},
 	{"caRequest", func() any { return &caRequest{} },
 		`{"name":"partners-ca","type":"subordinate","parentId":"ca-1","keyType":"ecdsa-p384","subject":{"commonName":"P","organization":["O"],"validityDays":30,"pathLen":0,"permittedDnsDomains":[".example.com"],"permittedIpRanges":["10.0.0.0/8"]},"crlValidity":"24h","crlUrl":"http://x/y.crl"}`},
 	{"caPatch", func() any { return &caPatch{} }, `{"status":"disabled","crlValidity":"48h"}`},
 	{"issueRequest", func() any { return &issueRequest{} },
 		`{"csr":"-----BEGIN CERTIFICATE REQUEST-----\nMII=\n-----END CERTIFICATE REQUEST-----\n","profile":"server","validityDays":90,"dnsNames":["a.example.com"],"ipAddresses":["10.0.0.1"],"emails":["a@b"],"uris":["spiffe://example.org/a"]}`},
-	{"invokeRequest", func() any { return &invokeRequest{} }, `{"stage":"prod","method":"POST","path":"/w/1?x=2","headers":{"X-A":"b"},"body":"aGk=","bodyBase64":true,"clientCertificateId":"cc-1"}`},
+	{"invokeRequest", func() any { return &api.InvokeRequest{} }, `{"stage":"prod","method":"POST","path":"/w/1?x=2","headers":{"X-A":"b"},"body":"aGk=","bodyBase64":true,"clientCertificateId":"cc-1"}`},
 }
 
 // FuzzDecode decodes arbitrary bodies as every request type (and as a
@@ -72,13 +76,13 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		if which%2 == 1 {
-			cur := domainRequest{Hosts: []string{"a.example"}, Certificate: certificateRequest{CertPEM: "c"}}
+			cur := api.DomainRequest{Hosts: []string{"a.example"}, Certificate: api.CertificateRequest{CertPEM: "c"}}
 			merged, err := mergePatch(cur, data)
 			if err != nil {
 				checkEcho(t, data, err)
 				return
 			}
-			var in domainRequest
+			var in api.DomainRequest
 			checkEcho(t, data, decodeStrict(merged, &in))
 		}
 	})
@@ -108,4 +112,52 @@ func checkEcho(t *testing.T, input []byte, err error) {
 			}
 		}
 	}
+}
+
+// FuzzApplyConfigBody feeds POST /v1/config/apply's body decoding and
+// the checks that run before the transaction: any input is decoded or
+// refused with a public error, never a panic. Seeded from
+// examples/gateway.yaml (as JSON, the wire form) and a config with store
+// references.
+func FuzzApplyConfigBody(f *testing.F) {
+	if data, err := os.ReadFile("../../examples/gateway.yaml"); err == nil {
+		var v any
+		if err := yaml.Unmarshal(data, &v); err == nil {
+			if b, err := json.Marshal(yamlToJSON(v)); err == nil {
+				f.Add(b)
+			}
+		}
+	} else {
+		f.Fatalf("seed: %v", err)
+	}
+	f.Add([]byte(`{"truststores":[{"name":"p","cas":["partners-ca"],"crlSources":[{"url":"https://x/c.crl","interval":"1h"}],"crlStale":"softFail"}],"apis":[{"name":"o","integrations":[{"name":"b","url":"https://b"}],"stages":[{"name":"prod","clientCertificate":{"id":"cc-1"}}]}]}`))
+	f.Add([]byte(`{"domains":[{"hosts":["a.example"],"mappings":[{"api":"o","stage":"prod"}],"clientAuth":{"mode":"verify","truststore":"p","truststoreVersion":2}}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var want config.Config
+		if err := decodeStrict(body, &want); err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) {
+				t.Fatalf("decode error %T is not public: %v", err, err)
+			}
+			return
+		}
+		_ = checkApplied(&want)
+	})
+}
+
+// yamlToJSON turns YAML v2's map[interface{}]interface{} into JSON maps.
+func yamlToJSON(v any) any {
+	switch x := v.(type) {
+	case map[any]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[fmt.Sprint(k)] = yamlToJSON(e)
+		}
+		return m
+	case []any:
+		for i := range x {
+			x[i] = yamlToJSON(x[i])
+		}
+	}
+	return v
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
@@ -74,8 +75,8 @@ func newEnvTLS(t *testing.T, tlsClientCAs *x509.CertPool, opts ...envOption) *en
 		Key:         key,
 		TokenSHA256: sha256.Sum256([]byte(testToken)),
 		Check:       e.check,
-		Status: func() NodeStatus {
-			return NodeStatus{ActiveRevision: 1, ConfigID: "cfg-test", AppliedAt: time.Unix(1700000000, 0).UTC()}
+		Status: func() api.NodeStatus {
+			return api.NodeStatus{ActiveRevision: 1, ConfigID: "cfg-test", AppliedAt: time.Unix(1700000000, 0).UTC()}
 		},
 		DryRun: e.dryRun,
 	}
@@ -118,19 +119,19 @@ func (e *env) check(ctx context.Context, items []model.Item, openKey model.KeyOp
 
 // dryRun is the fake Options.DryRun: the truststore version's roots and
 // intermediates judge the chain with trust.Verify.
-func (e *env) dryRun(ctx context.Context, domainID string, version int, chainPEM []byte) (DryRunResult, error) {
+func (e *env) dryRun(ctx context.Context, domainID string, version int, chainPEM []byte) (api.DryRunResult, error) {
 	o, err := e.st.Get(ctx, model.KindDomain, domainID)
 	if err != nil {
-		return DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	var d model.Domain
 	json.Unmarshal(o.Body, &d)
 	if d.ClientAuth.Truststore == "" {
-		return DryRunResult{Admitted: true}, nil
+		return api.DryRunResult{Admitted: true}, nil
 	}
 	tso, err := e.st.GetByName(ctx, model.KindTruststore, "", d.ClientAuth.Truststore)
 	if err != nil {
-		return DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	var ts model.Truststore
 	json.Unmarshal(tso.Body, &ts)
@@ -142,29 +143,29 @@ func (e *env) dryRun(ctx context.Context, domainID string, version int, chainPEM
 	}
 	vo, err := e.st.Get(ctx, model.KindTruststoreVersion, versionID(tso.ID, version))
 	if err != nil {
-		return DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	var v model.TruststoreVersion
 	json.Unmarshal(vo.Body, &v)
 	roots, _, err := trust.ParseCertificates([]byte(v.CABundle))
 	if err != nil {
-		return DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	ts2, _, err := trust.New(trust.Config{Roots: roots}, time.Now())
 	if err != nil {
-		return DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	chain, _, err := trust.ParseCertificates(chainPEM)
 	if err != nil {
-		return DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	id, err := ts2.Verify(chain, trust.VerifyOptions{Now: time.Now()})
 	if err != nil {
 		var te *trust.Error
 		errors.As(err, &te)
-		return DryRunResult{Reason: string(te.Reason), Detail: te.Detail, TruststoreVersion: version}, nil
+		return api.DryRunResult{Reason: string(te.Reason), Detail: te.Detail, TruststoreVersion: version}, nil
 	}
-	return DryRunResult{Admitted: true, Identity: IdentityFromTrust(id), Headers: map[string]string{"Client-Cert": ":x:"}, TruststoreVersion: version}, nil
+	return api.DryRunResult{Admitted: true, Identity: IdentityFromTrust(id), Headers: map[string]string{"Client-Cert": ":x:"}, TruststoreVersion: version}, nil
 }
 
 // setFailCheck makes Check refuse every candidate with err (nil: check
@@ -196,12 +197,12 @@ func (r resp) obj(t *testing.T) map[string]any {
 	return m
 }
 
-func (r resp) problem(t *testing.T) problem {
+func (r resp) problem(t *testing.T) api.Problem {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
 		t.Fatalf("Content-Type = %q, want application/problem+json (status %d, body %s)", ct, r.status, r.body)
 	}
-	var p problem
+	var p api.Problem
 	r.json(t, &p)
 	if p.Status != r.status || p.Code == "" || p.Title == "" {
 		t.Fatalf("problem %+v does not match status %d", p, r.status)
@@ -299,7 +300,7 @@ func (e *env) must(want int, r req) resp {
 }
 
 // fail sends r and checks the problem's status and code.
-func (e *env) fail(status int, code string, r req) problem {
+func (e *env) fail(status int, code string, r req) api.Problem {
 	e.t.Helper()
 	out := e.do(r)
 	if out.status != status {
@@ -373,21 +374,21 @@ func domainBody(p *pkiFixture, host, truststore string) map[string]any {
 // createTruststore creates a truststore and returns its ID.
 func (e *env) createTruststore(name string, cas ...*pkitest.CA) string {
 	e.t.Helper()
-	var out truststoreJSON
+	var out api.Truststore
 	e.must(201, req{method: "POST", path: "/v1/truststores", body: truststoreBody(name, cas...)}).json(e.t, &out)
 	return out.ID
 }
 
 func (e *env) createDomain(body map[string]any) string {
 	e.t.Helper()
-	var out domainJSON
+	var out api.Domain
 	e.must(201, req{method: "POST", path: "/v1/domains", body: body}).json(e.t, &out)
 	return out.ID
 }
 
 func (e *env) createAPI(name string) string {
 	e.t.Helper()
-	var out apiJSON
+	var out api.API
 	e.must(201, req{method: "POST", path: "/v1/apis", body: map[string]any{"name": name}}).json(e.t, &out)
 	return out.ID
 }

@@ -7,19 +7,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/trust"
 )
-
-// versionChange is one field in which a new truststore version differs
-// from the version it follows. From and To are the field's values, left
-// out when the field is not set (its default); certificate bundles and
-// CRLs are described (subjects, issuers and numbers) rather than quoted.
-type versionChange struct {
-	Field string `json:"field"`
-	From  any    `json:"from,omitempty"`
-	To    any    `json:"to,omitempty"`
-}
 
 // inheritVersion makes the content of a new version from prev, the
 // version it follows, and body, the request: every field of prev that
@@ -35,14 +26,14 @@ type versionChange struct {
 // a setting added to the version's content is inherited without code
 // here; the bulky content fields (bundles and CRLs, megabytes at times)
 // are handled apart.
-func inheritVersion(prev model.TruststoreVersion, body []byte) (versionContent, inheritedCRLs, error) {
-	var req versionContent
+func inheritVersion(prev model.TruststoreVersion, body []byte) (api.VersionContent, inheritedCRLs, error) {
+	var req api.VersionContent
 	if err := decodeStrict(body, &req); err != nil { // unknown fields and types, with their paths
-		return versionContent{}, inheritedCRLs{}, err
+		return api.VersionContent{}, inheritedCRLs{}, err
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return versionContent{}, inheritedCRLs{}, syntaxError(err)
+		return api.VersionContent{}, inheritedCRLs{}, syntaxError(err)
 	}
 	patch := map[string]any{}
 	for k, r := range raw {
@@ -51,21 +42,21 @@ func inheritVersion(prev model.TruststoreVersion, body []byte) (versionContent, 
 		}
 		v, err := decodeAny(r)
 		if err != nil {
-			return versionContent{}, inheritedCRLs{}, err
+			return api.VersionContent{}, inheritedCRLs{}, err
 		}
 		patch[k] = v
 	}
 	base, err := settingsMap(prev)
 	if err != nil {
-		return versionContent{}, inheritedCRLs{}, err
+		return api.VersionContent{}, inheritedCRLs{}, err
 	}
 	merged, err := json.Marshal(mergeValue(base, patch))
 	if err != nil {
-		return versionContent{}, inheritedCRLs{}, err
+		return api.VersionContent{}, inheritedCRLs{}, err
 	}
-	var in versionContent
+	var in api.VersionContent
 	if err := decodeStrict(merged, &in); err != nil {
-		return versionContent{}, inheritedCRLs{}, fmt.Errorf("truststore version %d: merge the request into its settings: %w", prev.Version, err)
+		return api.VersionContent{}, inheritedCRLs{}, fmt.Errorf("truststore version %d: merge the request into its settings: %w", prev.Version, err)
 	}
 	// A bundle given (null: none) replaces the inherited one.
 	in.CABundle, in.Intermediates = prev.CABundle, prev.Intermediates
@@ -96,7 +87,7 @@ func settingsMap(v model.TruststoreVersion) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var c versionContent
+	var c api.VersionContent
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("truststore version %d: %w", v.Version, err)
 	}
@@ -116,7 +107,7 @@ func settingsMap(v model.TruststoreVersion) (map[string]any, error) {
 // versionChanges lists the fields in which next differs from prev, by
 // field name. labels names CRLs by their PEM text (lintVersion's, so that
 // large CRLs are not parsed again); a CRL not in it is parsed here.
-func versionChanges(prev, next model.TruststoreVersion, labels map[string]string) ([]versionChange, error) {
+func versionChanges(prev, next model.TruststoreVersion, labels map[string]string) ([]api.VersionChange, error) {
 	a, err := settingsMap(prev)
 	if err != nil {
 		return nil, err
@@ -167,12 +158,12 @@ func versionChanges(prev, next model.TruststoreVersion, labels map[string]string
 		}
 	}
 	slices.Sort(fields)
-	out := []versionChange{}
+	out := []api.VersionChange{}
 	for _, f := range fields {
 		if !bulky[f] && reflect.DeepEqual(a[f], b[f]) {
 			continue
 		}
-		out = append(out, versionChange{Field: f, From: describeContent(a[f], labels), To: describeContent(b[f], labels)})
+		out = append(out, api.VersionChange{Field: f, From: describeContent(a[f], labels), To: describeContent(b[f], labels)})
 	}
 	return out, nil
 }

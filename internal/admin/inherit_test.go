@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 )
@@ -27,28 +28,28 @@ var inheritPrev = model.TruststoreVersion{
 // FuzzInheritVersion.
 var inheritCases = []struct {
 	name, body string
-	want       func(*versionContent) // edits the inherited content into the expected one
-	inherited  []string              // the CRLs handed to lint as inherited
+	want       func(*api.VersionContent) // edits the inherited content into the expected one
+	inherited  []string                  // the CRLs handed to lint as inherited
 }{
-	{"empty body inherits everything", `{}`, func(*versionContent) {}, []string{"CRL-A", "CRL-B"}},
-	{"a CRL", `{"crls":["CRL-C"]}`, func(v *versionContent) { v.CRLs = []string{"CRL-C"} }, []string{"CRL-A", "CRL-B"}},
-	{"crls null drops them", `{"crls":null}`, func(v *versionContent) { v.CRLs = nil }, nil},
-	{"crls [] drops them", `{"crls":[]}`, func(v *versionContent) { v.CRLs = []string{} }, nil},
-	{"a setting", `{"maxChainDepth":3}`, func(v *versionContent) { v.MaxChainDepth = intp(3) }, []string{"CRL-A", "CRL-B"}},
-	{"null resets", `{"maxChainDepth":null,"crlStale":null,"cas":null}`, func(v *versionContent) { v.MaxChainDepth, v.CRLStale, v.CAs = nil, "", nil }, []string{"CRL-A", "CRL-B"}},
-	{"false is a value", `{"ignoreClientCertExpiry":false}`, func(v *versionContent) { v.IgnoreClientCertExpiry = false }, []string{"CRL-A", "CRL-B"}},
-	{"deny merges by member", `{"deny":{"serials":["0B"]}}`, func(v *versionContent) { v.Deny.Serials = []string{"0B"} }, []string{"CRL-A", "CRL-B"}},
-	{"deny null", `{"deny":null}`, func(v *versionContent) { v.Deny = config.Deny{} }, []string{"CRL-A", "CRL-B"}},
-	{"a bundle replaces", `{"caBundle":"NEW","intermediates":null}`, func(v *versionContent) { v.CABundle, v.Intermediates = "NEW", "" }, []string{"CRL-A", "CRL-B"}},
-	{"a list replaces", `{"crlSources":[{"url":"http://y/b.crl","interval":"2h"}]}`, func(v *versionContent) {
+	{"empty body inherits everything", `{}`, func(*api.VersionContent) {}, []string{"CRL-A", "CRL-B"}},
+	{"a CRL", `{"crls":["CRL-C"]}`, func(v *api.VersionContent) { v.CRLs = []string{"CRL-C"} }, []string{"CRL-A", "CRL-B"}},
+	{"crls null drops them", `{"crls":null}`, func(v *api.VersionContent) { v.CRLs = nil }, nil},
+	{"crls [] drops them", `{"crls":[]}`, func(v *api.VersionContent) { v.CRLs = []string{} }, nil},
+	{"a setting", `{"maxChainDepth":3}`, func(v *api.VersionContent) { v.MaxChainDepth = intp(3) }, []string{"CRL-A", "CRL-B"}},
+	{"null resets", `{"maxChainDepth":null,"crlStale":null,"cas":null}`, func(v *api.VersionContent) { v.MaxChainDepth, v.CRLStale, v.CAs = nil, "", nil }, []string{"CRL-A", "CRL-B"}},
+	{"false is a value", `{"ignoreClientCertExpiry":false}`, func(v *api.VersionContent) { v.IgnoreClientCertExpiry = false }, []string{"CRL-A", "CRL-B"}},
+	{"deny merges by member", `{"deny":{"serials":["0B"]}}`, func(v *api.VersionContent) { v.Deny.Serials = []string{"0B"} }, []string{"CRL-A", "CRL-B"}},
+	{"deny null", `{"deny":null}`, func(v *api.VersionContent) { v.Deny = config.Deny{} }, []string{"CRL-A", "CRL-B"}},
+	{"a bundle replaces", `{"caBundle":"NEW","intermediates":null}`, func(v *api.VersionContent) { v.CABundle, v.Intermediates = "NEW", "" }, []string{"CRL-A", "CRL-B"}},
+	{"a list replaces", `{"crlSources":[{"url":"http://y/b.crl","interval":"2h"}]}`, func(v *api.VersionContent) {
 		v.CRLSources = []config.CRLSource{{URL: "http://y/b.crl", Interval: config.Duration(2 * 3600 * 1e9)}}
 	}, []string{"CRL-A", "CRL-B"}},
 }
 
 // inherited is inheritPrev's content, all inherited.
-func inherited() versionContent {
+func inherited() api.VersionContent {
 	p := inheritPrev
-	return versionContent{
+	return api.VersionContent{
 		CABundle: p.CABundle, Intermediates: p.Intermediates, Deny: p.Deny, MaxChainDepth: p.MaxChainDepth,
 		IgnoreClientCertExpiry: p.IgnoreClientCertExpiry, MaxCertificateBytes: p.MaxCertificateBytes, CAs: p.CAs,
 		CRLSources: p.CRLSources, CRLStale: p.CRLStale,

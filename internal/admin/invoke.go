@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/h1"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
@@ -20,16 +21,6 @@ const CodeProbeFailed = "ProbeFailed"
 // MaxInvokeBodyBytes bounds a test invocation's request (its body is
 // carried inside the JSON, base64 or text).
 const MaxInvokeBodyBytes = 8 << 20
-
-type invokeRequest struct {
-	Stage               string            `json:"stage,omitempty"`
-	Method              string            `json:"method,omitempty"`
-	Path                string            `json:"path"`
-	Headers             map[string]string `json:"headers,omitempty"`
-	Body                string            `json:"body,omitempty"`
-	BodyBase64          bool              `json:"bodyBase64,omitempty"`
-	ClientCertificateID string            `json:"clientCertificateId,omitempty"`
-}
 
 // integrationTLS answers GET /v1/apis/{id}/integrations/{cid}/tls: the
 // back end's certificate as the node last saw it (?probe=true: now).
@@ -45,17 +36,17 @@ func (s *server) integrationTLS(c *call) error {
 		}
 		probe = b
 	}
-	api, err := get(s.reader(c), model.KindAPI, c.r.PathValue("id"), "API")
+	apiObj, err := get(s.reader(c), model.KindAPI, c.r.PathValue("id"), "API")
 	if err != nil {
 		return err
 	}
-	in, err := getChild(s.reader(c), model.KindIntegration, api.ID, c.r.PathValue("cid"), "integration")
+	in, err := getChild(s.reader(c), model.KindIntegration, apiObj.ID, c.r.PathValue("cid"), "integration")
 	if err != nil {
 		return err
 	}
-	v, err := s.opts.BackendTLS(c.ctx(), api.Name, in.Name, probe)
+	v, err := s.opts.BackendTLS(c.ctx(), apiObj.Name, in.Name, probe)
 	if errors.Is(err, store.ErrNotFound) {
-		return notFound("integration %q of API %q is not an https back end the gateway serves (yet)", clip(in.Name, 64), clip(api.Name, 64))
+		return notFound("integration %q of API %q is not an https back end the gateway serves (yet)", clip(in.Name, 64), clip(apiObj.Name, 64))
 	}
 	if err != nil {
 		return newError(http.StatusBadGateway, CodeProbeFailed, "%s", clip(err.Error(), 300))
@@ -69,24 +60,24 @@ func (s *server) testInvoke(c *call) error {
 	if s.opts.Invoke == nil {
 		return newError(http.StatusServiceUnavailable, CodeUnavailable, "this server has no gateway to run the request")
 	}
-	var in invokeRequest
+	var in api.InvokeRequest
 	if err := decodeStrict(c.body, &in); err != nil {
 		return err
 	}
-	var errs []FieldError
+	var errs []api.FieldError
 	if in.Method == "" {
 		in.Method = http.MethodGet
 	}
 	if !h1.IsToken(in.Method) {
-		errs = append(errs, FieldError{Path: "method", Message: "not an HTTP method"})
+		errs = append(errs, api.FieldError{Path: "method", Message: "not an HTTP method"})
 	}
 	if !strings.HasPrefix(in.Path, "/") {
-		errs = append(errs, FieldError{Path: "path", Message: "required: the API-relative path, starting with /, optionally with ?query"})
+		errs = append(errs, api.FieldError{Path: "path", Message: "required: the API-relative path, starting with /, optionally with ?query"})
 	}
 	h := http.Header{}
 	for k, v := range in.Headers {
 		if !h1.IsToken(k) || strings.ContainsAny(v, "\r\n\x00") {
-			errs = append(errs, FieldError{Path: joinPath("headers", k), Message: "not a valid header name or value"})
+			errs = append(errs, api.FieldError{Path: joinPath("headers", k), Message: "not a valid header name or value"})
 			continue
 		}
 		h.Add(k, v)
@@ -95,21 +86,21 @@ func (s *server) testInvoke(c *call) error {
 	if in.BodyBase64 {
 		b, err := base64.StdEncoding.DecodeString(in.Body)
 		if err != nil {
-			errs = append(errs, FieldError{Path: "body", Message: "not base64 (bodyBase64 is true)"})
+			errs = append(errs, api.FieldError{Path: "body", Message: "not base64 (bodyBase64 is true)"})
 		}
 		body = b
 	}
 	if len(errs) > 0 {
 		return invalidFields(errs)
 	}
-	api, err := get(s.reader(c), model.KindAPI, c.r.PathValue("id"), "API")
+	apiObj, err := get(s.reader(c), model.KindAPI, c.r.PathValue("id"), "API")
 	if err != nil {
 		return err
 	}
-	req := InvokeRequest{API: api.Name, Stage: in.Stage, Method: strings.ToUpper(in.Method), Path: in.Path, Header: h, Body: body}
+	req := InvokeRequest{API: apiObj.Name, Stage: in.Stage, Method: strings.ToUpper(in.Method), Path: in.Path, Header: h, Body: body}
 	if in.Stage != "" {
-		if _, err := s.st.GetByName(c.ctx(), model.KindStage, api.ID, in.Stage); err != nil {
-			return invalid("stage", "API %q has no stage %q", clip(api.Name, 64), clip(in.Stage, 64))
+		if _, err := s.st.GetByName(c.ctx(), model.KindStage, apiObj.ID, in.Stage); err != nil {
+			return invalid("stage", "API %q has no stage %q", clip(apiObj.Name, 64), clip(in.Stage, 64))
 		}
 	}
 	if id := in.ClientCertificateID; id != "" {

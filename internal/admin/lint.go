@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/trust"
@@ -19,43 +20,15 @@ import (
 // of one truststore version.
 const MaxCAsPerVersion = 1000
 
-// versionContent is the content of a truststore version, as uploaded.
-type versionContent struct {
-	CABundle               string      `json:"caBundle"`
-	Intermediates          string      `json:"intermediates,omitempty"`
-	CRLs                   []string    `json:"crls,omitempty"`
-	Deny                   config.Deny `json:"deny,omitzero"`
-	MaxChainDepth          *int        `json:"maxChainDepth,omitempty"`
-	IgnoreClientCertExpiry bool        `json:"ignoreClientCertExpiry,omitempty"`
-	RequireClientAuthEKU   bool        `json:"requireClientAuthEKU,omitempty"`
-	MaxCertificateBytes    int         `json:"maxCertificateBytes,omitempty"`
-	// CAs are certgate CA IDs: their certificates and live CRLs join the
-	// version's anchors and CRLs.
-	CAs        []string           `json:"cas,omitempty"`
-	CRLSources []config.CRLSource `json:"crlSources,omitempty"`
-	CRLStale   string             `json:"crlStale,omitempty"`
-}
-
 // caResolver returns the PEM certificate of a certgate CA, or an error
 // (an *apiError for a missing or pending CA).
 type caResolver func(id string) (string, error)
-
-// versionSummary describes a version's content at a glance. It is
-// computed on upload and kept with the version.
-type versionSummary struct {
-	CACount           int       `json:"caCount"`
-	IntermediateCount int       `json:"intermediateCount"`
-	CRLCount          int       `json:"crlCount"`
-	CRLEntries        int       `json:"crlEntries"`
-	CASubjects        []string  `json:"caSubjects"`
-	NotAfter          time.Time `json:"notAfter,omitzero"` // of the CA that expires first
-}
 
 // storedVersion is the stored body of a truststore version: the model's
 // body plus the summary (model decoders ignore the extra field).
 type storedVersion struct {
 	model.TruststoreVersion
-	Summary versionSummary `json:"summary"`
+	Summary api.VersionSummary `json:"summary"`
 	// crlLabels name the CRLs by their PEM text (crlLabel), for the
 	// answer to an upload; not stored.
 	crlLabels map[string]string
@@ -79,8 +52,8 @@ type inheritedCRLs struct {
 // ones that no CRL of in.CRLs supersedes (same issuer) and that a CA of
 // the version signed; an inherited CRL no CA signs any more is left out
 // and reported.
-func lintVersion(in versionContent, inherited inheritedCRLs, now time.Time, resolveCA caResolver) (storedVersion, error) {
-	var errs []FieldError
+func lintVersion(in api.VersionContent, inherited inheritedCRLs, now time.Time, resolveCA caResolver) (storedVersion, error) {
+	var errs []api.FieldError
 	var warns []string
 	// Field checks shared with the declarative schema.
 	ts := config.Truststore{
@@ -90,7 +63,7 @@ func lintVersion(in versionContent, inherited inheritedCRLs, now time.Time, reso
 		CRLSources:           in.CRLSources, CRLStale: in.CRLStale,
 	}
 	if in.CABundle == "" && len(in.CAs) == 0 {
-		errs = append(errs, FieldError{Path: "caBundle", Message: "required: a PEM bundle of the CA certificates to trust (or cas: certgate CA IDs)"})
+		errs = append(errs, api.FieldError{Path: "caBundle", Message: "required: a PEM bundle of the CA certificates to trust (or cas: certgate CA IDs)"})
 	} else {
 		if ts.CABundle == "" {
 			ts.CABundle = stubPEM
@@ -98,7 +71,7 @@ func lintVersion(in versionContent, inherited inheritedCRLs, now time.Time, reso
 		errs = append(errs, localProblems(&config.Config{Truststores: []config.Truststore{ts}}, "truststores[0]")...)
 	}
 	if len(in.CAs) > MaxCAsPerVersion {
-		errs = append(errs, FieldError{Path: "cas", Message: fmt.Sprintf("at most %d CAs", MaxCAsPerVersion)})
+		errs = append(errs, api.FieldError{Path: "cas", Message: fmt.Sprintf("at most %d CAs", MaxCAsPerVersion)})
 	}
 	if len(errs) > 0 {
 		return storedVersion{}, invalidFields(errs)
@@ -223,7 +196,7 @@ func lintVersion(in versionContent, inherited inheritedCRLs, now time.Time, reso
 			CRLStale:               in.CRLStale,
 			Warnings:               warns,
 		},
-		Summary: versionSummary{
+		Summary: api.VersionSummary{
 			CACount:           len(roots),
 			IntermediateCount: len(inters),
 			CRLCount:          len(crls),

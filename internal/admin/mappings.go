@@ -3,28 +3,19 @@ package admin
 import (
 	"errors"
 	"net/http"
-	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/store"
 )
 
-// mappingJSON is a base-path mapping as the API shows it.
-type mappingJSON struct {
-	ID       string `json:"id"`
-	DomainID string `json:"domainId"`
-	model.Mapping
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
-}
-
-func mappingOf(o store.Object) (mappingJSON, error) {
+func mappingOf(o store.Object) (api.Mapping, error) {
 	var m model.Mapping
 	if err := decodeBody(o, &m); err != nil {
-		return mappingJSON{}, err
+		return api.Mapping{}, err
 	}
-	return mappingJSON{ID: o.ID, DomainID: o.Parent, Mapping: m, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
+	return api.Mapping{ID: o.ID, DomainID: o.Parent, MappingSpec: api.MappingSpec(m), CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
 }
 
 // prepareMapping validates a mapping of domain (in tx) and returns it in
@@ -43,7 +34,7 @@ func prepareMapping(tx store.Tx, domain store.Object, in *model.Mapping, self st
 	}
 	errs := localProblems(cfg, "domains[0].mappings[0]")
 	if in.Stage != "" && !namePattern.MatchString(in.Stage) {
-		errs = append(errs, FieldError{Path: "stage", Message: "not a valid stage name"})
+		errs = append(errs, api.FieldError{Path: "stage", Message: "not a valid stage name"})
 	}
 	if len(errs) > 0 {
 		return invalidFields(errs)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/store"
 )
 
@@ -29,15 +30,23 @@ func conformCSR(t *testing.T, cn string) string {
 // conformanceNodeOptions stub the node functions the back-end and
 // test-invoke routes call.
 func conformanceNodeOptions(o *Options) {
-	backend := json.RawMessage(`{"api":"orders","integration":"backend","url":"https://127.0.0.1:8443","serverName":"backend.internal","insecureSkipVerify":false,"observed":true,"source":"probe","observedAt":"2026-11-21T18:00:00Z","verified":true,"version":"TLS 1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","chain":[{"subject":"CN=backend.internal","issuer":"CN=Backend CA","serial":"1f","dnsNames":["backend.internal"],"notBefore":"2026-11-21T00:00:00Z","notAfter":"2027-11-21T00:00:00Z","sha256":"ab12"}],"clientCertRequested":true,"clientCertPresented":"cc-1","changedAt":"2026-11-21T17:59:00Z","previousSha256":"cd34"}`)
-	o.BackendTLS = func(ctx context.Context, api, integration string, probe bool) (any, error) {
+	backendJSON := `{"api":"orders","integration":"backend","url":"https://127.0.0.1:8443","serverName":"backend.internal","insecureSkipVerify":false,"observed":true,"source":"probe","observedAt":"2026-11-21T18:00:00Z","verified":true,"version":"TLS 1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","chain":[{"subject":"CN=backend.internal","issuer":"CN=Backend CA","serial":"1f","dnsNames":["backend.internal"],"notBefore":"2026-11-21T00:00:00Z","notAfter":"2027-11-21T00:00:00Z","sha256":"ab12"}],"clientCertRequested":true,"clientCertPresented":"cc-1","changedAt":"2026-11-21T17:59:00Z","previousSha256":"cd34"}`
+	var backend api.BackendTLS
+	var invoked api.InvokeResult
+	if err := json.Unmarshal([]byte(backendJSON), &backend); err != nil {
+		panic(err)
+	}
+	if err := json.Unmarshal([]byte(`{"status":200,"headers":{"Content-Type":["text/plain"]},"body":"hi","latencyMs":1.5,"route":"GET /orders","integration":"backend","upstreamUrl":"https://127.0.0.1:8443/orders","backendTls":`+backendJSON+`,"log":[{"msg":"access"}]}`), &invoked); err != nil {
+		panic(err)
+	}
+	o.BackendTLS = func(ctx context.Context, apiName, integration string, probe bool) (api.BackendTLS, error) {
 		if integration == "gone" {
-			return nil, fmt.Errorf("%w: x", store.ErrNotFound)
+			return api.BackendTLS{}, fmt.Errorf("%w: x", store.ErrNotFound)
 		}
 		return backend, nil
 	}
-	o.Invoke = func(ctx context.Context, r InvokeRequest) (any, error) {
-		return json.RawMessage(`{"status":200,"headers":{"Content-Type":["text/plain"]},"body":"hi","latencyMs":1.5,"route":"GET /orders","integration":"backend","upstreamUrl":"https://127.0.0.1:8443/orders","backendTls":` + string(backend) + `,"log":[{"msg":"access"}]}`), nil
+	o.Invoke = func(ctx context.Context, r InvokeRequest) (*api.InvokeResult, error) {
+		return &invoked, nil
 	}
 	o.PublicURL = "http://127.0.0.1:8080"
 }
@@ -49,7 +58,7 @@ func conformNewRoutes(t *testing.T, e *env) {
 	stale := map[string]string{"If-Match": `"1"`}
 
 	// Client certificates.
-	var cc clientCertJSON
+	var cc api.ClientCertificate
 	e.must(201, req{method: "POST", path: "/v1/client-certificates", body: map[string]any{"description": "stage", "tags": map[string]string{"team": "a"}, "keyType": "ecdsa-p384", "validityDays": 20}}).json(t, &cc)
 	if !cc.ExpiringSoon {
 		t.Error("20 days: not expiring soon")
@@ -148,7 +157,7 @@ func conformNewRoutes(t *testing.T, e *env) {
 
 	// Client certificate from the CA; truststore with cas.
 	e.must(201, req{method: "POST", path: "/v1/client-certificates", body: map[string]any{"caId": root.ID, "validityDays": 30}})
-	var ts truststoreCreated
+	var ts api.TruststoreCreated
 	e.must(201, req{method: "POST", path: "/v1/truststores", body: map[string]any{"name": "ours", "cas": []string{root.ID}, "crlSources": []map[string]any{{"url": "http://127.0.0.1:1/x.crl", "interval": "1h", "timeout": 10, "maxBytes": 1 << 20}}, "crlStale": "softFail"}}).json(t, &ts)
 	e.must(201, req{method: "POST", path: "/v1/truststores/" + ts.ID + "/versions", body: map[string]any{"cas": []string{root.ID, sub.ID}}})
 	e.must(200, req{method: "GET", path: "/v1/truststores/" + ts.ID + "/versions/2"})

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	wire "github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/api"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -178,7 +178,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	e.fail(401, CodeUnauthorized, req{method: "GET", path: "/v1/status", noAuth: true})
 
 	// Truststores.
-	var ts truststoreCreated
+	var ts api.TruststoreCreated
 	e.must(201, req{method: "POST", path: "/v1/truststores", body: truststoreBody("partners", p.ca)}).json(t, &ts)
 	e.fail(400, CodeUnknownField, req{method: "POST", path: "/v1/truststores", body: map[string]any{"name": "x", "cabundle": "x"}})
 	e.fail(409, CodeConflict, req{method: "POST", path: "/v1/truststores", body: truststoreBody("partners", p.ca)})
@@ -201,7 +201,7 @@ func TestOpenAPIConformance(t *testing.T) {
 
 	// Domains.
 	domResp := e.must(201, req{method: "POST", path: "/v1/domains", body: domainBody(p, "api.example.com", "partners")})
-	var dom domainJSON
+	var dom api.Domain
 	domResp.json(t, &dom)
 	e.fail(422, CodeValidationFailed, req{method: "POST", path: "/v1/domains", body: domainBody(p, "b.example.com", "missing")})
 	e.must(200, req{method: "GET", path: "/v1/domains"})
@@ -217,7 +217,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	e.fail(422, CodeValidationFailed, req{method: "PATCH", path: dPath, body: `{"clientAuth":{"truststoreVersion":5}}`})
 	e.must(200, req{method: "PATCH", path: dPath, body: `{"tls":{"cipherSuites":["ECDHE-ECDSA-AES128-SHA","TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"]}}`})
 	e.fail(422, CodeValidationFailed, req{method: "PATCH", path: dPath, body: `{"tls":{"cipherSuites":["ECDHE-RSA-AES128-SHA"]}}`})
-	var verdict DryRunResult
+	var verdict api.DryRunResult
 	e.must(200, req{method: "POST", path: dPath + "/verify-client-certificate", body: map[string]any{"chainPEM": string(p.client.ChainPEM())}}).json(t, &verdict)
 	e.must(200, req{method: "POST", path: dPath + "/verify-client-certificate", body: map[string]any{"chainPEM": string(p.client2.ChainPEM()), "truststoreVersion": 1}})
 	e.fail(422, CodeValidationFailed, req{method: "POST", path: dPath + "/verify-client-certificate", body: map[string]any{"chainPEM": "x"}})
@@ -225,17 +225,17 @@ func TestOpenAPIConformance(t *testing.T) {
 
 	// APIs and children.
 	apiResp := e.must(201, req{method: "POST", path: "/v1/apis", body: map[string]any{"name": "orders"}})
-	var api apiJSON
-	apiResp.json(t, &api)
+	var apiView api.API
+	apiResp.json(t, &apiView)
 	e.fail(409, CodeConflict, req{method: "POST", path: "/v1/apis", body: map[string]any{"name": "orders"}})
 	e.must(200, req{method: "GET", path: "/v1/apis"})
 	e.fail(400, CodeInvalidQuery, req{method: "GET", path: "/v1/apis?limit=1000"})
-	aPath := "/v1/apis/" + api.ID
+	aPath := "/v1/apis/" + apiView.ID
 	aGet := e.must(200, req{method: "GET", path: aPath})
 	e.fail(404, CodeNotFound, req{method: "GET", path: "/v1/apis/api-none"})
 	aGet = e.must(200, req{method: "PATCH", path: aPath, body: map[string]any{"description": "Orders"}, header: ifMatch(aGet)})
 	e.fail(400, CodeUnknownField, req{method: "PATCH", path: aPath, body: map[string]any{"owner": "me"}})
-	var cc clientCertJSON
+	var cc api.ClientCertificate
 	e.must(201, req{method: "POST", path: "/v1/client-certificates", body: map[string]any{"description": "stage"}}).json(t, &cc)
 	children := []struct {
 		coll      string
@@ -271,7 +271,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	// Mappings.
 	mPath := dPath + "/mappings"
 	mResp := e.must(201, req{method: "POST", path: mPath, body: map[string]any{"basePath": "/orders", "api": "orders", "stage": "prod"}})
-	var m mappingJSON
+	var m api.Mapping
 	mResp.json(t, &m)
 	e.fail(422, CodeValidationFailed, req{method: "POST", path: mPath, body: map[string]any{"basePath": "/x", "api": "none"}})
 	e.must(200, req{method: "GET", path: mPath})
@@ -294,7 +294,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	// change (keys, CAs and client certificates by reference).
 	exported := e.must(200, req{method: "GET", path: "/v1/config"})
 	e.fail(401, CodeUnauthorized, req{method: "GET", path: "/v1/config", noAuth: true})
-	var applied wire.ApplyResult
+	var applied api.ApplyResult
 	e.must(200, req{method: "POST", path: "/v1/config/apply?dryRun=true", body: string(exported.body), header: ifMatch(exported)}).json(t, &applied)
 	if !applied.DryRun || len(applied.Changes) != 0 {
 		t.Errorf("apply of the export: %+v, want a dry run without changes", applied)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/store"
 	"github.com/certgate/certgate/internal/trust"
@@ -41,38 +42,14 @@ const (
 	CodeInternal             = "InternalError"        // 500: logged, details withheld
 )
 
-// FieldError is one invalid field of a request: its JSON path
-// ("certificate.keyPEM", "deny.serials[2]") and what is wrong.
-type FieldError struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
-}
-
-// UsedBy names an object that keeps another from being deleted.
-type UsedBy struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
-// problem is an RFC 9457 body. Type stays at its default (about:blank);
-// the stable machine-readable code travels in Code.
-type problem struct {
-	Title  string       `json:"title"`
-	Status int          `json:"status"`
-	Code   string       `json:"code"`
-	Detail string       `json:"detail,omitempty"`
-	Errors []FieldError `json:"errors,omitempty"`
-	UsedBy []UsedBy     `json:"usedBy,omitempty"`
-}
-
 // apiError is an error with a public face: everything in it may be shown
 // to the caller. cause, if any, goes to the log only.
 type apiError struct {
 	status int
 	code   string
 	detail string
-	errors []FieldError
-	usedBy []UsedBy
+	errors []api.FieldError
+	usedBy []api.UsedBy
 	cause  error
 }
 
@@ -100,12 +77,12 @@ func invalid(path, format string, args ...any) *apiError {
 		status: http.StatusUnprocessableEntity,
 		code:   CodeValidationFailed,
 		detail: "the request is not valid",
-		errors: []FieldError{{Path: path, Message: fmt.Sprintf(format, args...)}},
+		errors: []api.FieldError{{Path: path, Message: fmt.Sprintf(format, args...)}},
 	}
 }
 
 // invalidFields is a 422 ValidationFailed about several fields.
-func invalidFields(errs []FieldError) *apiError {
+func invalidFields(errs []api.FieldError) *apiError {
 	return &apiError{
 		status: http.StatusUnprocessableEntity,
 		code:   CodeValidationFailed,
@@ -131,42 +108,42 @@ const maxDetail = 2000
 
 // toProblem turns any error into the public problem. Unknown errors are
 // 500s whose detail is withheld.
-func toProblem(err error) (p problem, internal bool) {
+func toProblem(err error) (p api.Problem, internal bool) {
 	var ae *apiError
 	var ce *checkError
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &ae):
-		p = problem{Status: ae.status, Code: ae.code, Detail: ae.detail, Errors: ae.errors, UsedBy: ae.usedBy}
+		p = api.Problem{Status: ae.status, Code: ae.code, Detail: ae.detail, Errors: ae.errors, UsedBy: ae.usedBy}
 	case errors.As(err, &mbe):
-		p = problem{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
+		p = api.Problem{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
 			Detail: fmt.Sprintf("the request body is larger than %s", sizeString(mbe.Limit))}
 	case errors.As(err, &ce):
 		var ve *config.ValidationError
 		if errors.As(ce.err, &ve) {
-			p = problem{Status: http.StatusUnprocessableEntity, Code: CodeValidationFailed,
+			p = api.Problem{Status: http.StatusUnprocessableEntity, Code: CodeValidationFailed,
 				Detail: "the configuration this change would make is not valid (paths are in the assembled configuration)"}
 			for _, pr := range ve.Problems {
-				p.Errors = append(p.Errors, FieldError{Path: pr.Path, Message: clip(redactPEM(pr.Message), maxDetail)})
+				p.Errors = append(p.Errors, api.FieldError{Path: pr.Path, Message: clip(redactPEM(pr.Message), maxDetail)})
 			}
 		} else {
-			p = problem{Status: http.StatusUnprocessableEntity, Code: CodeConfigRejected,
+			p = api.Problem{Status: http.StatusUnprocessableEntity, Code: CodeConfigRejected,
 				Detail: clip(redactPEM(ce.err.Error()), maxDetail)}
 		}
 	case errors.Is(err, store.ErrNotFound):
-		p = problem{Status: http.StatusNotFound, Code: CodeNotFound, Detail: "no such object"}
+		p = api.Problem{Status: http.StatusNotFound, Code: CodeNotFound, Detail: "no such object"}
 	case errors.Is(err, store.ErrPreconditionFailed):
-		p = problem{Status: http.StatusPreconditionFailed, Code: CodePreconditionFailed,
+		p = api.Problem{Status: http.StatusPreconditionFailed, Code: CodePreconditionFailed,
 			Detail: "the object has changed since the ETag given in If-Match; read it again"}
 	case errors.Is(err, store.ErrConflict):
-		p = problem{Status: http.StatusConflict, Code: CodeConflict,
+		p = api.Problem{Status: http.StatusConflict, Code: CodeConflict,
 			Detail: "the change conflicts with another object or a concurrent change; read and try again"}
 	case errors.Is(err, store.ErrInvalid):
-		p = problem{Status: http.StatusUnprocessableEntity, Code: CodeValidationFailed, Detail: "the store refused the object as invalid"}
+		p = api.Problem{Status: http.StatusUnprocessableEntity, Code: CodeValidationFailed, Detail: "the store refused the object as invalid"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		p = problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Detail: "the request was cancelled or timed out"}
+		p = api.Problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Detail: "the request was cancelled or timed out"}
 	default:
-		p = problem{Status: http.StatusInternalServerError, Code: CodeInternal, Detail: "internal error; see the gateway's log"}
+		p = api.Problem{Status: http.StatusInternalServerError, Code: CodeInternal, Detail: "internal error; see the gateway's log"}
 		internal = true
 	}
 	p.Title = http.StatusText(p.Status)
@@ -212,7 +189,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // writeProblem answers with application/problem+json.
-func writeProblem(w http.ResponseWriter, p problem) {
+func writeProblem(w http.ResponseWriter, p api.Problem) {
 	body, err := json.Marshal(p)
 	if err != nil { // cannot happen: strings and ints only
 		body = []byte(`{"title":"Internal Server Error","status":500,"code":"InternalError"}`)

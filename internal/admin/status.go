@@ -3,12 +3,11 @@ package admin
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/store"
 )
 
@@ -29,7 +28,7 @@ func (s *server) openAPI(c *call) error {
 }
 
 func (s *server) status(c *call) error {
-	var st NodeStatus
+	var st api.NodeStatus
 	if s.opts.Status != nil {
 		st = s.opts.Status()
 	}
@@ -40,24 +39,6 @@ func (s *server) status(c *call) error {
 	st.StoreRevision = rev
 	writeJSON(c.w, http.StatusOK, st)
 	return nil
-}
-
-// auditJSON is one audit log entry as the API shows it.
-type auditJSON struct {
-	Revision int64           `json:"revision"`
-	At       time.Time       `json:"at"`
-	Actor    actorJSON       `json:"actor"`
-	Op       string          `json:"op"`
-	Kind     string          `json:"kind"`
-	ID       string          `json:"id"`
-	Name     string          `json:"name,omitempty"`
-	Before   json.RawMessage `json:"before,omitempty"`
-	After    json.RawMessage `json:"after,omitempty"`
-}
-
-type actorJSON struct {
-	Name string `json:"name"`
-	Via  string `json:"via,omitempty"`
 }
 
 func (s *server) audit(c *call) error {
@@ -73,10 +54,10 @@ func (s *server) audit(c *call) error {
 	if err != nil {
 		return err
 	}
-	out := listPage[auditJSON]{Items: make([]auditJSON, 0, len(page.Entries)), Next: page.Next}
+	out := api.Page[api.AuditEntry]{Items: make([]api.AuditEntry, 0, len(page.Entries)), Next: page.Next}
 	for _, e := range page.Entries {
-		out.Items = append(out.Items, auditJSON{
-			Revision: e.Rev, At: e.At, Actor: actorJSON{Name: e.Actor.Name, Via: e.Actor.Via},
+		out.Items = append(out.Items, api.AuditEntry{
+			Revision: e.Rev, At: e.At, Actor: api.Actor{Name: e.Actor.Name, Via: e.Actor.Via},
 			Op: e.Op, Kind: e.Kind, ID: e.ID, Name: e.Name, Before: e.Before, After: e.After,
 		})
 	}

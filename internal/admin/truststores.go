@@ -7,87 +7,25 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/store"
 )
 
-// truststoreCreate is the body of POST /v1/truststores: the truststore
-// and the content of its version 1.
-type truststoreCreate struct {
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
-	versionContent
-}
-
-// truststorePatch is what PATCH may change.
-type truststorePatch struct {
-	Description string `json:"description,omitempty"`
-}
-
-// truststoreJSON is a truststore as the API shows it.
-type truststoreJSON struct {
-	ID            string    `json:"id"`
-	Name          string    `json:"name"`
-	Description   string    `json:"description,omitempty"`
-	LatestVersion int       `json:"latestVersion"`
-	CreatedAt     time.Time `json:"createdAt"`
-	UpdatedAt     time.Time `json:"updatedAt"`
-}
-
-// truststoreCreated answers a create: the truststore and version 1's
-// lint findings.
-type truststoreCreated struct {
-	truststoreJSON
-	Warnings []string `json:"warnings"`
-}
-
-// versionJSON is a truststore version. Lists and the answer to an upload
-// leave out the bulky content (caBundle, intermediates, crls) and show
-// every setting; GET of one version shows it all.
-type versionJSON struct {
-	TruststoreID string         `json:"truststoreId"`
-	Version      int            `json:"version"`
-	CreatedAt    time.Time      `json:"createdAt"`
-	Warnings     []string       `json:"warnings"`
-	Summary      versionSummary `json:"summary"`
-	// The content (caBundle, intermediates and crls in GET of one
-	// version only).
-	CABundle               string             `json:"caBundle,omitempty"`
-	Intermediates          string             `json:"intermediates,omitempty"`
-	CRLs                   []string           `json:"crls,omitempty"`
-	Deny                   config.Deny        `json:"deny,omitzero"`
-	MaxChainDepth          *int               `json:"maxChainDepth,omitempty"`
-	IgnoreClientCertExpiry bool               `json:"ignoreClientCertExpiry,omitempty"`
-	RequireClientAuthEKU   bool               `json:"requireClientAuthEKU,omitempty"`
-	MaxCertificateBytes    int                `json:"maxCertificateBytes,omitempty"`
-	CAs                    []string           `json:"cas,omitempty"`
-	CRLSources             []config.CRLSource `json:"crlSources,omitempty"`
-	CRLStale               string             `json:"crlStale,omitempty"`
-}
-
-// versionCreated answers an upload: the new version without its bulky
-// content, the version it followed, and what changed from that one.
-type versionCreated struct {
-	versionJSON
-	PreviousVersion int             `json:"previousVersion"`
-	Changes         []versionChange `json:"changes"`
-}
-
-func truststoreOf(o store.Object) (truststoreJSON, error) {
+func truststoreOf(o store.Object) (api.Truststore, error) {
 	var ts model.Truststore
 	if err := decodeBody(o, &ts); err != nil {
-		return truststoreJSON{}, err
+		return api.Truststore{}, err
 	}
-	return truststoreJSON{ID: o.ID, Name: ts.Name, Description: ts.Description, LatestVersion: ts.LatestVersion, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
+	return api.Truststore{ID: o.ID, Name: ts.Name, Description: ts.Description, LatestVersion: ts.LatestVersion, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
 }
 
-func versionOf(o store.Object, content bool) (versionJSON, error) {
+func versionOf(o store.Object, content bool) (api.TruststoreVersion, error) {
 	var v storedVersion
 	if err := decodeBody(o, &v); err != nil {
-		return versionJSON{}, err
+		return api.TruststoreVersion{}, err
 	}
 	return versionView(o, v, content)
 }
@@ -96,17 +34,17 @@ func versionOf(o store.Object, content bool) (versionJSON, error) {
 // stored body that versionJSON has, by JSON name, is shown, so a setting
 // added to both shows without code here; without content, the bundles
 // and CRLs are left out.
-func versionView(o store.Object, v storedVersion, content bool) (versionJSON, error) {
+func versionView(o store.Object, v storedVersion, content bool) (api.TruststoreVersion, error) {
 	// The bulky fields go around the JSON round trip (megabytes of CRLs).
 	bundle, inters, crls := v.CABundle, v.Intermediates, v.CRLs
 	v.CABundle, v.Intermediates, v.CRLs = "", "", nil
-	var out versionJSON
+	var out api.TruststoreVersion
 	b, err := json.Marshal(v)
 	if err == nil {
 		err = json.Unmarshal(b, &out)
 	}
 	if err != nil {
-		return versionJSON{}, fmt.Errorf("truststore %s version %d: %w", o.Parent, v.Version, err)
+		return api.TruststoreVersion{}, fmt.Errorf("truststore %s version %d: %w", o.Parent, v.Version, err)
 	}
 	if content {
 		out.CABundle, out.Intermediates, out.CRLs = bundle, inters, crls
@@ -128,7 +66,7 @@ func versionID(tsID string, n int) string {
 }
 
 func (s *server) createTruststore(c *call) error {
-	var in truststoreCreate
+	var in api.TruststoreCreate
 	if err := decodeStrict(c.body, &in); err != nil {
 		return err
 	}
@@ -138,7 +76,7 @@ func (s *server) createTruststore(c *call) error {
 	if len(in.Description) > 1000 {
 		return invalid("description", "at most 1000 bytes")
 	}
-	v, err := lintVersion(in.versionContent, inheritedCRLs{}, s.now(), s.resolveCA(c))
+	v, err := lintVersion(in.VersionContent, inheritedCRLs{}, s.now(), s.resolveCA(c))
 	if err != nil {
 		return err
 	}
@@ -170,7 +108,7 @@ func (s *server) createTruststore(c *call) error {
 	if err != nil {
 		return err
 	}
-	out := truststoreCreated{truststoreJSON: j, Warnings: v.Warnings}
+	out := api.TruststoreCreated{Truststore: j, Warnings: v.Warnings}
 	if out.Warnings == nil {
 		out.Warnings = []string{}
 	}
@@ -211,11 +149,11 @@ func (s *server) patchTruststore(c *call) error {
 		if err := decodeBody(o, &ts); err != nil {
 			return err
 		}
-		merged, err := mergePatch(truststorePatch{Description: ts.Description}, c.body)
+		merged, err := mergePatch(api.TruststorePatch{Description: ts.Description}, c.body)
 		if err != nil {
 			return err
 		}
-		var p truststorePatch
+		var p api.TruststorePatch
 		if err := decodeStrict(merged, &p); err != nil {
 			return err
 		}
@@ -253,14 +191,14 @@ func (s *server) deleteTruststore(c *call) error {
 		if err := decodeBody(o, &ts); err != nil {
 			return err
 		}
-		var users []UsedBy
+		var users []api.UsedBy
 		err = listAll(tx, store.ListOptions{Kind: model.KindDomain}, func(d store.Object) error {
 			var body model.Domain
 			if err := decodeBody(d, &body); err != nil {
 				return err
 			}
 			if body.ClientAuth.Truststore == ts.Name {
-				users = append(users, UsedBy{ID: d.ID, Name: d.Name})
+				users = append(users, api.UsedBy{ID: d.ID, Name: d.Name})
 			}
 			return nil
 		})
@@ -282,7 +220,7 @@ func (s *server) deleteTruststore(c *call) error {
 }
 
 // usersString names the objects in a UsedBy list for a detail message.
-func usersString(kind string, users []UsedBy) string {
+func usersString(kind string, users []api.UsedBy) string {
 	var names []string
 	for i, u := range users {
 		if i == 5 {
@@ -329,7 +267,7 @@ func (s *server) createVersion(c *call) error {
 	if err := decodeBody(po, &prev); err != nil {
 		return err
 	}
-	var in versionContent
+	var in api.VersionContent
 	var inherited inheritedCRLs
 	if inherit {
 		in, inherited, err = inheritVersion(prev.TruststoreVersion, c.body)
@@ -382,7 +320,7 @@ func (s *server) createVersion(c *call) error {
 	if err != nil {
 		return err
 	}
-	out := versionCreated{versionJSON: info, PreviousVersion: base, Changes: changes}
+	out := api.VersionCreated{TruststoreVersion: info, PreviousVersion: base, Changes: changes}
 	written(c.w, http.StatusCreated, rev, vo.Rev, fmt.Sprintf("/v1/truststores/%s/versions/%d", id, v.Version), out)
 	return nil
 }
@@ -392,7 +330,7 @@ func (s *server) listVersions(c *call) error {
 	if _, err := get(s.reader(c), model.KindTruststore, id, "truststore"); err != nil {
 		return err
 	}
-	return list(s, c, model.KindTruststoreVersion, id, func(o store.Object) (versionJSON, error) { return versionOf(o, false) })
+	return list(s, c, model.KindTruststoreVersion, id, func(o store.Object) (api.TruststoreVersion, error) { return versionOf(o, false) })
 }
 
 func (s *server) getVersion(c *call) error {

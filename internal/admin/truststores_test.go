@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
@@ -23,9 +24,9 @@ func TestTruststoreLifecycle(t *testing.T) {
 	created := e.must(201, req{method: "POST", path: "/v1/truststores", body: map[string]any{
 		"name": "partners", "description": "B2B partners", "caBundle": string(p.ca.PEM()),
 	}})
-	var cr truststoreCreated
+	var cr api.TruststoreCreated
 	created.json(t, &cr)
-	ts := cr.truststoreJSON
+	ts := cr.Truststore
 	if cr.Warnings == nil {
 		t.Error("create answer has no warnings list")
 	}
@@ -42,7 +43,7 @@ func TestTruststoreLifecycle(t *testing.T) {
 	}
 
 	// Version 2, then the list of versions in order, with summaries.
-	var v2 versionJSON
+	var v2 api.TruststoreVersion
 	e.must(201, req{method: "POST", path: "/v1/truststores/" + ts.ID + "/versions", body: map[string]any{
 		"caBundle": string(p.ca.PEM()) + string(p.ca2.PEM()),
 	}}).json(t, &v2)
@@ -57,12 +58,12 @@ func TestTruststoreLifecycle(t *testing.T) {
 	if ts.LatestVersion != 2 {
 		t.Errorf("latestVersion = %d, want 2", ts.LatestVersion)
 	}
-	var versions listPage[versionJSON]
+	var versions api.Page[api.TruststoreVersion]
 	e.must(200, req{method: "GET", path: "/v1/truststores/" + ts.ID + "/versions"}).json(t, &versions)
 	if len(versions.Items) != 2 || versions.Items[0].Version != 1 || versions.Items[1].Version != 2 {
 		t.Fatalf("versions = %+v", versions)
 	}
-	var one versionJSON
+	var one api.TruststoreVersion
 	e.must(200, req{method: "GET", path: "/v1/truststores/" + ts.ID + "/versions/1"}).json(t, &one)
 	if one.CABundle != string(p.ca.PEM()) {
 		t.Errorf("version 1 content = %q", one.CABundle)
@@ -81,7 +82,7 @@ func TestTruststoreLifecycle(t *testing.T) {
 		t.Errorf("patched = %+v", ts)
 	}
 	e.fail(400, CodeUnknownField, req{method: "PATCH", path: "/v1/truststores/" + ts.ID, body: map[string]any{"name": "other"}})
-	var cleared truststoreJSON
+	var cleared api.Truststore
 	e.must(200, req{method: "PATCH", path: "/v1/truststores/" + ts.ID, body: `{"description":null}`}).json(t, &cleared)
 	if cleared.Description != "" || cleared.ID != ts.ID {
 		t.Errorf("after null patch: %+v", cleared)
@@ -107,7 +108,7 @@ func TestTruststoreLint(t *testing.T) {
 		"Certificate:\n    Data:\n        Version: 3 (0x2)\n" + string(soon.PEM()) + string(p.ca.PEM()) +
 		string(twin.PEM()) + string(p.client.ChainPEM())
 
-	var ts truststoreCreated
+	var ts api.TruststoreCreated
 	e.must(201, req{method: "POST", path: "/v1/truststores", body: map[string]any{
 		"name": "linted", "caBundle": bundle, "intermediates": string(inter.PEM()),
 	}}).json(t, &ts)
@@ -125,7 +126,7 @@ func TestTruststoreLint(t *testing.T) {
 			t.Errorf("warnings lack %q:\n%s", want, all)
 		}
 	}
-	var v versionJSON
+	var v api.TruststoreVersion
 	e.must(200, req{method: "GET", path: "/v1/truststores/" + ts.ID + "/versions/1"}).json(t, &v)
 	if v.Summary.CACount != 3 || v.Summary.IntermediateCount != 1 || strings.Contains(v.CABundle, "client-1") || strings.Contains(v.CABundle, "#") {
 		t.Errorf("stored version: summary %+v", v.Summary)
@@ -195,9 +196,9 @@ func TestTruststoreErrors(t *testing.T) {
 	}
 
 	// A good CRL is accepted and counted.
-	var ts truststoreJSON
+	var ts api.Truststore
 	e.must(201, req{method: "POST", path: "/v1/truststores", body: map[string]any{"name": "crl", "caBundle": string(p.ca.PEM()), "crls": []string{string(goodCRL)}}}).json(t, &ts)
-	var v versionJSON
+	var v api.TruststoreVersion
 	e.must(200, req{method: "GET", path: "/v1/truststores/" + ts.ID + "/versions/1"}).json(t, &v)
 	if v.Summary.CRLCount != 1 || v.Summary.CRLEntries != 1 {
 		t.Errorf("summary %+v", v.Summary)
@@ -230,7 +231,7 @@ func TestTruststoreMillionEntryCRL(t *testing.T) {
 	// would take seconds under the race detector.
 	jsonPEM := func(s string) string { return `"` + strings.ReplaceAll(s, "\n", `\n`) + `"` }
 	body := `{"caBundle":` + jsonPEM(string(ca.PEM())) + `,"crls":[` + jsonPEM(crlPEM) + `]}`
-	var v versionJSON
+	var v api.TruststoreVersion
 	e.must(201, req{method: "POST", path: "/v1/truststores/" + id + "/versions", body: body}).json(t, &v)
 	t.Logf("uploaded in %v", time.Since(start))
 	if v.Version != 2 || v.Summary.CRLCount != 1 || v.Summary.CRLEntries != 1_000_000 {
@@ -253,26 +254,26 @@ func TestTruststoreVersionInherits(t *testing.T) {
 	interCRL := pemCRL(inter.CRL(t, time.Time{}, big.NewInt(9)))
 	fp := fmt.Sprintf("%x", sha256.Sum256(p.client2.Cert.Raw))
 
-	var ts truststoreCreated
+	var ts api.TruststoreCreated
 	e.must(201, req{method: "POST", path: "/v1/truststores", body: map[string]any{
 		"name": "inherit", "caBundle": string(p.ca.PEM()), "crls": []string{rootCRL1},
 		"maxChainDepth": 1, "ignoreClientCertExpiry": true, "maxCertificateBytes": 2048, "crlStale": "softFail",
 		"deny": map[string]any{"serials": []string{"0A"}, "fingerprints": []string{fp}},
 	}}).json(t, &ts)
 	versions := "/v1/truststores/" + ts.ID + "/versions"
-	add := func(body any) versionCreated {
+	add := func(body any) api.VersionCreated {
 		t.Helper()
-		var out versionCreated
+		var out api.VersionCreated
 		e.must(201, req{method: "POST", path: versions, body: body}).json(t, &out)
 		return out
 	}
-	getV := func(n int) versionJSON {
+	getV := func(n int) api.TruststoreVersion {
 		t.Helper()
-		var v versionJSON
+		var v api.TruststoreVersion
 		e.must(200, req{method: "GET", path: fmt.Sprintf("%s/%d", versions, n)}).json(t, &v)
 		return v
 	}
-	fields := func(cs []versionChange) []string {
+	fields := func(cs []api.VersionChange) []string {
 		var out []string
 		for _, c := range cs {
 			out = append(out, c.Field)
@@ -288,7 +289,7 @@ func TestTruststoreVersionInherits(t *testing.T) {
 	}
 	if v2.MaxChainDepth == nil || *v2.MaxChainDepth != 1 || !v2.IgnoreClientCertExpiry || v2.MaxCertificateBytes != 2048 || v2.CRLStale != "softFail" ||
 		!slices.Equal(v2.Deny.Serials, []string{"0A"}) || !slices.Equal(v2.Deny.Fingerprints, []string{fp}) {
-		t.Errorf("version 2 did not inherit the settings of version 1: %+v", v2.versionJSON)
+		t.Errorf("version 2 did not inherit the settings of version 1: %+v", v2.TruststoreVersion)
 	}
 	if c := v2.Changes[0]; fmt.Sprint(c.From) == fmt.Sprint(c.To) || !strings.Contains(fmt.Sprint(c.To), `the CRL of "CN=Partners CA`) {
 		t.Errorf("version 2 crls change = %+v", c)
@@ -305,7 +306,7 @@ func TestTruststoreVersionInherits(t *testing.T) {
 		t.Errorf("version 3 changes %+v", v3.Changes)
 	}
 	if v3.MaxChainDepth != nil || v3.IgnoreClientCertExpiry || !slices.Equal(v3.Deny.Serials, []string{"0B"}) || !slices.Equal(v3.Deny.Fingerprints, []string{fp}) || v3.CRLStale != "softFail" {
-		t.Errorf("version 3 = %+v", v3.versionJSON)
+		t.Errorf("version 3 = %+v", v3.TruststoreVersion)
 	}
 	for _, c := range v3.Changes {
 		if c.Field == "maxChainDepth" && (fmt.Sprint(c.From) != "1" || c.To != nil) {
@@ -344,16 +345,16 @@ func TestTruststoreVersionInherits(t *testing.T) {
 	if got := getV(7); len(got.CRLs) != 0 || got.CRLStale != "softFail" {
 		t.Errorf("version 7 (crls: null): %d CRLs, crlStale %q", len(got.CRLs), got.CRLStale)
 	}
-	var whole versionCreated
+	var whole api.VersionCreated
 	e.must(201, req{method: "POST", path: versions + "?inherit=false", body: map[string]any{"caBundle": string(p.ca.PEM())}}).json(t, &whole)
 	if whole.CRLStale != "" || len(whole.Deny.Serials) != 0 || whole.MaxCertificateBytes != 0 {
-		t.Errorf("?inherit=false kept settings: %+v", whole.versionJSON)
+		t.Errorf("?inherit=false kept settings: %+v", whole.TruststoreVersion)
 	}
 	e.fail(400, CodeInvalidQuery, req{method: "POST", path: versions + "?inherit=maybe", body: map[string]any{}})
 	e.fail(400, CodeUnknownField, req{method: "POST", path: versions, body: map[string]any{"maxChainDepht": 2}})
 
 	// Lists show every setting of every version.
-	var list listPage[versionJSON]
+	var list api.Page[api.TruststoreVersion]
 	e.must(200, req{method: "GET", path: versions}).json(t, &list)
 	if len(list.Items) != 8 || list.Items[1].MaxChainDepth == nil || *list.Items[1].MaxChainDepth != 1 || list.Items[1].CRLStale != "softFail" ||
 		list.Items[2].MaxChainDepth != nil || list.Items[1].CABundle != "" || len(list.Items[1].CRLs) != 0 {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 )
 
@@ -21,7 +22,7 @@ const stubPEM = "-----BEGIN STUB-----"
 // with paths relative to it, as the request names them. Problems
 // elsewhere (about the stubs) are dropped; the whole candidate is checked
 // again when the change is committed.
-func localProblems(cfg *config.Config, prefix string) []FieldError {
+func localProblems(cfg *config.Config, prefix string) []api.FieldError {
 	if len(cfg.Listeners) == 0 {
 		cfg.Listeners = []config.Listener{stubListener}
 	}
@@ -30,13 +31,13 @@ func localProblems(cfg *config.Config, prefix string) []FieldError {
 	if !errors.As(err, &ve) {
 		return nil
 	}
-	var out []FieldError
+	var out []api.FieldError
 	for _, p := range ve.Problems {
 		rel, ok := strings.CutPrefix(p.Path, prefix)
 		if !ok || (rel != "" && rel[0] != '.') {
 			continue
 		}
-		out = append(out, FieldError{Path: strings.TrimPrefix(rel, "."), Message: redactPEM(p.Message)})
+		out = append(out, api.FieldError{Path: strings.TrimPrefix(rel, "."), Message: redactPEM(p.Message)})
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/store"
@@ -18,7 +19,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil { // cannot happen: our own types
-		writeProblem(w, problem{Title: http.StatusText(500), Status: 500, Code: CodeInternal, Detail: "encoding the answer failed"})
+		writeProblem(w, api.Problem{Title: http.StatusText(500), Status: 500, Code: CodeInternal, Detail: "encoding the answer failed"})
 		return
 	}
 	h := w.Header()
@@ -210,12 +211,6 @@ func getChild(tx interface {
 	return o, nil
 }
 
-// listPage is the answer of every list route.
-type listPage[T any] struct {
-	Items []T    `json:"items"`
-	Next  string `json:"next,omitempty"`
-}
-
 // pageOptions reads limit and next from the query.
 func pageOptions(r *http.Request) (limit int, after string, err error) {
 	q := r.URL.Query()
@@ -244,7 +239,7 @@ func list[T any](s *server, c *call, kind, parent string, conv func(store.Object
 	if err != nil {
 		return err
 	}
-	out := listPage[T]{Items: make([]T, 0, len(page.Objects)), Next: page.Next}
+	out := api.Page[T]{Items: make([]T, 0, len(page.Objects)), Next: page.Next}
 	for _, o := range page.Objects {
 		v, err := conv(o)
 		if err != nil {

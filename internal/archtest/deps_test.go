@@ -74,8 +74,9 @@ func rules() []rule {
 			why: "keyring seals keys with the standard library only"},
 		{pkg: "internal/h1", stdlibOnly: true,
 			why: "the HTTP/1.1 parser is standard library only"},
-		{pkg: "internal/api", stdlibOnly: true, onlyModule: []string{},
-			why: "the wire schema is plain types over the standard library, shared by the admin API, the client, the CLI and the gateway's views"},
+		{pkg: "internal/api", direct: apiImports,
+			never: append(slices.Clone(controlPlane), "internal/gateway", "internal/model"),
+			why: "the wire schema is plain types over the standard library and the declarative schema (internal/config: the resource settings are its types), shared by the admin API, the client, the CLI and the gateway's views"},
 		{pkg: "internal/trust", direct: trustImports,
 			why: "trust decides from bytes and time: no I/O, networking, logging or randomness"},
 	}
@@ -98,6 +99,12 @@ func trustImports(path string) bool {
 		return true
 	}
 	return strings.HasPrefix(path, "crypto/") && path != "crypto/rand"
+}
+
+// apiImports is what the wire schema may import directly: the standard
+// library and internal/config.
+func apiImports(path string) bool {
+	return path == module+"/internal/config" || !strings.Contains(strings.Split(path, "/")[0], ".")
 }
 
 // listed is one package as `go list -deps -json` describes it.

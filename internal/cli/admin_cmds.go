@@ -17,6 +17,7 @@ import (
 
 	yaml "go.yaml.in/yaml/v2"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/client"
 )
 
@@ -197,7 +198,7 @@ func readPEMFile(flagName, path string) (string, error) {
 // problemError makes an admin API problem a one-line error plus details
 // (exit 1).
 func problemError(err error) error {
-	var p *client.Problem
+	var p *api.Problem
 	if errors.As(err, &p) {
 		return &exitError{code: 1, err: p}
 	}

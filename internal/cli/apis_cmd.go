@@ -2,10 +2,16 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
+
+	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/client"
+	"github.com/certgate/certgate/internal/config"
 )
 
 var apisCmd = resourceCommand("apis", map[string]verb{
@@ -21,11 +27,9 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 		if *name == "" {
 			return usageError("--name is required")
 		}
-		body := map[string]any{"name": *name}
-		if *desc != "" {
-			body["description"] = *desc
-		}
-		return a.write(ctx, stdout, http.MethodPost, "/v1/apis", body, nil)
+		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+			return c.CreateAPI(ctx, api.APIRequest{Name: *name, Description: *desc})
+		})
 	}},
 	"list":   {"list APIs", listAll("apis list", "/v1/apis", "id", "name", "description")},
 	"delete": {"delete an API and its integrations, routes and stages", onNamed("apis delete", "/v1/apis", deleteObject)},
@@ -47,36 +51,30 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 		if *name == "" || *u == "" {
 			return usageError("--name and --url are required")
 		}
-		body := map[string]any{"name": *name, "url": *u}
+		in := config.Integration{Name: *name, URL: *u, TLS: config.IntegrationTLS{ServerName: *serverName, MinVersion: *minTLS}}
 		if *timeout != "" {
-			body["timeout"] = *timeout
+			if err := json.Unmarshal(strconv.AppendQuote(nil, *timeout), &in.Timeout); err != nil {
+				return usageError("--timeout %q: %v", *timeout, err)
+			}
 		}
-		tls := map[string]any{}
 		if *caBundle != "" {
 			pemText, err := readPEMFile("ca-bundle", *caBundle)
 			if err != nil {
 				return err
 			}
-			tls["caBundle"] = pemText
-		}
-		if *serverName != "" {
-			tls["serverName"] = *serverName
-		}
-		if *minTLS != "" {
-			tls["minVersion"] = *minTLS
+			in.TLS.CABundle = pemText
 		}
 		if *insecure {
-			tls["insecureSkipVerify"], tls["insecureSkipVerifyAcknowledged"] = true, true
+			in.TLS.InsecureSkipVerify, in.TLS.InsecureSkipVerifyAcknowledged = true, true
 			fmt.Fprintf(stderr, "WARNING: integration %s will accept any certificate from %s: the back end is not authenticated\n", *name, *u)
 		}
-		if len(tls) > 0 {
-			body["tls"] = tls
-		}
-		id, err := a.resolve(ctx, "/v1/apis", pos[0])
+		id, err := a.resolveID(ctx, "/v1/apis", pos[0])
 		if err != nil {
 			return err
 		}
-		return a.write(ctx, stdout, http.MethodPost, "/v1/apis/"+id+"/integrations", body, nil)
+		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+			return c.CreateIntegration(ctx, id, in)
+		})
 	}},
 	"add-route": {"add a route to an API", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("apis add-route", "API --path /widgets/{id} [--method GET] [flags]", stderr)
@@ -94,21 +92,14 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 		if *path == "" {
 			return usageError("--path is required")
 		}
-		body := map[string]any{"method": strings.ToUpper(*method), "path": *path}
-		if *integ != "" {
-			body["integration"] = *integ
-		}
-		if *require {
-			body["requireClientCert"] = true
-		}
-		if *websocket {
-			body["websocket"] = true
-		}
-		id, err := a.resolve(ctx, "/v1/apis", pos[0])
+		in := config.Route{Method: strings.ToUpper(*method), Path: *path, Integration: *integ, RequireClientCert: *require, WebSocket: *websocket}
+		id, err := a.resolveID(ctx, "/v1/apis", pos[0])
 		if err != nil {
 			return err
 		}
-		return a.write(ctx, stdout, http.MethodPost, "/v1/apis/"+id+"/routes", body, nil)
+		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+			return c.CreateRoute(ctx, id, in)
+		})
 	}},
 	"routes": {"list an API's routes", onNamed("apis routes", "/v1/apis", func(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
 		return a.list(ctx, stdout, path+"/routes", "id", "method", "path", "integration", "requireClientCert", "websocket")
@@ -128,22 +119,17 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 		if *name == "" {
 			return usageError("--name is required")
 		}
-		body := map[string]any{"name": *name}
 		v, err := keyValues("var", vars)
 		if err != nil {
 			return err
 		}
-		if v != nil {
-			body["variables"] = v
-		}
-		if *cc != "" {
-			body["clientCertificateId"] = *cc
-		}
-		id, err := a.resolve(ctx, "/v1/apis", pos[0])
+		id, err := a.resolveID(ctx, "/v1/apis", pos[0])
 		if err != nil {
 			return err
 		}
-		return a.write(ctx, stdout, http.MethodPost, "/v1/apis/"+id+"/stages", body, nil)
+		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+			return c.CreateStage(ctx, id, api.StageSpec{Name: *name, Variables: v, ClientCertificateID: *cc})
+		})
 	}},
 	"set-stage": {"change a stage's client certificate or variables", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("apis set-stage", "API STAGE [--client-certificate ID | --no-client-certificate] [--var k=v ...] [--unset-var k ...]", stderr)
@@ -168,25 +154,24 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 		if *cc == "" && !*noCC && len(set) == 0 && len(unset) == 0 {
 			return usageError("nothing to change: give --client-certificate, --no-client-certificate, --var or --unset-var")
 		}
-		apiID, err := a.resolve(ctx, "/v1/apis", pos[0])
+		apiID, err := a.resolveID(ctx, "/v1/apis", pos[0])
 		if err != nil {
 			return err
 		}
-		stages := "/v1/apis/" + apiID + "/stages"
-		sid, err := a.resolve(ctx, stages, pos[1])
+		sid, err := a.resolveID(ctx, "/v1/apis/"+url.PathEscape(apiID)+"/stages", pos[1])
+		if err != nil {
+			return err
+		}
+		c, err := a.client()
 		if err != nil {
 			return err
 		}
 		// Read, change, and write back only if nobody changed it since.
-		var cur struct {
-			Name                string            `json:"name"`
-			Variables           map[string]string `json:"variables"`
-			ClientCertificateID string            `json:"clientCertificateId"`
-		}
-		resp, err := a.fetch(ctx, stages+"/"+sid, &cur)
+		st, resp, err := c.Stage(ctx, apiID, sid)
 		if err != nil {
-			return err
+			return problemError(err)
 		}
+		cur := st.StageSpec
 		switch {
 		case *noCC:
 			cur.ClientCertificateID = ""
@@ -202,14 +187,12 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 		for _, k := range unset {
 			delete(cur.Variables, k)
 		}
-		body := map[string]any{"name": cur.Name}
-		if len(cur.Variables) > 0 {
-			body["variables"] = cur.Variables
+		if len(cur.Variables) == 0 {
+			cur.Variables = nil
 		}
-		if cur.ClientCertificateID != "" {
-			body["clientCertificateId"] = cur.ClientCertificateID
-		}
-		return a.write(ctx, stdout, http.MethodPut, stages+"/"+sid, body, map[string]string{"If-Match": resp.ETag})
+		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+			return c.UpdateStage(ctx, apiID, sid, cur, resp.ETag)
+		})
 	}},
 	"stages": {"list an API's stages", onNamed("apis stages", "/v1/apis", func(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
 		return a.list(ctx, stdout, path+"/stages", "id", "name", "clientCertificateId", "variables")

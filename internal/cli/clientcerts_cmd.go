@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/certgate/certgate/internal/client"
+	"github.com/certgate/certgate/internal/api"
 )
 
 const clientCertsPath = "/v1/client-certificates"
@@ -93,51 +93,34 @@ var clientCertificatesCmd = resourceCommand("client-certificates", map[string]ve
 		if _, err := parseWithPositional(fs, args, 0); err != nil {
 			return err
 		}
-		body := map[string]any{}
-		if *keyType != "" {
-			body["keyType"] = *keyType
-		}
-		if *days != 0 {
-			body["validityDays"] = *days
-		}
-		if *desc != "" {
-			body["description"] = *desc
-		}
 		t, err := keyValues("tag", tags)
 		if err != nil {
 			return err
 		}
-		if t != nil {
-			body["tags"] = t
-		}
+		body := api.ClientCertificateRequest{KeyType: *keyType, ValidityDays: *days, Description: *desc, Tags: t}
 		if *ca != "" {
-			id, err := a.resolveID(ctx, casPath, *ca)
-			if err != nil {
+			if body.CAID, err = a.resolveID(ctx, casPath, *ca); err != nil {
 				return err
 			}
-			body["caId"] = id
 		}
 		c, err := a.client()
 		if err != nil {
 			return err
 		}
-		var out json.RawMessage
-		resp, err := c.Do(ctx, http.MethodPost, clientCertsPath, body, &out, nil)
+		cc, resp, err := c.CreateClientCertificate(ctx, body)
 		if err != nil {
 			return problemError(err)
 		}
 		if *certOut != "" {
-			var cc struct {
-				CertificatePEM string `json:"certificatePEM"`
-			}
-			if err := json.Unmarshal(out, &cc); err != nil {
-				return err
-			}
 			if err := os.WriteFile(*certOut, []byte(cc.CertificatePEM), 0o644); err != nil {
 				return fmt.Errorf("--cert-out: %w", err)
 			}
 		}
 		if err := a.waitApplied(ctx, c, resp.Revision); err != nil {
+			return err
+		}
+		out, err := json.Marshal(cc)
+		if err != nil {
 			return err
 		}
 		return a.print(stdout, out)
@@ -224,7 +207,7 @@ var clientCertificatesCmd = resourceCommand("client-certificates", map[string]ve
 			path += "?force=true"
 		}
 		err = a.write(ctx, stdout, http.MethodDelete, path, nil, nil)
-		var p *client.Problem
+		var p *api.Problem
 		if errors.As(err, &p) && p.Code == "ClientCertificateInUse" {
 			return &exitError{code: 1, err: fmt.Errorf("%w\n  (--force detaches it: those stages then present no client certificate)", p)}
 		}

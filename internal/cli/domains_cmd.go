@@ -5,6 +5,9 @@ import (
 	"flag"
 	"io"
 	"net/http"
+
+	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/client"
 )
 
 type domainFlags struct {
@@ -132,24 +135,22 @@ var domainsCmd = resourceCommand("domains", map[string]verb{
 		fs := newFlagSet("domains map", "HOST --api NAME [--base-path /v1] [--stage STAGE]", stderr)
 		a := &adminFlags{}
 		a.register(fs)
-		api := fs.String("api", "", "API name (required)")
+		apiName := fs.String("api", "", "API name (required)")
 		base := fs.String("base-path", "/", "base path")
 		stage := fs.String("stage", "", "stage of the API (default: its only stage, if it has one)")
 		pos, err := parseWithPositional(fs, args, 1)
 		if err != nil {
 			return err
 		}
-		if *api == "" {
+		if *apiName == "" {
 			return usageError("--api is required")
 		}
-		id, err := a.resolve(ctx, "/v1/domains", pos[0])
+		id, err := a.resolveID(ctx, "/v1/domains", pos[0])
 		if err != nil {
 			return err
 		}
-		body := map[string]any{"basePath": *base, "api": *api}
-		if *stage != "" {
-			body["stage"] = *stage
-		}
-		return a.write(ctx, stdout, http.MethodPost, "/v1/domains/"+id+"/mappings", body, nil)
+		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+			return c.CreateMapping(ctx, id, api.MappingSpec{BasePath: *base, API: *apiName, Stage: *stage})
+		})
 	}},
 })

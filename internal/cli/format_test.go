@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/certgate/certgate/internal/api"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -80,7 +82,7 @@ func TestPrintBackendTLS(t *testing.T) {
 		{"not_observed", tlsNotObserved},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var b backendTLS
+			var b api.BackendTLS
 			if err := json.Unmarshal([]byte(tc.in), &b); err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +112,7 @@ func TestPrintInvokeResult(t *testing.T) {
 			"latencyMs": 0.1, "code": "RouteNotFound", "log": []}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var r invokeResult
+			var r api.InvokeResult
 			if err := json.Unmarshal([]byte(tc.in), &r); err != nil {
 				t.Fatal(err)
 			}

@@ -10,13 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/certgate/certgate/internal/gateway"
+	"github.com/certgate/certgate/internal/api"
 )
-
-// backendTLS is the admin API's view of an integration's back-end TLS
-// (GET /v1/apis/{id}/integrations/{cid}/tls, and backendTls of a test
-// invocation): the gateway's own type, decoded from its JSON.
-type backendTLS = gateway.BackendTLS
 
 // Marks of the human output.
 const (
@@ -41,7 +36,7 @@ func shortHash(h string) string {
 }
 
 // validity says how long a certificate is (or was) valid as of now.
-func validity(c gateway.CertInfo, now time.Time) string {
+func validity(c api.CertInfo, now time.Time) string {
 	days := int(c.NotAfter.Sub(now).Hours() / 24)
 	switch {
 	case now.Before(c.NotBefore):
@@ -55,12 +50,12 @@ func validity(c gateway.CertInfo, now time.Time) string {
 }
 
 // handshakeLine is "TLS 1.3, TLS_AES_128_GCM_SHA256" or "".
-func handshakeLine(b *backendTLS) string {
+func handshakeLine(b *api.BackendTLS) string {
 	return strings.Trim(b.Version+", "+b.CipherSuite, ", ")
 }
 
 // printBackendTLS writes the human view of a back end's TLS as of now.
-func printBackendTLS(w io.Writer, b *backendTLS, now time.Time) error {
+func printBackendTLS(w io.Writer, b *api.BackendTLS, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	line := func(label, format string, a ...any) { fmt.Fprintf(tw, "%s\t%s\n", label, fmt.Sprintf(format, a...)) }
 	target := b.URL
@@ -165,7 +160,7 @@ var integrationsCmd = resourceCommand("integrations", map[string]verb{
 		if _, err := a.fetch(ctx, path, &raw); err != nil {
 			return err
 		}
-		var b backendTLS
+		var b api.BackendTLS
 		if err := json.Unmarshal(raw, &b); err != nil {
 			return fmt.Errorf("decode answer: %w", err)
 		}

@@ -12,37 +12,22 @@ import (
 	"strings"
 	"text/tabwriter"
 	"unicode/utf8"
-)
 
-// invokeResult is the answer of POST /v1/apis/{id}/test-invoke.
-type invokeResult struct {
-	Status           int                 `json:"status"`
-	Headers          map[string][]string `json:"headers"`
-	Body             string              `json:"body"`
-	BodyBase64       bool                `json:"bodyBase64"`
-	Truncated        bool                `json:"truncated"`
-	LatencyMs        float64             `json:"latencyMs"`
-	Route            string              `json:"route"`
-	Integration      string              `json:"integration"`
-	UpstreamURL      string              `json:"upstreamUrl"`
-	Code             string              `json:"code"`
-	ConnectionReused bool                `json:"connectionReused"`
-	BackendTLS       *backendTLS         `json:"backendTls"`
-	Log              []json.RawMessage   `json:"log"`
-}
+	"github.com/certgate/certgate/internal/api"
+)
 
 // printInvokeResult writes a test invocation as a status line, headers
 // and body (like curl -i), then what the gateway did: latency, route,
 // back-end TLS and log lines.
-func printInvokeResult(w io.Writer, r *invokeResult) error {
+func printInvokeResult(w io.Writer, r *api.InvokeResult) error {
 	fmt.Fprintf(w, "HTTP %d %s\n", r.Status, http.StatusText(r.Status))
-	names := make([]string, 0, len(r.Headers))
-	for k := range r.Headers {
+	names := make([]string, 0, len(r.Header))
+	for k := range r.Header {
 		names = append(names, k)
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		for _, v := range r.Headers[k] {
+		for _, v := range r.Header[k] {
 			fmt.Fprintf(w, "%s: %s\n", k, v)
 		}
 	}
@@ -66,7 +51,7 @@ func printInvokeResult(w io.Writer, r *invokeResult) error {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	line := func(label, format string, a ...any) { fmt.Fprintf(tw, "%s\t%s\n", label, fmt.Sprintf(format, a...)) }
-	line("latency", "%s ms", formatMillis(r.LatencyMs))
+	line("latency", "%s ms", formatMillis(r.LatencyMillis))
 	if r.Route != "" {
 		to := "integration " + r.Integration
 		if r.UpstreamURL != "" {
@@ -108,7 +93,7 @@ func formatMillis(ms float64) string {
 }
 
 // backendSummary is one line about a test call's back-end handshake.
-func backendSummary(b *backendTLS) string {
+func backendSummary(b *api.BackendTLS) string {
 	var parts []string
 	if b.Verified {
 		parts = append(parts, markOK+" "+handshakeLine(b))
@@ -162,13 +147,7 @@ func runTestInvoke(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *data != "" && *dataFile != "" {
 		return usageError("give --data or --data-file, not both")
 	}
-	body := map[string]any{"method": strings.ToUpper(*method), "path": pos[1]}
-	if *stage != "" {
-		body["stage"] = *stage
-	}
-	if *cc != "" {
-		body["clientCertificateId"] = *cc
-	}
+	body := api.InvokeRequest{Method: strings.ToUpper(*method), Path: pos[1], Stage: *stage, ClientCertificateID: *cc}
 	if len(headers) > 0 {
 		h := map[string]string{}
 		for _, kv := range headers {
@@ -184,7 +163,7 @@ func runTestInvoke(ctx context.Context, args []string, stdout, stderr io.Writer)
 			}
 			h[ck] = v
 		}
-		body["headers"] = h
+		body.Headers = h
 	}
 	payload := []byte(*data)
 	switch *dataFile {
@@ -200,12 +179,12 @@ func runTestInvoke(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if len(payload) > 0 {
 		if utf8.Valid(payload) {
-			body["body"] = string(payload)
+			body.Body = string(payload)
 		} else {
-			body["body"], body["bodyBase64"] = base64.StdEncoding.EncodeToString(payload), true
+			body.Body, body.BodyBase64 = base64.StdEncoding.EncodeToString(payload), true
 		}
 	}
-	apiID, err := a.resolve(ctx, "/v1/apis", pos[0])
+	apiID, err := a.resolveID(ctx, "/v1/apis", pos[0])
 	if err != nil {
 		return err
 	}
@@ -213,17 +192,14 @@ func runTestInvoke(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	var raw json.RawMessage
-	if _, err := c.Do(ctx, http.MethodPost, "/v1/apis/"+apiID+"/test-invoke", body, &raw, nil); err != nil {
+	r, err := c.TestInvoke(ctx, apiID, body)
+	if err != nil {
 		return problemError(err)
 	}
-	var r invokeResult
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return fmt.Errorf("decode answer: %w", err)
-	}
 	if a.output == "table" {
-		err = printInvokeResult(stdout, &r)
+		err = printInvokeResult(stdout, r)
 	} else {
+		raw, _ := json.Marshal(r)
 		err = a.print(stdout, raw)
 	}
 	if err != nil {

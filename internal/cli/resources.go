@@ -233,3 +233,24 @@ func getObject(ctx context.Context, a *adminFlags, stdout io.Writer, path string
 func deleteObject(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
 	return a.write(ctx, stdout, http.MethodDelete, path, nil, nil)
 }
+
+// typed runs a write of the typed client, waits until its revision is
+// served and prints its answer as write does.
+func (a *adminFlags) typed(ctx context.Context, stdout io.Writer, do func(c *client.Client) (any, *client.Response, error)) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	out, resp, err := do(c)
+	if err != nil {
+		return problemError(err)
+	}
+	if err := a.waitApplied(ctx, c, resp.Revision); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	return a.print(stdout, raw)
+}

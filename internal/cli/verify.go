@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/trust"
 )
 
@@ -231,28 +231,12 @@ func verifyOnDomain(ctx context.Context, a *adminFlags, domain, chainFile string
 	if err != nil {
 		return err
 	}
-	id, err := a.resolve(ctx, "/v1/domains", domain)
+	id, err := a.resolveID(ctx, "/v1/domains", domain)
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"chainPEM": string(data)}
-	if version != 0 {
-		body["truststoreVersion"] = version
-	}
-	var res struct {
-		Admitted          bool              `json:"admitted"`
-		Reason            string            `json:"reason"`
-		Detail            string            `json:"detail"`
-		TruststoreVersion int               `json:"truststoreVersion"`
-		Headers           map[string]string `json:"headers"`
-		Identity          *struct {
-			Subject     string `json:"subject"`
-			Issuer      string `json:"issuer"`
-			Serial      string `json:"serial"`
-			Fingerprint string `json:"fingerprint"`
-		} `json:"identity"`
-	}
-	if _, err := c.Do(ctx, http.MethodPost, "/v1/domains/"+id+"/verify-client-certificate", body, &res, nil); err != nil {
+	res, err := c.VerifyClientCertificate(ctx, id, api.DryRunRequest{ChainPEM: string(data), TruststoreVersion: version})
+	if err != nil {
 		return problemError(err)
 	}
 	if a.output != "table" {

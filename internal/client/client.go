@@ -1,7 +1,7 @@
 // Package client is the Go client of certgate's admin API: it finds the
 // API's address and credentials (flags, environment or a local data
 // directory), speaks JSON over verified TLS, and turns problem+json
-// answers into *Problem errors. The CLI uses it for every state-changing
+// answers into *api.Problem errors. The CLI uses it for every state-changing
 // command. It depends on the wire types of internal/api and, for the
 // declarative configuration that /v1/config exports and applies, on
 // internal/config; on nothing else of certgate.
@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/certgate/certgate/internal/api"
 )
 
 // Environment variables and data-directory files the client reads.
@@ -114,33 +116,6 @@ func first(vals ...string) string {
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-// Problem is an RFC 9457 error answered by the admin API.
-type Problem struct {
-	Status int            `json:"status"`
-	Title  string         `json:"title"`
-	Code   string         `json:"code"`
-	Detail string         `json:"detail,omitempty"`
-	Errors []ProblemField `json:"errors,omitempty"`
-}
-
-// ProblemField is one invalid field of a request.
-type ProblemField struct {
-	Path    string `json:"path"`
-	Message string `json:"message"`
-}
-
-func (p *Problem) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%d %s)", p.Code, p.Status, p.Title)
-	if p.Detail != "" {
-		b.WriteString(": " + p.Detail)
-	}
-	for _, e := range p.Errors {
-		fmt.Fprintf(&b, "\n  %s: %s", e.Path, e.Message)
-	}
-	return b.String()
-}
-
 // Response carries what a caller may need besides the body.
 type Response struct {
 	Status   int
@@ -196,7 +171,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any, hdr
 	r := &Response{Status: resp.StatusCode, ETag: resp.Header.Get("ETag")}
 	r.Revision, _ = strconv.ParseInt(resp.Header.Get("X-Certgate-Revision"), 10, 64)
 	if resp.StatusCode >= 300 {
-		p := &Problem{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode), Code: "HTTP" + strconv.Itoa(resp.StatusCode)}
+		p := &api.Problem{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode), Code: "HTTP" + strconv.Itoa(resp.StatusCode)}
 		if err := json.Unmarshal(data, p); err != nil {
 			p.Detail = strings.TrimSpace(string(data))
 		}

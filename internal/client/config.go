@@ -24,7 +24,7 @@ type ApplyOptions struct {
 	// DryRun checks and lists the changes without making them.
 	DryRun bool
 	// IfMatch, if set, is the ETag of an ExportConfig: the apply is
-	// refused (a *Problem with status 412) if the store changed since.
+	// refused (an *api.Problem with status 412) if the store changed since.
 	IfMatch string
 }
 

@@ -11,9 +11,12 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	// Imported as wire: this package has a type named api.
+	wire "github.com/certgate/certgate/internal/api"
 )
 
-// Errors of BackendTLS, ProbeBackend and Invoke lookups.
+// Errors of wire.BackendTLS, ProbeBackend and Invoke lookups.
 var (
 	ErrNoSuchAPI         = errors.New("no such API")
 	ErrNoSuchStage       = errors.New("no such stage")
@@ -28,53 +31,6 @@ const (
 	clientCertCheckInterval     = time.Hour
 	clientCertWarnEvery         = 24 * time.Hour
 )
-
-// CertInfo describes one certificate of a chain a back end presented.
-type CertInfo struct {
-	Subject     string    `json:"subject"`
-	Issuer      string    `json:"issuer"`
-	Serial      string    `json:"serial"`
-	DNSNames    []string  `json:"dnsNames,omitempty"`
-	IPAddresses []string  `json:"ipAddresses,omitempty"`
-	URIs        []string  `json:"uris,omitempty"`
-	Emails      []string  `json:"emails,omitempty"`
-	NotBefore   time.Time `json:"notBefore"`
-	NotAfter    time.Time `json:"notAfter"`
-	SHA256      string    `json:"sha256"` // lower-case hex, no colons
-}
-
-// BackendTLS is what the gateway knows of an https integration's back-end
-// TLS: the last handshake seen by a request or a probe, and when the back
-// end's certificate last changed.
-type BackendTLS struct {
-	API                string `json:"api"`
-	Integration        string `json:"integration"`
-	URL                string `json:"url"`
-	ServerName         string `json:"serverName"`
-	InsecureSkipVerify bool   `json:"insecureSkipVerify"`
-	// Observed is false until a handshake was seen.
-	Observed   bool      `json:"observed"`
-	Source     string    `json:"source,omitempty"` // "request" or "probe"
-	ObservedAt time.Time `json:"observedAt,omitzero"`
-	// Verified says whether the chain verified against the integration's
-	// trust anchors for ServerName; Reason (a Backend... problem code)
-	// and Detail say why not, or why the handshake failed.
-	Verified    bool       `json:"verified"`
-	Reason      string     `json:"reason,omitempty"`
-	Detail      string     `json:"detail,omitempty"`
-	Version     string     `json:"version,omitempty"`     // "TLS 1.3"
-	CipherSuite string     `json:"cipherSuite,omitempty"` // "TLS_AES_128_GCM_SHA256"
-	Chain       []CertInfo `json:"chain,omitempty"`
-	// ClientCertRequested says whether the back end asked for a client
-	// certificate; ClientCertPresented is the ID of the stage
-	// certificate sent, or "".
-	ClientCertRequested bool   `json:"clientCertRequested"`
-	ClientCertPresented string `json:"clientCertPresented,omitempty"`
-	// ChangedAt is when the back end's leaf certificate last changed,
-	// PreviousSHA256 the fingerprint it had before.
-	ChangedAt      time.Time `json:"changedAt,omitzero"`
-	PreviousSHA256 string    `json:"previousSha256,omitempty"`
-}
 
 // backendState is the back-end TLS knowledge that outlives snapshot
 // swaps, keyed by API, integration and URL (a changed URL starts afresh).
@@ -186,7 +142,7 @@ func (in *integration) entry() *backendEntry {
 }
 
 // view builds the report of an integration from its last handshake.
-func (in *integration) view() BackendTLS {
+func (in *integration) view() wire.BackendTLS {
 	v := in.baseView()
 	e := in.entry()
 	e.mu.Lock()
@@ -197,8 +153,8 @@ func (in *integration) view() BackendTLS {
 	return v
 }
 
-func (in *integration) baseView() BackendTLS {
-	return BackendTLS{
+func (in *integration) baseView() wire.BackendTLS {
+	return wire.BackendTLS{
 		API:                in.api,
 		Integration:        in.name,
 		URL:                in.target.String(),
@@ -207,7 +163,7 @@ func (in *integration) baseView() BackendTLS {
 	}
 }
 
-func fillView(v *BackendTLS, hs *handshake) {
+func fillView(v *wire.BackendTLS, hs *handshake) {
 	if hs == nil {
 		return
 	}
@@ -224,8 +180,8 @@ func fillView(v *BackendTLS, hs *handshake) {
 	}
 }
 
-func certInfo(c *x509.Certificate) CertInfo {
-	ci := CertInfo{
+func certInfo(c *x509.Certificate) wire.CertInfo {
+	ci := wire.CertInfo{
 		Subject:   c.Subject.String(),
 		Issuer:    c.Issuer.String(),
 		Serial:    serialHex(c),
@@ -279,10 +235,10 @@ func (g *Gateway) lookupIntegration(apiName, name string) (*integration, error) 
 // TLS; ok is false if the current snapshot has no such https integration.
 // It never contacts the back end (see ProbeBackend). Safe for concurrent
 // use.
-func (g *Gateway) BackendTLS(api, integration string) (BackendTLS, bool) {
+func (g *Gateway) BackendTLS(api, integration string) (wire.BackendTLS, bool) {
 	in, err := g.lookupIntegration(api, integration)
 	if err != nil {
-		return BackendTLS{}, false
+		return wire.BackendTLS{}, false
 	}
 	return in.view(), true
 }
@@ -291,13 +247,13 @@ func (g *Gateway) BackendTLS(api, integration string) (BackendTLS, bool) {
 // policy, bounded by 10 s and ctx) and returns the fresh report. A failed
 // handshake is a report with Reason set, not an error; the errors are
 // ErrNoSuchAPI, ErrNoSuchIntegration (wrapped) and failures to connect.
-func (g *Gateway) ProbeBackend(ctx context.Context, api, integration string) (BackendTLS, error) {
+func (g *Gateway) ProbeBackend(ctx context.Context, api, integration string) (wire.BackendTLS, error) {
 	in, err := g.lookupIntegration(api, integration)
 	if err != nil {
-		return BackendTLS{}, err
+		return wire.BackendTLS{}, err
 	}
 	if err := g.probe(ctx, in); err != nil {
-		return BackendTLS{}, err
+		return wire.BackendTLS{}, err
 	}
 	return in.view(), nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	wire "github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
 
@@ -25,7 +26,7 @@ func TestBackendCertificateView(t *testing.T) {
 	e.apply(cfg)
 
 	// Right after Apply a probe looks at the new integration.
-	var v BackendTLS
+	var v wire.BackendTLS
 	waitFor(t, "the probe after Apply", func() bool { v, _ = e.g.BackendTLS("be", "backend"); return v.Observed })
 	if v.Source != "probe" || !v.Verified || !v.ClientCertRequested || v.ClientCertPresented != "cc-prod" {
 		t.Errorf("view after the first probe = %+v", v)
@@ -41,11 +42,11 @@ func TestBackendCertificateView(t *testing.T) {
 	}
 	leaf := p.server.Cert
 	sum := sha256.Sum256(leaf.Raw)
-	want := BackendTLS{
+	want := wire.BackendTLS{
 		API: "be", Integration: "backend", URL: be.URL(), ServerName: "127.0.0.1",
 		Observed: true, Source: "request", ObservedAt: v.ObservedAt, Verified: true,
 		Version: "TLS 1.3", CipherSuite: v.CipherSuite,
-		Chain: []CertInfo{{
+		Chain: []wire.CertInfo{{
 			Subject: "CN=backend.internal", Issuer: leaf.Issuer.String(), Serial: serialHex(leaf),
 			DNSNames: []string{"backend.internal"}, IPAddresses: []string{"127.0.0.1"},
 			NotBefore: leaf.NotBefore.UTC(), NotAfter: leaf.NotAfter.UTC(), SHA256: hex.EncodeToString(sum[:]),

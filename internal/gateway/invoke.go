@@ -16,12 +16,14 @@ import (
 	"time"
 	"unicode/utf8"
 
+	// Imported as wire: this package has a type named api.
+	wire "github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/certheader"
 	"github.com/certgate/certgate/internal/config"
 )
 
 // MaxInvokeBody is the most response body bytes a test invocation
-// returns; the rest is cut (InvokeResult.Truncated).
+// returns; the rest is cut (api.InvokeResult.Truncated).
 const MaxInvokeBody = 1 << 20
 
 // invokeHost is the Host of test invocations (X-Forwarded-Host at the
@@ -44,38 +46,13 @@ type InvokeRequest struct {
 	ClientCertificate *config.ClientCertificate
 }
 
-// InvokeResult is what a test invocation got, and what it logged.
-type InvokeResult struct {
-	Status     int         `json:"status"`
-	Header     http.Header `json:"headers"`
-	Body       string      `json:"body"`
-	BodyBase64 bool        `json:"bodyBase64,omitempty"` // Body is base64: the body is not UTF-8
-	Truncated  bool        `json:"truncated,omitempty"`  // the body was cut at MaxInvokeBody
-	// LatencyMillis is the time the pipeline took, back-end call included.
-	LatencyMillis float64 `json:"latencyMs"`
-	Route         string  `json:"route,omitempty"` // "GET /widgets/{id}"
-	Integration   string  `json:"integration,omitempty"`
-	UpstreamURL   string  `json:"upstreamUrl,omitempty"`
-	// Code is the problem code when the gateway answered itself
-	// (RouteNotFound, ClientCertMissing, BackendCertUntrusted, ...).
-	Code string `json:"code,omitempty"`
-	// BackendTLS is this call's back-end handshake: nil for http back
-	// ends and when the call reused a pooled connection
-	// (ConnectionReused; see Gateway.BackendTLS for the last handshake).
-	BackendTLS       *BackendTLS `json:"backendTls,omitempty"`
-	ConnectionReused bool        `json:"connectionReused,omitempty"`
-	// Log holds the JSON log lines the request produced (the access line,
-	// back-end errors).
-	Log []json.RawMessage `json:"log"`
-}
-
 // Invoke runs req through the API's real pipeline — route table, route
 // rules (with no client certificate: a route that requires one answers
 // 403 ClientCertMissing), identity-header stripping and the proxy with
 // the stage's back-end transport — and returns the response. The errors
 // are ErrNoSuchAPI, ErrNoSuchStage (wrapped) and invalid requests; a
 // failing back end is a result with Code set. Safe for concurrent use.
-func (g *Gateway) Invoke(ctx context.Context, req InvokeRequest) (*InvokeResult, error) {
+func (g *Gateway) Invoke(ctx context.Context, req InvokeRequest) (*wire.InvokeResult, error) {
 	s := g.snap.Load()
 	if s == nil || s.apis[req.API] == nil {
 		return nil, fmt.Errorf("%w: %q", ErrNoSuchAPI, req.API)
@@ -243,8 +220,8 @@ func (inv *invocation) log(r slog.Record, ops []func(slog.Handler) slog.Handler)
 	h.Handle(context.Background(), r)
 }
 
-func (inv *invocation) result(cw *captureWriter, rq *request, elapsed time.Duration) *InvokeResult {
-	res := &InvokeResult{
+func (inv *invocation) result(cw *captureWriter, rq *request, elapsed time.Duration) *wire.InvokeResult {
+	res := &wire.InvokeResult{
 		Status:        cw.status,
 		Header:        cw.snapshot,
 		Truncated:     cw.truncated,
@@ -286,7 +263,7 @@ func (inv *invocation) result(cw *captureWriter, rq *request, elapsed time.Durat
 // backendTLS reports this call's handshake: the one that made the
 // connection the call used, or the failed one; nil for a reused
 // connection or when no handshake was seen.
-func (inv *invocation) backendTLS(in *integration) *BackendTLS {
+func (inv *invocation) backendTLS(in *integration) *wire.BackendTLS {
 	var hs *handshake
 	if inv.conn != nil {
 		if inv.reused {

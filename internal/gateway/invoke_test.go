@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	wire "github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
@@ -152,7 +153,7 @@ func TestInvokeBody(t *testing.T) {
 	}
 }
 
-func logLines(t *testing.T, res *InvokeResult, kind string) []map[string]any {
+func logLines(t *testing.T, res *wire.InvokeResult, kind string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, raw := range res.Log {
@@ -167,7 +168,7 @@ func logLines(t *testing.T, res *InvokeResult, kind string) []map[string]any {
 	return out
 }
 
-func logMsgs(t *testing.T, res *InvokeResult) string {
+func logMsgs(t *testing.T, res *wire.InvokeResult) string {
 	t.Helper()
 	var msgs []string
 	for _, raw := range res.Log {

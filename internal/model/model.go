@@ -60,16 +60,10 @@ type DomainCertificate struct {
 	KeySecret string `json:"keySecret,omitempty"`
 }
 
-// ClientAuth is config.ClientAuth plus the truststore version: 0 follows
-// the truststore's latest version, N pins version N (rollback = pin an
-// older one).
-type ClientAuth struct {
-	Mode              config.ClientAuthMode `json:"mode,omitempty"`
-	Truststore        string                `json:"truststore,omitempty"`
-	TruststoreVersion int                   `json:"truststoreVersion,omitempty"`
-	FailureResponse   string                `json:"failureResponse,omitempty"`
-	AdvertiseCANames  bool                  `json:"advertiseCANames,omitempty"`
-}
+// ClientAuth is a domain's client certificate policy as stored: the
+// declarative one, whose TruststoreVersion 0 follows the truststore's
+// latest version and N pins version N (rollback = pin an older one).
+type ClientAuth = config.ClientAuth
 
 // Mapping is a base-path mapping (object Parent: the domain's ID).
 type Mapping struct {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certgate/certgate/internal/client"
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
 
@@ -102,14 +102,14 @@ func TestClientCertificateRotationUnderLoad(t *testing.T) {
 	tn.do("POST", "/v1/client-certificates", map[string]any{"description": "prod A"}, &certA)
 	be.allow(certA.CertificatePEM)
 
-	var dom, api, integ, stage struct{ ID string }
+	var dom, apiObj, integ, stage struct{ ID string }
 	tn.do("POST", "/v1/domains", map[string]any{"hosts": []string{"a.test"},
 		"certificate": map[string]any{"certPEM": string(tn.server.ChainPEM()), "keyPEM": string(tn.server.KeyPEM())}}, &dom)
-	tn.do("POST", "/v1/apis", map[string]any{"name": "orders"}, &api)
-	tn.do("POST", "/v1/apis/"+api.ID+"/integrations", map[string]any{"name": "orders", "url": be.srv.URL,
+	tn.do("POST", "/v1/apis", map[string]any{"name": "orders"}, &apiObj)
+	tn.do("POST", "/v1/apis/"+apiObj.ID+"/integrations", map[string]any{"name": "orders", "url": be.srv.URL,
 		"tls": map[string]any{"caBundle": string(be.ca.PEM()), "serverName": "backend.internal"}}, &integ)
-	tn.do("POST", "/v1/apis/"+api.ID+"/routes", map[string]any{"method": "ANY", "path": "/{proxy+}"}, nil)
-	tn.do("POST", "/v1/apis/"+api.ID+"/stages", map[string]any{"name": "prod", "clientCertificateId": certA.ID}, &stage)
+	tn.do("POST", "/v1/apis/"+apiObj.ID+"/routes", map[string]any{"method": "ANY", "path": "/{proxy+}"}, nil)
+	tn.do("POST", "/v1/apis/"+apiObj.ID+"/stages", map[string]any{"name": "prod", "clientCertificateId": certA.ID}, &stage)
 	tn.do("POST", "/v1/domains/"+dom.ID+"/mappings", map[string]any{"basePath": "/", "api": "orders", "stage": "prod"}, nil)
 	tn.waitApplied()
 
@@ -145,7 +145,7 @@ func TestClientCertificateRotationUnderLoad(t *testing.T) {
 	tn.do("POST", "/v1/client-certificates", map[string]any{"description": "prod B"}, &certB)
 	be.allow(certA.CertificatePEM, certB.CertificatePEM) // back end trusts both
 	phase(300 * time.Millisecond)
-	tn.do("PUT", "/v1/apis/"+api.ID+"/stages/"+stage.ID, map[string]any{"name": "prod", "clientCertificateId": certB.ID}, nil)
+	tn.do("PUT", "/v1/apis/"+apiObj.ID+"/stages/"+stage.ID, map[string]any{"name": "prod", "clientCertificateId": certB.ID}, nil)
 	tn.waitApplied()
 	phase(500 * time.Millisecond)
 	be.allow(certB.CertificatePEM) // back end drops A
@@ -165,7 +165,7 @@ func TestClientCertificateRotationUnderLoad(t *testing.T) {
 	}
 
 	// B is in use: deleting it is refused, then forced.
-	var p *client.Problem
+	var p *api.Problem
 	if err := tn.doErr("DELETE", "/v1/client-certificates/"+certB.ID, nil, nil); !errors.As(err, &p) || p.Status != 409 || p.Code != "ClientCertificateInUse" {
 		t.Fatalf("delete a certificate in use: %v, want 409 ClientCertificateInUse", err)
 	}
@@ -182,7 +182,7 @@ func TestClientCertificateRotationUnderLoad(t *testing.T) {
 			NotAfter time.Time `json:"notAfter"`
 		} `json:"chain"`
 	}
-	tn.do("GET", "/v1/apis/"+api.ID+"/integrations/"+integ.ID+"/tls", nil, &view)
+	tn.do("GET", "/v1/apis/"+apiObj.ID+"/integrations/"+integ.ID+"/tls", nil, &view)
 	if !view.Verified || view.ServerName != "backend.internal" || !view.ClientCertRequested || view.ClientCertPresented != certB.ID || len(view.Chain) == 0 {
 		t.Fatalf("back-end TLS view: %+v", view)
 	}
@@ -196,7 +196,7 @@ func TestClientCertificateRotationUnderLoad(t *testing.T) {
 		} `json:"backendTls"`
 		Log []map[string]any `json:"log"`
 	}
-	tn.do("POST", "/v1/apis/"+api.ID+"/test-invoke", map[string]any{"stage": "prod", "method": "GET", "path": "/orders/7?x=1"}, &inv)
+	tn.do("POST", "/v1/apis/"+apiObj.ID+"/test-invoke", map[string]any{"stage": "prod", "method": "GET", "path": "/orders/7?x=1"}, &inv)
 	if inv.Status != 200 || len(inv.Log) == 0 {
 		t.Fatalf("test invoke: %+v", inv)
 	}

@@ -30,7 +30,7 @@ import (
 
 	"golang.org/x/crypto/ocsp"
 
-	"github.com/certgate/certgate/internal/client"
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/echo"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 	"github.com/certgate/certgate/internal/testtool"
@@ -328,7 +328,7 @@ func TestPrivateCAChainsAndRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		err := tn.doErr("POST", "/v1/cas/"+tc.ca+"/issue", tc.body, nil)
-		var p *client.Problem
+		var p *api.Problem
 		if !errors.As(err, &p) || p.Code != tc.code || p.Status != 422 {
 			t.Errorf("%s: %v, want 422 %s", tc.name, err, tc.code)
 		}
@@ -337,7 +337,7 @@ func TestPrivateCAChainsAndRefusals(t *testing.T) {
 	tn.do("POST", "/v1/cas/"+constrained.ID+"/issue", map[string]any{"csr": csr, "profile": "server", "dnsNames": []string{"api.example.com"}}, nil)
 	// A disabled CA issues nothing; enabled again it does.
 	tn.do("PATCH", "/v1/cas/"+other.ID, map[string]any{"status": "disabled"}, nil)
-	var p *client.Problem
+	var p *api.Problem
 	if err := tn.doErr("POST", "/v1/cas/"+other.ID+"/issue", map[string]any{"csr": csr}, nil); !errors.As(err, &p) || p.Code != "CANotActive" {
 		t.Errorf("issue from a disabled CA: %v, want CANotActive", err)
 	}
@@ -438,7 +438,7 @@ func TestExternalSubordinateCA(t *testing.T) {
 	}
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	csr := csrPEM(t, key, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "device-1"}})
-	var p *client.Problem
+	var p *api.Problem
 	if err := tn.doErr("POST", "/v1/cas/"+ext.ID+"/issue", map[string]any{"csr": csr}, nil); !errors.As(err, &p) || p.Code != "CANotActive" {
 		t.Fatalf("issue from a pending CA: %v, want CANotActive", err)
 	}

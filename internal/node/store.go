@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/certgate/certgate/internal/admin"
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/crlsource"
 	"github.com/certgate/certgate/internal/gateway"
@@ -97,7 +98,7 @@ type StoreNode struct {
 	adminLn net.Listener
 
 	mu     sync.Mutex
-	status admin.NodeStatus
+	status api.NodeStatus
 	// settingsWarning says that --default-domain names no domain yet
 	// ("" when it does, or is not set).
 	settingsWarning string
@@ -110,7 +111,7 @@ func (n *StoreNode) Gateway() *gateway.Gateway { return n.g }
 func (n *StoreNode) AdminURL() string { return "https://" + n.adminLn.Addr().String() }
 
 // Status returns the applied revision and last error.
-func (n *StoreNode) Status() admin.NodeStatus {
+func (n *StoreNode) Status() api.NodeStatus {
 	n.mu.Lock()
 	st := n.status
 	n.mu.Unlock()
@@ -126,7 +127,7 @@ func (n *StoreNode) Status() admin.NodeStatus {
 	}
 	n.mu.Unlock()
 	for _, c := range n.crls.Status() {
-		st.CRLSources = append(st.CRLSources, admin.CRLSourceStatus{
+		st.CRLSources = append(st.CRLSources, api.CRLSourceStatus{
 			URL: c.URL, Truststores: c.Truststores, LastAttempt: c.LastAttempt, LastSuccess: c.LastSuccess,
 			NextAttempt: c.NextAttempt, LastError: c.LastError, Available: c.Available, Issuer: c.Issuer,
 			Number: c.Number, ThisUpdate: c.ThisUpdate, NextUpdate: c.NextUpdate, Entries: c.Entries,
@@ -447,14 +448,14 @@ func (n *StoreNode) check(ctx context.Context, items []model.Item, openKey model
 
 // dryRun judges a chain for a domain as the listener would, against the
 // domain's current truststore version or version.
-func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, chainPEM []byte) (admin.DryRunResult, error) {
+func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, chainPEM []byte) (api.DryRunResult, error) {
 	var items []model.Item
 	err := n.st.View(ctx, func(rtx store.ReadTx) (err error) {
 		items, err = readItems(rtx)
 		return err
 	})
 	if err != nil {
-		return admin.DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	var host, tsName string
 	for i, it := range items {
@@ -464,7 +465,7 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 		host = it.Name
 		var d model.Domain
 		if err := jsonUnmarshal(it.Body, &d); err != nil {
-			return admin.DryRunResult{}, err
+			return api.DryRunResult{}, err
 		}
 		tsName = d.ClientAuth.Truststore
 		if version == 0 {
@@ -473,7 +474,7 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 			d.ClientAuth.TruststoreVersion = version
 			b, err := jsonMarshal(d)
 			if err != nil {
-				return admin.DryRunResult{}, err
+				return api.DryRunResult{}, err
 			}
 			items[i].Body = b
 		}
@@ -490,23 +491,23 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 		}
 	}
 	if host == "" {
-		return admin.DryRunResult{}, fmt.Errorf("no domain %s: %w", domainID, store.ErrNotFound)
+		return api.DryRunResult{}, fmt.Errorf("no domain %s: %w", domainID, store.ErrNotFound)
 	}
 	cfg, _, err := n.assemble(items, n.openKeyFunc(storeSecrets{ctx, n.st}))
 	if err != nil {
-		return admin.DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	snap, err := n.g.Compile(cfg, fetched(n.crls.Current()))
 	if err != nil {
-		return admin.DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	chain, _, err := trust.ParseCertificates(chainPEM)
 	if err != nil {
-		return admin.DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	v, err := snap.DryRun(host, chain, n.now())
 	if err != nil {
-		return admin.DryRunResult{}, err
+		return api.DryRunResult{}, err
 	}
 	return dryRunResult(v, version), nil
 }

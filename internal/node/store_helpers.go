@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/certgate/certgate/internal/admin"
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/gateway"
 )
 
@@ -49,8 +50,8 @@ func redactValue(v any) any {
 }
 
 // dryRunResult converts the gateway's verdict for the admin API.
-func dryRunResult(v gateway.Verdict, version int) admin.DryRunResult {
-	r := admin.DryRunResult{Admitted: v.Admitted, Reason: v.Reason, Detail: v.Detail, TruststoreVersion: version}
+func dryRunResult(v gateway.Verdict, version int) api.DryRunResult {
+	r := api.DryRunResult{Admitted: v.Admitted, Reason: v.Reason, Detail: v.Detail, TruststoreVersion: version}
 	if len(v.Headers) > 0 {
 		r.Headers = map[string]string{}
 		for _, f := range v.Headers {
