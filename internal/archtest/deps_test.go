@@ -76,7 +76,7 @@ func rules() []rule {
 			why: "the HTTP/1.1 parser is standard library only"},
 		{pkg: "internal/api", direct: apiImports,
 			never: append(slices.Clone(controlPlane), "internal/gateway", "internal/model"),
-			why: "the wire schema is plain types over the standard library and the declarative schema (internal/config: the resource settings are its types), shared by the admin API, the client, the CLI and the gateway's views"},
+			why:   "the wire schema is plain types over the standard library and the declarative schema (internal/config: the resource settings are its types), shared by the admin API, the client, the CLI and the gateway's views"},
 		{pkg: "internal/trust", direct: trustImports,
 			why: "trust decides from bytes and time: no I/O, networking, logging or randomness"},
 	}
