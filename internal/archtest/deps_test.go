@@ -49,6 +49,9 @@ var leaves = map[string][]string{
 	"internal/h1":         nil,
 	"internal/route":      {"internal/h1"},
 	"internal/certheader": {"internal/h1"},
+	// authz reads the serial and fingerprint syntax of trust; the rule
+	// model's declarative form stays in config, which produces authz.Rule.
+	"internal/authz": {"internal/trust"},
 }
 
 // controlPlane is what the data plane never reaches, directly or not.
@@ -78,6 +81,8 @@ func rules() []rule {
 			why: "the wire schema is plain types over the standard library, shared by the admin API, the client, the CLI and the gateway's views"},
 		{pkg: "internal/trust", direct: trustImports,
 			why: "trust decides from bytes and time: no I/O, networking, logging or randomness"},
+		{pkg: "internal/authz", direct: authzImports,
+			why: "authz decides from typed values: no I/O, networking, logging or randomness"},
 	}
 	for _, leaf := range slices.Sorted(maps.Keys(leaves)) {
 		rs = append(rs, rule{pkg: leaf, onlyModule: leaves[leaf],
@@ -98,6 +103,17 @@ func trustImports(path string) bool {
 		return true
 	}
 	return strings.HasPrefix(path, "crypto/") && path != "crypto/rand"
+}
+
+// authzImports is what authz may import: the typed values of a
+// certificate, text, and trust's parsers.
+func authzImports(path string) bool {
+	switch path {
+	case "crypto/x509/pkix", "encoding/asn1", "fmt", "math/big", "net", "net/netip", "net/url",
+		"strconv", "strings", module + "/internal/trust":
+		return true
+	}
+	return false
 }
 
 // listed is one package as `go list -deps -json` describes it.
