@@ -81,6 +81,8 @@ func rules() []rule {
 			why: "the wire schema is plain types over the standard library, shared by the admin API, the client, the CLI and the gateway's views"},
 		{pkg: "internal/trust", direct: trustImports,
 			why: "trust decides from bytes and time: no I/O, networking, logging or randomness"},
+		{pkg: "internal/pki", direct: pkiImports,
+			why: "pki is a leaf: keys, bytes and time in, certificates and decisions out; no I/O, networking or logging"},
 		{pkg: "internal/authz", direct: authzImports,
 			why: "authz decides from typed values: no I/O, networking, logging or randomness"},
 	}
@@ -103,6 +105,19 @@ func trustImports(path string) bool {
 		return true
 	}
 	return strings.HasPrefix(path, "crypto/") && path != "crypto/rand"
+}
+
+// pkiImports is what pki may import: the standard library but I/O,
+// networking and logging, plus go-pkcs12 (PKCS#12 export) and
+// x/crypto/ocsp (OCSP responses).
+func pkiImports(path string) bool {
+	switch path {
+	case "os", "os/exec", "net/http", "log", "log/slog", "database/sql", "io/fs":
+		return false
+	case "software.sslmate.com/src/go-pkcs12", "golang.org/x/crypto/ocsp":
+		return true
+	}
+	return !strings.Contains(strings.Split(path, "/")[0], ".")
 }
 
 // authzImports is what authz may import: the typed values of a
