@@ -49,6 +49,9 @@ var leaves = map[string][]string{
 	"internal/h1":         nil,
 	"internal/route":      {"internal/h1"},
 	"internal/certheader": {"internal/h1"},
+	// authz reads the serial and fingerprint syntax of trust; the rule
+	// model's declarative form stays in config, which produces authz.Rule.
+	"internal/authz": {"internal/trust"},
 }
 
 // controlPlane is what the data plane never reaches, directly or not.
@@ -79,6 +82,10 @@ func rules() []rule {
 			why:   "the wire schema is plain types over the standard library and the declarative schema (internal/config: the resource settings are its types), shared by the admin API, the client, the CLI and the gateway's views"},
 		{pkg: "internal/trust", direct: trustImports,
 			why: "trust decides from bytes and time: no I/O, networking, logging or randomness"},
+		{pkg: "internal/pki", direct: pkiImports,
+			why: "pki is a leaf: keys, bytes and time in, certificates and decisions out; no I/O, networking or logging"},
+		{pkg: "internal/authz", direct: authzImports,
+			why: "authz decides from typed values: no I/O, networking, logging or randomness"},
 	}
 	for _, leaf := range slices.Sorted(maps.Keys(leaves)) {
 		rs = append(rs, rule{pkg: leaf, onlyModule: leaves[leaf],
@@ -105,6 +112,30 @@ func trustImports(path string) bool {
 // library and internal/config.
 func apiImports(path string) bool {
 	return path == module+"/internal/config" || !strings.Contains(strings.Split(path, "/")[0], ".")
+}
+
+// pkiImports is what pki may import: the standard library but I/O,
+// networking and logging, plus go-pkcs12 (PKCS#12 export) and
+// x/crypto/ocsp (OCSP responses).
+func pkiImports(path string) bool {
+	switch path {
+	case "os", "os/exec", "net/http", "log", "log/slog", "database/sql", "io/fs":
+		return false
+	case "software.sslmate.com/src/go-pkcs12", "golang.org/x/crypto/ocsp":
+		return true
+	}
+	return !strings.Contains(strings.Split(path, "/")[0], ".")
+}
+
+// authzImports is what authz may import: the typed values of a
+// certificate, text, and trust's parsers.
+func authzImports(path string) bool {
+	switch path {
+	case "crypto/x509/pkix", "encoding/asn1", "fmt", "math/big", "net", "net/netip", "net/url",
+		"strconv", "strings", module + "/internal/trust":
+		return true
+	}
+	return false
 }
 
 // listed is one package as `go list -deps -json` describes it.

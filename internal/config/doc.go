@@ -7,9 +7,9 @@
 // it is about, such as "domains[1].clientAuth.truststore". Validate then
 // reports every semantic problem at once, as a *ValidationError.
 //
-// The package also compiles route identity rules (CompileRules), so the
-// data plane matches a verified client identity without parsing
-// configuration on the hot path.
+// Route identity rules are validated here with internal/authz, which
+// compiles them (AuthzRules gives them to it) and matches them on the data
+// plane.
 //
 // Config holds only data: it reads no certificate, key or CRL (the gateway
 // compiler does) and it does not depend on the gateway, the store or the

@@ -1,10 +1,8 @@
 package config_test
 
 import (
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
-	"net"
 
 	"github.com/certgate/certgate/internal/config"
 )
@@ -27,21 +25,4 @@ domains:
 	}
 	// Output:
 	// domains[0].mapings - unknown field; did you mean "mappings"?
-}
-
-func ExampleCompileRules() {
-	m, err := config.CompileRules([]config.Rule{
-		{Subject: &config.NameRule{CN: "svc-*", O: "Partner Inc"}},
-		{SANIP: "10.0.0.0/8"},
-	})
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println(m.Match(&config.Identity{Subject: pkix.Name{CommonName: "svc-billing", Organization: []string{"Partner Inc"}}}))
-	fmt.Println(m.Match(&config.Identity{Subject: pkix.Name{CommonName: "svc-billing"}}))
-	fmt.Println(m.Match(&config.Identity{IPs: []net.IP{net.ParseIP("10.1.2.3")}}))
-	// Output:
-	// true
-	// false
-	// true
 }

@@ -630,10 +630,10 @@ func (v *validator) api(a *API, path string) {
 			v.add(p+".websocket", "a WebSocket upgrade is a GET request: use method GET or ANY, or leave websocket out")
 		}
 		for k := range r.Allow {
-			compileRule(&r.Allow[k], fmt.Sprintf("%s.allow[%d]", p, k), &v.problems)
+			v.checkRule(&r.Allow[k], fmt.Sprintf("%s.allow[%d]", p, k))
 		}
 		for k := range r.Deny {
-			compileRule(&r.Deny[k], fmt.Sprintf("%s.deny[%d]", p, k), &v.problems)
+			v.checkRule(&r.Deny[k], fmt.Sprintf("%s.deny[%d]", p, k))
 		}
 	}
 }

@@ -341,34 +341,10 @@ func (g *Gateway) backgroundLoop(ctx context.Context) {
 	}
 	certs := time.NewTicker(clientCertCheckInterval)
 	defer certs.Stop()
-	quiet := time.NewTicker(quietCheckInterval)
-	defer quiet.Stop()
-	var seen, since uint64 // handshakes seen; and at the last collection
-	var last time.Time     // the last collection
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-quiet.C:
-			// After a burst of handshakes, once none came for a whole
-			// interval: one collection, which frees the burst's garbage
-			// and shrinks the stacks of the connections now idle, and
-			// hands the memory back to the system. Without it that
-			// memory stays until Go's next collection, which nothing
-			// triggers while connections only sit idle.
-			// Trickles of handshakes (fewer than quietBurst since the
-			// last one) and bursts less than quietGap apart do not
-			// count: a full collection costs in proportion to the live
-			// heap.
-			n := g.handshakesDone.Load()
-			if n != seen {
-				seen = n
-				break
-			}
-			if n-since >= quietBurst && time.Since(last) >= quietGap {
-				since, last = n, time.Now()
-				g.quietCollect()
-			}
 		case <-g.probeKick:
 			g.probeAll(ctx, true)
 		case <-probeC:
@@ -380,15 +356,6 @@ func (g *Gateway) backgroundLoop(ctx context.Context) {
 		}
 	}
 }
-
-// The end of a burst of handshakes (see backgroundLoop): looked for every
-// quietCheckInterval; a burst is at least quietBurst handshakes, and
-// collections are at least quietGap apart.
-const (
-	quietCheckInterval = time.Second
-	quietBurst         = 64
-	quietGap           = 30 * time.Second
-)
 
 // probeAll probes every https integration of the current snapshot (only
 // those never probed when onlyNew), a few at a time.

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/authz"
 	"github.com/certgate/certgate/internal/certheader"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/hostname"
@@ -422,17 +423,9 @@ func (c *compiler) apis() (map[string]*api, error) {
 				api: a.Name, method: method, template: tmpl.String(), integration: integ,
 				requireCert: r.RequireClientCert,
 				websocket:   r.WebSocket,
-				hasRules:    len(r.Allow) > 0 || len(r.Deny) > 0,
 			}
-			if len(r.Allow) > 0 {
-				if re.allow, err = config.CompileRules(r.Allow); err != nil {
-					return nil, fmt.Errorf("%s.allow: %w", field, err)
-				}
-			}
-			if len(r.Deny) > 0 {
-				if re.deny, err = config.CompileRules(r.Deny); err != nil {
-					return nil, fmt.Errorf("%s.deny: %w", field, err)
-				}
+			if re.policy, err = authz.Compile(config.AuthzRules(r.Allow), config.AuthzRules(r.Deny)); err != nil {
+				return nil, fmt.Errorf("%s.%w", field, err)
 			}
 			if err := ap.routes.Add(method, tmpl, re); err != nil {
 				return nil, fmt.Errorf("%s: %w", field, err)

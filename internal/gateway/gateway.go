@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,12 +62,8 @@ type Options struct {
 type Gateway struct {
 	log *slog.Logger
 	now func() time.Time
-	// handshakesDone counts successful front-door handshakes (the
-	// background loop watches it for the end of a burst).
+	// handshakesDone counts successful front-door handshakes (Handshakes).
 	handshakesDone atomic.Uint64
-	// quietCollect runs at the end of a burst (debug.FreeOSMemory;
-	// replaced in tests).
-	quietCollect func()
 	// netHTTPOnly is Options.NetHTTPOnly; it applies to connections
 	// accepted after it is set (tests switch it on a running gateway).
 	netHTTPOnly atomic.Bool
@@ -130,7 +125,6 @@ func New(opts Options) *Gateway {
 	g.backends = newBackendState(g)
 	g.probeKick = make(chan struct{}, 1)
 	g.systemRoots = x509.SystemCertPool
-	g.quietCollect = debug.FreeOSMemory
 	g.netHTTPOnly.Store(opts.NetHTTPOnly)
 	g.probeInterval = opts.BackendProbeInterval
 	if g.probeInterval == 0 {
@@ -142,6 +136,11 @@ func New(opts Options) *Gateway {
 	}
 	return g
 }
+
+// Handshakes returns the number of front-door TLS handshakes completed
+// since New (resumed ones too). The node watches it to hand memory back
+// to the system after a burst of them.
+func (g *Gateway) Handshakes() uint64 { return g.handshakesDone.Load() }
 
 // Snapshot returns the snapshot currently serving (nil before Apply).
 func (g *Gateway) Snapshot() *Snapshot { return g.snap.Load() }

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/authz"
 	"github.com/certgate/certgate/internal/certheader"
-	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/hostname"
 	"github.com/certgate/certgate/internal/route"
 	"github.com/certgate/certgate/internal/trust"
@@ -30,6 +30,8 @@ type request struct {
 	reqBody  *chunkedBody      // a chunked HTTP/1.1 request body on the general path
 	backend  *backendTransport // the transport the proxy used
 	invoke   *invocation       // non-nil for a test invocation (invoke.go)
+	ruled    bool              // the route's identity rules decided (decision)
+	decision authz.Decision
 
 	// respBody wraps the back end's response body on the net/http path, to
 	// tell a back end that failed mid-response from a client gone away.
@@ -195,15 +197,18 @@ func (g *Gateway) routeAPI(rq *request, ap *api, method string, v *verdict) *den
 	rq.route = re
 
 	// 5. Route rules on the verified identity.
-	if re.requireCert || re.hasRules {
+	if re.requireCert || re.policy != nil {
 		if v.status != certheader.Verified || v.ident == nil {
 			return &denial{status: http.StatusForbidden, code: string(trust.ReasonMissing), detail: "this route requires a verified client certificate"}
 		}
-		id := ruleIdentity(v.ident)
-		if re.deny != nil && re.deny.Match(id) {
-			return &denial{status: http.StatusForbidden, code: string(trust.ReasonRejected), detail: "the client certificate is refused by a deny rule of this route"}
+		if re.policy == nil {
+			return nil
 		}
-		if re.allow != nil && !re.allow.Match(id) {
+		rq.decision, rq.ruled = re.policy.Decide(ruleIdentity(v.ident)), true
+		switch rq.decision.Effect {
+		case authz.DeniedByRule:
+			return &denial{status: http.StatusForbidden, code: string(trust.ReasonRejected), detail: "the client certificate is refused by a deny rule of this route"}
+		case authz.NoAllowMatch, authz.NoIdentity:
 			return &denial{status: http.StatusForbidden, code: string(trust.ReasonRejected), detail: "the client certificate matches no allow rule of this route"}
 		}
 	}
@@ -261,12 +266,12 @@ func cleanPath(p string) bool {
 	return true
 }
 
-// ruleIdentity adapts a verified identity for config rule matching.
-func ruleIdentity(id *trust.Identity) *config.Identity {
+// ruleIdentity adapts a verified identity for identity rule matching.
+func ruleIdentity(id *trust.Identity) *authz.Identity {
 	leaf := id.Leaf
 	var fp [32]byte
 	copy(fp[:], fingerprintBytes(leaf))
-	return &config.Identity{
+	return &authz.Identity{
 		Subject:     leaf.Subject,
 		Issuer:      leaf.Issuer,
 		DNSNames:    leaf.DNSNames,
@@ -404,6 +409,9 @@ func (g *Gateway) accessLine(ctx context.Context, a accessInfo, rq *request, sta
 	}
 	if rq.stage != nil {
 		attrs = append(attrs, slog.String("stage", rq.stage.name))
+	}
+	if rq.ruled {
+		attrs = append(attrs, slog.String("authz", rq.decision.String()))
 	}
 	if rq.invoke != nil {
 		attrs = append(attrs, slog.Bool("test_invoke", true))

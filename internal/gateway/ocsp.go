@@ -1,24 +1,21 @@
 package gateway
 
 import (
-	"bytes"
 	"crypto"
-	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/asn1"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
+
+	"github.com/certgate/certgate/internal/pki"
 )
 
 // OCSPPathPrefix is where the OCSP responders of published CRLs answer:
@@ -29,20 +26,9 @@ const OCSPPathPrefix = "/.well-known/certgate/ocsp/"
 // maxOCSPRequest bounds an OCSP request (one is about 100 bytes).
 const maxOCSPRequest = 4 << 10
 
-// ocspResponder answers for one CA from its published CRL.
-type ocspResponder struct {
-	cert    *x509.Certificate
-	key     crypto.Signer
-	revoked map[string]x509.RevocationListEntry // by serial bytes
-	// The issuer's name and key hashes under SHA-1 and SHA-256, as
-	// requests identify it.
-	nameHash, keyHash map[crypto.Hash][]byte
-	thisUpdate        time.Time
-	nextUpdate        time.Time
-}
-
-// newOCSPResponder checks that the signer issued rl and indexes it.
-func newOCSPResponder(certPEM, keyPEM string, rl *x509.RevocationList) (*ocspResponder, error) {
+// newOCSPResponder reads the responder's PEM certificate and key and
+// checks them against rl (pki.NewOCSPResponder).
+func newOCSPResponder(certPEM, keyPEM string, rl *x509.RevocationList) (*pki.OCSPResponder, error) {
 	pair, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
 	if err != nil {
 		return nil, fmt.Errorf("ocsp: %s", keyPairError(err))
@@ -57,35 +43,11 @@ func newOCSPResponder(certPEM, keyPEM string, rl *x509.RevocationList) (*ocspRes
 	if !ok {
 		return nil, errors.New("ocsp.keyPEM: the key cannot sign")
 	}
-	if err := rl.CheckSignatureFrom(cert); err != nil {
-		return nil, fmt.Errorf("ocsp.certPEM: the CRL was not signed by this CA: %w", err)
-	}
-	r := &ocspResponder{cert: cert, key: key, revoked: make(map[string]x509.RevocationListEntry, len(rl.RevokedCertificateEntries)),
-		nameHash: map[crypto.Hash][]byte{}, keyHash: map[crypto.Hash][]byte{}, thisUpdate: rl.ThisUpdate, nextUpdate: rl.NextUpdate}
-	for _, e := range rl.RevokedCertificateEntries {
-		r.revoked[string(e.SerialNumber.Bytes())] = e
-	}
-	var spki struct {
-		Algorithm asn1.RawValue
-		PublicKey asn1.BitString
-	}
-	if _, err := asn1.Unmarshal(cert.RawSubjectPublicKeyInfo, &spki); err != nil {
-		return nil, fmt.Errorf("ocsp.certPEM: public key: %w", err)
-	}
-	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256} {
-		r.nameHash[h] = sum(h, cert.RawSubject)
-		r.keyHash[h] = sum(h, spki.PublicKey.RightAlign())
+	r, err := pki.NewOCSPResponder(cert, key, rl)
+	if err != nil {
+		return nil, fmt.Errorf("ocsp.certPEM: %w", err)
 	}
 	return r, nil
-}
-
-func sum(h crypto.Hash, b []byte) []byte {
-	if h == crypto.SHA1 {
-		s := sha1.Sum(b)
-		return s[:]
-	}
-	s := sha256.Sum256(b)
-	return s[:]
 }
 
 // isOCSPPath reports whether path is an OCSP responder's.
@@ -97,7 +59,7 @@ func isOCSPPath(path string) bool { return strings.HasPrefix(path, OCSPPathPrefi
 func (g *Gateway) serveOCSP(w http.ResponseWriter, r *http.Request, snap *Snapshot) string {
 	rest := strings.TrimPrefix(r.URL.Path, OCSPPathPrefix)
 	name, encoded, _ := strings.Cut(rest, "/")
-	var resp *ocspResponder
+	var resp *pki.OCSPResponder
 	if snap != nil {
 		if p := snap.published[name]; p != nil {
 			resp = p.ocsp
@@ -138,38 +100,22 @@ func (g *Gateway) serveOCSP(w http.ResponseWriter, r *http.Request, snap *Snapsh
 		writeProblem(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "OCSP requests are sent with POST or GET")
 		return CodeMethodNotAllowed
 	}
-	req, err := ocsp.ParseRequest(der)
-	if err != nil {
-		writeOCSP(w, ocsp.MalformedRequestErrorResponse, 0)
+	out, err := resp.Respond(der)
+	switch {
+	case errors.Is(err, pki.ErrOCSPMalformed):
+		writeOCSP(w, out, 0)
 		return "OCSPMalformedRequest"
-	}
-	nh, kh := resp.nameHash[req.HashAlgorithm], resp.keyHash[req.HashAlgorithm]
-	if nh == nil || !bytes.Equal(nh, req.IssuerNameHash) || !bytes.Equal(kh, req.IssuerKeyHash) {
-		writeOCSP(w, ocsp.UnauthorizedErrorResponse, 0)
+	case errors.Is(err, pki.ErrOCSPUnauthorized):
+		writeOCSP(w, out, 0)
 		return "OCSPUnauthorized"
-	}
-	now := g.now()
-	tmpl := ocsp.Response{
-		Status: ocsp.Good, SerialNumber: req.SerialNumber, IssuerHash: req.HashAlgorithm,
-		ThisUpdate: resp.thisUpdate, NextUpdate: resp.nextUpdate, ProducedAt: now,
-	}
-	if req.SerialNumber != nil && req.SerialNumber.Sign() > 0 {
-		if e, ok := resp.revoked[string(req.SerialNumber.Bytes())]; ok {
-			tmpl.Status, tmpl.RevokedAt, tmpl.RevocationReason = ocsp.Revoked, e.RevocationTime, e.ReasonCode
-		}
-	} else {
-		tmpl.SerialNumber = new(big.Int)
-		tmpl.Status = ocsp.Unknown
-	}
-	out, err := ocsp.CreateResponse(resp.cert, resp.cert, tmpl, resp.key)
-	if err != nil {
+	case err != nil:
 		g.log.Error("OCSP response not signed", "responder", name, "error", err)
-		writeOCSP(w, ocsp.InternalErrorErrorResponse, 0)
+		writeOCSP(w, out, 0)
 		return "OCSPInternalError"
 	}
 	age := time.Duration(0)
-	if !resp.nextUpdate.IsZero() {
-		age = min(maxCRLCacheAge, resp.nextUpdate.Sub(now))
+	if next := resp.NextUpdate(); !next.IsZero() {
+		age = min(maxCRLCacheAge, next.Sub(g.now()))
 	}
 	writeOCSP(w, out, age)
 	return ""

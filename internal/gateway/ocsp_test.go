@@ -3,8 +3,10 @@ package gateway
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,9 +45,11 @@ func postOCSP(g *Gateway, snap *Snapshot, body []byte) *httptest.ResponseRecorde
 	return w
 }
 
-// TestOCSPResponder: good, revoked, another issuer (unauthorized),
-// garbage (malformedRequest); a responder whose key did not sign the CRL
-// is refused at compile.
+// TestOCSPResponder: the HTTP side of the responder (pki.OCSPResponder
+// decides): good and revoked over POST and GET, another issuer
+// (unauthorized), garbage (malformedRequest), the problem codes, other
+// methods; a responder whose key did not sign the CRL is refused at
+// compile.
 func TestOCSPResponder(t *testing.T) {
 	g, snap, ca, good, revoked := ocspFixture(t)
 	for _, tc := range []struct {
@@ -58,24 +62,49 @@ func TestOCSPResponder(t *testing.T) {
 		if err != nil || resp.Status != tc.want || w.Header().Get("Content-Type") != "application/ocsp-response" {
 			t.Fatalf("%s: %v %+v", tc.leaf.Cert.Subject, err, resp)
 		}
+		if cc := w.Header().Get("Cache-Control"); !strings.HasPrefix(cc, "public, max-age=") {
+			t.Errorf("%s: Cache-Control %q, want public with a max-age", tc.leaf.Cert.Subject, cc)
+		}
+		// GET with the request in the path, its base64 '/' and '+'
+		// escaped as a client may.
+		enc := strings.NewReplacer("/", "%2F", "+", "%2B").Replace(base64.StdEncoding.EncodeToString(req))
+		w = httptest.NewRecorder()
+		g.serveOCSP(w, httptest.NewRequest("GET", OCSPPathPrefix+"ca/"+enc, nil), snap)
+		if resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), tc.leaf.Cert, ca.Cert); err != nil || resp.Status != tc.want {
+			t.Fatalf("GET %s: %v %+v", tc.leaf.Cert.Subject, err, resp)
+		}
 	}
 	other := pkitest.NewRoot(t, "Other CA")
 	req, _ := ocsp.CreateRequest(other.Client(t, "x").Cert, other.Cert, nil)
-	if _, err := ocsp.ParseResponse(postOCSP(g, snap, req).Body.Bytes(), nil); err != (ocsp.ResponseError{Status: ocsp.Unauthorized}) {
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", OCSPPathPrefix+"ca", bytes.NewReader(req))
+	r.Header.Set("Content-Type", "application/ocsp-request")
+	if code := g.serveOCSP(w, r, snap); code != "OCSPUnauthorized" {
+		t.Errorf("another issuer: code %q, want OCSPUnauthorized", code)
+	}
+	if _, err := ocsp.ParseResponse(w.Body.Bytes(), nil); err != (ocsp.ResponseError{Status: ocsp.Unauthorized}) {
 		t.Fatalf("another issuer: %v, want unauthorized", err)
 	}
 	if _, err := ocsp.ParseResponse(postOCSP(g, snap, []byte("nonsense")).Body.Bytes(), nil); err != (ocsp.ResponseError{Status: ocsp.Malformed}) {
 		t.Fatalf("garbage: %v, want malformedRequest", err)
 	}
-	w := httptest.NewRecorder()
+	if w := postOCSP(g, snap, []byte("nonsense")); w.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("garbage: Cache-Control %q, want no-store", w.Header().Get("Cache-Control"))
+	}
+	w = httptest.NewRecorder()
 	g.serveOCSP(w, httptest.NewRequest("PUT", OCSPPathPrefix+"ca", nil), snap)
 	if w.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("PUT: %d", w.Code)
 	}
+	w = httptest.NewRecorder()
+	g.serveOCSP(w, httptest.NewRequest("POST", OCSPPathPrefix+"nobody", nil), snap)
+	if w.Code != http.StatusNotFound {
+		t.Fatalf("unknown responder: %d", w.Code)
+	}
 	rl, _ := x509.ParseRevocationList(ca.CRL(t, time.Time{}))
 	keyPEM, _ := pki.KeyPEM(other.Key)
-	if _, err := newOCSPResponder(string(other.PEM()), string(keyPEM), rl); err == nil {
-		t.Fatal("a responder for a CA that did not sign the CRL was accepted")
+	if _, err := newOCSPResponder(string(other.PEM()), string(keyPEM), rl); err == nil || !strings.HasPrefix(err.Error(), "ocsp.certPEM: ") {
+		t.Fatalf("a responder for a CA that did not sign the CRL: %v, want an error on ocsp.certPEM", err)
 	}
 }
 

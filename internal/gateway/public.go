@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/trust"
 )
 
@@ -40,7 +41,7 @@ type publishedCRL struct {
 	thisUpdate, nextUpdate time.Time
 	etag                   string
 	// ocsp answers OCSP requests for the CRL's issuer (nil: none).
-	ocsp *ocspResponder
+	ocsp *pki.OCSPResponder
 }
 
 // publishedCRLs parses config.PublishedCRLs into the snapshot.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/certgate/certgate/internal/authz"
 	"github.com/certgate/certgate/internal/certheader"
-	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/hostname"
 	"github.com/certgate/certgate/internal/route"
 	"github.com/certgate/certgate/internal/trust"
@@ -155,9 +155,9 @@ type routeEntry struct {
 	integration *integration
 	requireCert bool
 	// websocket: GET requests may upgrade to WebSocket (and only to it).
-	websocket   bool
-	allow, deny *config.Matcher
-	hasRules    bool
+	websocket bool
+	// policy holds the route's identity rules; nil when it has none.
+	policy *authz.Policy
 	// counted caches the request metrics of the route's last answer
 	// (domain and status), sparing the label lookups while they repeat.
 	counted atomic.Pointer[routeCounters]

@@ -156,6 +156,7 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 		opts.Ready(g, cfg)
 	}
 
+	defer startJobs(ctx, g, opts.Now)()
 	w.watch() // the directories of the files the configuration names
 	loopDone := make(chan struct{})
 	go func() { defer close(loopDone); r.run(ctx) }()

@@ -251,6 +251,7 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	}
 	log.Info("admin API listening", "url", n.AdminURL())
 
+	defer startJobs(ctx, n.g, opts.Now)()
 	watch := st.Watch(ctx)
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	loopDone := make(chan struct{})

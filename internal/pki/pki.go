@@ -3,7 +3,8 @@
 // the private CA's policy: CSR checks (ParseCSR), issuing from a CSR under
 // a chain's validity and name constraints (IssueFromCSR), CA creation and
 // import (CreateRoot, CreateSubordinate, SubordinateCSR, CheckImportedCA),
-// RFC 5280 revocation reasons and PKCS#12 export. Policy refusals are
+// RFC 5280 revocation reasons, PKCS#12 export and OCSP responses built
+// from a CA's published CRL (OCSPResponder). Policy refusals are
 // *PolicyError with a stable Code.
 //
 // It is a leaf: bytes, keys and time in, certificates and decisions out. It

@@ -11,8 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"go/parser"
-	"go/token"
 	"math/big"
 	"net"
 	"net/url"
@@ -20,7 +18,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -615,33 +612,6 @@ func mustCIDR(t testing.TB, s string) *net.IPNet {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// TestLeafImports keeps pki a leaf: standard library plus go-pkcs12, no
-// other certgate package, no I/O, network or logging.
-func TestLeafImports(t *testing.T) {
-	forbidden := []string{"os", "os/exec", "net/http", "log", "log/slog", "database/sql", "io/fs"}
-	files, err := filepath.Glob("*.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			stdlib := !strings.Contains(strings.Split(path, "/")[0], ".")
-			if (!stdlib && path != "software.sslmate.com/src/go-pkcs12") || slices.Contains(forbidden, path) {
-				t.Errorf("%s imports %q; pki is a leaf (bytes and time in, decisions out)", name, path)
-			}
-		}
-	}
 }
 
 func ExampleIssueFromCSR() {

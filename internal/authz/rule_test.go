@@ -1,4 +1,4 @@
-package config
+package authz
 
 import (
 	"crypto/ecdsa"
@@ -138,15 +138,23 @@ func TestMatchCertificate(t *testing.T) {
 		{"no rules", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := CompileRules(tc.rules)
-			if err != nil {
-				t.Fatalf("CompileRules(%+v) = %v", tc.rules, err)
-			}
-			if got := m.Match(id); got != tc.want {
-				t.Errorf("Match(%+v) = %v, want %v", tc.rules, got, tc.want)
+			if got := allowedByRule(t, tc.rules, id); got != tc.want {
+				t.Errorf("rules %+v: Decide = %v, want an allow rule matched: %v", tc.rules, got, tc.want)
 			}
 		})
 	}
+}
+
+// allowedByRule reports whether one of rules, compiled as allow rules,
+// matches id.
+func allowedByRule(t *testing.T, rules []Rule, id *Identity) bool {
+	t.Helper()
+	p, err := Compile(rules, nil)
+	if err != nil {
+		t.Fatalf("Compile(%+v, nil) = %v", rules, err)
+	}
+	d := p.Decide(id)
+	return d.Allowed() && d.Rule >= 0
 }
 
 func hexBytes(b []byte) []byte {
@@ -198,55 +206,79 @@ func TestMatchHostileValues(t *testing.T) {
 		{"fingerprint absent", Rule{Fingerprint: "sha256:" + strings.Repeat("00", 32)}, Identity{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := CompileRules([]Rule{tc.rule})
-			if err != nil {
-				t.Fatalf("CompileRules(%+v) = %v", tc.rule, err)
-			}
-			if got := m.Match(&tc.id); got != tc.want {
-				t.Errorf("Match(%+v) = %v, want %v", tc.id, got, tc.want)
+			if got := allowedByRule(t, []Rule{tc.rule}, &tc.id); got != tc.want {
+				t.Errorf("rule %+v: Decide(%+v) = %v, want an allow rule matched: %v", tc.rule, tc.id, got, tc.want)
 			}
 		})
 	}
 }
 
-func TestMatchNil(t *testing.T) {
-	var m *Matcher
-	if m.Match(&Identity{}) || m.Len() != 0 {
-		t.Error("nil Matcher matched or has rules")
-	}
-	m, err := CompileRules([]Rule{{SANIP: "0.0.0.0/0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Match(nil) {
-		t.Error("Match(nil) = true, want false")
+func TestDecide(t *testing.T) {
+	cert := testCertificate(t)
+	id := identityOf(cert)
+	for _, tc := range []struct {
+		name        string
+		allow, deny []Rule
+		id          *Identity
+		want        Decision
+		str         string
+	}{
+		{"no rules", nil, nil, id, Decision{Allowed, -1}, "no rules"},
+		{"no rules, no identity", nil, nil, nil, Decision{Allowed, -1}, "no rules"},
+		{"rules, no identity", []Rule{{SANIP: "0.0.0.0/0"}}, nil, nil, Decision{NoIdentity, -1}, "no identity"},
+		{"second allow rule", []Rule{{SANIP: "11.0.0.0/8"}, {SANIP: "10.0.0.0/8"}}, nil, id, Decision{Allowed, 1}, "allow[1]"},
+		{"no allow rule", []Rule{{SANIP: "11.0.0.0/8"}}, nil, id, Decision{NoAllowMatch, -1}, "no allow rule matched"},
+		{"deny wins over allow", []Rule{{SANIP: "10.0.0.0/8"}}, []Rule{{SANDNS: "x.example"}, {Subject: &NameRule{CN: "svc-*"}}}, id, Decision{DeniedByRule, 1}, "deny[1]"},
+		{"deny only, no match", nil, []Rule{{Subject: &NameRule{CN: "other"}}}, id, Decision{Allowed, -1}, "no rules"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Compile(tc.allow, tc.deny)
+			if err != nil {
+				t.Fatalf("Compile = %v", err)
+			}
+			got := p.Decide(tc.id)
+			if got != tc.want || got.String() != tc.str {
+				t.Errorf("Decide = %+v (%q), want %+v (%q)", got, got, tc.want, tc.str)
+			}
+			if got.Allowed() != (tc.want.Effect == Allowed) {
+				t.Errorf("Allowed() = %v for %+v", got.Allowed(), got)
+			}
+		})
 	}
 }
 
-func TestCompileRulesErrors(t *testing.T) {
+func TestCompileErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		rules []Rule
 		want  string
 	}{
-		{"empty rule", []Rule{{SANIP: "10.0.0.1"}, {}}, "[1]: empty rule"},
-		{"empty subject", []Rule{{Subject: &NameRule{}}}, "[0].subject: set at least one"},
-		{"bad IP", []Rule{{SANIP: "10.0.0.0/33"}}, "[0].sanIP:"},
-		{"IP zone", []Rule{{SANIP: "fe80::1%eth0"}}, "[0].sanIP:"},
+		{"empty rule", []Rule{{SANIP: "10.0.0.1"}, {}}, "allow[1]: empty rule"},
+		{"empty subject", []Rule{{Subject: &NameRule{}}}, "allow[0].subject: set at least one"},
+		{"subject attribute", []Rule{{Subject: &NameRule{CN: "a\x00"}}}, "allow[0].subject.CN: "},
+		{"bad IP", []Rule{{SANIP: "10.0.0.0/33"}}, "allow[0].sanIP:"},
+		{"IP zone", []Rule{{SANIP: "fe80::1%eth0"}}, "allow[0].sanIP:"},
 		{"mapped IPv4", []Rule{{SANIP: "::ffff:10.0.0.1"}}, "write the IPv4 address"},
-		{"DNS character", []Rule{{SANDNS: "a/b.example"}}, "[0].sanDNS:"},
+		{"DNS character", []Rule{{SANDNS: "a/b.example"}}, "allow[0].sanDNS:"},
 		{"DNS trailing dot", []Rule{{SANDNS: "a.example."}}, "empty label"},
-		{"URI space", []Rule{{SANURI: "spiffe://a b"}}, "[0].sanURI:"},
+		{"URI space", []Rule{{SANURI: "spiffe://a b"}}, "allow[0].sanURI:"},
 		{"SPIFFE no trust domain", []Rule{{SPIFFEID: "spiffe:///x"}}, "no trust domain"},
 		{"email NUL", []Rule{{SANEmail: "a\x00@b"}}, "NUL"},
 		{"long glob", []Rule{{SANURI: "spiffe://" + strings.Repeat("a", maxGlobLen)}}, "longer than"},
-		{"serial", []Rule{{Serial: "zz"}}, "[0].serial:"},
-		{"fingerprint", []Rule{{Fingerprint: "ab"}}, "[0].fingerprint:"},
+		{"serial", []Rule{{Serial: "zz"}}, "allow[0].serial:"},
+		{"fingerprint", []Rule{{Fingerprint: "ab"}}, "allow[0].fingerprint:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := CompileRules(tc.rules)
+			_, err := Compile(tc.rules, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("CompileRules(%+v) = %v, want an error containing %q", tc.rules, err, tc.want)
+				t.Errorf("Compile(%+v, nil) = %v, want an error containing %q", tc.rules, err, tc.want)
+			}
+			_, err = Compile(nil, tc.rules)
+			if want := strings.Replace(tc.want, "allow[", "deny[", 1); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("Compile(nil, %+v) = %v, want an error containing %q", tc.rules, err, want)
+			}
+			if probs := Check(&tc.rules[len(tc.rules)-1]); len(probs) == 0 {
+				t.Errorf("Check(%+v) found no problem", tc.rules[len(tc.rules)-1])
 			}
 		})
 	}
