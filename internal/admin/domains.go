@@ -196,7 +196,7 @@ func checkTruststoreRef(tx store.Tx, ca model.ClientAuth) error {
 // certificate's) as a new secret ID.
 func (s *server) sealKey(keyPEM string) (store.Secret, error) {
 	id := store.NewID("sec")
-	sealed, err := keyring.Seal(s.opts.Key, []byte(keyPEM), keyAAD(id))
+	sealed, err := keyring.Seal(s.opts.Key, []byte(keyPEM), keyring.SecretAAD(id))
 	if err != nil {
 		return store.Secret{}, fmt.Errorf("seal private key: %w", err)
 	}

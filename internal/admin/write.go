@@ -173,16 +173,13 @@ func listAll(tx objectReader, opts store.ListOptions, fn func(store.Object) erro
 	}
 }
 
-// keyAAD binds a sealed domain key to its secret's ID.
-func keyAAD(secretID string) []byte { return []byte("certgate-key-v1|domain|" + secretID) }
-
 // openSecret unseals a domain key within tx.
 func (s *server) openSecret(tx store.Tx, id string) ([]byte, error) {
 	sec, err := tx.GetSecret(id)
 	if err != nil {
 		return nil, err
 	}
-	return keyring.Open(s.opts.Key, keyring.Sealed{KEKID: sec.KEKID, WrappedDEK: sec.WrappedDEK, Ciphertext: sec.Ciphertext}, keyAAD(id))
+	return keyring.Open(s.opts.Key, keyring.Sealed{KEKID: sec.KEKID, WrappedDEK: sec.WrappedDEK, Ciphertext: sec.Ciphertext}, keyring.SecretAAD(id))
 }
 
 // get reads an object of kind by ID; a malformed ID is a 404 too.

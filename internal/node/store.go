@@ -385,11 +385,9 @@ func (n *StoreNode) openKeyFunc(src secrets) model.KeyOpener {
 		if err != nil {
 			return nil, err
 		}
-		return keyring.Open(n.key, keyring.Sealed{KEKID: s.KEKID, WrappedDEK: s.WrappedDEK, Ciphertext: s.Ciphertext}, keyAAD(id))
+		return keyring.Open(n.key, keyring.Sealed{KEKID: s.KEKID, WrappedDEK: s.WrappedDEK, Ciphertext: s.Ciphertext}, keyring.SecretAAD(id))
 	}
 }
-
-func keyAAD(secretID string) []byte { return []byte("certgate-key-v1|domain|" + secretID) }
 
 // assemble builds the configuration of a revision with the node's
 // settings. A --default-domain that no domain lists (yet, or any more) is
@@ -656,7 +654,7 @@ func (n *StoreNode) adminTLS(ctx context.Context) (*tls.Config, error) {
 		if err != nil {
 			return nil, err
 		}
-		sealed, err := keyring.Seal(n.key, keyPEM, keyAAD(secretAdminCA))
+		sealed, err := keyring.Seal(n.key, keyPEM, keyring.SecretAAD(secretAdminCA))
 		if err != nil {
 			return nil, err
 		}
