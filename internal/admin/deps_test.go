@@ -18,7 +18,7 @@ const module = "github.com/certgate/certgate/"
 func TestDependencies(t *testing.T) {
 	allowed := map[string]bool{
 		"internal/store": true, "internal/keyring": true, "internal/model": true, "internal/api": true,
-		"internal/config": true, "internal/trust": true, "internal/pki": true,
+		"internal/config": true, "internal/trust": true, "internal/pki": true, "internal/ca": true,
 	}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
@@ -36,7 +36,7 @@ func TestDependencies(t *testing.T) {
 		for _, imp := range f.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)
 			if rest, ok := strings.CutPrefix(path, module); ok && !allowed[rest] {
-				t.Errorf("%s imports %s; admin depends on api, store, keyring, model, config and trust only", name, path)
+				t.Errorf("%s imports %s; admin depends on api, ca, store, keyring, model, config, pki and trust only", name, path)
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/store"
 	"github.com/certgate/certgate/internal/trust"
@@ -133,11 +134,14 @@ const maxDetail = 2000
 // 500s whose detail is withheld.
 func toProblem(err error) (p problem, internal bool) {
 	var ae *apiError
+	var cae *ca.Error
 	var ce *checkError
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &ae):
 		p = problem{Status: ae.status, Code: ae.code, Detail: ae.detail, Errors: ae.errors, UsedBy: ae.usedBy}
+	case errors.As(err, &cae):
+		p = caProblem(cae)
 	case errors.As(err, &mbe):
 		p = problem{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
 			Detail: fmt.Sprintf("the request body is larger than %s", sizeString(mbe.Limit))}

@@ -722,3 +722,8 @@ func isToken(s string) bool {
 	}
 	return true
 }
+
+// ValidName reports whether name is a valid object name (truststores,
+// APIs, integrations, stages, CAs): 1 to 63 letters, digits, '.', '_' or
+// '-', starting with a letter or digit.
+func ValidName(name string) bool { return namePattern.MatchString(name) }

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/certgate/certgate/internal/admin"
+	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/crlsource"
 	"github.com/certgate/certgate/internal/gateway"
@@ -231,7 +232,8 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		Invoke:      n.invoke,
 	}
 	handler := admin.New(adminOpts)
-	go n.refreshCRLs(ctx, admin.NewCRLRefresher(adminOpts))
+	cas := ca.New(ca.Options{Store: st, Key: n.key, Now: n.now, Logger: log, PublicURL: opts.PublicURL})
+	go resignCRLs(ctx, cas, n.now, crlResignInterval, log)
 	if n.adminLn = socks.take(opts.AdminListen); n.adminLn == nil {
 		n.g.Shutdown(context.Background())
 		return fmt.Errorf("--admin-listen %s: no socket was bound", opts.AdminListen)
