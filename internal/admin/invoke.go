@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/certgate/certgate/internal/h1"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/store"
@@ -76,7 +77,7 @@ func (s *server) testInvoke(c *call) error {
 	if in.Method == "" {
 		in.Method = http.MethodGet
 	}
-	if !isToken(in.Method) {
+	if !h1.IsToken(in.Method) {
 		errs = append(errs, FieldError{Path: "method", Message: "not an HTTP method"})
 	}
 	if !strings.HasPrefix(in.Path, "/") {
@@ -84,7 +85,7 @@ func (s *server) testInvoke(c *call) error {
 	}
 	h := http.Header{}
 	for k, v := range in.Headers {
-		if !isToken(k) || strings.ContainsAny(v, "\r\n\x00") {
+		if !h1.IsToken(k) || strings.ContainsAny(v, "\r\n\x00") {
 			errs = append(errs, FieldError{Path: joinPath("headers", k), Message: "not a valid header name or value"})
 			continue
 		}
@@ -144,18 +145,4 @@ func (s *server) openCommitted(c *call, id string) ([]byte, error) {
 		return nil, err
 	}
 	return keyring.Open(s.opts.Key, keyring.Sealed{KEKID: sec.KEKID, WrappedDEK: sec.WrappedDEK, Ciphertext: sec.Ciphertext}, keyring.SecretAAD(id))
-}
-
-// isToken reports whether s is an RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }

@@ -1,12 +1,9 @@
 package admin
 
 import (
-	"crypto"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -224,7 +221,7 @@ func TestTruststoreMillionEntryCRL(t *testing.T) {
 	e := newEnv(t)
 	ca := pkitest.NewRoot(t, "Big CRL CA")
 	start := time.Now()
-	der := bigCRL(t, ca, 1_000_000)
+	der := ca.BigCRL(t, 1_000_000)
 	crlPEM := string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}))
 	t.Logf("CRL: %d bytes DER, %d bytes PEM, built in %v", len(der), len(crlPEM), time.Since(start))
 	id := e.createTruststore("big", ca)
@@ -239,91 +236,6 @@ func TestTruststoreMillionEntryCRL(t *testing.T) {
 	if v.Version != 2 || v.Summary.CRLCount != 1 || v.Summary.CRLEntries != 1_000_000 {
 		t.Fatalf("version = %+v", v)
 	}
-}
-
-// bigCRL returns a CRL signed by ca that revokes serials 1..n. The
-// structure comes from pki.Issuer.SignCRL (an empty CRL); the entries are
-// encoded here and the list is signed again with ca's key, because
-// encoding/asn1 takes most of a minute for a million entries under the
-// race detector.
-func bigCRL(t *testing.T, ca *pkitest.CA, n int) []byte {
-	t.Helper()
-	now := time.Now()
-	tmpl, err := ca.SignCRL(nil, 1, now.Add(-time.Hour), now.Add(7*24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var outer struct {
-		TBS    asn1.RawValue
-		SigAlg asn1.RawValue
-		Sig    asn1.BitString
-	}
-	if _, err := asn1.Unmarshal(tmpl, &outer); err != nil {
-		t.Fatal(err)
-	}
-	// TBSCertList: version, signature, issuer, thisUpdate, nextUpdate,
-	// [revokedCertificates], [0] crlExtensions.
-	var fields []asn1.RawValue
-	for rest := outer.TBS.Bytes; len(rest) > 0; {
-		var f asn1.RawValue
-		if rest, err = asn1.Unmarshal(rest, &f); err != nil {
-			t.Fatal(err)
-		}
-		fields = append(fields, f)
-	}
-	if len(fields) != 6 {
-		t.Fatalf("template CRL has %d TBS fields, want 6", len(fields))
-	}
-	// Each entry: SEQUENCE { INTEGER serial, UTCTime revocationDate },
-	// written in place (serials below 2^23 need at most 3 bytes).
-	revokedAt := now.Add(-time.Hour).UTC().Format("060102150405Z")
-	entries := make([]byte, 0, n*22)
-	var serial [4]byte
-	for i := 1; i <= n; i++ {
-		s := serial[:0]
-		for v := i; v > 0; v >>= 8 {
-			s = append([]byte{byte(v)}, s...)
-		}
-		if s[0]&0x80 != 0 {
-			s = append([]byte{0}, s...)
-		}
-		entries = append(entries, 0x30, byte(2+len(s)+2+len(revokedAt)), 0x02, byte(len(s)))
-		entries = append(entries, s...)
-		entries = append(entries, 0x17, byte(len(revokedAt)))
-		entries = append(entries, revokedAt...)
-	}
-	var tbs []byte
-	for _, f := range fields[:5] {
-		tbs = append(tbs, f.FullBytes...)
-	}
-	tbs = append(tbs, derTLV(0x30, entries)...)
-	tbs = append(tbs, fields[5].FullBytes...)
-	tbs = derTLV(0x30, tbs)
-	digest := sha256.Sum256(tbs)
-	sig, err := ca.Key.Sign(rand.Reader, digest[:], crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := append(tbs, outer.SigAlg.FullBytes...)
-	body = append(body, derTLV(0x03, append([]byte{0}, sig...))...)
-	return derTLV(0x30, body)
-}
-
-// derTLV encodes one DER element with a definite length.
-func derTLV(tag byte, content []byte) []byte {
-	out := []byte{tag}
-	switch n := len(content); {
-	case n < 0x80:
-		out = append(out, byte(n))
-	default:
-		var l []byte
-		for ; n > 0; n >>= 8 {
-			l = append([]byte{byte(n)}, l...)
-		}
-		out = append(out, 0x80|byte(len(l)))
-		out = append(out, l...)
-	}
-	return append(out, content...)
 }
 
 // TestTruststoreVersionInherits: a new version inherits every field of

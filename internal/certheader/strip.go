@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"unsafe"
+
+	"github.com/certgate/certgate/internal/h1"
 )
 
 // ErrInvalidName is wrapped by NewNames for a name that is not an HTTP
@@ -112,7 +114,7 @@ type Names struct {
 func NewNames(names ...string) (Names, error) {
 	var n Names
 	for _, name := range names {
-		if !isToken(name) {
+		if !h1.IsToken(name) {
 			return Names{}, fmt.Errorf("certheader: header name %q: %w", name, ErrInvalidName)
 		}
 		norm := normalizeName(name)
@@ -277,23 +279,6 @@ func normalizeName(name string) string {
 		}
 	}
 	return string(b)
-}
-
-// isToken reports whether s is an RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // IsOwnedBytes is IsOwned for a name in a byte slice; it does not

@@ -11,17 +11,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/certgate/certgate/internal/testtool"
 )
 
-// needOpenSSL skips the test when openssl is not installed.
-func needOpenSSL(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl is not installed: skipping the interoperability checks")
-	}
-	return p
-}
+// needOpenSSL returns the openssl binary (see testtool.Require).
+func needOpenSSL(t *testing.T) string { return testtool.Require(t, "openssl") }
 
 func openssl(t *testing.T, bin string, args ...string) string {
 	t.Helper()

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/certgate/certgate/internal/testtool"
 )
 
 // TestQuickstartBinary builds the certgate binary, runs `certgate
@@ -24,10 +26,7 @@ func TestQuickstartBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Fatal("curl is required for this test (.ci/run installs it)")
-	}
+	curl := testtool.Require(t, "curl")
 	bin := buildBinary(t)
 	work := t.TempDir()
 	dir := filepath.Join(work, "qs")

@@ -48,8 +48,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return node.RunStore(ctx, node.StoreOptions{
 			DataDir: *dataDir, Listen: *listen, AdminListen: *adminListen, DefaultDomain: *defaultDomain,
 			PublicListen: *publicListen, PublicURL: *publicURL,
-			Logger: log,
-			Notice: func(format string, a ...any) { fmt.Fprintf(stdout, format, a...) },
+			NetHTTPOnly: netHTTPOnly(),
+			Logger:      log,
+			Notice:      func(format string, a ...any) { fmt.Fprintf(stdout, format, a...) },
 			Ready: func(n *node.StoreNode) {
 				fmt.Fprintf(stdout, "certgate serving %s (gateway) and %s (admin API); data in %s\n",
 					n.Gateway().Addr(*listen), n.AdminURL(), *dataDir)
@@ -87,7 +88,7 @@ func serveFile(ctx context.Context, path string, log *slog.Logger, ready func(*g
 			}
 		}
 	}()
-	return node.RunFile(ctx, node.FileOptions{Path: path, Logger: log, Reload: reload, Ready: ready})
+	return node.RunFile(ctx, node.FileOptions{Path: path, NetHTTPOnly: netHTTPOnly(), Logger: log, Reload: reload, Ready: ready})
 }
 
 // newLogger builds the JSON logger the configuration asks for. Changes to
@@ -149,3 +150,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "%s: valid (%d domains, config id %s)\n", *path, len(snap.Domains()), snap.ID)
 	return nil
 }
+
+// netHTTPOnly reads CERTGATE_HTTP1: "net/http" turns the gateway's
+// HTTP/1.1 fast path off (docs/performance.md).
+func netHTTPOnly() bool { return os.Getenv("CERTGATE_HTTP1") == "net/http" }

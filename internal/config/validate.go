@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/certheader"
+	"github.com/certgate/certgate/internal/h1"
 	"github.com/certgate/certgate/internal/hostname"
 	"github.com/certgate/certgate/internal/route"
 	"github.com/certgate/certgate/internal/trust"
@@ -598,7 +599,7 @@ func (v *validator) api(a *API, path string) {
 		if method == "" {
 			method = MethodAny
 		}
-		methodOK := isToken(method)
+		methodOK := len(method) <= 64 && h1.IsToken(method)
 		if !methodOK {
 			v.add(p+".method", "%s is not an HTTP method (letters, digits and !#$%%&'*+-.^_`|~), or ANY", quote(r.Method))
 		}
@@ -704,23 +705,6 @@ func checkHTTPURL(s string, query bool, form string) (*url.URL, error) {
 		return nil, fmt.Errorf("%s: empty port", quote(s))
 	}
 	return u, nil
-}
-
-// isToken reports whether s is an RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
-			return false
-		}
-	}
-	return true
 }
 
 // ValidName reports whether name is a valid object name (truststores,

@@ -127,7 +127,7 @@ var frontDoors = []struct {
 // the body gave: the bytes and the error.
 func getPartial(t *testing.T, e *env, leaf *pkitest.Leaf, fast, h2 bool, path string, then func(close func())) (int, error) {
 	t.Helper()
-	setH1(t, fast)
+	setH1(t, e, fast)
 	var body io.ReadCloser
 	var closeAll func()
 	if h2 {

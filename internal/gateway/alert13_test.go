@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/certgate/certgate/internal/pki/pkitest"
+	"github.com/certgate/certgate/internal/testtool"
 )
 
 // refusalIterations is how many refused TLS 1.3 clients each case runs:
@@ -107,7 +108,7 @@ func errText(err error) string {
 // exit 56 with the alert, never (55) "getpeername() failed" or (56)
 // "Connection reset by peer".
 func TestTLS13RefusalCurl(t *testing.T) {
-	curl := externalTool(t, "curl")
+	curl := testtool.Require(t, "curl")
 	e := newEnv(t)
 	e.apply(e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, "", ""))
 	stranger := pkitest.NewRoot(t, "Stranger").Client(t, "stranger")

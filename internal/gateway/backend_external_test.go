@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/certgate/certgate/internal/testtool"
 )
 
 // externalBackendCases are the client-certificate cases run against
@@ -81,10 +83,7 @@ server.listen(0, '127.0.0.1', function () { console.log(server.address().port); 
 // TestBackendNode runs the client-certificate cases against a Node.js
 // https server that requires client certificates (TLS 1.2 and 1.3).
 func TestBackendNode(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not on PATH: the Node.js back-end test needs Node.js (apt-get install nodejs)")
-	}
+	node := testtool.Require(t, "node") // Debian: nodejs
 	p := newBackendPKI(t)
 	for _, v := range []string{"TLSv1.2", "TLSv1.3"} {
 		t.Run(v, func(t *testing.T) {
@@ -158,13 +157,7 @@ func (l *lockedBuffer) String() string {
 // answers a missing or refused certificate with a 400 page, which the
 // gateway recognises; the serverName case checks the SNI nginx saw.
 func TestBackendNginx(t *testing.T) {
-	nginx, err := exec.LookPath("nginx")
-	if err != nil {
-		// Debian installs it in /usr/sbin, which a user's PATH may lack.
-		if nginx, err = exec.LookPath("/usr/sbin/nginx"); err != nil {
-			t.Skip("nginx is not on PATH nor in /usr/sbin: the nginx back-end test needs it (apt-get install nginx; CI installs it)")
-		}
-	}
+	nginx := testtool.Require(t, "nginx")
 	p := newBackendPKI(t)
 	e := newEnv(t)
 	prefix := t.TempDir()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )
@@ -15,6 +16,8 @@ import (
 // "ok", so the figures measure the gateway, not the back end.
 func benchEnv(b *testing.B) (*env, *http.Client) {
 	e := newEnvLevel(b, slog.LevelWarn) // as bench/ runs certgate
+	// As `certgate serve` reads it: the figures without the fast path.
+	setH1(b, e, os.Getenv("CERTGATE_HTTP1") != "net/http")
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	b.Cleanup(ok.Close)
 	yaml := strings.Replace(e.config([]domainYAML{{hosts: "a.test, 127.0.0.1", mode: "verify", dialects: "rfc9440"}}, "", ""), e.backend.URL, ok.URL, 1)

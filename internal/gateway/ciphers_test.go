@@ -5,27 +5,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
-)
 
-// externalTool returns the path of an external program a test needs. It
-// fails the test when the program is missing and CI is set (.ci/run
-// installs it); on a developer's machine it skips.
-func externalTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed (.ci/run installs it): %v", name, err)
-		}
-		t.Skipf("%s is not installed (.ci/run installs it)", name)
-	}
-	return p
-}
+	"github.com/certgate/certgate/internal/testtool"
+)
 
 // cbcSuite is a TLS 1.2 CBC suite that crypto/tls offers by default and
 // certgate does not, unless a domain opts in.
@@ -128,7 +114,7 @@ func rawGet(t *testing.T, c *tls.Conn, host string) int {
 // ECDHE-ECDSA-AES128-SHA is refused by default and admitted where the
 // domain opts in.
 func TestCipherSuitesOpenSSL(t *testing.T) {
-	openssl := externalTool(t, "openssl")
+	openssl := testtool.Require(t, "openssl")
 	e := newEnv(t)
 	e.apply(e.config([]domainYAML{
 		{hosts: "a.test"},

@@ -177,6 +177,7 @@ func (c *compiler) compile() (*Snapshot, error) {
 // fetched copies in c.crls) and the Stores.
 func (c *compiler) truststores() error {
 	tcs := make([]trust.Config, len(c.cfg.Truststores))
+	crls := make([][]rawCRL, len(c.cfg.Truststores))
 	var sources []crlSourceSpec
 	for i, ts := range c.cfg.Truststores {
 		path := fmt.Sprintf("truststores[%d]", i)
@@ -220,12 +221,10 @@ func (c *compiler) truststores() error {
 			}
 			tc.Intermediates = append(tc.Intermediates, certs...)
 		}
+		// CRLs are parsed only if the trust cache has no Store built
+		// from the same content (see cachedStore).
 		for j, data := range ts.CRLs {
-			crl, err := trust.ParseCRL([]byte(data))
-			if err != nil {
-				return fmt.Errorf("%s.crls[%d]: %w", path, j, err)
-			}
-			tc.CRLs = append(tc.CRLs, crl)
+			crls[i] = append(crls[i], rawCRL{field: fmt.Sprintf("crls[%d]", j), pem: data})
 		}
 		for j, f := range ts.CRLFiles {
 			field := fmt.Sprintf("%s.crlFiles[%d]", path, j)
@@ -233,11 +232,7 @@ func (c *compiler) truststores() error {
 			if err != nil {
 				return err
 			}
-			crl, err := trust.ParseCRL(data)
-			if err != nil {
-				return fmt.Errorf("%s: %s: %w", field, f, err)
-			}
-			tc.CRLs = append(tc.CRLs, crl)
+			crls[i] = append(crls[i], rawCRL{field: fmt.Sprintf("crlFiles[%d]: %s", j, f), data: data})
 		}
 		for j, sn := range ts.Deny.Serials {
 			n, err := trust.ParseSerial(sn)
@@ -280,7 +275,7 @@ func (c *compiler) truststores() error {
 	for i, ts := range c.cfg.Truststores {
 		path := fmt.Sprintf("truststores[%d]", i)
 		tc := tcs[i]
-		st, warns, err := c.newStore(i, tc, sources)
+		st, warns, err := c.cachedStore(i, tc, crls[i], sources)
 		if err != nil {
 			return fmt.Errorf("%s: truststore %q: %w", path, ts.Name, err)
 		}

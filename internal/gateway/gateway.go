@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/certgate/certgate/internal/trust"
 )
 
 // Options configure a Gateway. Zero values are useful.
@@ -44,6 +46,16 @@ type Options struct {
 	// (nil: net.Listen("tcp", address)). A node that binds all of its
 	// sockets before serving on any hands them over through it.
 	Listen func(address string) (net.Listener, error)
+	// TrustCache keeps compiled truststore versions across Compiles, so
+	// that one is compiled once (nil: a cache of trust.DefaultCacheSize
+	// of the gateway's own). Share one to share compiled versions, e.g.
+	// between a node's gateway and the admin API's validation.
+	TrustCache *trust.Cache
+	// NetHTTPOnly turns the HTTP/1.1 fast path off: net/http serves every
+	// connection (false: the fast path serves what it can, see
+	// h1server.go). For comparison and as an escape hatch; `certgate
+	// serve` sets it from CERTGATE_HTTP1=net/http.
+	NetHTTPOnly bool
 }
 
 // Gateway runs front-door listeners serving the current Snapshot. Its
@@ -57,6 +69,9 @@ type Gateway struct {
 	// quietCollect runs at the end of a burst (debug.FreeOSMemory;
 	// replaced in tests).
 	quietCollect func()
+	// netHTTPOnly is Options.NetHTTPOnly; it applies to connections
+	// accepted after it is set (tests switch it on a running gateway).
+	netHTTPOnly atomic.Bool
 	// realClock: now is time.Now, so its readings serve for deadlines
 	// too (the fast path saves clock reads).
 	realClock bool
@@ -71,6 +86,8 @@ type Gateway struct {
 
 	// public is the public listener (public.go), guarded by mu.
 	public *publicListener
+	// trustCache holds compiled truststore versions, by content.
+	trustCache *trust.Cache
 
 	// Back-end TLS (backend_*.go): observations that outlive swaps, and
 	// the probe and client-certificate expiry loop (started by the first
@@ -97,6 +114,10 @@ func New(opts Options) *Gateway {
 		tickets:   newTicketKeys(),
 		pool:      newTransportPool(),
 	}
+	g.trustCache = opts.TrustCache
+	if g.trustCache == nil {
+		g.trustCache = trust.NewCache(0)
+	}
 	g.listen = opts.Listen
 	if g.listen == nil {
 		g.listen = func(address string) (net.Listener, error) { return net.Listen("tcp", address) }
@@ -110,6 +131,7 @@ func New(opts Options) *Gateway {
 	g.probeKick = make(chan struct{}, 1)
 	g.systemRoots = x509.SystemCertPool
 	g.quietCollect = debug.FreeOSMemory
+	g.netHTTPOnly.Store(opts.NetHTTPOnly)
 	g.probeInterval = opts.BackendProbeInterval
 	if g.probeInterval == 0 {
 		g.probeInterval = DefaultBackendProbeInterval

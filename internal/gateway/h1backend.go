@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/certheader"
+	"github.com/certgate/certgate/internal/h1"
 )
 
 // The fast path's side towards http back ends: a pool of kept-alive
@@ -45,7 +46,7 @@ type beConn struct {
 	bw     *bufio.Writer
 	idleAt time.Time
 	reused bool
-	resp   h1Response
+	resp   h1.Response
 	// deadline: the response-header deadline of the last request is
 	// still set on nc.
 	deadline bool
@@ -191,16 +192,16 @@ func (be *beConn) close() { be.nc.Close() }
 // replayable reports whether a request without a body may be sent again
 // after a reused connection failed before any response (as http.Transport
 // does: idempotent methods, or an Idempotency-Key header).
-func (r *h1Request) replayable() bool {
-	if r.contentLength != 0 {
+func replayable(r *h1.Request) bool {
+	if r.ContentLength != 0 {
 		return false
 	}
-	switch r.method {
+	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 		return true
 	}
-	for _, f := range r.fields {
-		if equalFoldBytes(f.name, "idempotency-key") || equalFoldBytes(f.name, "x-idempotency-key") {
+	for _, f := range r.Fields {
+		if h1.EqualFold(f.Name, "idempotency-key") || h1.EqualFold(f.Name, "x-idempotency-key") {
 			return true
 		}
 	}
@@ -229,7 +230,7 @@ func (h *h1conn) proxy(in *integration, rq *request) (status int, bytes int64, o
 				// The response-header timeout runs from the end of the
 				// request (a body may have taken a while).
 				since := h.wall
-				if req.contentLength != 0 {
+				if req.ContentLength != 0 {
 					since = time.Now()
 				}
 				err = be.readHead(since, in.timeout)
@@ -256,20 +257,20 @@ func (h *h1conn) proxy(in *integration, rq *request) (status int, bytes int64, o
 			n, out := h.deny(badBodyDenial, true)
 			return badBodyDenial.status, n, out
 		}
-		if attempt == 0 && reused && !gotBytes && req.replayable() && !isTimeout(err) {
+		if attempt == 0 && reused && !gotBytes && replayable(req) && !isTimeout(err) {
 			continue // the back end had closed the idle connection: once more on a new one
 		}
 		status, code, detail := h.g.backendFailure(context.Background(), in, rq, err)
 		// Where a body was sent in part, what is left of it cannot be
 		// found: close after the answer.
-		n, out := h.deny(&denial{status: status, code: code, detail: detail, close: sent && req.contentLength != 0}, sent)
+		n, out := h.deny(&denial{status: status, code: code, detail: detail, close: sent && req.ContentLength != 0}, sent)
 		return status, n, out
 	}
-	if in.tls != nil && be.resp.status == http.StatusBadRequest {
+	if in.tls != nil && be.resp.Status == http.StatusBadRequest {
 		if err := be.errorPage(); err != nil {
 			be.close()
 			status, code, detail := h.g.backendFailure(context.Background(), in, rq, err)
-			n, out := h.deny(&denial{status: status, code: code, detail: detail, close: req.contentLength != 0}, true)
+			n, out := h.deny(&denial{status: status, code: code, detail: detail, close: req.ContentLength != 0}, true)
 			return status, n, out
 		}
 	}
@@ -281,19 +282,19 @@ func (h *h1conn) proxy(in *integration, rq *request) (status int, bytes int64, o
 // for a missing or refused client certificate (see clientCertPage).
 func (be *beConn) errorPage() error {
 	resp := &be.resp
-	if resp.contentLength < 0 || resp.contentLength > maxErrorPage {
+	if resp.ContentLength < 0 || resp.ContentLength > maxErrorPage {
 		return nil
 	}
 	html := false
-	for _, f := range resp.fields {
-		if equalFoldBytes(f.name, "content-type") {
-			html = len(f.value) >= 9 && equalFoldBytes(f.value[:9], "text/html")
+	for _, f := range resp.Fields {
+		if h1.EqualFold(f.Name, "content-type") {
+			html = len(f.Value) >= 9 && h1.EqualFold(f.Value[:9], "text/html")
 		}
 	}
 	if !html {
 		return nil
 	}
-	need := resp.headLen + int(resp.contentLength)
+	need := resp.HeadLen + int(resp.ContentLength)
 	if be.rb.r+need > len(be.rb.buf) {
 		// Room for head and body without moving them: resp.fields point
 		// into the old buffer, which stays as it is.
@@ -307,7 +308,7 @@ func (be *beConn) errorPage() error {
 			return nil // relay reports what is wrong with the body
 		}
 	}
-	return clientCertPage(be.rb.buf[be.rb.r+resp.headLen : be.rb.r+need])
+	return clientCertPage(be.rb.buf[be.rb.r+resp.HeadLen : be.rb.r+need])
 }
 
 func isTimeout(err error) bool {
@@ -321,7 +322,7 @@ func isTimeout(err error) bool {
 func (h *h1conn) send(be *beConn, in *integration, rq *request, first bool) error {
 	req, w := &h.req, be.bw
 	c := h.c
-	w.WriteString(req.method)
+	w.WriteString(req.Method)
 	w.WriteByte(' ')
 	if base := in.target.Path; base != "" && base != "/" {
 		if base[len(base)-1] == '/' {
@@ -330,28 +331,28 @@ func (h *h1conn) send(be *beConn, in *integration, rq *request, first bool) erro
 		w.WriteString(base)
 	}
 	w.WriteString(rq.apiPath)
-	if req.hasQuery {
+	if req.HasQuery {
 		w.WriteByte('?')
-		w.Write(req.query)
+		w.Write(req.Query)
 	}
 	w.WriteString(" HTTP/1.1\r\nHost: ")
 	w.WriteString(in.target.Host)
 	w.WriteString("\r\n")
 	strip := c.dom.strip
 	other := rq.dom.strip
-	for _, f := range req.fields {
-		if hopByHop(f.name) || namedIn(req.connTokens, f.name) {
+	for _, f := range req.Fields {
+		if h1.HopByHop(f.Name) || h1.NamedIn(req.ConnTokens, f.Name) {
 			continue
 		}
-		if certheader.IsOwnedBytes(f.name) || strip.ContainsBytes(f.name) || (rq.dom != c.dom && other.ContainsBytes(f.name)) {
+		if certheader.IsOwnedBytes(f.Name) || strip.ContainsBytes(f.Name) || (rq.dom != c.dom && other.ContainsBytes(f.Name)) {
 			continue
 		}
-		w.Write(f.name)
+		w.Write(f.Name)
 		w.WriteString(": ")
-		w.Write(f.value)
+		w.Write(f.Value)
 		w.WriteString("\r\n")
 	}
-	if req.teTrailers {
+	if req.TETrailers {
 		w.WriteString("Te: trailers\r\n")
 	}
 	// X-Forwarded-For is the peer address only: the gateway is the edge,
@@ -362,7 +363,7 @@ func (h *h1conn) send(be *beConn, in *integration, rq *request, first bool) erro
 		w.WriteString("\r\n")
 	}
 	w.WriteString("X-Forwarded-Host: ")
-	w.Write(req.host)
+	w.Write(req.Host)
 	w.WriteString("\r\nX-Forwarded-Proto: https\r\n")
 	for _, f := range rq.headers {
 		w.WriteString(f.Name)
@@ -371,25 +372,25 @@ func (h *h1conn) send(be *beConn, in *integration, rq *request, first bool) erro
 		w.WriteString("\r\n")
 	}
 	switch {
-	case req.chunked:
+	case req.Chunked:
 		w.WriteString("Transfer-Encoding: chunked\r\n")
-	case req.contentLength > 0:
+	case req.ContentLength > 0:
 		w.WriteString("Content-Length: ")
-		w.Write(strconv.AppendInt(h.num[:0], req.contentLength, 10))
+		w.Write(strconv.AppendInt(h.num[:0], req.ContentLength, 10))
 		w.WriteString("\r\n")
-	case req.method == http.MethodPost || req.method == http.MethodPut || req.method == http.MethodPatch:
+	case req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch:
 		w.WriteString("Content-Length: 0\r\n")
 	}
 	w.WriteString("\r\n")
 	if first {
-		h.rb.r += req.headLen // the fields are not used any more
-		if req.contentLength != 0 {
+		h.rb.r += req.HeadLen // the fields are not used any more
+		if req.ContentLength != 0 {
 			h.setReadDeadline()
 			var err error
-			if req.chunked {
+			if req.Chunked {
 				err = h.sendChunked(w)
 			} else {
-				err = h.sendBody(w, req.contentLength)
+				err = h.sendBody(w, req.ContentLength)
 			}
 			if err != nil {
 				return err
@@ -428,7 +429,7 @@ func (h *h1conn) sendChunked(w *bufio.Writer) error {
 		if err != nil {
 			return clientBodyError(err)
 		}
-		n, err := parseChunkSize(line)
+		n, err := h1.ParseChunkSize(line)
 		if err != nil {
 			return errBadRequestBody
 		}
@@ -467,7 +468,7 @@ var errBadRequestBody = errors.New("malformed chunked request body")
 
 // clientBodyError classifies an error reading a chunked body's lines.
 func clientBodyError(err error) error {
-	if err == errBadChunk {
+	if err == h1.ErrBadChunk {
 		return errBadRequestBody
 	}
 	return errors.Join(errClientGone, err)
@@ -489,18 +490,18 @@ func (be *beConn) readHead(start time.Time, timeout time.Duration) error {
 		head, err := be.rb.head(h1MaxResponseHead)
 		if err != nil {
 			if err == errHeadTooLarge || err == errHeadBareLF {
-				return errH1Malformed
+				return h1.ErrMalformed
 			}
 			return err
 		}
-		if err := parseResponseHead(head, &be.resp); err != nil {
+		if err := h1.ParseResponseHead(head, &be.resp); err != nil {
 			return err
 		}
 		switch {
-		case be.resp.status == http.StatusSwitchingProtocols:
-			return errH1Malformed // never asked for
-		case be.resp.status < 200:
-			be.rb.r += be.resp.headLen // 100 Continue, 103 Early Hints: not relayed
+		case be.resp.Status == http.StatusSwitchingProtocols:
+			return h1.ErrMalformed // never asked for
+		case be.resp.Status < 200:
+			be.rb.r += be.resp.HeadLen // 100 Continue, 103 Early Hints: not relayed
 			continue
 		}
 		return nil
@@ -511,34 +512,34 @@ func (be *beConn) readHead(start time.Time, timeout time.Duration) error {
 // the pool when its framing allowed reading it whole.
 func (h *h1conn) relay(be *beConn, p *h1Pool) (status int, n int64, out h1Outcome) {
 	req, resp, w := &h.req, &be.resp, h.bw
-	status = resp.status
-	noBody := req.method == http.MethodHead || status == http.StatusNoContent || status == http.StatusNotModified
-	untilClose := !noBody && !resp.chunked && resp.contentLength < 0
-	closeClient := req.close || req.badFraming || h.mustClose()
+	status = resp.Status
+	noBody := req.Method == http.MethodHead || status == http.StatusNoContent || status == http.StatusNotModified
+	untilClose := !noBody && !resp.Chunked && resp.ContentLength < 0
+	closeClient := req.Close || req.BadFraming || h.mustClose()
 
 	h.setWriteDeadline()
 	h.writeStatusLine(status)
 	sawDate := false
-	for _, f := range resp.fields {
-		if hopByHop(f.name) || namedIn(resp.connTokens, f.name) {
+	for _, f := range resp.Fields {
+		if h1.HopByHop(f.Name) || h1.NamedIn(resp.ConnTokens, f.Name) {
 			continue
 		}
-		if !sawDate && equalFoldBytes(f.name, "date") {
+		if !sawDate && h1.EqualFold(f.Name, "date") {
 			sawDate = true
 		}
-		w.Write(f.name)
+		w.Write(f.Name)
 		w.WriteString(": ")
-		w.Write(f.value)
+		w.Write(f.Value)
 		w.WriteString("\r\n")
 	}
 	if !sawDate {
 		h.writeDate()
 	}
 	switch {
-	case resp.contentLength >= 0 && !resp.chunked:
+	case resp.ContentLength >= 0 && !resp.Chunked:
 		if status != http.StatusNoContent {
 			w.WriteString("Content-Length: ")
-			w.Write(strconv.AppendInt(h.num[:0], resp.contentLength, 10))
+			w.Write(strconv.AppendInt(h.num[:0], resp.ContentLength, 10))
 			w.WriteString("\r\n")
 		}
 	case !noBody:
@@ -548,12 +549,12 @@ func (h *h1conn) relay(be *beConn, p *h1Pool) (status int, n int64, out h1Outcom
 		w.WriteString("Connection: close\r\n")
 	}
 	w.WriteString("\r\n")
-	be.rb.r += resp.headLen
+	be.rb.r += resp.HeadLen
 
 	var err error
 	switch {
 	case noBody:
-	case resp.chunked:
+	case resp.Chunked:
 		if be.deadline { // chunk lines are read without bodyFill
 			be.nc.SetReadDeadline(time.Time{})
 			be.deadline = false
@@ -562,7 +563,7 @@ func (h *h1conn) relay(be *beConn, p *h1Pool) (status int, n int64, out h1Outcom
 	case untilClose:
 		n, err = h.relayUntilClose(be)
 	default:
-		n, err = h.relayBody(be, resp.contentLength)
+		n, err = h.relayBody(be, resp.ContentLength)
 	}
 	if err == nil {
 		err = w.Flush()
@@ -575,7 +576,7 @@ func (h *h1conn) relay(be *beConn, p *h1Pool) (status int, n int64, out h1Outcom
 		h.g.aborted(context.Background(), &h.rq, err)
 		return status, n, h1Close
 	}
-	if resp.close || untilClose || be.rb.buffered() > 0 {
+	if resp.Close || untilClose || be.rb.buffered() > 0 {
 		be.close()
 	} else {
 		be.reused = false
@@ -630,7 +631,7 @@ func (h *h1conn) relayChunked(be *beConn) (int64, error) {
 		if err != nil {
 			return done, err
 		}
-		n, err := parseChunkSize(line)
+		n, err := h1.ParseChunkSize(line)
 		if err != nil {
 			return done, err
 		}
@@ -644,8 +645,8 @@ func (h *h1conn) relayChunked(be *beConn) (int64, error) {
 				if len(line) == 0 {
 					break
 				}
-				if _, _, ok := splitFieldLine(line); !ok {
-					return done, errBadChunk
+				if _, _, ok := h1.SplitFieldLine(line); !ok {
+					return done, h1.ErrBadChunk
 				}
 				w.Write(line)
 				w.WriteString("\r\n")
@@ -663,7 +664,7 @@ func (h *h1conn) relayChunked(be *beConn) (int64, error) {
 			return done, err
 		}
 		if line, err := be.rb.line(h1MaxChunkLine); err != nil || len(line) != 0 {
-			return done, errBadChunk
+			return done, h1.ErrBadChunk
 		}
 		w.WriteString("\r\n")
 	}

@@ -10,12 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/certgate/certgate/internal/h1"
 	"github.com/certgate/certgate/internal/hostname"
 )
 
@@ -34,11 +34,9 @@ import (
 // are handed, with the bytes already read, to the listener's net/http
 // server, which then serves the connection for the rest of its life.
 //
-// CERTGATE_HTTP1=net/http turns the fast path off (every connection goes
-// to net/http), for comparison and as an escape hatch.
-
-// h1Enabled reports whether the fast path serves HTTP/1.1 connections.
-var h1Enabled = os.Getenv("CERTGATE_HTTP1") != "net/http"
+// Options.NetHTTPOnly (CERTGATE_HTTP1=net/http for `certgate serve`)
+// turns the fast path off: every connection goes to net/http, for
+// comparison and as an escape hatch.
 
 // Buffer sizes: a head must fit the read buffer (larger ones go to
 // net/http, which applies maxHeaderBytes); responses are written through
@@ -52,7 +50,7 @@ var h1ReadBufs = sync.Pool{New: func() any { b := make([]byte, h1ReadBuf); retur
 
 var h1Writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, h1WriteBuf) }}
 
-var h1FieldSlices = sync.Pool{New: func() any { f := make([]h1Field, 0, 24); return &f }}
+var h1FieldSlices = sync.Pool{New: func() any { f := make([]h1.Field, 0, 24); return &f }}
 
 // h1conn is one front-door connection on the fast path.
 type h1conn struct {
@@ -64,9 +62,9 @@ type h1conn struct {
 	rbp *[]byte
 	bw  *bufio.Writer
 	// fieldsp backs req.fields while a request is served.
-	fieldsp *[]h1Field
+	fieldsp *[]h1.Field
 	one     [1]byte
-	req     h1Request
+	req     h1.Request
 	rq      request
 	// wall is the wall-clock time the request in flight started, for
 	// deadlines.
@@ -170,7 +168,7 @@ func (h *h1conn) serve() (handedOver bool) {
 			return false // the client went away or was too slow
 		}
 		first = time.Time{}
-		if parseRequestHead(head, &h.req) != nil {
+		if h1.ParseRequestHead(head, &h.req) != nil {
 			return h.handOver()
 		}
 		switch h.serveRequest(start) {
@@ -201,8 +199,8 @@ func (h *h1conn) acquire() {
 		h.bw.Reset(h.tc)
 	}
 	if h.fieldsp == nil {
-		h.fieldsp = h1FieldSlices.Get().(*[]h1Field)
-		h.req.fields = (*h.fieldsp)[:0]
+		h.fieldsp = h1FieldSlices.Get().(*[]h1.Field)
+		h.req.Fields = (*h.fieldsp)[:0]
 	}
 }
 
@@ -215,14 +213,14 @@ func (h *h1conn) release() {
 		h.bw = nil
 	}
 	if h.fieldsp != nil {
-		clear(h.req.fields) // no references into the read buffer
-		if cap(h.req.fields) == cap(*h.fieldsp) {
-			*h.fieldsp = h.req.fields[:0]
+		clear(h.req.Fields) // no references into the read buffer
+		if cap(h.req.Fields) == cap(*h.fieldsp) {
+			*h.fieldsp = h.req.Fields[:0]
 		}
 		h1FieldSlices.Put(h.fieldsp)
 		h.fieldsp = nil
-		h.req = h1Request{} // nothing pointing into the read buffer
-		h.rq = request{}    // nor into an old snapshot while idle
+		h.req = h1.Request{} // nothing pointing into the read buffer
+		h.rq = request{}     // nor into an old snapshot while idle
 	}
 	if h.rbp != nil && h.rb.buffered() == 0 {
 		if cap(h.rb.buf) == h1ReadBuf {
@@ -243,7 +241,7 @@ func (h *h1conn) largeHead() (handedOver bool) {
 	switch {
 	case err == errHeadTooLarge && bytes.IndexByte(h.rb.buf[h.rb.r:h.rb.w], '\n') < 0:
 		h.rb.r, h.rb.w = 0, 0
-		h.req.reset() // deny reads the method: no HEAD here
+		h.req.Reset() // deny reads the method: no HEAD here
 		h.deny(&denial{status: http.StatusRequestURITooLong, code: CodeURITooLong,
 			detail: "the request line is longer than " + strconv.Itoa(h.l.started.maxHeader) + " bytes", close: true}, true)
 		return false
@@ -289,25 +287,25 @@ func (h *h1conn) serveRequest(start time.Time) h1Outcome {
 	g, req := h.g, &h.req
 	h.rq = request{conn: h.c}
 	rq := &h.rq
-	if isPublicPath(string(req.path)) {
+	if isPublicPath(string(req.Path)) {
 		return h1HandOver
 	}
-	host, err := hostname.FromHostHeader(string(req.host))
+	host, err := hostname.FromHostHeader(string(req.Host))
 	if err != nil {
 		return h1HandOver // net/http and the general pipeline judge it
 	}
-	path := string(req.path)
+	path := string(req.Path)
 	// The head's bytes are overwritten once the body is read: what the
 	// access log needs of them is copied now.
 	var logHost string
 	logOn := g.log.Enabled(context.Background(), slog.LevelInfo)
 	if logOn {
-		logHost = string(req.host)
+		logHost = string(req.Host)
 	}
 	snap := g.snap.Load()
 	m, v, dn := g.admit(rq, snap, host, path, start)
 	if dn == nil {
-		dn = g.routeAPI(rq, m.api, req.method, &v)
+		dn = g.routeAPI(rq, m.api, req.Method, &v)
 	}
 	var (
 		status int
@@ -326,7 +324,7 @@ func (h *h1conn) serveRequest(start time.Time) h1Outcome {
 	status, elapsed := g.countAccess(rq, status, start)
 	h.ended = start.Add(elapsed)
 	if logOn {
-		g.accessLine(context.Background(), accessInfo{h.c.RemoteAddr().String(), logHost, req.method, path, "HTTP/1.1"},
+		g.accessLine(context.Background(), accessInfo{h.c.RemoteAddr().String(), logHost, req.Method, path, "HTTP/1.1"},
 			rq, status, bytes, elapsed)
 	}
 	return out
@@ -336,9 +334,9 @@ func (h *h1conn) serveRequest(start time.Time) h1Outcome {
 // proxy read the head and body already), a request body is read and
 // dropped when small; otherwise the connection closes.
 func (h *h1conn) deny(dn *denial, consumed bool) (int64, h1Outcome) {
-	closeConn := dn.close || h.req.close || h.req.badFraming || h.mustClose()
+	closeConn := dn.close || h.req.Close || h.req.BadFraming || h.mustClose()
 	req := &h.req
-	if !consumed && (req.chunked || req.contentLength > 256<<10) {
+	if !consumed && (req.Chunked || req.ContentLength > 256<<10) {
 		closeConn = true
 	}
 	body, _ := json.Marshal(problem{Title: http.StatusText(dn.status), Status: dn.status, Code: dn.code, Detail: dn.detail})
@@ -365,7 +363,7 @@ func (h *h1conn) deny(dn *denial, consumed bool) (int64, h1Outcome) {
 		w.WriteString("Connection: close\r\n")
 	}
 	w.WriteString("\r\n")
-	if req.method != http.MethodHead {
+	if req.Method != http.MethodHead {
 		w.Write(body)
 	}
 	if w.Flush() != nil || closeConn {
@@ -375,10 +373,10 @@ func (h *h1conn) deny(dn *denial, consumed bool) (int64, h1Outcome) {
 		return int64(len(body)), h1KeepAlive
 	}
 	// Drop the unread body of a refused request.
-	h.rb.r += req.headLen
-	if req.contentLength > 0 {
+	h.rb.r += req.HeadLen
+	if req.ContentLength > 0 {
 		h.setReadDeadline()
-		if h.discard(req.contentLength) != nil {
+		if h.discard(req.ContentLength) != nil {
 			return int64(len(body)), h1Close
 		}
 	}

@@ -18,7 +18,6 @@ import (
 // apply only when the listener starts.
 func strictSetup(t *testing.T, backendURL, listener string) (*env, *pkitest.Leaf) {
 	t.Helper()
-	setH1(t, true)
 	e := newEnv(t)
 	yaml := e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, "", "")
 	if backendURL != "" {
@@ -50,7 +49,7 @@ func TestH1AmbiguousFramingCloses(t *testing.T) {
 		} {
 			t.Run(fmt.Sprintf("%s/fast=%v", tc.name, fast), func(t *testing.T) {
 				e, leaf := strictSetup(t, rec.srv.URL, "")
-				setH1(t, fast)
+				setH1(t, e, fast)
 				c := e.dialH1(t, leaf)
 				n := rec.count()
 				resp, body := c.do(req("POST", "/upload", tc.fields, tc.body))
@@ -88,7 +87,7 @@ func TestH1MalformedChunkedBody(t *testing.T) {
 		} {
 			t.Run(fmt.Sprintf("%s/fast=%v", tc.name, fast), func(t *testing.T) {
 				e, leaf := strictSetup(t, rec.srv.URL, "")
-				setH1(t, fast)
+				setH1(t, e, fast)
 				c := e.dialH1(t, leaf)
 				c.send(req("POST", "/upload", []string{"Transfer-Encoding: chunked"}, tc.body))
 				resp, body, err := c.tryRead("POST")
@@ -130,7 +129,7 @@ func TestH1BareLFHead(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/fast=%v", tc.name, fast), func(t *testing.T) {
 				// A read-header timeout well past the client's 10 s.
 				e, leaf := strictSetup(t, "", "    timeouts: {readHeader: 60s}\n")
-				setH1(t, fast)
+				setH1(t, e, fast)
 				c := e.dialH1(t, leaf)
 				c.send(tc.raw)
 				resp, body, err := c.tryRead("GET")
@@ -180,7 +179,7 @@ func TestH1FirstRequestReadHeaderTimeout(t *testing.T) {
 	e, leaf := strictSetup(t, "", "    timeouts: {readHeader: 200ms, idle: 60s}\n")
 	for _, fast := range []bool{true, false} {
 		t.Run(fmt.Sprintf("fast=%v", fast), func(t *testing.T) {
-			setH1(t, fast)
+			setH1(t, e, fast)
 			c := e.dialH1(t, leaf)
 			c.expectClosed(10 * time.Second)
 		})

@@ -102,7 +102,7 @@ func (g *Gateway) serveFront(w http.ResponseWriter, r *http.Request) {
 		// its connection's last (RFC 9112 6.1), but net/http removes the
 		// Content-Length before the handler runs: every chunked request
 		// served here is. (The fast path closes after such requests
-		// only, h1Request.badFraming.)
+		// only, h1.Request.BadFraming.)
 		w.Header().Set("Connection", "close")
 	}
 	if isPublicPath(r.URL.Path) {
@@ -248,7 +248,7 @@ func (l *listener) handshake(raw net.Conn) {
 		// open connections again: judge this one now.
 		g.rejudgeConn(c, s, nil, g.now())
 	}
-	if h1Enabled && !c.h2 && !l.closing.Load() {
+	if !g.netHTTPOnly.Load() && !c.h2 && !l.closing.Load() {
 		// A goroutine of its own: the handshake's has a stack grown by
 		// the cryptography, which an idle connection would keep.
 		l.wg.Add(1)

@@ -3,7 +3,8 @@ package gateway
 import (
 	"errors"
 	"net/http"
-	"strings"
+
+	"github.com/certgate/certgate/internal/h1"
 )
 
 // Protocol upgrades (RFC 9110 7.8) and CONNECT. A back end's 101 answer,
@@ -16,8 +17,8 @@ import (
 // Traefik and Envoy advisories). CONNECT is refused.
 //
 // The HTTP/1.1 fast path hands every request with an Upgrade field or a
-// Connection "upgrade" token to net/http (h1parse.go), and drops
-// HTTP2-Settings as hop-by-hop (hopByHop); its response reader refuses a
+// Connection "upgrade" token to net/http (internal/h1), and drops
+// HTTP2-Settings as hop-by-hop (h1.HopByHop); its response reader refuses a
 // 101 (readHead). The general path applies prepareUpgrade to every
 // request it proxies and refuses a 101 it did not ask for
 // (checkSwitch).
@@ -38,7 +39,7 @@ func prepareUpgrade(r *http.Request, websocket bool) bool {
 		return false
 	}
 	if websocket && r.Method == http.MethodGet && r.ProtoMajor == 1 && r.ProtoMinor == 1 &&
-		hasToken(h["Connection"], "upgrade") && hasToken(up, "websocket") {
+		h1.HasToken(h["Connection"], "upgrade") && h1.HasToken(up, "websocket") {
 		h["Upgrade"] = []string{"websocket"}
 		return true
 	}
@@ -57,7 +58,7 @@ func checkSwitch(resp *http.Response) error {
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		return nil
 	}
-	if resp.Request == nil || !hasToken(resp.Request.Header["Upgrade"], "websocket") {
+	if resp.Request == nil || !h1.HasToken(resp.Request.Header["Upgrade"], "websocket") {
 		return errUnaskedSwitch
 	}
 	return nil
@@ -69,18 +70,4 @@ func checkSwitch(resp *http.Response) error {
 var connectDenial = &denial{
 	status: http.StatusNotImplemented, code: CodeMethodNotImplemented,
 	detail: "CONNECT is not supported: the gateway opens no tunnels", close: true,
-}
-
-// hasToken reports whether a comma-separated list in values holds token,
-// compared ASCII case-insensitively (httpguts.HeaderValuesContainsToken).
-func hasToken(values []string, token string) bool {
-	for _, v := range values {
-		for t := range strings.SplitSeq(v, ",") {
-			// Equal lengths: no Unicode folding onto ASCII (K, ſ).
-			if t = strings.Trim(t, " \t"); len(t) == len(token) && strings.EqualFold(t, token) {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/certgate/certgate/internal/h1"
 )
 
 // Tests of protocol upgrades and CONNECT (upgrade.go), on the HTTP/1.1
@@ -94,7 +96,7 @@ func (b *h2cBackend) serve(c net.Conn) {
 		b.seen = append(b.seen, r.Method+" "+r.RequestURI)
 		b.hdrs = append(b.hdrs, r.Header)
 		b.mu.Unlock()
-		if !hasToken(r.Header["Upgrade"], "h2c") && !strings.HasPrefix(r.URL.Path, "/public/switch") {
+		if !h1.HasToken(r.Header["Upgrade"], "h2c") && !strings.HasPrefix(r.URL.Path, "/public/switch") {
 			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 			continue
 		}
@@ -152,7 +154,7 @@ func TestH2CUpgradeIsNotForwarded(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/fast=%v", tc.name, fast), func(t *testing.T) {
 				be := newH2CBackend(t)
 				e, leaf := h1Setup(t, be.URL(), "", upgradeRoutes)
-				setH1(t, fast)
+				setH1(t, e, fast)
 				c := e.dialH1(t, leaf)
 				resp, body := c.do(get(tc.path, tc.fields...))
 				if resp.StatusCode != tc.status {
@@ -208,7 +210,7 @@ func newWSBackend(t *testing.T) *wsBackend {
 		b.mu.Lock()
 		b.seen = append(b.seen, r.Header.Clone())
 		b.mu.Unlock()
-		if !hasToken(r.Header["Connection"], "upgrade") || !hasToken(r.Header["Upgrade"], "websocket") {
+		if !h1.HasToken(r.Header["Connection"], "upgrade") || !h1.HasToken(r.Header["Upgrade"], "websocket") {
 			io.WriteString(w, "plain")
 			return
 		}
@@ -340,14 +342,14 @@ func TestWebSocketRoute(t *testing.T) {
 		} {
 			t.Run(fmt.Sprintf("%s/fast=%v", tc.name, fast), func(t *testing.T) {
 				e, leaf := h1Setup(t, be.srv.URL, "", upgradeRoutes)
-				setH1(t, fast)
+				setH1(t, e, fast)
 				c := e.dialH1(t, leaf)
 				c.send(wsUpgrade("/ws/chat", tc.fields...))
 				resp, err := http.ReadResponse(c.br, &http.Request{Method: "GET"})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if resp.StatusCode != 101 || !hasToken(resp.Header["Upgrade"], "websocket") ||
+				if resp.StatusCode != 101 || !h1.HasToken(resp.Header["Upgrade"], "websocket") ||
 					resp.Header.Get("Sec-WebSocket-Accept") != wsAccept("dGhlIHNhbXBsZSBub25jZQ==") {
 					t.Fatalf("opening answer: %d %v, want 101 with the back end's Sec-WebSocket-Accept", resp.StatusCode, resp.Header)
 				}
@@ -389,7 +391,7 @@ func TestWebSocketNeedsOptIn(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/fast=%v", tc.name, fast), func(t *testing.T) {
 				routes := upgradeRoutes + "      - {method: POST, path: \"/public/{proxy+}\", integration: echo}\n"
 				e, leaf := h1Setup(t, be.srv.URL, "", routes)
-				setH1(t, fast)
+				setH1(t, e, fast)
 				c := e.dialH1(t, leaf)
 				resp, body := c.do(tc.raw)
 				if resp.StatusCode != 200 || string(body) != "plain" {
@@ -428,7 +430,7 @@ func TestConnectRefused(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/fast=%v", tc.name, fast), func(t *testing.T) {
 				routes := upgradeRoutes + "      - {method: ANY, path: \"/{proxy+}\", integration: echo}\n"
 				e, leaf := h1Setup(t, rec.srv.URL, "", strings.Replace(routes, ", allow: [{subject: {CN: operator}}]", "", 1))
-				setH1(t, fast)
+				setH1(t, e, fast)
 				n := rec.count()
 				c := e.dialH1(t, leaf)
 				c.send(tc.raw)
@@ -451,7 +453,8 @@ func TestConnectRefused(t *testing.T) {
 // fields, what is left to forward is no HTTP2-Settings and at most
 // "Upgrade: websocket", only for a GET on a route that allows it, and
 // only when the client offered websocket with a Connection upgrade token
-// (hasToken agreeing with httpguts' reading, containsToken).
+// (h1.HasToken, which FuzzHasToken in internal/h1 holds to httpguts'
+// reading).
 func FuzzPrepareUpgrade(f *testing.F) {
 	for _, s := range []string{
 		"Connection: Upgrade, HTTP2-Settings\nUpgrade: h2c\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA",
@@ -478,11 +481,7 @@ func FuzzPrepareUpgrade(f *testing.F) {
 			}
 			h.Add(name, strings.TrimSpace(value))
 		}
-		offered := containsToken(h["Connection"], "upgrade") && containsToken(h["Upgrade"], "websocket")
-		if hasToken(h["Connection"], "upgrade") != containsToken(h["Connection"], "upgrade") ||
-			hasToken(h["Upgrade"], "websocket") != containsToken(h["Upgrade"], "websocket") {
-			t.Fatalf("hasToken disagrees with containsToken on %q", h)
-		}
+		offered := h1.HasToken(h["Connection"], "upgrade") && h1.HasToken(h["Upgrade"], "websocket")
 		r := &http.Request{Method: method, Header: h, ProtoMajor: 1, ProtoMinor: 1}
 		up := prepareUpgrade(r, websocket)
 		if _, ok := h["Http2-Settings"]; ok {

@@ -33,6 +33,7 @@ import (
 	"github.com/certgate/certgate/internal/client"
 	"github.com/certgate/certgate/internal/echo"
 	"github.com/certgate/certgate/internal/pki/pkitest"
+	"github.com/certgate/certgate/internal/testtool"
 )
 
 func pkitestRoot(t *testing.T) *pkitest.CA { return pkitest.NewRoot(t, "Corporate Root") }
@@ -100,14 +101,8 @@ func run(t *testing.T, name string, args ...string) string {
 // handshake, on a resumed TLS session and on a keep-alive connection that
 // was already open; the published CRL is read by openssl.
 func TestPrivateCAOpenSSLCurlRevoke(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl is not installed (.ci/run installs it): the openssl → issue → curl flow is not tested")
-	}
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl is not installed (.ci/run installs it): the openssl → issue → curl flow is not tested")
-	}
+	openssl := testtool.Require(t, "openssl")
+	curl := testtool.Require(t, "curl")
 	pub := freePort(t)
 	tn := startNode(t, func(o *StoreOptions) { o.PublicListen = pub })
 	var ca caObj

@@ -39,6 +39,9 @@ import (
 type FileOptions struct {
 	// Path of the YAML configuration file.
 	Path string
+	// NetHTTPOnly turns the gateway's HTTP/1.1 fast path off
+	// (gateway.Options.NetHTTPOnly).
+	NetHTTPOnly bool
 	// Logger for everything (nil: discard).
 	Logger *slog.Logger
 	// Reload triggers a reload when it receives (SIGHUP in the CLI).
@@ -97,7 +100,7 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	socks := newSockets()
 	defer socks.close()
-	g := gateway.New(gateway.Options{Logger: log, Registerer: reg, Listen: socks.listen, Now: opts.Now})
+	g := gateway.New(gateway.Options{Logger: log, Registerer: reg, Listen: socks.listen, Now: opts.Now, NetHTTPOnly: opts.NetHTTPOnly})
 	crls := crlsource.New(crlsource.Options{Logger: log, Registerer: reg, Now: opts.Now, Interval: opts.CRLInterval, RetryMin: opts.CRLRetryMin})
 	defer crls.Close()
 	r := newReconciler(log, g, crls)

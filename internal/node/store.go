@@ -78,6 +78,9 @@ type StoreOptions struct {
 	// Now is the clock of the gateway, of CRL fetching and of the node's
 	// status (nil: time.Now).
 	Now func() time.Time
+	// NetHTTPOnly turns the gateway's HTTP/1.1 fast path off
+	// (gateway.Options.NetHTTPOnly).
+	NetHTTPOnly bool
 }
 
 // StoreNode is a running store-backed gateway.
@@ -205,7 +208,7 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		return err
 	}
 	defer socks.close()
-	n.g = gateway.New(gateway.Options{Logger: log, Registerer: opts.Registerer, Listen: socks.listen, Now: opts.Now})
+	n.g = gateway.New(gateway.Options{Logger: log, Registerer: opts.Registerer, Listen: socks.listen, Now: opts.Now, NetHTTPOnly: opts.NetHTTPOnly})
 	n.crls = crlsource.New(crlsource.Options{Logger: log, Registerer: opts.Registerer, Now: opts.Now})
 	defer n.crls.Close()
 	n.r = newReconciler(log, n.g, n.crls)

@@ -4,12 +4,19 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +31,23 @@ import (
 // reports the median and p99 (ms) over b.N writes.
 //
 //	go test -run '^$' -bench WriteToTraffic -benchtime 200x ./internal/node/
-func BenchmarkWriteToTraffic(b *testing.B) {
+func BenchmarkWriteToTraffic(b *testing.B) { benchWriteToTraffic(b, 0) }
+
+// BenchmarkWriteToTrafficMillionCRL is BenchmarkWriteToTraffic with a
+// domain whose truststore version holds a CRL of a million entries (21 MB
+// DER, 30 MB PEM): the writes do not touch that truststore, so they
+// should cost what they cost without it. It also reports the process's
+// peak RSS (VmHWM, MB) from just before the truststore is uploaded: the
+// node runs in the benchmark's process, and the CRL is built before the
+// peak is reset.
+//
+//	go test -run '^$' -bench WriteToTrafficMillionCRL -benchtime 20x ./internal/node/
+func BenchmarkWriteToTrafficMillionCRL(b *testing.B) { benchWriteToTraffic(b, 1_000_000) }
+
+// benchWriteToTraffic runs the write-to-traffic benchmark; crlEntries > 0
+// first gives the domain an optional-mTLS truststore with a CRL of that
+// many entries.
+func benchWriteToTraffic(b *testing.B, crlEntries int) {
 	dir := b.TempDir()
 	data := filepath.Join(dir, "data")
 	serverCA := pkitest.NewRoot(b, "Server CA")
@@ -57,9 +80,28 @@ func BenchmarkWriteToTraffic(b *testing.B) {
 			b.Fatalf("%s %s: %v", method, path, err)
 		}
 	}
+	domain := map[string]any{"hosts": []string{"a.test"},
+		"certificate": map[string]any{"certPEM": string(srv.ChainPEM()), "keyPEM": string(srv.KeyPEM())}}
+	if crlEntries > 0 {
+		ca := pkitest.NewRoot(b, "Big CRL CA")
+		crlPEM := pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: ca.BigCRL(b, crlEntries)})
+		body, err := json.Marshal(map[string]any{"name": "big", "caBundle": string(ca.PEM()), "crls": []string{string(crlPEM)}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		crlPEM = nil
+		runtime.GC()
+		debug.FreeOSMemory()
+		resetPeakRSS(b)
+		t0 := time.Now()
+		do("POST", "/v1/truststores", body)
+		body = nil
+		b.Logf("truststore with a %d-entry CRL uploaded in %v", crlEntries, time.Since(t0))
+		domain["clientAuth"] = map[string]any{"mode": "optional", "truststore": "big"}
+		defer func() { b.ReportMetric(peakRSSMB(b), "peak-rss-MB") }()
+	}
 	var dom, api struct{ ID string }
-	if _, err := c.Do(ctx, "POST", "/v1/domains", map[string]any{"hosts": []string{"a.test"},
-		"certificate": map[string]any{"certPEM": string(srv.ChainPEM()), "keyPEM": string(srv.KeyPEM())}}, &dom, nil); err != nil {
+	if _, err := c.Do(ctx, "POST", "/v1/domains", domain, &dom, nil); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := c.Do(ctx, "POST", "/v1/apis", map[string]any{"name": "echo"}, &api, nil); err != nil {
@@ -106,4 +148,33 @@ func BenchmarkWriteToTraffic(b *testing.B) {
 	b.ReportMetric(ms(lat[len(lat)/2]), "median-ms")
 	b.ReportMetric(ms(lat[(len(lat)*99)/100]), "p99-ms")
 	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
+}
+
+// resetPeakRSS resets the process's VmHWM (Linux: writing 5 to
+// /proc/self/clear_refs).
+func resetPeakRSS(b *testing.B) {
+	b.Helper()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		b.Fatalf("reset peak RSS: %v", err)
+	}
+}
+
+// peakRSSMB returns the process's VmHWM in MB.
+func peakRSSMB(b *testing.B) float64 {
+	b.Helper()
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			if err != nil {
+				b.Fatalf("VmHWM %q: %v", rest, err)
+			}
+			return float64(kb) / 1024
+		}
+	}
+	b.Fatal("no VmHWM in /proc/self/status")
+	return 0
 }

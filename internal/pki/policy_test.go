@@ -27,17 +27,11 @@ import (
 
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
+	"github.com/certgate/certgate/internal/testtool"
 )
 
-// requireOpenSSL skips tests that need the openssl binary.
-func requireOpenSSL(t testing.TB) string {
-	t.Helper()
-	path, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl not found in PATH; these tests check interoperability with OpenSSL (CI installs it: apt-get install openssl)")
-	}
-	return path
-}
+// requireOpenSSL returns the openssl binary (see testtool.Require).
+func requireOpenSSL(t testing.TB) string { return testtool.Require(t, "openssl") }
 
 // openssl runs openssl in dir and returns its combined output, failing the
 // test when it exits non-zero.
@@ -562,10 +556,7 @@ func TestNameConstraintSemantics(t *testing.T) {
 		{"non-host CN is not a DNS name", pki.IssueSpec{Subject: &pkix.Name{CommonName: "Partner Inc."}, DNSNames: []string{"a.example.com"}}, ""},
 		{"subject email checked", pki.IssueSpec{Subject: &pkix.Name{CommonName: "p", ExtraNames: []pkix.AttributeTypeAndValue{{Type: []int{1, 2, 840, 113549, 1, 9, 1}, Value: "x@evil.test"}}}}, pki.NameConstraintViolation},
 	}
-	haveOpenSSL := true
-	if _, err := exec.LookPath("openssl"); err != nil {
-		haveOpenSSL = false
-	}
+	requireOpenSSL(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			csr := newCSR(t, nil, &x509.CertificateRequest{Subject: cn("p")})
@@ -575,9 +566,7 @@ func TestNameConstraintSemantics(t *testing.T) {
 				return
 			}
 			sub.verify(t, leaf, x509.ExtKeyUsageClientAuth)
-			if haveOpenSSL {
-				sub.opensslOK(t, leaf)
-			}
+			sub.opensslOK(t, leaf)
 		})
 	}
 }

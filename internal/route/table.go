@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/certgate/certgate/internal/h1"
 )
 
 // Status is the outcome of Table.Match.
@@ -76,7 +78,7 @@ func (t *Table[V]) Add(method string, tmpl *Template, v V) error {
 	if tmpl == nil {
 		return errors.New("route: add: nil template")
 	}
-	if !isToken(method) {
+	if !h1.IsToken(method) {
 		return fmt.Errorf("route: add %q %s: method is not an HTTP token", method, tmpl)
 	}
 	n := &t.root
@@ -249,21 +251,4 @@ func (m *matcher[V]) pick(e *endpoint[V]) *methodRoute[V] {
 		}
 	}
 	return e.any
-}
-
-// isToken reports whether s is an RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

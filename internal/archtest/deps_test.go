@@ -1,0 +1,248 @@
+package archtest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/certgate/certgate"
+
+// rule is what one package (and, with tree, the packages below it) may
+// and may not depend on. Paths are relative to the module ("internal/h1")
+// or standard-library paths ("database/sql"); a module-relative entry
+// also covers the packages below it.
+type rule struct {
+	pkg  string
+	tree bool // the rule also applies to every package below pkg
+
+	// never: packages that may not appear anywhere in its dependencies.
+	never []string
+	// onlyModule, when not nil, lists the certgate packages it may
+	// depend on (transitively); any other is an error. Use it for leaves.
+	onlyModule []string
+	// stdlibOnly: no dependency outside the standard library and this
+	// module (no third-party modules).
+	stdlibOnly bool
+	// direct, when not nil, decides which imports its non-test files may
+	// name directly (a leaf that must not do I/O, say).
+	direct func(path string) bool
+	why    string
+}
+
+// leaves are the packages that take bytes and time in and give decisions
+// out (DESIGN.md's package map). Each may use the leaves listed with it
+// and nothing else of certgate.
+var leaves = map[string][]string{
+	"internal/trust":      nil,
+	"internal/pki":        nil,
+	"internal/hostname":   nil,
+	"internal/keyring":    nil,
+	"internal/h1":         nil,
+	"internal/route":      {"internal/h1"},
+	"internal/certheader": {"internal/h1"},
+	"internal/suggest":    nil,
+}
+
+// controlPlane is what the data plane never reaches, directly or not.
+var controlPlane = []string{
+	"internal/store", "internal/admin", "internal/node", "internal/cli", "internal/client",
+	"internal/crlsource", "database/sql",
+}
+
+func rules() []rule {
+	rs := []rule{
+		{pkg: "internal/gateway", tree: true, never: controlPlane,
+			why: "the data plane serves a snapshot; it never touches the store, the admin API, the CRL fetcher or SQL"},
+		{pkg: "internal/config", never: append(slices.Clone(controlPlane), "internal/gateway"),
+			why: "the declarative model is data and validation only"},
+		{pkg: "internal/admin", never: []string{"internal/gateway", "internal/node", "internal/cli", "internal/client", "database/sql"},
+			onlyModule: append([]string{"internal/store", "internal/model", "internal/config", "internal/api", "internal/ca"}, slices.Collect(maps.Keys(leaves))...),
+			why:        "admin is the control plane's HTTP side over the store, the model and the leaves: never the data plane, nor SQL directly"},
+		{pkg: "internal/store", tree: true, never: []string{"internal/gateway", "internal/admin", "internal/config", "internal/node", "internal/cli", "internal/trust", "internal/pki"},
+			why: "the store keeps revisions; it knows nothing of what they mean"},
+		{pkg: "internal/store", stdlibOnly: true, onlyModule: []string{},
+			why: "the store contract takes the standard library only"},
+		{pkg: "internal/keyring", stdlibOnly: true,
+			why: "keyring seals keys with the standard library only"},
+		{pkg: "internal/h1", stdlibOnly: true,
+			why: "the HTTP/1.1 parser is standard library only"},
+		{pkg: "internal/ca", never: []string{"internal/gateway", "internal/admin", "internal/node", "internal/cli", "internal/client", "internal/crlsource", "database/sql"},
+			onlyModule: append([]string{"internal/store", "internal/model", "internal/config", "internal/api"}, slices.Collect(maps.Keys(leaves))...),
+			direct:     func(path string) bool { return path != "net/http" && !strings.HasPrefix(path, "net/http/") },
+			why:        "the CA life cycle runs over the store, the model and the leaves; it speaks no HTTP and never reaches the data plane"},
+		{pkg: "internal/suggest", stdlibOnly: true,
+			why: "the suggester is strings in, a string out"},
+		{pkg: "internal/api", stdlibOnly: true, onlyModule: []string{},
+			why: "the wire schema is plain types over the standard library, shared by the admin API, the client, the CLI and the gateway's views"},
+		{pkg: "internal/trust", direct: trustImports,
+			why: "trust decides from bytes and time: no I/O, networking, logging or randomness"},
+	}
+	for _, leaf := range slices.Sorted(maps.Keys(leaves)) {
+		rs = append(rs, rule{pkg: leaf, onlyModule: leaves[leaf],
+			why: "a leaf imports no certgate package but the leaves it is allowed"})
+	}
+	return rs
+}
+
+// trustImports is the standard library trust may import: bytes, crypto
+// (not crypto/rand), encoding and text.
+func trustImports(path string) bool {
+	switch path {
+	case "bytes", "errors", "fmt", "math/big", "net", "slices", "strconv", "strings", "time",
+		"unicode/utf8", "encoding/asn1", "encoding/binary", "encoding/hex", "encoding/pem",
+		"cmp", "container/list", "sync",
+		// The DER reader crypto/x509 itself uses (for large CRLs).
+		"golang.org/x/crypto/cryptobyte", "golang.org/x/crypto/cryptobyte/asn1":
+		return true
+	}
+	return strings.HasPrefix(path, "crypto/") && path != "crypto/rand"
+}
+
+// listed is one package as `go list -deps -json` describes it.
+type listed struct {
+	ImportPath string
+	Standard   bool
+	Imports    []string
+	Deps       []string
+	Module     *struct{ Path string }
+}
+
+// listPackages runs `go list -deps -json ./...` at the module root. The
+// test fails, never skips, when it cannot: a check that does not run
+// must not pass.
+func listPackages(t *testing.T) map[string]*listed {
+	t.Helper()
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	cmd := exec.Command(goTool, "list", "-deps", "-json", "./...")
+	cmd.Dir = filepath.Join("..", "..")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps ./...: %v\n%s", err, stderr.String())
+	}
+	pkgs := map[string]*listed{}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		p := new(listed)
+		if err := dec.Decode(p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("go list output: %v", err)
+		}
+		pkgs[p.ImportPath] = p
+	}
+	if len(pkgs) == 0 {
+		t.Fatal("go list listed no packages")
+	}
+	return pkgs
+}
+
+// rel returns path relative to the module, and whether it is in it.
+func rel(path string) (string, bool) {
+	if path == module {
+		return "", true
+	}
+	r, ok := strings.CutPrefix(path, module+"/")
+	return r, ok
+}
+
+// covers reports whether the rule entry e (module-relative or standard
+// library) names dep or a package above it.
+func covers(e, dep string) bool {
+	if r, ok := rel(dep); ok {
+		return r == e || strings.HasPrefix(r, e+"/")
+	}
+	return dep == e
+}
+
+// TestDependencies checks every rule against every package it applies to.
+func TestDependencies(t *testing.T) {
+	pkgs := listPackages(t)
+	for _, r := range rules() {
+		errorf := func(format string, args ...any) { t.Helper(); t.Errorf(format, args...) }
+		var applies []*listed
+		for path, p := range pkgs {
+			if rp, ok := rel(path); ok && (rp == r.pkg || r.tree && strings.HasPrefix(rp, r.pkg+"/")) {
+				applies = append(applies, p)
+			}
+		}
+		if len(applies) == 0 {
+			// A package that no longer exists (or is misspelled) would
+			// make its rule pass silently.
+			t.Errorf("rule for %s: no such package", r.pkg)
+			continue
+		}
+		for _, p := range applies {
+			checkRule(errorf, r, p, pkgs)
+		}
+	}
+}
+
+// checkRule reports through errorf every way p breaks r.
+func checkRule(errorf func(format string, args ...any), r rule, p *listed, pkgs map[string]*listed) {
+	name, _ := rel(p.ImportPath)
+	for _, dep := range p.Deps {
+		for _, n := range r.never {
+			if covers(n, dep) {
+				errorf("%s depends on %s (%s)", name, dep, r.why)
+			}
+		}
+		if d, ok := rel(dep); ok && r.onlyModule != nil && !slices.ContainsFunc(r.onlyModule, func(e string) bool { return covers(e, dep) }) {
+			errorf("%s depends on %s (%s)", name, d, r.why)
+		}
+		if r.stdlibOnly {
+			if _, ok := rel(dep); !ok && (pkgs[dep] == nil || !pkgs[dep].Standard) {
+				errorf("%s depends on %s (%s)", name, dep, r.why)
+			}
+		}
+	}
+	if r.direct != nil {
+		for _, imp := range p.Imports {
+			if !r.direct(imp) {
+				errorf("%s imports %s (%s)", name, imp, r.why)
+			}
+		}
+	}
+}
+
+// TestRulesCatch: each kind of rule reports a package that breaks it, so a
+// rule cannot pass by never matching.
+func TestRulesCatch(t *testing.T) {
+	pkgs := map[string]*listed{
+		"database/sql":  {ImportPath: "database/sql", Standard: true},
+		"example.com/x": {ImportPath: "example.com/x"},
+	}
+	bad := &listed{
+		ImportPath: module + "/internal/gateway",
+		Imports:    []string{"os"},
+		Deps:       []string{"database/sql", module + "/internal/store/sqlite", module + "/internal/trust", "example.com/x"},
+	}
+	for _, tc := range []struct {
+		name string
+		r    rule
+		want int
+	}{
+		{"never", rule{never: []string{"internal/store", "database/sql"}}, 2},
+		{"onlyModule", rule{onlyModule: []string{"internal/trust"}}, 1},
+		{"stdlibOnly", rule{stdlibOnly: true}, 1},
+		{"direct", rule{direct: trustImports}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			checkRule(func(format string, args ...any) { got = append(got, fmt.Sprintf(format, args...)) }, tc.r, bad, pkgs)
+			if len(got) != tc.want {
+				t.Errorf("violations %q, want %d", got, tc.want)
+			}
+		})
+	}
+}
