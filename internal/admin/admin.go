@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/store"
@@ -69,7 +70,7 @@ type Options struct {
 	Now func() time.Time
 	// PublicURL is the base URL (scheme://host[:port]) at which the
 	// gateway's public documents are reachable; CAs write
-	// PublicURL + CRLPath + "{ca-id}.crl" into the certificates they issue
+	// PublicURL + ca.CRLPath + "{ca-id}.crl" into the certificates they issue
 	// as the CRL distribution point. Empty: CAs write none unless given a
 	// crlUrl.
 	PublicURL string
@@ -122,6 +123,8 @@ type server struct {
 	st   store.Store
 	log  *slog.Logger
 	now  func() time.Time
+	// ca runs the CA operations, writing through update.
+	ca *ca.Service
 }
 
 // routes is the route table; the OpenAPI document describes exactly
@@ -207,6 +210,7 @@ func New(opts Options) http.Handler {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.ca = ca.New(ca.Options{Store: opts.Store, Key: opts.Key, Update: s.updateAs, Now: s.now, Logger: s.log, PublicURL: opts.PublicURL})
 	mux := http.NewServeMux()
 	methods := map[string][]string{}
 	var patterns []string

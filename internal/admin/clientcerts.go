@@ -3,7 +3,6 @@ package admin
 import (
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/store"
@@ -61,16 +61,10 @@ func checkTags(errs []api.FieldError, tags map[string]string) []api.FieldError {
 	return errs
 }
 
-// keyTypes are the key types a generated certificate may have.
-var keyTypes = []string{string(pki.KeyECDSAP256), string(pki.KeyECDSAP384), string(pki.KeyRSA2048), string(pki.KeyRSA3072), string(pki.KeyRSA4096)}
-
+// checkKeyType appends a problem when kt is not a key type certgate
+// generates.
 func checkKeyType(errs []api.FieldError, path, kt string) []api.FieldError {
-	for _, k := range keyTypes {
-		if kt == k {
-			return errs
-		}
-	}
-	return append(errs, api.FieldError{Path: path, Message: fmt.Sprintf("%q is not a key type; use one of %v", clip(kt, 32), keyTypes)})
+	return append(errs, ca.CheckKeyType(nil, path, kt)...)
 }
 
 func (s *server) createClientCert(c *call) error {
@@ -97,7 +91,7 @@ func (s *server) createClientCert(c *call) error {
 		return invalidFields(errs)
 	}
 	// Keys are made outside the transaction: RSA 4096 takes a while.
-	key, sec, err := s.newSealedKey(in.KeyType)
+	key, sec, err := ca.NewKey(s.opts.Key, pki.KeyType(in.KeyType))
 	if err != nil {
 		return err
 	}
@@ -114,22 +108,8 @@ func (s *server) createClientCert(c *call) error {
 		var cert *x509.Certificate
 		var chain []*x509.Certificate
 		if in.CAID != "" {
-			iss, caObj, ca, err := s.activeIssuer(tx, in.CAID, "caId")
-			if err != nil {
-				return err
-			}
-			if req.NotAfter.After(iss.Cert.NotAfter) {
-				return invalid("validityDays", "the certificate would outlive CA %s (valid until %s); ask for at most %d days",
-					in.CAID, iss.Cert.NotAfter.UTC().Format(time.RFC3339), int(iss.Cert.NotAfter.Sub(now).Hours()/24))
-			}
-			if ca.CRLURL != "" {
-				req.CRLDistributionPoints = []string{ca.CRLURL}
-			}
-			if cert, err = pki.Issue(iss, key.Public(), nil, req, now); err != nil {
-				return err
-			}
-			chain = append([]*x509.Certificate{iss.Cert}, parseChain(ca.ChainPEM)...)
-			if err := s.recordIssued(tx, c, caObj, ca, cert, string(pki.ProfileClient)); err != nil {
+			var err error
+			if cert, chain, err = s.ca.IssueIn(tx, c.actor, in.CAID, key.Public(), req); err != nil {
 				return err
 			}
 		} else if cert, err = pki.Issue(nil, key.Public(), key, req, now); err != nil {
@@ -156,23 +136,6 @@ func (s *server) createClientCert(c *call) error {
 	}
 	written(c.w, http.StatusCreated, rev, out.Rev, "/v1/client-certificates/"+out.ID, j)
 	return nil
-}
-
-// parseChain reads the certificates of a PEM text, skipping what does
-// not parse (the store holds what admin wrote).
-func parseChain(pemText string) []*x509.Certificate {
-	var out []*x509.Certificate
-	rest := []byte(pemText)
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			return out
-		}
-		if c, err := x509.ParseCertificate(b.Bytes); err == nil {
-			out = append(out, c)
-		}
-	}
 }
 
 // stageUsers maps client certificate IDs to the stages that present

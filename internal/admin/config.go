@@ -186,7 +186,7 @@ func (s *server) applyConfig(c *call) error {
 			return err
 		}
 		changes = a.changes
-		if err := s.check(c, tx); err != nil {
+		if err := s.check(c.ctx(), tx); err != nil {
 			return err
 		}
 		if dry {

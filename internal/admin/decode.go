@@ -16,6 +16,7 @@ import (
 
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/suggest"
 )
 
 // Request bodies are decoded by walking the JSON tokens alongside the Go
@@ -434,59 +435,7 @@ func fieldNames(t reflect.Type) []string {
 // unknownFieldMessage says a key is unknown and suggests the field it
 // most likely misspells, or lists the fields.
 func unknownFieldMessage(key string, t reflect.Type) string {
-	names := fieldNames(t)
-	if s := closest(key, names); s != "" {
-		return fmt.Sprintf("unknown field; did you mean %q?", s)
-	}
-	return "unknown field; the fields here are " + strings.Join(names, ", ")
-}
-
-// closest returns the name that key differs from only in case, else the
-// one within a small edit distance (scaled to the name's length), else "".
-func closest(key string, names []string) string {
-	if len(key) > 64 {
-		return ""
-	}
-	lk := strings.ToLower(key)
-	best, bestDist := "", -1
-	for _, n := range names {
-		ln := strings.ToLower(n)
-		if ln == lk {
-			return n
-		}
-		limit := 1 + len(n)/5
-		if limit > 3 {
-			limit = 3
-		}
-		d := levenshtein(lk, ln)
-		if d <= limit && d < len(n) && (bestDist < 0 || d < bestDist) {
-			best, bestDist = n, d
-		}
-	}
-	return best
-}
-
-// levenshtein is the edit distance between a and b in bytes, with two
-// rows of memory.
-func levenshtein(a, b string) int {
-	row := make([]int, len(b)+1)
-	for j := range row {
-		row[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		diag := row[0]
-		row[0] = i
-		for j := 1; j <= len(b); j++ {
-			up := row[j]
-			sub := diag
-			if a[i-1] != b[j-1] {
-				sub++
-			}
-			row[j] = min(up+1, row[j-1]+1, sub)
-			diag = up
-		}
-	}
-	return row[len(b)]
+	return suggest.UnknownField(key, fieldNames(t))
 }
 
 // joinPath appends a key to a field path, shortening long or odd keys so

@@ -3,20 +3,17 @@ package admin
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/config"
-	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
-	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/store"
 	"github.com/certgate/certgate/internal/trust"
 )
@@ -146,32 +143,9 @@ func checkTruststoreRef(tx store.Tx, ca model.ClientAuth) error {
 	return nil
 }
 
-// sealKey seals a private key (a domain's, a CA's, a client
-// certificate's) as a new secret ID.
+// sealKey seals a private key (a domain's) as a new secret ID.
 func (s *server) sealKey(keyPEM string) (store.Secret, error) {
-	id := store.NewID("sec")
-	sealed, err := keyring.Seal(s.opts.Key, []byte(keyPEM), keyAAD(id))
-	if err != nil {
-		return store.Secret{}, fmt.Errorf("seal private key: %w", err)
-	}
-	return store.Secret{ID: id, KEKID: sealed.KEKID, WrappedDEK: sealed.WrappedDEK, Ciphertext: sealed.Ciphertext}, nil
-}
-
-// newSealedKey generates a key of type kt and seals it.
-func (s *server) newSealedKey(kt string) (crypto.Signer, store.Secret, error) {
-	key, err := pki.GenerateKey(pki.KeyType(kt))
-	if err != nil {
-		return nil, store.Secret{}, err
-	}
-	keyPEM, err := pki.KeyPEM(key)
-	if err != nil {
-		return nil, store.Secret{}, err
-	}
-	sec, err := s.sealKey(string(keyPEM))
-	if err != nil {
-		return nil, store.Secret{}, err
-	}
-	return key, sec, nil
+	return ca.SealKey(s.opts.Key, []byte(keyPEM))
 }
 
 func (s *server) createDomain(c *call) error {

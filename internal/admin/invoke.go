@@ -135,5 +135,5 @@ func (s *server) openCommitted(c *call, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return keyring.Open(s.opts.Key, keyring.Sealed{KEKID: sec.KEKID, WrappedDEK: sec.WrappedDEK, Ciphertext: sec.Ciphertext}, keyAAD(id))
+	return keyring.Open(s.opts.Key, keyring.Sealed{KEKID: sec.KEKID, WrappedDEK: sec.WrappedDEK, Ciphertext: sec.Ciphertext}, keyring.SecretAAD(id))
 }

@@ -98,11 +98,11 @@ func conformNewRoutes(t *testing.T, e *env) {
 	e.fail(404, CodeNotFound, req{method: "DELETE", path: ccPath})
 
 	// CAs.
-	var root caJSON
+	var root api.CA
 	e.must(201, req{method: "POST", path: "/v1/cas", body: map[string]any{"name": "partners", "description": "d", "subject": map[string]any{"commonName": "Partners Root", "organization": []string{"Acme"}, "pathLen": 1, "permittedDnsDomains": []string{"example.com"}, "permittedIpRanges": []string{"10.0.0.0/8"}}, "crlValidity": "24h"}}).json(t, &root)
 	e.fail(409, CodeConflict, req{method: "POST", path: "/v1/cas", body: map[string]any{"name": "partners", "subject": map[string]any{"commonName": "x"}}})
 	e.fail(422, CodeValidationFailed, req{method: "POST", path: "/v1/cas", body: map[string]any{"name": "x", "subject": map[string]any{"commonName": ""}}})
-	var sub, ext caJSON
+	var sub, ext api.CA
 	e.must(201, req{method: "POST", path: "/v1/cas", body: map[string]any{"name": "sub", "parentId": root.ID, "keyType": "rsa-2048", "subject": map[string]any{"commonName": "Sub", "validityDays": 100}}}).json(t, &sub)
 	e.must(201, req{method: "POST", path: "/v1/cas", body: map[string]any{"name": "ext", "type": "external", "subject": map[string]any{"commonName": "Ext"}}}).json(t, &ext)
 	e.must(200, req{method: "GET", path: "/v1/cas"})
@@ -136,7 +136,7 @@ func conformNewRoutes(t *testing.T, e *env) {
 		e.must(200, req{method: "POST", path: "/v1/cas/" + ext.ID + "/certificate", body: map[string]any{"certificatePEM": chain}})
 		e.must(201, req{method: "POST", path: "/v1/cas", body: map[string]any{"name": "ext2", "type": "external", "subject": map[string]any{"commonName": "Ext"}}}).json(t, &ext)
 	}
-	var iss issuedJSON
+	var iss api.IssuedCertificate
 	e.must(201, req{method: "POST", path: caPath + "/issue", body: map[string]any{"csr": conformCSR(t, "partner-1"), "profile": "client", "validityDays": 30, "dnsNames": []string{"a.example.com"}, "ipAddresses": []string{"10.1.2.3"}}}).json(t, &iss)
 	e.fail(422, "CSRInvalid", req{method: "POST", path: caPath + "/issue", body: map[string]any{"csr": "junk"}})
 	e.fail(422, "NameConstraintViolation", req{method: "POST", path: caPath + "/issue", body: map[string]any{"csr": conformCSR(t, "p"), "dnsNames": []string{"evil.org"}}})

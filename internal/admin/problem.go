@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/store"
 	"github.com/certgate/certgate/internal/trust"
@@ -110,11 +111,14 @@ const maxDetail = 2000
 // 500s whose detail is withheld.
 func toProblem(err error) (p api.Problem, internal bool) {
 	var ae *apiError
+	var cae *ca.Error
 	var ce *checkError
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &ae):
 		p = api.Problem{Status: ae.status, Code: ae.code, Detail: ae.detail, Errors: ae.errors, UsedBy: ae.usedBy}
+	case errors.As(err, &cae):
+		p = caProblem(cae)
 	case errors.As(err, &mbe):
 		p = api.Problem{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
 			Detail: fmt.Sprintf("the request body is larger than %s", sizeString(mbe.Limit))}

@@ -2,13 +2,14 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/certgate/certgate/internal/api"
-	"github.com/certgate/certgate/internal/keyring"
+	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/store"
 )
@@ -56,11 +57,16 @@ func read(w http.ResponseWriter, rev int64, v any) {
 
 // update runs fn and then Check in one store transaction, as the caller.
 func (s *server) update(c *call, fn func(tx store.Tx) error) (int64, error) {
-	return s.st.Update(c.ctx(), c.actor, s.now(), func(tx store.Tx) error {
+	return s.updateAs(c.ctx(), c.actor, fn)
+}
+
+// updateAs runs fn and then Check in one store transaction, as actor.
+func (s *server) updateAs(ctx context.Context, actor store.Actor, fn func(tx store.Tx) error) (int64, error) {
+	return s.st.Update(ctx, actor, s.now(), func(tx store.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
-		return s.check(c, tx)
+		return s.check(ctx, tx)
 	})
 }
 
@@ -73,7 +79,7 @@ var checkedKinds = []string{
 }
 
 // check hands the candidate configuration to Options.Check.
-func (s *server) check(c *call, tx store.Tx) error {
+func (s *server) check(ctx context.Context, tx store.Tx) error {
 	if s.opts.Check == nil {
 		return nil
 	}
@@ -82,7 +88,7 @@ func (s *server) check(c *call, tx store.Tx) error {
 		return err
 	}
 	openKey := func(id string) ([]byte, error) { return s.openSecret(tx, id) }
-	if err := s.opts.Check(c.ctx(), items, openKey); err != nil {
+	if err := s.opts.Check(ctx, items, openKey); err != nil {
 		return &checkError{err: err}
 	}
 	return nil
@@ -147,7 +153,6 @@ func candidate(tx store.Tx) ([]model.Item, error) {
 	return items, nil
 }
 
-// listAll calls fn for every object of a listing.
 // objectReader reads objects: a write transaction (store.Tx) or a read
 // snapshot (store.ReadTx).
 type objectReader interface {
@@ -155,35 +160,14 @@ type objectReader interface {
 	List(opts store.ListOptions) (store.Page, error)
 }
 
+// listAll calls fn for every object of a listing.
 func listAll(tx objectReader, opts store.ListOptions, fn func(store.Object) error) error {
-	opts.Limit = store.MaxPageLimit
-	for {
-		page, err := tx.List(opts)
-		if err != nil {
-			return err
-		}
-		for _, o := range page.Objects {
-			if err := fn(o); err != nil {
-				return err
-			}
-		}
-		if page.Next == "" {
-			return nil
-		}
-		opts.After = page.Next
-	}
+	return store.ListAll(tx, opts, fn)
 }
-
-// keyAAD binds a sealed domain key to its secret's ID.
-func keyAAD(secretID string) []byte { return []byte("certgate-key-v1|domain|" + secretID) }
 
 // openSecret unseals a domain key within tx.
 func (s *server) openSecret(tx store.Tx, id string) ([]byte, error) {
-	sec, err := tx.GetSecret(id)
-	if err != nil {
-		return nil, err
-	}
-	return keyring.Open(s.opts.Key, keyring.Sealed{KEKID: sec.KEKID, WrappedDEK: sec.WrappedDEK, Ciphertext: sec.Ciphertext}, keyAAD(id))
+	return ca.OpenKey(s.opts.Key, tx, id)
 }
 
 // get reads an object of kind by ID; a malformed ID is a 404 too.
@@ -233,22 +217,18 @@ func list[T any](s *server, c *call, kind, parent string, conv func(store.Object
 		return err
 	}
 	page, err := s.st.List(c.ctx(), store.ListOptions{Kind: kind, Parent: parent, Limit: limit, After: after})
-	if errors.Is(err, store.ErrInvalid) {
-		return newError(http.StatusBadRequest, CodeInvalidQuery, "next is not a cursor of this list; start again without it")
-	}
 	if err != nil {
-		return err
+		return answerPage[T](c, nil, "", err)
 	}
-	out := api.Page[T]{Items: make([]T, 0, len(page.Objects)), Next: page.Next}
+	items := make([]T, 0, len(page.Objects))
 	for _, o := range page.Objects {
 		v, err := conv(o)
 		if err != nil {
 			return err
 		}
-		out.Items = append(out.Items, v)
+		items = append(items, v)
 	}
-	writeJSON(c.w, http.StatusOK, out)
-	return nil
+	return answerPage(c, items, page.Next, nil)
 }
 
 // decodeBody decodes a stored body; a body that does not decode is an

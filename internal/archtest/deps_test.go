@@ -51,7 +51,8 @@ var leaves = map[string][]string{
 	"internal/certheader": {"internal/h1"},
 	// authz reads the serial and fingerprint syntax of trust; the rule
 	// model's declarative form stays in config, which produces authz.Rule.
-	"internal/authz": {"internal/trust"},
+	"internal/authz":   {"internal/trust"},
+	"internal/suggest": nil,
 }
 
 // controlPlane is what the data plane never reaches, directly or not.
@@ -67,7 +68,7 @@ func rules() []rule {
 		{pkg: "internal/config", never: append(slices.Clone(controlPlane), "internal/gateway"),
 			why: "the declarative model is data and validation only"},
 		{pkg: "internal/admin", never: []string{"internal/gateway", "internal/node", "internal/cli", "internal/client", "database/sql"},
-			onlyModule: append([]string{"internal/store", "internal/model", "internal/config", "internal/api"}, slices.Collect(maps.Keys(leaves))...),
+			onlyModule: append([]string{"internal/store", "internal/model", "internal/config", "internal/api", "internal/ca"}, slices.Collect(maps.Keys(leaves))...),
 			why:        "admin is the control plane's HTTP side over the store, the model and the leaves: never the data plane, nor SQL directly"},
 		{pkg: "internal/store", tree: true, never: []string{"internal/gateway", "internal/admin", "internal/config", "internal/node", "internal/cli", "internal/trust", "internal/pki"},
 			why: "the store keeps revisions; it knows nothing of what they mean"},
@@ -80,6 +81,12 @@ func rules() []rule {
 		{pkg: "internal/api", direct: apiImports,
 			never: append(slices.Clone(controlPlane), "internal/gateway", "internal/model"),
 			why:   "the wire schema is plain types over the standard library and the declarative schema (internal/config: the resource settings are its types), shared by the admin API, the client, the CLI and the gateway's views"},
+		{pkg: "internal/ca", never: []string{"internal/gateway", "internal/admin", "internal/node", "internal/cli", "internal/client", "internal/crlsource", "database/sql"},
+			onlyModule: append([]string{"internal/store", "internal/model", "internal/config", "internal/api"}, slices.Collect(maps.Keys(leaves))...),
+			direct:     func(path string) bool { return path != "net/http" && !strings.HasPrefix(path, "net/http/") },
+			why:        "the CA life cycle runs over the store, the model and the leaves; it speaks no HTTP and never reaches the data plane"},
+		{pkg: "internal/suggest", stdlibOnly: true,
+			why: "the suggester is strings in, a string out"},
 		{pkg: "internal/trust", direct: trustImports,
 			why: "trust decides from bytes and time: no I/O, networking, logging or randomness"},
 		{pkg: "internal/pki", direct: pkiImports,

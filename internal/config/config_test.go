@@ -490,26 +490,6 @@ func TestValidationErrorFormat(t *testing.T) {
 	}
 }
 
-func TestSuggest(t *testing.T) {
-	names := []string{"listeners", "metrics", "log", "domains", "truststores", "apis", "CN", "O", "OU"}
-	for _, tc := range []struct{ key, want string }{
-		{"Listeners", "listeners"},
-		{"listener", "listeners"},
-		{"listners", "listeners"},
-		{"trustores", "truststores"},
-		{"cn", "CN"},
-		{"ou", "OU"},
-		{"logs", "log"},
-		{"X", ""},
-		{"routes", ""},
-		{"domainsxyz", ""},
-	} {
-		if got := suggest(tc.key, names); got != tc.want {
-			t.Errorf("suggest(%q) = %q, want %q", tc.key, got, tc.want)
-		}
-	}
-}
-
 func mustParse(t testing.TB, in string) *Config {
 	t.Helper()
 	c, err := Parse([]byte(in))

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/certgate/certgate/internal/suggest"
 	yaml "go.yaml.in/yaml/v2"
 )
 
@@ -455,11 +456,7 @@ func (w *walker) object(n *node, t reflect.Type, path string) map[string]any {
 			for j, f := range fields {
 				names[j] = f.name
 			}
-			if s := suggest(k, names); s != "" {
-				w.add(p, "unknown field; did you mean %q?", s)
-			} else {
-				w.add(p, "unknown field; the fields here are %s", strings.Join(names, ", "))
-			}
+			w.add(p, "%s", suggest.UnknownField(k, names))
 			continue
 		}
 		if v, ok := w.value(n.fields[k], fields[i].typ, p); ok {
@@ -580,50 +577,4 @@ func jsonFields(t reflect.Type) []jsonField {
 		out = append(out, jsonField{name: name, typ: f.Type})
 	}
 	return out
-}
-
-// suggest returns the candidate that key most likely misspells: one equal
-// but for case, else the closest within an edit distance of 2 (1 for
-// short names), else "".
-func suggest(key string, candidates []string) string {
-	for _, c := range candidates {
-		if strings.EqualFold(key, c) {
-			return c
-		}
-	}
-	if len(key) > 64 {
-		return ""
-	}
-	best, bestD := "", 3
-	for _, c := range candidates {
-		limit := 2
-		if len(c) <= 3 {
-			limit = 1
-		}
-		if d := editDistance(strings.ToLower(key), strings.ToLower(c)); d <= limit && d < len(c) && d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

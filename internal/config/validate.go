@@ -706,3 +706,8 @@ func checkHTTPURL(s string, query bool, form string) (*url.URL, error) {
 	}
 	return u, nil
 }
+
+// ValidName reports whether name is a valid object name (truststores,
+// APIs, integrations, stages, CAs): 1 to 63 letters, digits, '.', '_' or
+// '-', starting with a letter or digit.
+func ValidName(name string) bool { return namePattern.MatchString(name) }

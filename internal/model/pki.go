@@ -1,6 +1,10 @@
 package model
 
-import "time"
+import (
+	"time"
+
+	"github.com/certgate/certgate/internal/api"
+)
 
 // ClientCertificate is a gateway-generated certificate that stages
 // present to back ends (object Name: its ID). The private key is sealed
@@ -85,23 +89,9 @@ type Revocation struct {
 	Reason string    `json:"reason"` // RFC 5280 name
 }
 
-// CASpec is the requested shape of a CA certificate.
-type CASpec struct {
-	CommonName              string   `json:"commonName"`
-	Organization            []string `json:"organization,omitempty"`
-	OrganizationalUnit      []string `json:"organizationalUnit,omitempty"`
-	Country                 []string `json:"country,omitempty"`
-	ValidityDays            int      `json:"validityDays,omitempty"`
-	PathLen                 *int     `json:"pathLen,omitempty"`
-	PermittedDNSDomains     []string `json:"permittedDnsDomains,omitempty"`
-	ExcludedDNSDomains      []string `json:"excludedDnsDomains,omitempty"`
-	PermittedIPRanges       []string `json:"permittedIpRanges,omitempty"`
-	ExcludedIPRanges        []string `json:"excludedIpRanges,omitempty"`
-	PermittedEmailAddresses []string `json:"permittedEmailAddresses,omitempty"`
-	ExcludedEmailAddresses  []string `json:"excludedEmailAddresses,omitempty"`
-	PermittedURIDomains     []string `json:"permittedUriDomains,omitempty"`
-	ExcludedURIDomains      []string `json:"excludedUriDomains,omitempty"`
-}
+// CASpec is the requested shape of a CA certificate, stored as the
+// wire schema has it.
+type CASpec = api.CASpec
 
 // Issued records one certificate a CA issued (object Parent: the CA's ID;
 // Name: the serial in lower-case hex).

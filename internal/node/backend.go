@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/certgate/certgate/internal/admin"
 	"github.com/certgate/certgate/internal/api"
@@ -42,29 +41,4 @@ func (n *StoreNode) invoke(ctx context.Context, req admin.InvokeRequest) (*api.I
 		return nil, fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
 	return res, err
-}
-
-// crlRefreshInterval is how often the node looks for CRLs to re-sign.
-const crlRefreshInterval = time.Minute
-
-// refreshCRLs re-signs every CA's CRL once it has used half its validity,
-// so a published CRL never goes stale while the node runs.
-func (n *StoreNode) refreshCRLs(ctx context.Context, r *admin.CRLRefresher) {
-	t := time.NewTicker(crlRefreshInterval)
-	defer t.Stop()
-	for {
-		if k, err := r.Refresh(ctx); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			n.log.Error("CRL refresh failed", "error", err)
-		} else if k > 0 {
-			n.log.Info("CRLs re-signed", "count", k)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

@@ -102,7 +102,7 @@ func RotateMasterKey(ctx context.Context, dataDir, out string) (RotateResult, er
 			return err
 		}
 		for _, s := range secrets {
-			sealed, err := keyring.Rewrap(old, nk, keyring.Sealed{KEKID: s.KEKID, WrappedDEK: s.WrappedDEK, Ciphertext: s.Ciphertext}, keyAAD(s.ID))
+			sealed, err := keyring.Rewrap(old, nk, keyring.Sealed{KEKID: s.KEKID, WrappedDEK: s.WrappedDEK, Ciphertext: s.Ciphertext}, keyring.SecretAAD(s.ID))
 			if err != nil {
 				return fmt.Errorf("secret %s: %w", s.ID, err)
 			}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/certgate/certgate/internal/admin"
 	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/crlsource"
 	"github.com/certgate/certgate/internal/gateway"
@@ -235,7 +236,8 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		Invoke:      n.invoke,
 	}
 	handler := admin.New(adminOpts)
-	go n.refreshCRLs(ctx, admin.NewCRLRefresher(adminOpts))
+	cas := ca.New(ca.Options{Store: st, Key: n.key, Now: n.now, Logger: log, PublicURL: opts.PublicURL})
+	go resignCRLs(ctx, cas, n.now, crlResignInterval, log)
 	if n.adminLn = socks.take(opts.AdminListen); n.adminLn == nil {
 		n.g.Shutdown(context.Background())
 		return fmt.Errorf("--admin-listen %s: no socket was bound", opts.AdminListen)
@@ -390,11 +392,9 @@ func (n *StoreNode) openKeyFunc(src secrets) model.KeyOpener {
 		if err != nil {
 			return nil, err
 		}
-		return keyring.Open(n.key, keyring.Sealed{KEKID: s.KEKID, WrappedDEK: s.WrappedDEK, Ciphertext: s.Ciphertext}, keyAAD(id))
+		return keyring.Open(n.key, keyring.Sealed{KEKID: s.KEKID, WrappedDEK: s.WrappedDEK, Ciphertext: s.Ciphertext}, keyring.SecretAAD(id))
 	}
 }
-
-func keyAAD(secretID string) []byte { return []byte("certgate-key-v1|domain|" + secretID) }
 
 // assemble builds the configuration of a revision with the node's
 // settings. A --default-domain that no domain lists (yet, or any more) is
@@ -661,7 +661,7 @@ func (n *StoreNode) adminTLS(ctx context.Context) (*tls.Config, error) {
 		if err != nil {
 			return nil, err
 		}
-		sealed, err := keyring.Seal(n.key, keyPEM, keyAAD(secretAdminCA))
+		sealed, err := keyring.Seal(n.key, keyPEM, keyring.SecretAAD(secretAdminCA))
 		if err != nil {
 			return nil, err
 		}

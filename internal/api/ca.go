@@ -1,0 +1,124 @@
+package api
+
+import "time"
+
+// CASpec is the requested shape of a CA certificate: the "subject" of a
+// create request, and the "spec" of a CA view.
+type CASpec struct {
+	CommonName              string   `json:"commonName"`
+	Organization            []string `json:"organization,omitempty"`
+	OrganizationalUnit      []string `json:"organizationalUnit,omitempty"`
+	Country                 []string `json:"country,omitempty"`
+	ValidityDays            int      `json:"validityDays,omitempty"`
+	PathLen                 *int     `json:"pathLen,omitempty"`
+	PermittedDNSDomains     []string `json:"permittedDnsDomains,omitempty"`
+	ExcludedDNSDomains      []string `json:"excludedDnsDomains,omitempty"`
+	PermittedIPRanges       []string `json:"permittedIpRanges,omitempty"`
+	ExcludedIPRanges        []string `json:"excludedIpRanges,omitempty"`
+	PermittedEmailAddresses []string `json:"permittedEmailAddresses,omitempty"`
+	ExcludedEmailAddresses  []string `json:"excludedEmailAddresses,omitempty"`
+	PermittedURIDomains     []string `json:"permittedUriDomains,omitempty"`
+	ExcludedURIDomains      []string `json:"excludedUriDomains,omitempty"`
+}
+
+// CA is a certgate certificate authority as GET /v1/cas/{id} shows it.
+// The private key never appears.
+type CA struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Type is root, subordinate or external.
+	Type string `json:"type"`
+	// Status is active, disabled or pending (an external CA waiting for
+	// its signed certificate).
+	Status   string `json:"status"`
+	KeyType  string `json:"keyType"`
+	ParentID string `json:"parentId,omitempty"`
+	// Subject, Serial (hex), SHA256 and the validity describe the CA's
+	// certificate (empty while pending).
+	Subject        string    `json:"subject,omitempty"`
+	Serial         string    `json:"serial,omitempty"`
+	SHA256         string    `json:"sha256,omitempty"`
+	NotBefore      time.Time `json:"notBefore,omitzero"`
+	NotAfter       time.Time `json:"notAfter,omitzero"`
+	CertificatePEM string    `json:"certificatePEM,omitempty"`
+	// ChainPEM holds the CA's issuers up to the root (empty for a root).
+	ChainPEM string `json:"chainPEM,omitempty"`
+	// CSRPEM is the pending request of an external CA.
+	CSRPEM  string `json:"csrPEM,omitempty"`
+	Spec    CASpec `json:"spec"`
+	CRLURL  string `json:"crlUrl,omitempty"`
+	OCSPURL string `json:"ocspUrl,omitempty"`
+	// CRLValidity is the time from a CRL's thisUpdate to its nextUpdate,
+	// in Go's notation ("168h0m0s").
+	CRLValidity string `json:"crlValidity"`
+	// CRL is the current CRL (nil while pending).
+	CRL       *CRLInfo  `json:"crl,omitempty"`
+	Issued    int       `json:"issued"`
+	Revoked   int       `json:"revoked"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// CRLInfo describes a CA's current CRL.
+type CRLInfo struct {
+	Number     int64     `json:"number"`
+	ThisUpdate time.Time `json:"thisUpdate"`
+	NextUpdate time.Time `json:"nextUpdate"`
+	URL        string    `json:"url,omitempty"`
+}
+
+// IssuedCertificate is a certificate a CA issued (GET
+// /v1/cas/{id}/certificates/{serial}), with its revocation.
+type IssuedCertificate struct {
+	ID          string   `json:"id"`
+	CAID        string   `json:"caId"`
+	Serial      string   `json:"serial"`
+	Subject     string   `json:"subject"`
+	DNSNames    []string `json:"dnsNames,omitempty"`
+	IPAddresses []string `json:"ipAddresses,omitempty"`
+	Emails      []string `json:"emails,omitempty"`
+	URIs        []string `json:"uris,omitempty"`
+	// Profile is client, server, client-server, or ca for a subordinate.
+	Profile        string    `json:"profile"`
+	NotBefore      time.Time `json:"notBefore"`
+	NotAfter       time.Time `json:"notAfter"`
+	SHA256         string    `json:"sha256"`
+	RequestedBy    string    `json:"requestedBy"`
+	IssuedAt       time.Time `json:"issuedAt"`
+	CertificatePEM string    `json:"certificatePEM"`
+	// ChainPEM is set only in the answer to an issue request.
+	ChainPEM  string    `json:"chainPEM,omitempty"`
+	Revoked   bool      `json:"revoked"`
+	RevokedAt time.Time `json:"revokedAt,omitzero"`
+	// Reason is the RFC 5280 revocation reason's name.
+	Reason string `json:"reason,omitempty"`
+}
+
+// IssueRequest is the body of POST /v1/cas/{id}/issue: a CSR and what
+// the certificate may hold. ValidityDays and NotAfter are exclusive;
+// neither means 365 days.
+type IssueRequest struct {
+	CSR          string   `json:"csr"`
+	Profile      string   `json:"profile,omitempty"`
+	ValidityDays int      `json:"validityDays,omitempty"`
+	NotAfter     string   `json:"notAfter,omitempty"`
+	DNSNames     []string `json:"dnsNames,omitempty"`
+	IPAddresses  []string `json:"ipAddresses,omitempty"`
+	Emails       []string `json:"emails,omitempty"`
+	URIs         []string `json:"uris,omitempty"`
+}
+
+// RevokeRequest is the body of POST /v1/cas/{id}/revoke. Reason is an
+// RFC 5280 reason name; empty means unspecified.
+type RevokeRequest struct {
+	Serial string `json:"serial"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// ImportCARequest is the body of POST /v1/cas/{id}/certificate: the
+// signed certificate of a pending external CA, then its chain up to the
+// root.
+type ImportCARequest struct {
+	CertificatePEM string `json:"certificatePEM"`
+}
