@@ -23,13 +23,11 @@ var (
 	ErrNoSuchIntegration = errors.New("no such https integration")
 )
 
-// Defaults of the back-end probe.
+// Limits of back-end probes and of repeated expiry warnings.
 const (
-	DefaultBackendProbeInterval = 5 * time.Minute
-	backendProbeTimeout         = 10 * time.Second
-	backendProbeParallel        = 4
-	clientCertCheckInterval     = time.Hour
-	clientCertWarnEvery         = 24 * time.Hour
+	backendProbeTimeout  = 10 * time.Second
+	backendProbeParallel = 4
+	clientCertWarnEvery  = 24 * time.Hour
 )
 
 // backendState is the back-end TLS knowledge that outlives snapshot
@@ -301,65 +299,19 @@ func backendAddr(in *integration) string {
 }
 
 // backendsApplied runs after Apply swapped s in: it drops state of
-// integrations that are gone, starts the background loop and asks it to
-// probe integrations not probed yet.
+// integrations that are gone. Probing the new ones is the caller's
+// schedule (ProbeBackends).
 func (g *Gateway) backendsApplied(s *Snapshot) {
 	g.backends.retain(s)
-	g.backendLoop.Do(func() {
-		ctx, cancel := context.WithCancel(context.Background())
-		g.backendStop = cancel
-		g.backendWG.Add(1)
-		go func() {
-			defer g.backendWG.Done()
-			g.backgroundLoop(ctx)
-		}()
-	})
-	select {
-	case g.probeKick <- struct{}{}:
-	default:
-	}
 }
 
-// stopBackendLoop stops the probe and expiry loop and waits for it.
-// Apply is refused after Shutdown, so it does not start again.
-func (g *Gateway) stopBackendLoop() {
-	g.backendLoop.Do(func() {})
-	if g.backendStop != nil {
-		g.backendStop()
-	}
-	g.backendWG.Wait()
-}
-
-// backgroundLoop probes back ends (new ones after each Apply, all of them
-// every probe interval) and repeats client-certificate expiry warnings.
-func (g *Gateway) backgroundLoop(ctx context.Context) {
-	var probeC <-chan time.Time
-	if g.probeInterval > 0 {
-		t := time.NewTicker(g.probeInterval)
-		defer t.Stop()
-		probeC = t.C
-	}
-	certs := time.NewTicker(clientCertCheckInterval)
-	defer certs.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-g.probeKick:
-			g.probeAll(ctx, true)
-		case <-probeC:
-			g.probeAll(ctx, false)
-		case <-certs.C:
-			if s := g.snap.Load(); s != nil {
-				g.warnClientCerts(s, g.now())
-			}
-		}
-	}
-}
-
-// probeAll probes every https integration of the current snapshot (only
-// those never probed when onlyNew), a few at a time.
-func (g *Gateway) probeAll(ctx context.Context, onlyNew bool) {
+// ProbeBackends probes every https integration of the current snapshot
+// (only those never probed when onlyNew), a few at a time, each bounded
+// by 10 s and ctx, and returns when all are done. What a probe sees goes
+// into the integration's view (BackendTLS); failures are logged and
+// counted. The gateway runs no probes of its own: a node calls it after
+// each Apply (onlyNew) and on its schedule.
+func (g *Gateway) ProbeBackends(ctx context.Context, onlyNew bool) {
 	s := g.snap.Load()
 	if s == nil {
 		return
@@ -397,11 +349,16 @@ func (g *Gateway) probeAll(ctx context.Context, onlyNew bool) {
 	wg.Wait()
 }
 
-// warnClientCerts logs a warning for each stage client certificate of s
-// that expires within 30 days (or has expired), at most once a day per
-// certificate: Compile warns of a certificate it sees first, the loop
-// repeats the warning daily.
-func (g *Gateway) warnClientCerts(s *Snapshot, now time.Time) {
+// WarnExpiring logs a warning for each stage client certificate of the
+// current snapshot that expires within 30 days of now (or has expired),
+// at most once a day per certificate: Compile warns of a certificate it
+// sees first, a node's schedule calls WarnExpiring to repeat the warning
+// daily.
+func (g *Gateway) WarnExpiring(now time.Time) {
+	s := g.snap.Load()
+	if s == nil {
+		return
+	}
 	for _, a := range s.apis {
 		g.warnStageCerts(a, now)
 	}

@@ -1,15 +1,12 @@
 package gateway
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/certgate/certgate/internal/config"
@@ -259,8 +256,8 @@ func TestBackendStageSelection(t *testing.T) {
 }
 
 // TestBackendClientCertWarnings: a stage certificate expiring within 30
-// days is warned about at compile, then at most once a day; one without
-// the clientAuth EKU is flagged.
+// days is warned about at compile, then by WarnExpiring at most once a
+// day; one without the clientAuth EKU is flagged.
 func TestBackendClientCertWarnings(t *testing.T) {
 	p := newBackendPKI(t)
 	e := newEnv(t)
@@ -272,6 +269,9 @@ func TestBackendClientCertWarnings(t *testing.T) {
 	yaml = replaceOnce(t, yaml, "api: be}", "api: be, stage: prod}")
 	s, err := e.load(yaml)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.g.Apply(s); err != nil {
 		t.Fatal(err)
 	}
 	if w := strings.Join(s.Warnings(), "\n"); !strings.Contains(w, `client certificate "cc-server": has no clientAuth extended key usage`) {
@@ -289,11 +289,11 @@ func TestBackendClientCertWarnings(t *testing.T) {
 	if count() != 1 {
 		t.Fatalf("%d expiry warnings at compile, want 1", count())
 	}
-	e.g.warnClientCerts(s, now.Add(time.Hour))
+	e.g.WarnExpiring(now.Add(time.Hour))
 	if count() != 1 {
 		t.Fatalf("%d expiry warnings an hour later, want still 1", count())
 	}
-	e.g.warnClientCerts(s, now.Add(25*time.Hour))
+	e.g.WarnExpiring(now.Add(25 * time.Hour))
 	if count() != 2 {
 		t.Fatalf("%d expiry warnings a day later, want 2", count())
 	}
@@ -317,43 +317,4 @@ func TestBackendHTTPUnchanged(t *testing.T) {
 	if _, err := e.g.ProbeBackend(t.Context(), "nope", "backend"); !errors.Is(err, ErrNoSuchAPI) {
 		t.Errorf("ProbeBackend(no API) = %v, want ErrNoSuchAPI", err)
 	}
-}
-
-// TestBackendClientCertWarningLoop runs the gateway's background loop on
-// a fake clock: a stage certificate expiring within 30 days is warned
-// about when compiled and then once a day, not more.
-func TestBackendClientCertWarningLoop(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		logs := &logBuffer{}
-		g := New(Options{Logger: slog.New(slog.NewJSONHandler(logs, nil)), BackendProbeInterval: -1})
-		defer g.Shutdown(context.Background())
-		ca := pkitest.NewRoot(t, "Client CA")
-		soon := ca.Issue(t, pki.KeyECDSAP256, pki.Request{Subject: pkix.Name{CommonName: "soon"}, NotAfter: time.Now().Add(10 * 24 * time.Hour)})
-		server := ca.Server(t, "a.test")
-		e := &env{t: t, dir: t.TempDir(), g: g, address: "127.0.0.1:0"}
-		e.write("server.pem", server.ChainPEM())
-		e.write("server.key", server.KeyPEM())
-		s, err := e.load(e.backendAPI("http://127.0.0.1:1", "", e.stageYAML("prod", "cc-soon", soon, "soon")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		warnings := func() int { return len(logs.linesWithMsg("stage client certificate expires soon")) }
-		if warnings() != 1 {
-			t.Fatalf("%d warnings at compile, want 1", warnings())
-		}
-		g.snap.Store(s)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go g.backgroundLoop(ctx)
-		for _, step := range []struct {
-			after time.Duration
-			want  int
-		}{{23 * time.Hour, 1}, {2 * time.Hour, 2}, {12 * time.Hour, 2}, {12 * time.Hour, 3}} {
-			time.Sleep(step.after)
-			synctest.Wait()
-			if got := warnings(); got != step.want {
-				t.Fatalf("%d warnings after %v more, want %d", got, step.after, step.want)
-			}
-		}
-	})
 }

@@ -25,9 +25,13 @@ func TestBackendCertificateView(t *testing.T) {
 	cfg := e.backendAPI(be.URL(), e.caFile("ca.pem", p.serverCA), e.stageYAML("prod", "cc-prod", p.client, "prod"))
 	e.apply(cfg)
 
-	// Right after Apply a probe looks at the new integration.
-	var v wire.BackendTLS
-	waitFor(t, "the probe after Apply", func() bool { v, _ = e.g.BackendTLS("be", "backend"); return v.Observed })
+	// Right after Apply a probe looks at the new integration (the node
+	// calls ProbeBackends after each Apply).
+	if v, _ := e.g.BackendTLS("be", "backend"); v.Observed {
+		t.Errorf("view before any probe or request = %+v, want not observed", v)
+	}
+	e.g.ProbeBackends(t.Context(), true)
+	v, _ := e.g.BackendTLS("be", "backend")
 	if v.Source != "probe" || !v.Verified || !v.ClientCertRequested || v.ClientCertPresented != "cc-prod" {
 		t.Errorf("view after the first probe = %+v", v)
 	}
@@ -63,13 +67,18 @@ func TestBackendCertificateView(t *testing.T) {
 		t.Errorf("expiry gauge = %v, want %d", got, leaf.NotAfter.Unix())
 	}
 
-	// The back end gets a new certificate: the next probe says when.
+	// Probing only new integrations leaves this one alone.
+	e.g.ProbeBackends(t.Context(), true)
+	if v2, _ := e.g.BackendTLS("be", "backend"); v2.Source != "request" {
+		t.Errorf("view after probing new integrations = %+v, want the request's", v2)
+	}
+
+	// The back end gets a new certificate: the next probe of all says
+	// when.
 	renewed := p.serverCA.Server(t, "backend.internal", "127.0.0.1")
 	be.setCert(renewed)
-	v, err = e.g.ProbeBackend(t.Context(), "be", "backend")
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.g.ProbeBackends(t.Context(), false)
+	v, _ = e.g.BackendTLS("be", "backend")
 	newSum := sha256.Sum256(renewed.Cert.Raw)
 	if v.Source != "probe" || v.ChangedAt.IsZero() || v.PreviousSHA256 != hex.EncodeToString(sum[:]) || v.Chain[0].SHA256 != hex.EncodeToString(newSum[:]) {
 		t.Errorf("after the back end's renewal: %+v", v)

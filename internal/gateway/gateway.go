@@ -6,8 +6,10 @@
 // It serves from one immutable Snapshot read through an atomic pointer;
 // Compile builds a Snapshot from a config.Config and the fetched CRLs,
 // and Apply swaps it in. The gateway keeps no configuration and never
-// compiles by itself: the node owns that loop (and CRL fetching). It
-// never touches a store or parses configuration on the hot path.
+// compiles by itself: the node owns that loop (and CRL fetching), and
+// it runs no background loop either: the node schedules back-end probes
+// (ProbeBackends) and expiry warnings (WarnExpiring). It never touches a
+// store or parses configuration on the hot path.
 package gateway
 
 import (
@@ -36,11 +38,6 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
-	// BackendProbeInterval is the time between probes of every https
-	// back end's certificate (0: DefaultBackendProbeInterval; negative:
-	// no periodic probes). New integrations are probed once right after
-	// Apply either way.
-	BackendProbeInterval time.Duration
 	// Listen opens the socket of a front-door or public listener address
 	// (nil: net.Listen("tcp", address)). A node that binds all of its
 	// sockets before serving on any hands them over through it.
@@ -84,17 +81,12 @@ type Gateway struct {
 	// trustCache holds compiled truststore versions, by content.
 	trustCache *trust.Cache
 
-	// Back-end TLS (backend_*.go): observations that outlive swaps, and
-	// the probe and client-certificate expiry loop (started by the first
-	// Apply, stopped by Shutdown). systemRoots is x509.SystemCertPool
-	// (replaced in tests).
-	backends      *backendState
-	probeInterval time.Duration
-	probeKick     chan struct{}
-	backendLoop   sync.Once
-	backendStop   context.CancelFunc
-	backendWG     sync.WaitGroup
-	systemRoots   func() (*x509.CertPool, error)
+	// Back-end TLS (backend_*.go): observations that outlive swaps (the
+	// node schedules probes and expiry warnings: ProbeBackends,
+	// WarnExpiring). systemRoots is x509.SystemCertPool (replaced in
+	// tests).
+	backends    *backendState
+	systemRoots func() (*x509.CertPool, error)
 
 	listen func(address string) (net.Listener, error) // Options.Listen
 }
@@ -123,13 +115,8 @@ func New(opts Options) *Gateway {
 	// Test invocations collect the log lines of their request.
 	g.log = slog.New(&teeHandler{inner: g.log.Handler()})
 	g.backends = newBackendState(g)
-	g.probeKick = make(chan struct{}, 1)
 	g.systemRoots = x509.SystemCertPool
 	g.netHTTPOnly.Store(opts.NetHTTPOnly)
-	g.probeInterval = opts.BackendProbeInterval
-	if g.probeInterval == 0 {
-		g.probeInterval = DefaultBackendProbeInterval
-	}
 	if g.now == nil {
 		g.now = time.Now
 		g.realClock = true
@@ -296,7 +283,6 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	g.stopBackendLoop()
 	g.pool.closeAll()
 	return errors.Join(errs...)
 }

@@ -7,6 +7,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -206,5 +209,53 @@ func TestClientCertificateRotationUnderLoad(t *testing.T) {
 	tn.do("POST", "/v1/client-certificates", map[string]any{"validityDays": 10}, &soon)
 	if !soon.ExpiringSoon {
 		t.Error("a certificate valid for 10 days is not flagged as expiring soon")
+	}
+}
+
+// TestBackendProbes: the node probes a new https integration right after
+// applying it, before any request (the view's source is the probe), and
+// every StoreOptions.BackendProbeInterval after that.
+func TestBackendProbes(t *testing.T) {
+	ca := pkitest.NewRoot(t, "Backend CA")
+	leaf := ca.Server(t, "backend.internal")
+	var conns atomic.Int64
+	be := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	be.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS()}}
+	be.Config.ErrorLog = log.New(io.Discard, "", 0) // probes hang up after the handshake
+	be.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	be.StartTLS()
+	t.Cleanup(be.Close)
+
+	for _, tc := range []struct {
+		name     string
+		interval time.Duration
+		want     int64 // connections to wait for
+	}{{"after apply", 0, 1}, {"every interval", 10 * time.Millisecond, 4}} {
+		t.Run(tc.name, func(t *testing.T) {
+			conns.Store(0)
+			tn := startNode(t, func(o *StoreOptions) { o.BackendProbeInterval = tc.interval })
+			var apiObj, integ struct{ ID string }
+			tn.do("POST", "/v1/apis", map[string]any{"name": "orders"}, &apiObj)
+			tn.do("POST", "/v1/apis/"+apiObj.ID+"/integrations", map[string]any{"name": "orders", "url": be.URL,
+				"tls": map[string]any{"caBundle": string(ca.PEM()), "serverName": "backend.internal"}}, &integ)
+			tn.waitApplied()
+			var view api.BackendTLS
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				tn.do("GET", "/v1/apis/"+apiObj.ID+"/integrations/"+integ.ID+"/tls", nil, &view)
+				if view.Observed && conns.Load() >= tc.want {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("after 10 s: view %+v, %d connections to the back end, want %d", view, conns.Load(), tc.want)
+				}
+			}
+			if view.Source != "probe" || !view.Verified || view.ClientCertRequested {
+				t.Errorf("view after the probe = %+v", view)
+			}
+		})
 	}
 }

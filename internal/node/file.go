@@ -74,6 +74,11 @@ type FileOptions struct {
 	// source, and CRLRetryMin the first retry delay after a failed fetch
 	// (0: crlsource's default); tests shorten both.
 	CRLInterval, CRLRetryMin time.Duration
+	// BackendProbeInterval is the time between probes of every https
+	// back end's certificate (0: DefaultBackendProbeInterval; negative:
+	// no periodic probes). New integrations are probed once right after
+	// they are applied either way.
+	BackendProbeInterval time.Duration
 }
 
 // RunFile serves the configuration in opts.Path until ctx ends, then
@@ -156,7 +161,7 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 		opts.Ready(g, cfg)
 	}
 
-	defer startJobs(ctx, g, opts.Now)()
+	defer startJobs(ctx, g, jobOptions{Now: opts.Now, ProbeInterval: opts.BackendProbeInterval, ProbeNew: r.probeNew})()
 	w.watch() // the directories of the files the configuration names
 	loopDone := make(chan struct{})
 	go func() { defer close(loopDone); r.run(ctx) }()

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/certgate/certgate/internal/gateway"
@@ -11,15 +12,81 @@ import (
 // The node's schedules over its gateway: the gateway serves, the node
 // decides when housekeeping runs.
 
+// DefaultBackendProbeInterval is the time between probes of every https
+// back end's certificate when the options leave it 0.
+const DefaultBackendProbeInterval = 5 * time.Minute
+
+// expiryWarnInterval is how often the stage client certificates are
+// checked for expiry (gateway.Gateway.WarnExpiring repeats a warning at
+// most once a day per certificate).
+const expiryWarnInterval = time.Hour
+
+// jobOptions configure startJobs.
+type jobOptions struct {
+	// Now is the node's clock (nil: time.Now).
+	Now func() time.Time
+	// ProbeInterval is the time between probes of every https back end
+	// (0: DefaultBackendProbeInterval; negative: none).
+	ProbeInterval time.Duration
+	// ProbeNew receives after each Apply (the reconciler's probeNew);
+	// the integrations not probed yet are probed then.
+	ProbeNew <-chan struct{}
+}
+
 // startJobs starts the node's schedules over g until ctx ends; the
-// returned function stops them and waits. now is the node's clock (nil:
-// time.Now).
-func startJobs(ctx context.Context, g *gateway.Gateway, now func() time.Time) (stop func()) {
+// returned function stops them and waits.
+func startJobs(ctx context.Context, g *gateway.Gateway, opts jobOptions) (stop func()) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	interval := opts.ProbeInterval
+	if interval == 0 {
+		interval = DefaultBackendProbeInterval
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
+	var wg sync.WaitGroup
 	m := &memoryRelease{handshakes: g.Handshakes, release: debug.FreeOSMemory, now: now}
-	go func() { defer close(done); m.run(ctx) }()
-	return func() { cancel(); <-done }
+	wg.Go(func() { m.run(ctx) })
+	wg.Go(func() { probeBackends(ctx, g.ProbeBackends, interval, opts.ProbeNew) })
+	wg.Go(func() { every(ctx, expiryWarnInterval, func() { g.WarnExpiring(now()) }) })
+	return func() { cancel(); wg.Wait() }
+}
+
+// probeBackends probes the integrations not probed yet whenever probeNew
+// receives, and every one of them each interval (none when interval is
+// negative), until ctx ends. One probe round runs at a time.
+func probeBackends(ctx context.Context, probe func(ctx context.Context, onlyNew bool), interval time.Duration, probeNew <-chan struct{}) {
+	var tick <-chan time.Time
+	if interval > 0 {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-probeNew:
+			probe(ctx, true)
+		case <-tick:
+			probe(ctx, false)
+		}
+	}
+}
+
+// every runs fn each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
 }
 
 // The end of a burst of handshakes (see memoryRelease): looked for every

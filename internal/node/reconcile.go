@@ -31,10 +31,15 @@ type reconciler struct {
 	// applied, if set, is told of a snapshot applied because a CRL
 	// source changed.
 	applied func(*gateway.Snapshot)
+	// probeNew receives after every apply (buffered, never blocks the
+	// loop): the node's probe schedule (jobs.go) then probes the
+	// integrations not probed yet, so a new one is probed once right
+	// after it is applied.
+	probeNew chan struct{}
 }
 
 func newReconciler(log *slog.Logger, g *gateway.Gateway, crls *crlsource.Fetcher) *reconciler {
-	return &reconciler{log: log, g: g, crls: crls, jobs: make(chan func())}
+	return &reconciler{log: log, g: g, crls: crls, jobs: make(chan func()), probeNew: make(chan struct{}, 1)}
 }
 
 // current returns the snapshot last applied by the loop (nil before).
@@ -55,8 +60,8 @@ func (r *reconciler) compile(cfg *config.Config) (*gateway.Snapshot, error) {
 	return snap, nil
 }
 
-// apply swaps snap (compiled from cfg) in and makes the fetcher follow
-// its CRL sources.
+// apply swaps snap (compiled from cfg) in, makes the fetcher follow its
+// CRL sources and asks for the new integrations to be probed.
 func (r *reconciler) apply(cfg *config.Config, snap *gateway.Snapshot) error {
 	if err := r.g.Apply(snap); err != nil {
 		return err
@@ -64,6 +69,10 @@ func (r *reconciler) apply(cfg *config.Config, snap *gateway.Snapshot) error {
 	r.cfg = cfg
 	r.snap.Store(snap)
 	r.crls.Retain(uses(snap))
+	select {
+	case r.probeNew <- struct{}{}:
+	default: // a probe of new integrations is pending already
+	}
 	return nil
 }
 

@@ -82,6 +82,11 @@ type StoreOptions struct {
 	// NetHTTPOnly turns the gateway's HTTP/1.1 fast path off
 	// (gateway.Options.NetHTTPOnly).
 	NetHTTPOnly bool
+	// BackendProbeInterval is the time between probes of every https
+	// back end's certificate (0: DefaultBackendProbeInterval; negative:
+	// no periodic probes). New integrations are probed once right after
+	// they are applied either way.
+	BackendProbeInterval time.Duration
 }
 
 // StoreNode is a running store-backed gateway.
@@ -253,7 +258,7 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	}
 	log.Info("admin API listening", "url", n.AdminURL())
 
-	defer startJobs(ctx, n.g, opts.Now)()
+	defer startJobs(ctx, n.g, jobOptions{Now: opts.Now, ProbeInterval: opts.BackendProbeInterval, ProbeNew: n.r.probeNew})()
 	watch := st.Watch(ctx)
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	loopDone := make(chan struct{})
