@@ -242,7 +242,10 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	}
 	handler := admin.New(adminOpts)
 	cas := ca.New(ca.Options{Store: st, Key: n.key, Now: n.now, Logger: log, PublicURL: opts.PublicURL})
-	go resignCRLs(ctx, cas, n.now, crlResignInterval, log)
+	resignCtx, stopResign := context.WithCancel(ctx)
+	resignDone := make(chan struct{})
+	go func() { defer close(resignDone); resignCRLs(resignCtx, cas, n.now, crlResignInterval, log) }()
+	defer func() { stopResign(); <-resignDone }() // before the store closes
 	if n.adminLn = socks.take(opts.AdminListen); n.adminLn == nil {
 		n.g.Shutdown(context.Background())
 		return fmt.Errorf("--admin-listen %s: no socket was bound", opts.AdminListen)
