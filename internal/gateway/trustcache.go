@@ -31,7 +31,7 @@ func (c *compiler) cachedStore(i int, tc trust.Config, crls []rawCRL, sources []
 			if data == nil {
 				data = []byte(r.pem)
 			}
-			crl, err := trust.ParseCRL(data)
+			crl, err := trust.ParseCRLCompact(data) // New reads the entries into its compact index
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", r.field, err)
 			}
