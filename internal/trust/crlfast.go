@@ -180,7 +180,9 @@ var (
 // Go values per entry. It returns the number of entries.
 func walkRevoked(list cryptobyte.String, fn func(*crlEntry) error) (int, error) {
 	var e crlEntry
+	var lastTime cryptobyte.String // the encoding e.time was parsed from
 	n := 0
+	ok := false
 	for !list.Empty() {
 		var rc cryptobyte.String
 		if !list.ReadASN1Element(&e.raw, asn1.SEQUENCE) {
@@ -195,9 +197,28 @@ func walkRevoked(list cryptobyte.String, fn func(*crlEntry) error) (int, error) 
 			return n, errors.New("x509: malformed serial number")
 		}
 		e.serial = serial
-		var err error
-		if e.time, err = readASN1Time(&rc); err != nil {
+		// Revocation dates repeat (a batch revoked at once): one parse
+		// per distinct encoding, since a parse costs more than the rest
+		// of the entry.
+		var tm cryptobyte.String
+		switch {
+		case rc.PeekASN1Tag(asn1.UTCTime):
+			ok = rc.ReadASN1Element(&tm, asn1.UTCTime)
+		case rc.PeekASN1Tag(asn1.GeneralizedTime):
+			ok = rc.ReadASN1Element(&tm, asn1.GeneralizedTime)
+		default:
+			ok = false
+		}
+		if !ok {
 			return n, errors.New("x509: malformed revocationDate")
+		}
+		if !bytes.Equal(tm, lastTime) {
+			parse := tm
+			t, err := readASN1Time(&parse)
+			if err != nil {
+				return n, errors.New("x509: malformed revocationDate")
+			}
+			e.time, lastTime = t, tm
 		}
 		e.reason, e.indirect, e.critical, e.exts = 0, false, nil, nil
 		var present bool
