@@ -11,13 +11,7 @@ import (
 // whatever its width or sign, and serials not put are not found; the
 // set sizes its records to the widest serial.
 func TestRevokedSet(t *testing.T) {
-	hex := func(s string) *big.Int {
-		n, ok := new(big.Int).SetString(s, 16)
-		if !ok {
-			t.Fatalf("bad hex %q", s)
-		}
-		return n
-	}
+	hex := func(s string) *big.Int { return hexInt(t, s) }
 	in := []*big.Int{
 		big.NewInt(0), big.NewInt(1), big.NewInt(127), big.NewInt(128), big.NewInt(255), big.NewInt(256),
 		big.NewInt(-1), big.NewInt(-128), big.NewInt(-129), big.NewInt(-256),
