@@ -2,7 +2,6 @@ package trust
 
 import (
 	"bytes"
-	"hash/maphash"
 	"math/big"
 )
 
@@ -22,7 +21,6 @@ type revokedSet struct {
 	width int    // bytes per serial
 	recs  []byte // records of width+len(revocation) bytes
 	index []uint32
-	seed  maphash.Seed
 	wide  map[string]revocation // serials wider than maxSerialWidth, by DER content
 	n     int
 }
@@ -30,7 +28,7 @@ type revokedSet struct {
 // newRevokedSet returns a set sized for n serials of at most width
 // bytes (DER INTEGER content).
 func newRevokedSet(n, width int) *revokedSet {
-	s := &revokedSet{width: max(1, min(width, maxSerialWidth)), seed: maphash.MakeSeed()}
+	s := &revokedSet{width: max(1, min(width, maxSerialWidth))}
 	size := 8
 	for size < 2*n {
 		size *= 2
@@ -88,7 +86,7 @@ func (s *revokedSet) key(buf, der []byte) []byte {
 func (s *revokedSet) find(key []byte) (slot int, found bool) {
 	mask := len(s.index) - 1
 	recLen := s.width + len(revocation{})
-	for i := int(maphash.Bytes(s.seed, key)) & mask; ; i = (i + 1) & mask {
+	for i := int(hashSerial(key)) & mask; ; i = (i + 1) & mask {
 		r := s.index[i]
 		if r == 0 {
 			return i, false
@@ -121,6 +119,24 @@ func (s *revokedSet) get(n *big.Int) (revocation, bool) {
 }
 
 func (s *revokedSet) len() int { return s.n }
+
+// hashSerial is FNV-1a with a 64-bit finalizer (MurmurHash3's fmix64), so
+// that sequential serials spread over the index. It is not seeded (trust
+// takes no randomness): the serials come from a CRL whose signature
+// verified against a trusted CA.
+func hashSerial(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
 
 // integerContent appends the content of n's DER INTEGER encoding (minimal
 // two's complement) to dst, without allocating for non-negative n that
