@@ -117,8 +117,11 @@ type compiler struct {
 	crls FetchedCRLs
 	now  time.Time
 	sum  []byte // running digest input
-	read map[string]bool
-	snap *Snapshot
+	// trustKeys are the trust cache keys of the truststores, by index:
+	// digests of their content, CRLs included, for the snapshot ID.
+	trustKeys [][32]byte
+	read      map[string]bool
+	snap      *Snapshot
 
 	// System trust anchors for https back ends, loaded on first use.
 	sysLoaded bool
@@ -158,7 +161,7 @@ func (c *compiler) compile() (*Snapshot, error) {
 	if err := c.listeners(); err != nil {
 		return nil, err
 	}
-	cfgJSON, err := json.Marshal(c.cfg)
+	cfgJSON, err := json.Marshal(c.idConfig())
 	if err != nil {
 		return nil, fmt.Errorf("digest configuration: %w", err)
 	}
@@ -171,6 +174,21 @@ func (c *compiler) compile() (*Snapshot, error) {
 	}
 	sort.Strings(s.files)
 	return s, nil
+}
+
+// idConfig is the configuration as the snapshot ID digests it: each
+// truststore's inline CRLs (tens of megabytes for a million entries) are
+// replaced by its trust cache key, which digests them already, so a
+// compile does not encode them to JSON again.
+func (c *compiler) idConfig() *config.Config {
+	cfg := *c.cfg
+	cfg.Truststores = slices.Clone(c.cfg.Truststores)
+	for i := range cfg.Truststores {
+		if len(cfg.Truststores[i].CRLs) > 0 {
+			cfg.Truststores[i].CRLs = []string{"trust cache key " + hex.EncodeToString(c.trustKeys[i][:])}
+		}
+	}
+	return &cfg
 }
 
 // truststores builds every truststore in two passes: first the content
@@ -273,9 +291,11 @@ func (c *compiler) truststores() error {
 			sp.ts, sp.index, sp.url, why, staleEffect(tcs[sp.ts])))
 	}
 
+	c.trustKeys = make([][32]byte, len(c.cfg.Truststores))
 	for i, ts := range c.cfg.Truststores {
 		path := fmt.Sprintf("truststores[%d]", i)
 		tc := tcs[i]
+		c.trustKeys[i] = storeKey(tc, crls[i])
 		st, warns, err := c.cachedStore(i, tc, crls[i], sources)
 		if err != nil {
 			return fmt.Errorf("%s: truststore %q: %w", path, ts.Name, err)

@@ -20,8 +20,10 @@ type rawCRL struct {
 // configuration revision that does not touch a truststore with a
 // million-entry CRL does not parse that CRL again. A truststore with CRL
 // sources is always built (see newStore: what a fetched copy does to it
-// is decided per compile).
+// is decided per compile). Its cache key, storeKey(tc, crls), is in
+// c.trustKeys[i].
 func (c *compiler) cachedStore(i int, tc trust.Config, crls []rawCRL, sources []crlSourceSpec) (*trust.Store, []string, error) {
+	key := c.trustKeys[i] // storeKey(tc, crls)
 	build := func() (*trust.Store, []string, error) {
 		tc.CRLs = nil
 		for _, r := range crls {
@@ -29,7 +31,7 @@ func (c *compiler) cachedStore(i int, tc trust.Config, crls []rawCRL, sources []
 			if data == nil {
 				data = []byte(r.pem)
 			}
-			crl, err := trust.ParseCRL(data)
+			crl, err := trust.ParseCRLCompact(data) // New reads the entries into its compact index
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", r.field, err)
 			}
@@ -42,7 +44,7 @@ func (c *compiler) cachedStore(i int, tc trust.Config, crls []rawCRL, sources []
 			return build()
 		}
 	}
-	st, warns, _, err := c.g.trustCache.Store(storeKey(tc, crls), c.now, build)
+	st, warns, _, err := c.g.trustCache.Store(key, c.now, build)
 	return st, warns, err
 }
 

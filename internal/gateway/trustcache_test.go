@@ -44,7 +44,8 @@ func TestCompileReusesTruststoreVersions(t *testing.T) {
 				p := pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
 				return "    crls:\n      - |\n        " + strings.ReplaceAll(strings.TrimSpace(string(p)), "\n", "\n        ") + "\n"
 			}
-			ts := crlYAML(e.inter.CRL(t, zeroTime, alice.Cert.SerialNumber))
+			der1 := e.inter.CRL(t, zeroTime, alice.Cert.SerialNumber)
+			ts := crlYAML(der1)
 			s1, err := e.load(e.config(doms, ts, routes("")))
 			if err != nil {
 				t.Fatal(err)
@@ -69,6 +70,18 @@ func TestCompileReusesTruststoreVersions(t *testing.T) {
 			}
 			if s3.truststores["clients"] == s2.truststores["clients"] {
 				t.Fatal("a new CRL reused the old compiled store")
+			}
+			// The snapshot ID digests the CRLs through the trust cache
+			// key: a new CRL is a new ID, the same content the same ID.
+			if s3.ID == s1.ID {
+				t.Error("a new CRL compiled to the snapshot ID of the old one")
+			}
+			again, err := e.load(e.config(doms, crlYAML(der1), routes("")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.ID != s1.ID {
+				t.Errorf("the same configuration compiled to snapshot ID %s, then %s", s1.ID, again.ID)
 			}
 			if err := verdict(s3, "alice"); err != nil {
 				t.Errorf("alice after the new CRL: %v, want admitted", err)

@@ -17,13 +17,17 @@ type Item struct {
 	Body                   json.RawMessage
 }
 
-// Settings are the parts of the configuration a store-backed node takes
-// from its flags rather than from the store.
+// Settings are what Assemble takes besides the stored objects: the parts
+// of the configuration a store-backed node takes from its flags rather
+// than from the store, and a cache of decoded truststore versions.
 type Settings struct {
 	Listeners []config.Listener
 	Metrics   *config.Metrics
 	Log       *config.Log
 	Public    *config.Public
+	// Versions keeps decoded truststore versions across Assembles (see
+	// VersionCache); nil decodes every version every time.
+	Versions *VersionCache
 }
 
 // KeyOpener returns the PEM private key sealed as secret id.
@@ -99,8 +103,8 @@ func Assemble(items []Item, s Settings, openKey KeyOpener) (*config.Config, erro
 		}
 		info := &tsInfo{body: ts, versions: map[int]TruststoreVersion{}}
 		for _, vi := range children(KindTruststoreVersion, it.ID) {
-			var v TruststoreVersion
-			if err := decode(vi, &v); err != nil {
+			v, err := s.Versions.decode(vi)
+			if err != nil {
 				return nil, err
 			}
 			info.versions[v.Version] = v

@@ -196,7 +196,11 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		return err
 	}
 
-	n.settings = model.Settings{Listeners: []config.Listener{{Address: opts.Listen, DefaultDomain: opts.DefaultDomain}}}
+	// One cache of decoded truststore versions for the admin API's
+	// validation and the node's compiles: a write that does not touch a
+	// version with a million-entry CRL does not decode its 30 MB again.
+	n.settings = model.Settings{Listeners: []config.Listener{{Address: opts.Listen, DefaultDomain: opts.DefaultDomain}},
+		Versions: model.NewVersionCache(0)}
 	if opts.PublicListen != "" {
 		n.settings.Public = &config.Public{Address: opts.PublicListen}
 		if opts.PublicURL == "" {

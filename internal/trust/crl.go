@@ -33,7 +33,7 @@ type crlIndex struct {
 	// keys are the RawSubjectPublicKeyInfo of the CA certificates that
 	// the CRL's signature verified against when the Store was built.
 	keys    [][]byte
-	revoked serialMap[revocation]
+	revoked *revokedSet
 	sum     [32]byte // SHA-256 of the DER, for Version and duplicates
 }
 
@@ -163,28 +163,38 @@ func compileCRL(rl *x509.RevocationList, sum [32]byte, cas []*x509.Certificate, 
 		return nil, nil, fmt.Errorf("%s: signature does not verify against any CA certificate in the truststore: %w", name, lastErr)
 	}
 
-	x.revoked = newSerialMap[revocation](func(yield func(*big.Int) bool) {
-		for i := range rl.RevokedCertificateEntries {
-			if !yield(rl.RevokedCertificateEntries[i].SerialNumber) {
-				return
-			}
+	// The entries are read from the signed DER (not from
+	// rl.RevokedCertificateEntries, which ParseCRLCompact leaves empty)
+	// straight into the compact index.
+	revoked, err := revokedList(rl.RawTBSRevocationList)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	count, width := 0, 0
+	if _, err := walkRevoked(revoked, func(e *crlEntry) error {
+		count++ // and the widest serial, to size the index
+		if len(e.serial) <= maxSerialWidth {
+			width = max(width, len(e.serial))
 		}
+		return nil
+	}); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
+	}
+	x.revoked = newRevokedSet(count, width)
+	i := 0
+	total, err := walkRevoked(revoked, func(e *crlEntry) error {
+		i++
+		switch {
+		case e.indirect:
+			return fmt.Errorf("%s is an indirect CRL (entry %d names another issuer); indirect CRLs are not supported", name, i)
+		case e.critical != nil:
+			return fmt.Errorf("%s: entry %d has an unsupported critical extension %s", name, i, e.critical)
+		}
+		x.revoked.put(e.serial, packRevocation(e.time, e.reason))
+		return nil
 	})
-	for i := range rl.RevokedCertificateEntries {
-		e := &rl.RevokedCertificateEntries[i]
-		if e.SerialNumber == nil {
-			return nil, nil, fmt.Errorf("%s: entry %d has no serial number", name, i+1)
-		}
-		for _, ext := range e.Extensions {
-			switch {
-			case ext.Id.Equal(oidExtCertificateIssuer):
-				return nil, nil, fmt.Errorf("%s is an indirect CRL (entry %d names another issuer); indirect CRLs are not supported", name, i+1)
-			case ext.Id.Equal(oidExtReasonCode), ext.Id.Equal(oidExtInvalidityDate):
-			case ext.Critical:
-				return nil, nil, fmt.Errorf("%s: entry %d has an unsupported critical extension %s", name, i+1, ext.Id)
-			}
-		}
-		x.revoked.put(e.SerialNumber, packRevocation(e.RevocationTime, e.ReasonCode))
+	if err != nil {
+		return nil, nil, err
 	}
 	x.info.Entries = x.revoked.len()
 
@@ -200,7 +210,7 @@ func compileCRL(rl *x509.RevocationList, sum [32]byte, cas []*x509.Certificate, 
 	case x509.SHA1WithRSA, x509.ECDSAWithSHA1, x509.MD5WithRSA:
 		warns = append(warns, fmt.Sprintf("%s is signed with %s, a weak algorithm", name, rl.SignatureAlgorithm))
 	}
-	if n := len(rl.RevokedCertificateEntries) - x.info.Entries; n > 0 {
+	if n := total - x.info.Entries; n > 0 {
 		warns = append(warns, fmt.Sprintf("%s lists %d serial numbers more than once", name, n))
 	}
 	return x, warns, nil

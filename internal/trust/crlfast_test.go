@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/cryptobyte"
 )
 
 // crlFixture signs a CRL with entries of every shape the lean parser
@@ -63,7 +64,7 @@ func TestParseLargeCRLMatchesCryptoX509(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := parseLargeCRL(der)
+		got, err := parseLargeCRL(der, true)
 		if err != nil {
 			t.Fatalf("%d entries: %v", n, err)
 		}
@@ -78,7 +79,7 @@ func TestParseLargeCRLMatchesCryptoX509(t *testing.T) {
 			bad := append([]byte(nil), der...)
 			i := len(bad) / 2
 			bad[i] ^= 0x01
-			if rl, err := parseLargeCRL(bad); err == nil && rl.CheckSignatureFrom(ca) == nil {
+			if rl, err := parseLargeCRL(bad, true); err == nil && rl.CheckSignatureFrom(ca) == nil {
 				t.Fatalf("%d entries: a changed byte still verifies", n)
 			}
 		}
@@ -88,14 +89,10 @@ func TestParseLargeCRLMatchesCryptoX509(t *testing.T) {
 // FuzzParseLargeCRL: on any input the lean parser and crypto/x509 agree
 // (both refuse, or both accept with equal results), and it never panics.
 func FuzzParseLargeCRL(f *testing.F) {
-	for _, n := range []int{0, 3, 12} {
-		der, _ := crlFixture(f, n)
-		f.Add(der)
-	}
-	f.Add([]byte{0x30, 0x03, 0x30, 0x01, 0x00})
+	addCRLSeeds(f)
 	f.Fuzz(func(t *testing.T, der []byte) {
 		want, werr := x509.ParseRevocationList(der)
-		got, gerr := parseLargeCRL(der)
+		got, gerr := parseLargeCRL(der, true)
 		if werr != nil {
 			if gerr == nil {
 				t.Fatalf("crypto/x509 refuses (%v) what parseLargeCRL accepts", werr)
@@ -123,3 +120,81 @@ var bigIntEqual = cmp.Comparer(func(a, b *big.Int) bool {
 	}
 	return a.Cmp(b) == 0
 })
+
+// FuzzCompactCRL: the streaming read that New indexes from (ParseCRL
+// without entries, then walkRevoked over the signed TBS into a
+// revokedSet) and crypto/x509 agree on any input: both refuse, or the
+// same serials are revoked, at the same times, for the same reasons (the
+// first listing of a serial wins).
+func FuzzCompactCRL(f *testing.F) {
+	addCRLSeeds(f)
+	f.Fuzz(func(t *testing.T, der []byte) {
+		want, werr := x509.ParseRevocationList(der)
+		got, gerr := parseLargeCRL(der, false)
+		var list cryptobyte.String
+		if gerr == nil {
+			if len(got.RevokedCertificateEntries) != 0 {
+				t.Fatal("entries kept")
+			}
+			list, gerr = revokedList(got.RawTBSRevocationList)
+		}
+		var entries []x509.RevocationListEntry
+		width := 0
+		if gerr == nil {
+			_, gerr = walkRevoked(list, func(e *crlEntry) error {
+				entries = append(entries, x509.RevocationListEntry{SerialNumber: integer(e.serial), RevocationTime: e.time, ReasonCode: e.reason})
+				if len(e.serial) <= maxSerialWidth {
+					width = max(width, len(e.serial))
+				}
+				return nil
+			})
+		}
+		if werr != nil {
+			if gerr == nil {
+				t.Fatalf("crypto/x509 refuses (%v) what the streaming read accepts", werr)
+			}
+			return
+		}
+		if gerr != nil {
+			if len(want.Raw) != len(der) {
+				return // trailing bytes, which crypto/x509 ignores
+			}
+			t.Fatalf("the streaming read refuses (%v) what crypto/x509 accepts", gerr)
+		}
+		if len(entries) != len(want.RevokedCertificateEntries) {
+			t.Fatalf("%d entries, crypto/x509 has %d", len(entries), len(want.RevokedCertificateEntries))
+		}
+		set := newRevokedSet(len(entries), width)
+		first := map[string]revocation{}
+		for i, w := range want.RevokedCertificateEntries {
+			g := entries[i]
+			if g.SerialNumber.Cmp(w.SerialNumber) != 0 || !g.RevocationTime.Equal(w.RevocationTime) || g.ReasonCode != w.ReasonCode {
+				t.Fatalf("entry %d: %v %v %d, crypto/x509 has %v %v %d", i, g.SerialNumber, g.RevocationTime, g.ReasonCode,
+					w.SerialNumber, w.RevocationTime, w.ReasonCode)
+			}
+			r := packRevocation(g.RevocationTime, g.ReasonCode)
+			set.put(integerContent(nil, g.SerialNumber), r)
+			if _, ok := first[w.SerialNumber.String()]; !ok {
+				first[w.SerialNumber.String()] = r
+			}
+		}
+		for _, w := range want.RevokedCertificateEntries {
+			if r, ok := set.get(w.SerialNumber); !ok || r != first[w.SerialNumber.String()] {
+				t.Fatalf("serial %v: %v, %t; want %v", w.SerialNumber, r, ok, first[w.SerialNumber.String()])
+			}
+		}
+		if set.len() != len(first) {
+			t.Fatalf("%d serials held, want %d", set.len(), len(first))
+		}
+	})
+}
+
+// addCRLSeeds seeds a CRL parser's fuzz target with fixtures of every
+// entry shape and a minimal malformed input.
+func addCRLSeeds(f *testing.F) {
+	for _, n := range []int{0, 3, 12} {
+		der, _ := crlFixture(f, n)
+		f.Add(der)
+	}
+	f.Add([]byte{0x30, 0x03, 0x30, 0x01, 0x00})
+}

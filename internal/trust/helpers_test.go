@@ -3,6 +3,7 @@ package trust
 import (
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"math/big"
 	"testing"
 	"time"
 
@@ -70,4 +71,14 @@ func caCerts(cas []*pkitest.CA) []*x509.Certificate {
 		out[i] = ca.Cert
 	}
 	return out
+}
+
+// hexInt returns the integer with hex digits s.
+func hexInt(t *testing.T, s string) *big.Int {
+	t.Helper()
+	n, ok := new(big.Int).SetString(s, 16)
+	if !ok {
+		t.Fatalf("bad hex %q", s)
+	}
+	return n
 }

@@ -137,12 +137,28 @@ func joinInts(ns []int) string {
 // [ErrPrivateKey]) are errors. It checks the encoding only; [New] checks
 // the signature against the truststore's CAs.
 func ParseCRL(data []byte) (*x509.RevocationList, error) {
-	return ParseCRLLimit(data, MaxInputSize)
+	return parseCRL(data, MaxInputSize, true)
 }
 
 // ParseCRLLimit is ParseCRL with another size limit, for CRLs whose size
 // bound is configured (such as a fetched CRL source's maxBytes).
 func ParseCRLLimit(data []byte, limit int64) (*x509.RevocationList, error) {
+	return parseCRL(data, limit, true)
+}
+
+// ParseCRLCompact is ParseCRL for callers that only give the CRL to [New]
+// or [CheckCRL] (which read the revoked entries from its DER into a
+// compact index): a CRL of 256 KiB or more has its entries checked as
+// ParseCRL checks them, but RevokedCertificateEntries and
+// RevokedCertificates are left empty. For a million entries that saves
+// about 440 MB of x509.RevocationListEntry values.
+func ParseCRLCompact(data []byte) (*x509.RevocationList, error) {
+	return parseCRL(data, MaxInputSize, false)
+}
+
+// parseCRL is ParseCRL with a size limit; entries says whether a large
+// CRL's entries are kept as Go values.
+func parseCRL(data []byte, limit int64, entries bool) (*x509.RevocationList, error) {
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("CRL is %d bytes; at most %d are accepted", len(data), limit)
 	}
@@ -150,7 +166,7 @@ func ParseCRLLimit(data []byte, limit int64) (*x509.RevocationList, error) {
 		return nil, errors.New("CRL is empty")
 	}
 	if !bytes.Contains(data, pemBegin) {
-		rl, err := parseCRLDER(data)
+		rl, err := parseCRLDER(data, entries)
 		if err != nil {
 			return nil, fmt.Errorf("parse DER CRL: %w", err)
 		}
@@ -187,7 +203,7 @@ func ParseCRLLimit(data []byte, limit int64) (*x509.RevocationList, error) {
 	if der == nil {
 		return nil, errors.New("no CRL found: expected DER or a PEM block starting with -----BEGIN X509 CRL-----")
 	}
-	rl, err := parseCRLDER(der)
+	rl, err := parseCRLDER(der, entries)
 	if err != nil {
 		return nil, fmt.Errorf("parse PEM CRL: %w", err)
 	}
@@ -195,8 +211,9 @@ func ParseCRLLimit(data []byte, limit int64) (*x509.RevocationList, error) {
 }
 
 // parseCRLDER is x509.ParseRevocationList, which ignores trailing bytes,
-// made strict: the DER must be exactly one element.
-func parseCRLDER(der []byte) (*x509.RevocationList, error) {
+// made strict: the DER must be exactly one element. entries says whether
+// a large CRL's entries are kept (see parseLargeCRL).
+func parseCRLDER(der []byte, entries bool) (*x509.RevocationList, error) {
 	var v asn1.RawValue
 	rest, err := asn1.Unmarshal(der, &v)
 	if err != nil {
@@ -206,7 +223,7 @@ func parseCRLDER(der []byte) (*x509.RevocationList, error) {
 		return nil, fmt.Errorf("%d bytes of trailing data", len(rest))
 	}
 	if len(der) >= largeCRL {
-		return parseLargeCRL(der)
+		return parseLargeCRL(der, entries)
 	}
 	return x509.ParseRevocationList(der)
 }

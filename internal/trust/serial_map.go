@@ -5,13 +5,13 @@ import (
 	"time"
 )
 
-// serialMap maps certificate serial numbers to values with O(1) lookups.
-// It is built for CRLs with millions of entries: serials of up to 16 or 20
-// bytes (RFC 5280 4.1.2.2 allows 20; 16 is the common random 128-bit
-// serial) are keyed by their big-endian bytes left-padded to a fixed-size
-// array, so an entry costs no allocation and little memory. Longer or
-// negative serials (non-conforming, but seen in the wild) go to a third
-// map keyed by sign and bytes.
+// serialMap maps certificate serial numbers to values with O(1) lookups,
+// for the deny-list (CRLs use the more compact revokedSet): serials of up
+// to 16 or 20 bytes (RFC 5280 4.1.2.2 allows 20; 16 is the common random
+// 128-bit serial) are keyed by their big-endian bytes left-padded to a
+// fixed-size array, so an entry costs no allocation. Longer or negative
+// serials (non-conforming, but seen in the wild) go to a third map keyed
+// by sign and bytes.
 type serialMap[V any] struct {
 	k16   map[[16]byte]V
 	k20   map[[20]byte]V

@@ -8,13 +8,7 @@ import (
 )
 
 func TestSerialMap(t *testing.T) {
-	hex := func(s string) *big.Int {
-		n, ok := new(big.Int).SetString(s, 16)
-		if !ok {
-			t.Fatalf("bad hex %q", s)
-		}
-		return n
-	}
+	hex := func(s string) *big.Int { return hexInt(t, s) }
 	in := []*big.Int{
 		big.NewInt(0),
 		big.NewInt(1),
