@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -59,13 +58,9 @@ func (a *adminFlags) waitApplied(ctx context.Context, c *client.Client, rev int6
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var st struct {
-			ActiveRevision    int64  `json:"activeRevision"`
-			LastError         string `json:"lastError"`
-			LastErrorRevision int64  `json:"lastErrorRevision"`
-		}
-		if _, err := c.Do(ctx, http.MethodGet, "/v1/status", nil, &st, nil); err != nil {
-			return err
+		st, err := c.Status(ctx)
+		if err != nil {
+			return problemError(err)
 		}
 		if st.ActiveRevision >= rev {
 			return nil

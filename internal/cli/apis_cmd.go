@@ -206,5 +206,13 @@ var statusCmd = func(ctx context.Context, args []string, stdout, stderr io.Write
 	if _, err := parseWithPositional(fs, args, 0); err != nil {
 		return err
 	}
-	return a.get(ctx, stdout, "/v1/status")
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		return problemError(err)
+	}
+	return a.show(stdout, st)
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"flag"
 	"io"
-	"net/http"
 
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/client"
+	"github.com/certgate/certgate/internal/config"
 )
 
 type domainFlags struct {
@@ -34,64 +34,53 @@ func newDomainFlags(name, synopsis string, stderr io.Writer) (*flag.FlagSet, *ad
 	return fs, a, d
 }
 
-// body returns the JSON fields the flags set (for POST, or a merge patch).
-func (d *domainFlags) body() (map[string]any, error) {
-	b := map[string]any{}
+// apply sets what the flags give on req (a new domain, or the current
+// one for an update) and reports whether any flag changed something.
+func (d *domainFlags) apply(req *api.DomainRequest) (bool, error) {
+	changed := false
 	if len(d.hosts) > 0 {
-		b["hosts"] = []string(d.hosts)
+		req.Hosts, changed = d.hosts, true
 	}
-	cert := map[string]any{}
 	if d.cert != "" {
 		pem, err := readPEMFile("cert", d.cert)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		cert["certPEM"] = pem
+		req.Certificate.CertPEM, changed = pem, true
 	}
 	if d.key != "" {
 		pem, err := readPEMFile("key", d.key)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		cert["keyPEM"] = pem
+		req.Certificate.KeyPEM, changed = pem, true
 	}
-	if len(cert) > 0 {
-		b["certificate"] = cert
-	}
-	ca := map[string]any{}
 	if d.mode != "" {
-		ca["mode"] = d.mode
+		req.ClientAuth.Mode, changed = config.ClientAuthMode(d.mode), true
 	}
 	if d.truststore != "" {
-		ca["truststore"] = d.truststore
+		req.ClientAuth.Truststore, changed = d.truststore, true
 	}
 	if d.tsVersion != "" {
 		n, err := intOrLatest(d.tsVersion)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		ca["truststoreVersion"] = n
+		req.ClientAuth.TruststoreVersion, changed = n, true
 	}
 	if d.failure != "" {
-		ca["failureResponse"] = d.failure
-	}
-	if len(ca) > 0 {
-		b["clientAuth"] = ca
+		req.ClientAuth.FailureResponse, changed = d.failure, true
 	}
 	if len(d.dialects) > 0 {
-		b["headers"] = map[string]any{"dialects": []string(d.dialects)}
+		req.Headers.Dialects, changed = d.dialects, true
 	}
-	tls := map[string]any{}
 	if d.minTLS != "" {
-		tls["minVersion"] = d.minTLS
+		req.TLS.MinVersion, changed = d.minTLS, true
 	}
 	if len(d.cipherSuites) > 0 {
-		tls["cipherSuites"] = []string(d.cipherSuites)
+		req.TLS.CipherSuites, changed = d.cipherSuites, true
 	}
-	if len(tls) > 0 {
-		b["tls"] = tls
-	}
-	return b, nil
+	return changed, nil
 }
 
 var domainsCmd = resourceCommand("domains", map[string]verb{
@@ -103,11 +92,13 @@ var domainsCmd = resourceCommand("domains", map[string]verb{
 		if len(d.hosts) == 0 || d.cert == "" || d.key == "" {
 			return usageError("--host, --cert and --key are required")
 		}
-		body, err := d.body()
-		if err != nil {
+		var in api.DomainRequest
+		if _, err := d.apply(&in); err != nil {
 			return err
 		}
-		return a.write(ctx, stdout, http.MethodPost, "/v1/domains", body, nil)
+		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+			return c.CreateDomain(ctx, in)
+		})
 	}},
 	"update": {"change a domain (only the flags given), e.g. --truststore-version 3", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs, a, d := newDomainFlags("domains update", "HOST [flags]", stderr)
@@ -115,18 +106,28 @@ var domainsCmd = resourceCommand("domains", map[string]verb{
 		if err != nil {
 			return err
 		}
-		body, err := d.body()
-		if err != nil {
+		if changed, err := d.apply(&api.DomainRequest{}); err != nil {
 			return err
-		}
-		if len(body) == 0 {
+		} else if !changed {
 			return usageError("nothing to change: give at least one flag")
 		}
-		id, err := a.resolve(ctx, "/v1/domains", pos[0])
+		id, err := a.resolveID(ctx, "/v1/domains", pos[0])
 		if err != nil {
 			return err
 		}
-		return a.write(ctx, stdout, http.MethodPatch, "/v1/domains/"+id, body, nil)
+		// Read, change, and write back only if nobody changed it since;
+		// the sealed key stays unless --cert and --key replace it.
+		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+			cur, resp, err := c.Domain(ctx, id)
+			if err != nil {
+				return nil, resp, err
+			}
+			in := api.DomainRequest{Hosts: cur.Hosts, Certificate: api.CertificateRequest{CertPEM: cur.Certificate.CertPEM}, TLS: cur.TLS, ClientAuth: cur.ClientAuth, Headers: cur.Headers}
+			if _, err := d.apply(&in); err != nil {
+				return nil, resp, err
+			}
+			return c.ReplaceDomain(ctx, id, in, resp.ETag)
+		})
 	}},
 	"list":   {"list domains", listAll("domains list", "/v1/domains", "id", "hosts", "clientAuth.mode", "clientAuth.truststore", "clientAuth.truststoreVersion", "certificateInfo.notAfter")},
 	"get":    {"show a domain", onNamed("domains get", "/v1/domains", getObject)},

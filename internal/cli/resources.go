@@ -235,7 +235,7 @@ func deleteObject(ctx context.Context, a *adminFlags, stdout io.Writer, path str
 }
 
 // typed runs a write of the typed client, waits until its revision is
-// served and prints its answer as write does.
+// served and prints its answer.
 func (a *adminFlags) typed(ctx context.Context, stdout io.Writer, do func(c *client.Client) (any, *client.Response, error)) error {
 	c, err := a.client()
 	if err != nil {
@@ -248,9 +248,35 @@ func (a *adminFlags) typed(ctx context.Context, stdout io.Writer, do func(c *cli
 	if err := a.waitApplied(ctx, c, resp.Revision); err != nil {
 		return err
 	}
-	raw, err := json.Marshal(out)
+	return a.show(stdout, out)
+}
+
+// show prints a typed answer in the chosen format; cols pick a list's
+// table columns as print does.
+func (a *adminFlags) show(stdout io.Writer, v any, cols ...string) error {
+	raw, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return a.print(stdout, raw)
+	return a.print(stdout, raw, cols...)
+}
+
+// deleted runs a delete of the typed client, waits until its revision is
+// served and says what is gone.
+func (a *adminFlags) deleted(ctx context.Context, stdout io.Writer, what string, do func(c *client.Client) (*client.Response, error)) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	resp, err := do(c)
+	if err != nil {
+		return problemError(err)
+	}
+	if err := a.waitApplied(ctx, c, resp.Revision); err != nil {
+		return err
+	}
+	if a.output == "table" {
+		fmt.Fprintf(stdout, "%s deleted\n", what)
+	}
+	return nil
 }
