@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 
 	"github.com/certgate/certgate/internal/api"
@@ -85,12 +86,14 @@ func (d *domainFlags) apply(req *api.DomainRequest) (bool, error) {
 
 var domainsCmd = resourceCommand("domains", map[string]verb{
 	"create": {"create a domain", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs, a, d := newDomainFlags("domains create", "--host H --cert FILE --key FILE [flags]", stderr)
-		if _, err := parseWithPositional(fs, args, 0); err != nil {
+		fs, a, d := newDomainFlags("domains create", "HOST --cert FILE --key FILE [--host MORE ...] [flags]", stderr)
+		pos, err := parseUpTo(fs, args, 1)
+		if err != nil {
 			return err
 		}
+		d.hosts = append(multiFlag(pos), d.hosts...)
 		if len(d.hosts) == 0 || d.cert == "" || d.key == "" {
-			return usageError("--host, --cert and --key are required")
+			return usageError("HOST (or --host), --cert and --key are required")
 		}
 		var in api.DomainRequest
 		if _, err := d.apply(&in); err != nil {
@@ -129,29 +132,146 @@ var domainsCmd = resourceCommand("domains", map[string]verb{
 			return c.ReplaceDomain(ctx, id, in, resp.ETag)
 		})
 	}},
-	"list":   {"list domains", listAll("domains list", "/v1/domains", "id", "hosts", "clientAuth.mode", "clientAuth.truststore", "clientAuth.truststoreVersion", "certificateInfo.notAfter")},
-	"get":    {"show a domain", onNamed("domains get", "/v1/domains", getObject)},
-	"delete": {"delete a domain", onNamed("domains delete", "/v1/domains", deleteObject)},
-	"map": {"map a base path of a domain to an API", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("domains map", "HOST --api NAME [--base-path /v1] [--stage STAGE]", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		apiName := fs.String("api", "", "API name (required)")
-		base := fs.String("base-path", "/", "base path")
-		stage := fs.String("stage", "", "stage of the API (default: its only stage, if it has one)")
-		pos, err := parseWithPositional(fs, args, 1)
-		if err != nil {
-			return err
-		}
-		if *apiName == "" {
-			return usageError("--api is required")
-		}
-		id, err := a.resolveID(ctx, "/v1/domains", pos[0])
-		if err != nil {
-			return err
-		}
-		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
-			return c.CreateMapping(ctx, id, api.MappingSpec{BasePath: *base, API: *apiName, Stage: *stage})
-		})
-	}},
+	"list":           {"list domains", listAll("domains list", "/v1/domains", "id", "hosts", "clientAuth.mode", "clientAuth.truststore", "clientAuth.truststoreVersion", "certificateInfo.notAfter")},
+	"get":            {"show a domain", onNamed("domains get", "/v1/domains", getObject)},
+	"delete":         {"delete a domain", onNamed("domains delete", "/v1/domains", deleteObject)},
+	"add-mapping":    {"map a base path of a domain to an API stage", runAddMapping},
+	"map":            {"same as add-mapping", runAddMapping},
+	"mappings":       {"list a domain's base-path mappings", runMappings},
+	"update-mapping": {"change a mapping's API, stage or base path", runUpdateMapping},
+	"delete-mapping": {"delete a base-path mapping", runDeleteMapping},
 })
+
+// mappingID finds the mapping of domain domainID at base path ref (or
+// with ID ref).
+func mappingID(ctx context.Context, c *client.Client, host, domainID, ref string) (*api.Mapping, error) {
+	ms, err := c.Mappings(ctx, domainID)
+	if err != nil {
+		return nil, problemError(err)
+	}
+	for _, m := range ms {
+		if m.ID == ref || m.BasePath == ref {
+			return &m, nil
+		}
+	}
+	return nil, &exitError{code: 1, err: fmt.Errorf("domain %s has no mapping at %s; see certgate domains mappings %s", host, ref, host)}
+}
+
+// domainCommand parses a command on a domain (HOST first) and returns
+// its ID and the positional arguments.
+func domainCommand(ctx context.Context, fs *flag.FlagSet, a *adminFlags, args []string, names []string) (string, []string, error) {
+	pos, err := parseNamed(fs, args, names)
+	if err != nil {
+		return "", nil, err
+	}
+	id, err := a.resolveID(ctx, "/v1/domains", pos[0])
+	return id, pos, err
+}
+
+func runMappings(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("domains mappings", "HOST", stderr)
+	a := &adminFlags{}
+	a.register(fs)
+	id, _, err := domainCommand(ctx, fs, a, args, []string{"HOST"})
+	if err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	ms, err := c.Mappings(ctx, id)
+	if err != nil {
+		return problemError(err)
+	}
+	if ms == nil {
+		ms = []api.Mapping{}
+	}
+	return a.show(stdout, ms, "basePath", "api", "stage", "id")
+}
+
+func runUpdateMapping(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("domains update-mapping", "HOST BASE-PATH [--api NAME] [--stage STAGE] [--base-path NEW]", stderr)
+	a := &adminFlags{}
+	a.register(fs)
+	apiName := fs.String("api", "", "API the base path maps to")
+	stage := fs.String("stage", "", "stage of the API")
+	base := fs.String("base-path", "", "new base path")
+	id, pos, err := domainCommand(ctx, fs, a, args, []string{"HOST", "BASE-PATH"})
+	if err != nil {
+		return err
+	}
+	set := given(fs)
+	if len(set) == 0 {
+		return usageError("nothing to change: give --api, --stage or --base-path")
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	m, err := mappingID(ctx, c, pos[0], id, pos[1])
+	if err != nil {
+		return err
+	}
+	return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+		cur, resp, err := c.Mapping(ctx, id, m.ID)
+		if err != nil {
+			return nil, resp, err
+		}
+		in := cur.MappingSpec
+		if set["api"] {
+			in.API = *apiName
+		}
+		if set["stage"] {
+			in.Stage = *stage
+		}
+		if set["base-path"] {
+			in.BasePath = *base
+		}
+		return c.UpdateMapping(ctx, id, m.ID, in, resp.ETag)
+	})
+}
+
+func runDeleteMapping(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("domains delete-mapping", "HOST BASE-PATH", stderr)
+	a := &adminFlags{}
+	a.register(fs)
+	id, pos, err := domainCommand(ctx, fs, a, args, []string{"HOST", "BASE-PATH"})
+	if err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	m, err := mappingID(ctx, c, pos[0], id, pos[1])
+	if err != nil {
+		return err
+	}
+	return a.deleted(ctx, stdout, "mapping "+m.BasePath+" of domain "+pos[0], func(c *client.Client) (*client.Response, error) {
+		return c.DeleteMapping(ctx, id, m.ID)
+	})
+}
+
+func runAddMapping(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("domains add-mapping", "HOST --api NAME [--base-path /v1] [--stage STAGE]", stderr)
+	a := &adminFlags{}
+	a.register(fs)
+	apiName := fs.String("api", "", "API name (required)")
+	base := fs.String("base-path", "/", "base path")
+	stage := fs.String("stage", "", "stage of the API (default: its only stage, if it has one)")
+	pos, err := parseWithPositional(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	if *apiName == "" {
+		return usageError("--api is required")
+	}
+	id, err := a.resolveID(ctx, "/v1/domains", pos[0])
+	if err != nil {
+		return err
+	}
+	return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+		return c.CreateMapping(ctx, id, api.MappingSpec{BasePath: *base, API: *apiName, Stage: *stage})
+	})
+}

@@ -149,14 +149,12 @@ func truststoreFlags(name, synopsis string, stderr io.Writer) (*flag.FlagSet, *a
 
 var truststoresCmd = resourceCommand("truststores", map[string]verb{
 	"create": {"create a truststore (its version 1) from a CA bundle", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs, a, t := truststoreFlags("truststores create", "--name NAME (--ca-bundle FILE | --ca CA) [flags]", stderr)
-		name := fs.String("name", "", "truststore name (required)")
+		fs, a, t := truststoreFlags("truststores create", "NAME (--ca-bundle FILE | --ca CA) [flags]", stderr)
+		name := fs.String("name", "", "truststore name (an alias of NAME)")
 		desc := fs.String("description", "", "description")
-		if _, err := parseWithPositional(fs, args, 0); err != nil {
+		pos, err := parseNamed(fs, args, []string{"NAME"}, name)
+		if err != nil {
 			return err
-		}
-		if *name == "" {
-			return usageError("--name is required")
 		}
 		if err := t.check(); err != nil {
 			return err
@@ -165,7 +163,7 @@ var truststoresCmd = resourceCommand("truststores", map[string]verb{
 		if err != nil {
 			return err
 		}
-		in := api.TruststoreCreate{Name: *name, Description: *desc, VersionContent: firstVersion(u)}
+		in := api.TruststoreCreate{Name: pos[0], Description: *desc, VersionContent: firstVersion(u)}
 		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
 			return c.CreateTruststore(ctx, in)
 		})
