@@ -129,14 +129,29 @@ func TestChangeEverythingCLI(t *testing.T) {
 		t.Errorf("apis get after the deletes still lists children:\n%s", out)
 	}
 
+	// One argument style: the name first everywhere; cas create uses it
+	// as the common name.
+	cli("cas", "create", "partners-ca")
+	if out := cli("cas", "get", "partners-ca", "-o", "json"); !strings.Contains(out, "CN=partners-ca") {
+		t.Errorf("cas create NAME does not use the name as the common name:\n%s", out)
+	}
+	if out := cli("cas", "issue", "partners-ca", "--generate-key", "--subject-cn", "partner-1", "--key-out", filepath.Join(work, "partner-1.key")); !strings.Contains(out, "BEGIN CERTIFICATE") {
+		t.Errorf("cas issue partners-ca:\n%s", out)
+	}
+	cli("truststores", "create", "partners", "--ca", "partners-ca")
+	cli("domains", "update", "a.test", "--mode", "verify", "--truststore", "partners")
+	if out := cli("domains", "get", "a.test"); !regexp.MustCompile(`(?m)^MODE:\s+verify$`).MatchString(out) || strings.Contains(out, "BEGIN") {
+		t.Errorf("domains get after update:\n%s", out)
+	}
+
 	// Errors name CLI commands and the flag meant.
 	if out := fails(1, "apis", "delete-integration", "orders", "nope"); !strings.Contains(out, "integration nope not found; see certgate apis get") {
 		t.Errorf("unknown integration:\n%s", out)
 	}
-	if out := fails(1, "truststores", "get", "partners"); !strings.Contains(out, "truststore partners not found; see certgate truststores list") || strings.Contains(out, "/v1/") {
+	if out := fails(1, "truststores", "get", "nope"); !strings.Contains(out, "truststore nope not found; see certgate truststores list") || strings.Contains(out, "/v1/") {
 		t.Errorf("unknown truststore:\n%s", out)
 	}
-	if out := fails(2, "truststores", "create", "partners", "--ca-bundle", newFile, "--max-dpth", "2"); !strings.Contains(out, "unknown flag --max-dpth; did you mean --max-depth?") {
+	if out := fails(2, "truststores", "create", "others", "--ca-bundle", newFile, "--max-dpth", "2"); !strings.Contains(out, "unknown flag --max-dpth; did you mean --max-depth?") {
 		t.Errorf("misspelled flag:\n%s", out)
 	}
 	if out := fails(2, "apis", "update-integration", "orders"); !strings.Contains(out, "INTEGRATION is required") {

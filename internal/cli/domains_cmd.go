@@ -132,7 +132,7 @@ var domainsCmd = resourceCommand("domains", map[string]verb{
 			return c.ReplaceDomain(ctx, id, in, resp.ETag)
 		})
 	}},
-	"list":           {"list domains", listAll("domains list", "/v1/domains", "id", "hosts", "clientAuth.mode", "clientAuth.truststore", "clientAuth.truststoreVersion", "certificateInfo.notAfter")},
+	"list":           {"list domains", listAll("domains list", "/v1/domains", "id", "hosts", "clientAuth.mode", "clientAuth.truststore", "clientAuth.truststoreVersion", "certificateInfo.notAfter=CERTIFICATE EXPIRES")},
 	"get":            {"show a domain", onNamed("domains get", "/v1/domains", getObject)},
 	"delete":         {"delete a domain", onNamed("domains delete", "/v1/domains", deleteObject)},
 	"add-mapping":    {"map a base path of a domain to an API stage", runAddMapping},
