@@ -236,21 +236,25 @@ func runUpdateIntegration(ctx context.Context, args []string, stdout, stderr io.
 	})
 }
 
-func runDeleteIntegration(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("apis delete-integration", "API INTEGRATION", stderr)
-	a := &adminFlags{}
-	a.register(fs)
-	apiID, pos, err := apiCommand(ctx, fs, a, args, []string{"API", "INTEGRATION"})
-	if err != nil {
-		return err
+// deleteAPIChild makes the delete verb of an API's child collection
+// (integrations, stages): certgate apis delete-KIND API NAME.
+func deleteAPIChild(kind, collection string, del func(c *client.Client, ctx context.Context, apiID, id string) (*client.Response, error)) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fs := newFlagSet("apis delete-"+kind, "API "+strings.ToUpper(kind), stderr)
+		a := &adminFlags{}
+		a.register(fs)
+		apiID, pos, err := apiCommand(ctx, fs, a, args, []string{"API", strings.ToUpper(kind)})
+		if err != nil {
+			return err
+		}
+		id, err := a.resolveID(ctx, "/v1/apis/"+apiID+"/"+collection, pos[1])
+		if err != nil {
+			return err
+		}
+		return a.deleted(ctx, stdout, kind+" "+pos[1]+" of API "+pos[0], func(c *client.Client) (*client.Response, error) {
+			return del(c, ctx, apiID, id)
+		})
 	}
-	id, err := a.resolveID(ctx, "/v1/apis/"+apiID+"/integrations", pos[1])
-	if err != nil {
-		return err
-	}
-	return a.deleted(ctx, stdout, "integration "+pos[1]+" of API "+pos[0], func(c *client.Client) (*client.Response, error) {
-		return c.DeleteIntegration(ctx, apiID, id)
-	})
 }
 
 func runUpdateRoute(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -304,23 +308,6 @@ func runDeleteRoute(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	return a.deleted(ctx, stdout, "route "+pos[1]+" of API "+pos[0], func(c *client.Client) (*client.Response, error) {
 		return c.DeleteRoute(ctx, apiID, id)
-	})
-}
-
-func runDeleteStage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("apis delete-stage", "API STAGE", stderr)
-	a := &adminFlags{}
-	a.register(fs)
-	apiID, pos, err := apiCommand(ctx, fs, a, args, []string{"API", "STAGE"})
-	if err != nil {
-		return err
-	}
-	id, err := a.resolveID(ctx, "/v1/apis/"+apiID+"/stages", pos[1])
-	if err != nil {
-		return err
-	}
-	return a.deleted(ctx, stdout, "stage "+pos[1]+" of API "+pos[0], func(c *client.Client) (*client.Response, error) {
-		return c.DeleteStage(ctx, apiID, id)
 	})
 }
 

@@ -51,7 +51,7 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 		})
 	}},
 	"update-integration": {"change an integration (only the flags given), e.g. its back end's CA bundle", runUpdateIntegration},
-	"delete-integration": {"delete an integration (refused while a route uses it)", runDeleteIntegration},
+	"delete-integration": {"delete an integration (refused while a route uses it)", deleteAPIChild("integration", "integrations", (*client.Client).DeleteIntegration)},
 	"add-route": {"add a route to an API", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("apis add-route", "API --path /widgets/{id} [--method GET] [flags]", stderr)
 		a := &adminFlags{}
@@ -75,7 +75,7 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 	"delete-route": {"delete a route", runDeleteRoute},
 	"set-stage":    {"change a stage's client certificate or variables (same as update-stage)", runUpdateStage},
 	"update-stage": {"change a stage's client certificate or variables", runUpdateStage},
-	"delete-stage": {"delete a stage (refused while a mapping uses it)", runDeleteStage},
+	"delete-stage": {"delete a stage (refused while a mapping uses it)", deleteAPIChild("stage", "stages", (*client.Client).DeleteStage)},
 	"routes": {"list an API's routes", onNamed("apis routes", "/v1/apis", func(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
 		return a.list(ctx, stdout, path+"/routes", "id", "method", "path", "integration", "requireClientCert", "websocket")
 	})},
