@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"github.com/certgate/certgate/internal/client"
-	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/suggest"
 )
 
 // verb is one action of a resource command.
@@ -137,7 +137,7 @@ func parseFlagSet(fs *flag.FlagSet, args []string) error {
 	if name, ok := strings.CutPrefix(err.Error(), undefined); ok {
 		var known []string
 		fs.VisitAll(func(f *flag.Flag) { known = append(known, "--"+f.Name) })
-		if s := config.Suggest("--"+name, known); s != "" {
+		if s := suggest.Closest("--"+name, known); s != "" {
 			return usageError("unknown flag --%s; did you mean %s?", name, s)
 		}
 		return usageError("unknown flag --%s (certgate %s -h lists the flags)", name, strings.TrimPrefix(fs.Name(), "certgate "))

@@ -582,11 +582,6 @@ func jsonFields(t reflect.Type) []jsonField {
 	return out
 }
 
-// Suggest returns the candidate that key most likely misspells, or "":
-// the one "did you mean" of the file's fields, also used by the CLI for
-// its flags and field names.
-func Suggest(key string, candidates []string) string { return suggest(key, candidates) }
-
 // suggest returns the candidate that key most likely misspells: one equal
 // but for case, else the closest within an edit distance of 2 (1 for
 // short names), else "".
