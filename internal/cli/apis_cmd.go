@@ -27,7 +27,7 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 	}},
 	"get":    {"show an API with its integrations, routes and stages", runAPIGet},
 	"list":   {"list APIs", listAll("apis list", "/v1/apis", "id", "name", "description")},
-	"delete": {"delete an API and its integrations, routes and stages", onNamed("apis delete", "/v1/apis", deleteObject)},
+	"delete": {"delete an API and its integrations, routes and stages", deleteNamed("apis delete", "/v1/apis", (*client.Client).DeleteAPI)},
 	"add-integration": {"add a back end to an API", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("apis add-integration", "API NAME --url URL [--timeout 30s] [--ca-bundle FILE] [--server-name N]", stderr)
 		a := &adminFlags{}

@@ -157,4 +157,16 @@ func TestChangeEverythingCLI(t *testing.T) {
 	if out := fails(2, "apis", "update-integration", "orders"); !strings.Contains(out, "INTEGRATION is required") {
 		t.Errorf("missing name:\n%s", out)
 	}
+
+	// Deletes by name; a truststore in use is refused until its domain
+	// is gone.
+	fails(1, "truststores", "delete", "partners")
+	if out := cli("domains", "delete", "a.test"); !strings.Contains(out, "domain a.test deleted") {
+		t.Errorf("domains delete:\n%s", out)
+	}
+	cli("truststores", "delete", "partners")
+	cli("apis", "delete", "orders")
+	if out := cli("apis", "list", "-o", "json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("apis list after apis delete orders:\n%s", out)
+	}
 }

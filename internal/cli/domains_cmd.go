@@ -134,7 +134,7 @@ var domainsCmd = resourceCommand("domains", map[string]verb{
 	}},
 	"list":           {"list domains", listAll("domains list", "/v1/domains", "id", "hosts", "clientAuth.mode", "clientAuth.truststore", "clientAuth.truststoreVersion", "certificateInfo.notAfter=CERTIFICATE EXPIRES")},
 	"get":            {"show a domain", onNamed("domains get", "/v1/domains", getObject)},
-	"delete":         {"delete a domain", onNamed("domains delete", "/v1/domains", deleteObject)},
+	"delete":         {"delete a domain", deleteNamed("domains delete", "/v1/domains", (*client.Client).DeleteDomain)},
 	"add-mapping":    {"map a base path of a domain to an API stage", runAddMapping},
 	"map":            {"same as add-mapping", runAddMapping},
 	"mappings":       {"list a domain's base-path mappings", runMappings},

@@ -329,6 +329,28 @@ func getObject(ctx context.Context, a *adminFlags, stdout io.Writer, path string
 	return a.get(ctx, stdout, path)
 }
 
+// deleteNamed makes the delete verb of a top-level collection: it
+// resolves NAME and deletes it through the typed client's del.
+func deleteNamed(cmd, collection string, del func(c *client.Client, ctx context.Context, id string) (*client.Response, error)) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fs := newFlagSet(cmd, "NAME", stderr)
+		a := &adminFlags{}
+		a.register(fs)
+		pos, err := parseWithPositional(fs, args, 1)
+		if err != nil {
+			return err
+		}
+		id, err := a.resolveID(ctx, collection, pos[0])
+		if err != nil {
+			return err
+		}
+		noun, _ := collectionOf(collection)
+		return a.deleted(ctx, stdout, noun+" "+pos[0], func(c *client.Client) (*client.Response, error) {
+			return del(c, ctx, id)
+		})
+	}
+}
+
 func deleteObject(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
 	return a.write(ctx, stdout, http.MethodDelete, path, nil, nil)
 }

@@ -225,7 +225,7 @@ var truststoresCmd = resourceCommand("truststores", map[string]verb{
 		}
 		return a.print(stdout, all, "version", "createdAt", "summary.caCount", "summary.crlCount", "summary.crlEntries", "settings", "warnings")
 	})},
-	"delete": {"delete a truststore (refused while a domain uses it)", onNamed("truststores delete", "/v1/truststores", deleteObject)},
+	"delete": {"delete a truststore (refused while a domain uses it)", deleteNamed("truststores delete", "/v1/truststores", (*client.Client).DeleteTruststore)},
 })
 
 // versionFacts are the fields of a version (as the admin API shows it)
