@@ -22,6 +22,15 @@ type ClientCertificatePatch struct {
 	Tags        map[string]string `json:"tags,omitempty"`
 }
 
+// ClientCertificateUpdate is a merge patch (RFC 7396) of PATCH
+// /v1/client-certificates/{id} as a client sends it: a nil Description
+// keeps the description ("" clears it); a tag set to nil is removed, the
+// tags left out are kept.
+type ClientCertificateUpdate struct {
+	Description *string            `json:"description,omitempty"`
+	Tags        map[string]*string `json:"tags,omitempty"`
+}
+
 // ClientCertificate is a generated client certificate as the API shows
 // it: the public certificate, never the key.
 type ClientCertificate struct {

@@ -1,6 +1,11 @@
 package api
 
 import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/certgate/certgate/internal/config"
@@ -106,4 +111,64 @@ type VersionChange struct {
 	Field string `json:"field"`
 	From  any    `json:"from,omitempty"`
 	To    any    `json:"to,omitempty"`
+}
+
+// VersionUpload is the body of POST /v1/truststores/{id}/versions as a
+// client sends it, where "left out" and "reset" differ: a nil field is
+// left out of the JSON and inherited from the version the new one
+// follows; a field named in Reset is sent as null and reset to its
+// default. (The server decodes the same body as a VersionContent.)
+type VersionUpload struct {
+	CABundle               *string            `json:"caBundle,omitempty"`
+	Intermediates          *string            `json:"intermediates,omitempty"`
+	CRLs                   []string           `json:"crls,omitempty"`
+	Deny                   *config.Deny       `json:"deny,omitempty"` // merged member by member
+	MaxChainDepth          *int               `json:"maxChainDepth,omitempty"`
+	IgnoreClientCertExpiry *bool              `json:"ignoreClientCertExpiry,omitempty"`
+	RequireClientAuthEKU   *bool              `json:"requireClientAuthEKU,omitempty"`
+	MaxCertificateBytes    *int               `json:"maxCertificateBytes,omitempty"`
+	CAs                    []string           `json:"cas,omitempty"`
+	CRLSources             []config.CRLSource `json:"crlSources,omitempty"`
+	CRLStale               *string            `json:"crlStale,omitempty"`
+	// Reset are JSON names of fields ("maxChainDepth", "crls", "deny")
+	// to reset to their default instead of inheriting them. A name that
+	// is no field of the upload, or a field that is also set, is an
+	// error of MarshalJSON.
+	Reset []string `json:"-"`
+}
+
+// VersionUploadFields are the JSON names of VersionUpload's fields, the
+// names Reset takes.
+func VersionUploadFields() []string {
+	t := reflect.TypeFor[VersionUpload]()
+	var names []string
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// MarshalJSON encodes the set fields and, for each name in Reset, null.
+func (u VersionUpload) MarshalJSON() ([]byte, error) {
+	type plain VersionUpload
+	b, err := json.Marshal(plain(u))
+	if err != nil || len(u.Reset) == 0 {
+		return b, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for _, f := range u.Reset {
+		if !slices.Contains(VersionUploadFields(), f) {
+			return nil, fmt.Errorf("reset %q: not a field of a truststore version (%s)", f, strings.Join(VersionUploadFields(), ", "))
+		}
+		if _, dup := m[f]; dup {
+			return nil, fmt.Errorf("reset %q: the field is also set", f)
+		}
+		m[f] = json.RawMessage("null")
+	}
+	return json.Marshal(m)
 }

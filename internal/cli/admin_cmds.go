@@ -7,13 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	yaml "go.yaml.in/yaml/v2"
 
@@ -59,13 +59,9 @@ func (a *adminFlags) waitApplied(ctx context.Context, c *client.Client, rev int6
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var st struct {
-			ActiveRevision    int64  `json:"activeRevision"`
-			LastError         string `json:"lastError"`
-			LastErrorRevision int64  `json:"lastErrorRevision"`
-		}
-		if _, err := c.Do(ctx, http.MethodGet, "/v1/status", nil, &st, nil); err != nil {
-			return err
+		st, err := c.Status(ctx)
+		if err != nil {
+			return problemError(err)
 		}
 		if st.ActiveRevision >= rev {
 			return nil
@@ -117,15 +113,44 @@ func (a *adminFlags) print(w io.Writer, raw json.RawMessage, cols ...string) err
 		return printObject(w, one)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.ToUpper(strings.Join(cols, "\t")))
+	heads := make([]string, len(cols))
+	paths := make([]string, len(cols))
+	for i, c := range cols {
+		paths[i], heads[i] = column(c)
+	}
+	fmt.Fprintln(tw, strings.Join(heads, "\t"))
 	for _, it := range list {
 		vals := make([]string, len(cols))
-		for i, c := range cols {
+		for i, c := range paths {
 			vals[i] = cell(lookup(it, c))
 		}
 		fmt.Fprintln(tw, strings.Join(vals, "\t"))
 	}
 	return tw.Flush()
+}
+
+// column splits a column spec, a JSON path with an optional header
+// ("certificateInfo.notAfter=CERT EXPIRES"); the default header is the
+// path's last field in upper-case words ("caCount" → "CA COUNT").
+func column(spec string) (path, head string) {
+	path, head, ok := strings.Cut(spec, "=")
+	if !ok {
+		head = label(path[strings.LastIndexByte(path, '.')+1:])
+	}
+	return path, head
+}
+
+// label makes a JSON field name upper-case words: "clientCertificateId"
+// → "CLIENT CERTIFICATE ID", "certificatePEM" → "CERTIFICATE PEM".
+func label(name string) string {
+	var b strings.Builder
+	for i, r := range name {
+		if i > 0 && unicode.IsUpper(r) && !unicode.IsUpper(rune(name[i-1])) {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
 }
 
 func lookup(m map[string]any, path string) any {
@@ -140,6 +165,9 @@ func lookup(m map[string]any, path string) any {
 	return cur
 }
 
+// cell renders a value in one table cell: never JSON nor PEM. An object
+// is its "key=value" pairs, a list its items, a PEM bundle the subjects
+// of its certificates.
 func cell(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -148,39 +176,122 @@ func cell(v any) string {
 		if x == "" {
 			return "-"
 		}
+		if strings.Contains(x, "-----BEGIN") {
+			return pemSummary(x)
+		}
 		return x
 	case float64:
 		return strconv.FormatFloat(x, 'f', -1, 64)
 	case []any:
+		if len(x) == 0 {
+			return "-"
+		}
 		parts := make([]string, len(x))
+		sep := ","
 		for i, e := range x {
 			parts[i] = cell(e)
+			if _, ok := e.(map[string]any); ok {
+				sep = "; "
+			}
 		}
-		return strings.Join(parts, ",")
+		return strings.Join(parts, sep)
 	case bool:
 		return strconv.FormatBool(x)
+	case map[string]any:
+		if len(x) == 0 {
+			return "-"
+		}
+		keys := sortedKeys(x)
+		for i, k := range keys {
+			keys[i] = k + "=" + cell(x[k])
+		}
+		return strings.Join(keys, " ")
 	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	return fmt.Sprint(v)
 }
 
-// printObject prints one object as sorted "key: value" lines, skipping
-// long PEM values (use -o json or yaml to see them).
-func printObject(w io.Writer, m map[string]any) error {
+func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, k := range keys {
-		v := m[k]
-		if s, ok := v.(string); ok && strings.Contains(s, "-----BEGIN") {
-			v = "(PEM, " + strconv.Itoa(len(s)) + " bytes; -o yaml shows it)"
-		}
-		fmt.Fprintf(tw, "%s:\t%s\n", k, cell(v))
+	return keys
+}
+
+// printObject prints one object: its plain fields as "LABEL: value"
+// lines, then each nested object and each list of objects as a section
+// of its own (a titled block, or a table). PEM shows as the subjects of
+// its certificates (-o yaml shows it whole).
+func printObject(w io.Writer, m map[string]any) error {
+	return printSection(w, "", m)
+}
+
+func printSection(w io.Writer, title string, m map[string]any) error {
+	if title != "" {
+		fmt.Fprintf(w, "\n%s\n", title)
 	}
-	return tw.Flush()
+	var nested []string
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, k := range sortedKeys(m) {
+		switch v := m[k].(type) {
+		case map[string]any:
+			if len(v) > 0 {
+				nested = append(nested, k)
+				continue
+			}
+		case []any:
+			if len(v) > 0 {
+				if _, ok := v[0].(map[string]any); ok {
+					nested = append(nested, k)
+					continue
+				}
+			}
+		}
+		fmt.Fprintf(tw, "%s:\t%s\n", label(k), cell(m[k]))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, k := range nested {
+		sub := label(k)
+		if title != "" {
+			sub = title + " / " + sub
+		}
+		if obj, ok := m[k].(map[string]any); ok {
+			if err := printSection(w, sub, obj); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(w, "\n%s\n", sub)
+		items := m[k].([]any)
+		seen := map[string]any{}
+		for _, it := range items {
+			if o, ok := it.(map[string]any); ok {
+				for f := range o {
+					seen[f] = true
+				}
+			}
+		}
+		cols := sortedKeys(seen)
+		rows := [][]string{make([]string, len(cols))}
+		for i, c := range cols {
+			rows[0][i] = label(c)
+		}
+		for _, it := range items {
+			o, _ := it.(map[string]any)
+			row := make([]string, len(cols))
+			for i, c := range cols {
+				row[i] = cell(o[c])
+			}
+			rows = append(rows, row)
+		}
+		if err := printRows(w, rows); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readPEMFile reads a PEM file named by a flag.

@@ -146,12 +146,13 @@ func parsePEMCerts(text string) ([]*x509.Certificate, error) {
 }
 
 func casCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("cas create", "--name NAME --common-name CN [--type root|subordinate|external] [--parent CA] [flags]", stderr)
+	fs := newFlagSet("cas create", "NAME [--cn CN] [--type root|subordinate|external] [--parent CA] [flags]", stderr)
 	a := &adminFlags{}
 	a.register(fs)
-	name := fs.String("name", "", "CA name (required)")
+	name := fs.String("name", "", "CA name (an alias of NAME)")
 	desc := fs.String("description", "", "description")
-	cn := fs.String("common-name", "", "the CA certificate's subject common name (required)")
+	cn := fs.String("cn", "", "the CA certificate's subject common name (default: NAME)")
+	fs.StringVar(cn, "common-name", "", "same as --cn")
 	typ := fs.String("type", "", "root (default), subordinate (default with --parent) or external (pending until its CSR is signed elsewhere and imported)")
 	parent := fs.String("parent", "", "certgate CA (name or ID) that signs a subordinate")
 	keyType := fs.String("key-type", "", "ecdsa-p256 (default), ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096")
@@ -171,11 +172,13 @@ func casCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(&s.excludeEmail, "exclude-email", "name constraint: excluded email address, domain or .domain (repeatable)")
 	crlValidity := fs.String("crl-validity", "", "time from a CRL's thisUpdate to its nextUpdate, 1h to 8760h (default 168h)")
 	crlURL := fs.String("crl-url", "", "CRL distribution point for issued certificates (default: the gateway's --public-url)")
-	if _, err := parseWithPositional(fs, args, 0); err != nil {
+	pos, err := parseNamed(fs, args, []string{"NAME"}, name)
+	if err != nil {
 		return err
 	}
-	if *name == "" || *cn == "" {
-		return usageError("--name and --common-name are required")
+	*name = pos[0]
+	if *cn == "" {
+		*cn = *name
 	}
 	subject := map[string]any{"commonName": *cn}
 	lists := map[string]multiFlag{
@@ -219,13 +222,13 @@ func casCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func casIssue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("cas issue", "--ca CA (--csr FILE | --generate-key --subject-cn CN --key-out FILE) [flags] > cert.pem\n\n"+
+	fs := newFlagSet("cas issue", "CA (--csr FILE | --generate-key --subject-cn CN --key-out FILE) [flags] > cert.pem\n\n"+
 		"Prints the issued certificate (PEM; with --chain, then its chain) on standard output.\n"+
 		"With --generate-key the key and CSR are made here and only the CSR is sent; the key\n"+
 		"is written to --key-out (mode 0600, never overwritten).", stderr)
 	a := &adminFlags{}
 	a.register(fs)
-	ca := fs.String("ca", "", "issuing CA, name or ID (required)")
+	ca := fs.String("ca", "", "issuing CA, name or ID (an alias of CA)")
 	csrFile := fs.String("csr", "", "PEM certificate signing request (- for standard input)")
 	profile := fs.String("profile", "", "client (default), server or client-server")
 	days := fs.Int("days", 0, "validity in days (default 365)")
@@ -242,12 +245,12 @@ func casIssue(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	keyType := fs.String("key-type", "ecdsa-p256", "with --generate-key: ecdsa-p256, ecdsa-p384, rsa-2048, rsa-3072 or rsa-4096")
 	p12Out := fs.String("pkcs12", "", "with --generate-key: also write a PKCS#12 file (key, certificate and chain) for browsers and Java")
 	p12Pass := fs.String("pkcs12-password-file", "", "file whose first line is the PKCS#12 password (required with --pkcs12)")
-	if _, err := parseWithPositional(fs, args, 0); err != nil {
+	pos, err := parseNamed(fs, args, []string{"CA"}, ca)
+	if err != nil {
 		return err
 	}
+	*ca = pos[0]
 	switch {
-	case *ca == "":
-		return usageError("--ca is required")
 	case (*csrFile == "") == !*gen:
 		return usageError("give --csr FILE or --generate-key")
 	case *gen && *keyOut == "":
@@ -282,7 +285,6 @@ func casIssue(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	var csrPEM []byte
 	var key crypto.Signer
-	var err error
 	if *gen {
 		if _, err := os.Lstat(*keyOut); err == nil {
 			return usageError("--key-out: %s exists; refusing to overwrite it", *keyOut)
@@ -421,17 +423,19 @@ var casCmd = resourceCommand("cas", map[string]verb{
 	}},
 	"issue": {"sign a CSR (or a key generated here) and print the certificate", casIssue},
 	"revoke": {"revoke a certificate the CA issued; the new CRL is live when the command returns", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("cas revoke", "--ca CA --serial SERIAL [--reason keyCompromise]", stderr)
+		fs := newFlagSet("cas revoke", "CA --serial SERIAL [--reason keyCompromise]", stderr)
 		a := &adminFlags{}
 		a.register(fs)
-		ca := fs.String("ca", "", "issuing CA, name or ID (required)")
+		ca := fs.String("ca", "", "issuing CA, name or ID (an alias of CA)")
 		serial := fs.String("serial", "", "serial number in hex, colons allowed (required)")
 		reason := fs.String("reason", "", "RFC 5280 reason: unspecified (default), keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn or aACompromise")
-		if _, err := parseWithPositional(fs, args, 0); err != nil {
+		pos, err := parseNamed(fs, args, []string{"CA"}, ca)
+		if err != nil {
 			return err
 		}
-		if *ca == "" || *serial == "" {
-			return usageError("--ca and --serial are required")
+		*ca = pos[0]
+		if *serial == "" {
+			return usageError("--serial is required")
 		}
 		body := map[string]any{"serial": *serial}
 		if *reason != "" {

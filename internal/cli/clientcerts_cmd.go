@@ -2,20 +2,16 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/client"
 )
-
-const clientCertsPath = "/v1/client-certificates"
 
 // keyValues parses repeated "k=v" flag values; an empty key is refused.
 func keyValues(flagName string, vals []string) (map[string]string, error) {
@@ -33,28 +29,11 @@ func keyValues(flagName string, vals []string) (map[string]string, error) {
 	return m, nil
 }
 
-// clientCertRow is the table view of a client certificate.
-type clientCertRow struct {
-	ID           string    `json:"id"`
-	Description  string    `json:"description"`
-	KeyType      string    `json:"keyType"`
-	ExpiresAt    time.Time `json:"expiresAt"`
-	DaysLeft     int       `json:"daysLeft"`
-	ExpiringSoon bool      `json:"expiringSoon"`
-	UsedBy       []struct {
-		Name string `json:"name"`
-	} `json:"usedBy"`
-}
-
-// clientCertTable turns the API's items into table rows: a flag column
-// (EXPIRED, EXPIRING within 30 days) and the stages' names.
-func clientCertTable(items []json.RawMessage, now time.Time) ([]map[string]any, error) {
-	rows := make([]map[string]any, 0, len(items))
-	for _, raw := range items {
-		var c clientCertRow
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, fmt.Errorf("decode client certificate: %w", err)
-		}
+// clientCertTable turns client certificates into table rows: a flag
+// column (EXPIRED, EXPIRING within 30 days) and the stages' names.
+func clientCertTable(certs []api.ClientCertificate, now time.Time) []map[string]any {
+	rows := make([]map[string]any, 0, len(certs))
+	for _, c := range certs {
 		flag := ""
 		switch {
 		case !c.ExpiresAt.After(now):
@@ -72,11 +51,8 @@ func clientCertTable(items []json.RawMessage, now time.Time) ([]map[string]any, 
 			"flag": flag, "usedBy": users,
 		})
 	}
-	return rows, nil
+	return rows
 }
-
-// ccPath is the URL path of one client certificate (by ID).
-func ccPath(id string) string { return clientCertsPath + "/" + url.PathEscape(id) }
 
 var clientCertificatesCmd = resourceCommand("client-certificates", map[string]verb{
 	"generate": {"generate a key and a client certificate for stages to present to back ends", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -119,11 +95,7 @@ var clientCertificatesCmd = resourceCommand("client-certificates", map[string]ve
 		if err := a.waitApplied(ctx, c, resp.Revision); err != nil {
 			return err
 		}
-		out, err := json.Marshal(cc)
-		if err != nil {
-			return err
-		}
-		return a.print(stdout, out)
+		return a.show(stdout, cc)
 	}},
 	"list": {"list client certificates, their expiry and the stages that present them", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("client-certificates list", "", stderr)
@@ -132,20 +104,21 @@ var clientCertificatesCmd = resourceCommand("client-certificates", map[string]ve
 		if _, err := parseWithPositional(fs, args, 0); err != nil {
 			return err
 		}
-		items, err := a.listItems(ctx, clientCertsPath)
+		c, err := a.client()
 		if err != nil {
 			return err
+		}
+		certs, err := c.ClientCertificates(ctx)
+		if err != nil {
+			return problemError(err)
+		}
+		if certs == nil {
+			certs = []api.ClientCertificate{}
 		}
 		if a.output != "table" {
-			raw, _ := json.Marshal(items)
-			return a.print(stdout, raw)
+			return a.show(stdout, certs)
 		}
-		rows, err := clientCertTable(items, time.Now())
-		if err != nil {
-			return err
-		}
-		raw, _ := json.Marshal(rows)
-		return a.print(stdout, raw, "id", "description", "keyType", "expiresAt", "daysLeft", "flag", "usedBy")
+		return a.show(stdout, clientCertTable(certs, time.Now()), "id", "description", "keyType", "expiresAt", "daysLeft", "flag", "usedBy")
 	}},
 	"get": {"show a client certificate (-o yaml shows its PEM)", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("client-certificates get", "ID", stderr)
@@ -155,7 +128,15 @@ var clientCertificatesCmd = resourceCommand("client-certificates", map[string]ve
 		if err != nil {
 			return err
 		}
-		return a.get(ctx, stdout, ccPath(pos[0]))
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		cc, err := c.ClientCertificate(ctx, pos[0])
+		if err != nil {
+			return problemError(err)
+		}
+		return a.show(stdout, cc)
 	}},
 	"update": {"change a client certificate's description or tags", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("client-certificates update", "ID [--description D] [--tag k=v ...] [--remove-tag k ...]", stderr)
@@ -170,28 +151,29 @@ var clientCertificatesCmd = resourceCommand("client-certificates", map[string]ve
 		if err != nil {
 			return err
 		}
-		patch := map[string]any{}
+		var patch api.ClientCertificateUpdate
 		if desc.set {
-			patch["description"] = desc.val
+			patch.Description = &desc.val
 		}
 		t, err := keyValues("tag", tags)
 		if err != nil {
 			return err
 		}
 		if len(t) > 0 || len(untag) > 0 {
-			tp := map[string]any{}
+			patch.Tags = map[string]*string{}
 			for k, v := range t {
-				tp[k] = v
+				patch.Tags[k] = &v
 			}
 			for _, k := range untag {
-				tp[k] = nil
+				patch.Tags[k] = nil
 			}
-			patch["tags"] = tp
 		}
-		if len(patch) == 0 {
+		if patch.Description == nil && patch.Tags == nil {
 			return usageError("nothing to change: give --description, --tag or --remove-tag")
 		}
-		return a.write(ctx, stdout, http.MethodPatch, ccPath(pos[0]), patch, nil)
+		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+			return c.UpdateClientCertificate(ctx, pos[0], patch)
+		})
 	}},
 	"delete": {"delete a client certificate and its key (--force detaches it from the stages that present it)", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("client-certificates delete", "ID [--force]", stderr)
@@ -202,11 +184,9 @@ var clientCertificatesCmd = resourceCommand("client-certificates", map[string]ve
 		if err != nil {
 			return err
 		}
-		path := ccPath(pos[0])
-		if *force {
-			path += "?force=true"
-		}
-		err = a.write(ctx, stdout, http.MethodDelete, path, nil, nil)
+		err = a.deleted(ctx, stdout, "client certificate "+pos[0], func(c *client.Client) (*client.Response, error) {
+			return c.DeleteClientCertificate(ctx, pos[0], *force)
+		})
 		var p *api.Problem
 		if errors.As(err, &p) && p.Code == "ClientCertificateInUse" {
 			return &exitError{code: 1, err: fmt.Errorf("%w\n  (--force detaches it: those stages then present no client certificate)", p)}

@@ -27,7 +27,7 @@ func TestClientCertificatesCLI(t *testing.T) {
 		t.Fatalf("generated %+v", cc)
 	}
 	other := s.must("client-certificates", "generate")
-	if !strings.Contains(other, "keyType:") || strings.Contains(other, "BEGIN CERTIFICATE") {
+	if !strings.Contains(other, "KEY TYPE:") || strings.Contains(other, "BEGIN CERTIFICATE") {
 		t.Fatalf("generate (table) shows:\n%s", other)
 	}
 
@@ -35,7 +35,7 @@ func TestClientCertificatesCLI(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^` + cc.ID + `\s+orders back end\s+ecdsa-p384\s+\S+\s+19\s+EXPIRING\s+-$`).MatchString(list) {
 		t.Fatalf("list:\n%s", list)
 	}
-	if !strings.HasPrefix(list, "ID  ") || !strings.Contains(list, "USEDBY") {
+	if !strings.HasPrefix(list, "ID  ") || !strings.Contains(list, "USED BY") {
 		t.Fatalf("list header:\n%s", list)
 	}
 
@@ -54,7 +54,7 @@ func TestClientCertificatesCLI(t *testing.T) {
 
 	s.must("apis", "create", "--name", "orders")
 	s.must("apis", "add-stage", "orders", "--name", "prod", "--client-certificate", cc.ID, "--var", "region=eu")
-	if out := s.must("apis", "stages", "orders"); !regexp.MustCompile(`prod\s+` + cc.ID + `\s+\{"region":"eu"\}`).MatchString(out) {
+	if out := s.must("apis", "stages", "orders"); !regexp.MustCompile(`prod\s+` + cc.ID + `\s+region=eu`).MatchString(out) {
 		t.Fatalf("stages:\n%s", out)
 	}
 	if list := s.must("client-certificates", "list"); !regexp.MustCompile(cc.ID + `.*EXPIRING\s+orders/prod`).MatchString(list) {
@@ -90,7 +90,7 @@ func TestClientCertificatesCLI(t *testing.T) {
 	json.Unmarshal([]byte(s.must("client-certificates", "generate", "-o", "json")), &second)
 	s.must("apis", "set-stage", "orders", "prod", "--client-certificate", second.ID)
 	out = s.must("apis", "stages", "orders")
-	if !regexp.MustCompile(`prod\s+` + second.ID + `\s+\{"region":"eu"\}`).MatchString(out) {
+	if !regexp.MustCompile(`prod\s+` + second.ID + `\s+region=eu`).MatchString(out) {
 		t.Fatalf("after set-stage:\n%s", out)
 	}
 	s.must("apis", "set-stage", "orders", "prod", "--no-client-certificate")

@@ -128,6 +128,20 @@ func (p *serveProc) kill() {
 	<-p.done
 }
 
+// runBinary runs certgate args --data-dir data with stdin as its
+// standard input and fails the test on an error.
+func runBinary(t *testing.T, bin, data, stdin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, append(args, "--data-dir", data)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	t.Logf("$ certgate %s\n%.3000s", strings.Join(args, " "), out)
+	if err != nil {
+		t.Fatalf("certgate %s: %v", strings.Join(args, " "), err)
+	}
+	return string(out)
+}
+
 // runCLI runs certgate args --data-dir data and fails the test on an error.
 func runCLI(t *testing.T, bin, data string, args ...string) string {
 	t.Helper()

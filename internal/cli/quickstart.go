@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/certgate/certgate/internal/config"
@@ -92,7 +94,8 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stdout, "Without it (refused in the TLS handshake):\n")
 		fmt.Fprintf(stdout, "  curl --cacert %s %s\n\n", filepath.Join(d, qsServerCA), url)
 		fmt.Fprintf(stdout, "Check the client chain offline:\n")
-		fmt.Fprintf(stdout, "  certgate verify --truststore %s --chain %s\n\n", filepath.Join(d, qsClientCA), filepath.Join(d, qsClientCert))
+		exe, _ := os.Executable()
+		fmt.Fprintf(stdout, "  %s verify --truststore %s --chain %s\n\n", selfCommand(exe, exec.LookPath), filepath.Join(d, qsClientCA), filepath.Join(d, qsClientCert))
 		fmt.Fprintf(stdout, "Edit %s to change the gateway live; press Ctrl-C to stop.\n", cfgPath)
 	}
 	return serveFile(ctx, cfgPath, log, ready)
@@ -220,4 +223,35 @@ func ensureQuickstartPKI(dir string, now time.Time) (reused bool, err error) {
 		}
 	}
 	return false, nil
+}
+
+// selfCommand is how the user runs this program again from the session
+// that started it: "go run ./cmd/certgate" under go run (exe is then a
+// throw-away build in a go-build directory), "certgate" when that name on
+// PATH is exe, else exe's absolute path.
+func selfCommand(exe string, lookPath func(string) (string, error)) string {
+	if exe == "" {
+		return "certgate"
+	}
+	slash := filepath.ToSlash(exe)
+	if strings.Contains(slash, "/go-build") && strings.Contains(slash, "/exe/") {
+		return "go run ./cmd/certgate"
+	}
+	if p, err := lookPath("certgate"); err == nil {
+		if a, b := realPath(p), realPath(exe); a == b {
+			return "certgate"
+		}
+	}
+	return exe
+}
+
+// realPath is p absolute with its symbolic links resolved (p on error).
+func realPath(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		p = r
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		p = a
+	}
+	return p
 }

@@ -31,6 +31,7 @@ func TestQuickstartBinary(t *testing.T) {
 	work := t.TempDir()
 	dir := filepath.Join(work, "qs")
 
+	var verifyCmd string
 	start := func() (cmds []string, stop func()) {
 		cmd := exec.Command(bin, "quickstart", "--dir", dir, "--listen", "127.0.0.1:0")
 		cmd.Dir = work
@@ -71,6 +72,9 @@ func TestQuickstartBinary(t *testing.T) {
 				}
 				if strings.HasPrefix(strings.TrimSpace(l), "curl ") {
 					cmds = append(cmds, strings.TrimSpace(l))
+				}
+				if strings.Contains(l, " verify --truststore ") {
+					verifyCmd = strings.TrimSpace(l)
 				}
 				if strings.HasPrefix(l, "Edit ") {
 					go func() {
@@ -122,6 +126,17 @@ func TestQuickstartBinary(t *testing.T) {
 	if out, err := runCurl(strings.Replace(cmds[0], "localhost:"+port, "127.0.0.1:"+port, 1)); err != nil {
 		t.Errorf("curl to 127.0.0.1: %v %s", err, out)
 	}
+	// The printed verify command runs as printed, in the same session:
+	// the binary the user started (here not on PATH: its path).
+	if f := strings.Fields(verifyCmd); len(f) < 2 || f[0] != bin {
+		t.Errorf("quickstart prints %q, want the command that started it (%s)", verifyCmd, bin)
+	} else {
+		c := exec.Command(f[0], f[1:]...)
+		c.Dir = work
+		if out, err := c.CombinedOutput(); err != nil || !strings.Contains(string(out), "ADMITTED") {
+			t.Errorf("%s: %v\n%s", verifyCmd, err, out)
+		}
+	}
 	keyBefore, _ := os.ReadFile(filepath.Join(dir, "client.key"))
 	stop()
 
@@ -156,5 +171,29 @@ func TestQuickstartBinary(t *testing.T) {
 	resp.Body.Close()
 	if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
 		t.Fatalf("Go client: %s %d", resp.Proto, resp.StatusCode)
+	}
+}
+
+func TestSelfCommand(t *testing.T) {
+	dir := t.TempDir()
+	onPath := filepath.Join(dir, "certgate")
+	os.WriteFile(onPath, nil, 0o755)
+	look := func(string) (string, error) { return onPath, nil }
+	none := func(string) (string, error) { return "", exec.ErrNotFound }
+	for _, tc := range []struct {
+		name, exe string
+		look      func(string) (string, error)
+		want      string
+	}{
+		{"go run", "/tmp/go-build1234/b001/exe/certgate", look, "go run ./cmd/certgate"},
+		{"on PATH", onPath, look, "certgate"},
+		{"elsewhere", "/opt/x/bin/certgate", look, "/opt/x/bin/certgate"},
+		{"not on PATH", "/opt/x/bin/certgate", none, "/opt/x/bin/certgate"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := selfCommand(tc.exe, tc.look); got != tc.want {
+				t.Errorf("selfCommand(%q) = %q, want %q", tc.exe, got, tc.want)
+			}
+		})
 	}
 }

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/certgate/certgate/internal/client"
+	"github.com/certgate/certgate/internal/suggest"
 )
 
 // verb is one action of a resource command.
@@ -50,32 +53,96 @@ func resourceCommand(name string, verbs map[string]verb) func(ctx context.Contex
 // ("certgate truststores get partners -o json", "certgate test-invoke
 // orders --stage prod /widgets -o json"). After "--" everything is
 // positional.
-func parseWithPositional(fs interface {
-	Parse([]string) error
-	Args() []string
-	NArg() int
-}, args []string, want int) ([]string, error) {
-	var pos []string
-	for {
-		for len(args) > 0 && !strings.HasPrefix(args[0], "-") && len(pos) < want {
-			pos = append(pos, args[0])
-			args = args[1:]
-		}
-		if err := fs.Parse(args); err != nil {
-			return nil, &exitError{code: 2, err: err}
-		}
-		rest := fs.Args()
-		consumed := args[:len(args)-len(rest)]
-		args = rest
-		if len(args) == 0 || len(pos) >= want || (len(consumed) > 0 && consumed[len(consumed)-1] == "--") {
-			break
-		}
+func parseWithPositional(fs *flag.FlagSet, args []string, want int) ([]string, error) {
+	pos, err := parseUpTo(fs, args, want)
+	if err != nil {
+		return nil, err
 	}
-	pos = append(pos, args...)
 	if len(pos) != want {
 		return nil, usageError("expected %d argument(s), got %d", want, len(pos))
 	}
 	return pos, nil
+}
+
+// parseNamed parses a command whose positional arguments name resources
+// ("certgate apis add-integration orders backend"): the name is the
+// positional argument, and a flag kept as its alias (aliases[i], the
+// value of --name for instance; nil: none) may give it instead. names
+// says what each argument is, for the usage error when one is missing.
+func parseNamed(fs *flag.FlagSet, args []string, names []string, aliases ...*string) ([]string, error) {
+	pos, err := parseUpTo(fs, args, len(names))
+	if err != nil {
+		return nil, err
+	}
+	for i, name := range names {
+		var alias string
+		if i < len(aliases) && aliases[i] != nil {
+			alias = *aliases[i]
+		}
+		switch {
+		case i < len(pos) && alias != "" && alias != pos[i]:
+			return nil, usageError("%s given twice: %q and %q", name, pos[i], alias)
+		case i >= len(pos) && alias != "":
+			pos = append(pos, alias)
+		case i >= len(pos):
+			return nil, usageError("%s is required: certgate %s", name, strings.TrimPrefix(fs.Name(), "certgate "))
+		}
+	}
+	return pos, nil
+}
+
+// parseUpTo parses flags around at most max positional arguments.
+func parseUpTo(fs *flag.FlagSet, args []string, max int) ([]string, error) {
+	var pos []string
+	for {
+		for len(args) > 0 && !strings.HasPrefix(args[0], "-") && len(pos) < max {
+			pos = append(pos, args[0])
+			args = args[1:]
+		}
+		if err := parseFlagSet(fs, args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		consumed := args[:len(args)-len(rest)]
+		args = rest
+		if len(args) == 0 || len(pos) >= max || (len(consumed) > 0 && consumed[len(consumed)-1] == "--") {
+			break
+		}
+	}
+	pos = append(pos, args...)
+	if len(pos) > max {
+		return nil, usageError("expected %d argument(s), got %d: %s", max, len(pos), strings.Join(pos, " "))
+	}
+	return pos, nil
+}
+
+// parseFlagSet parses args with fs; an unknown flag is a usage error that
+// names the flag it most likely misspells ("unknown flag --max-dpth; did
+// you mean --max-depth?"), -h prints the usage.
+func parseFlagSet(fs *flag.FlagSet, args []string) error {
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		usage()
+		return err
+	}
+	const undefined = "flag provided but not defined: -"
+	if name, ok := strings.CutPrefix(err.Error(), undefined); ok {
+		var known []string
+		fs.VisitAll(func(f *flag.Flag) { known = append(known, "--"+f.Name) })
+		if s := suggest.Closest("--"+name, known); s != "" {
+			return usageError("unknown flag --%s; did you mean %s?", name, s)
+		}
+		return usageError("unknown flag --%s (certgate %s -h lists the flags)", name, strings.TrimPrefix(fs.Name(), "certgate "))
+	}
+	return usageError("%v (certgate %s -h shows the flags)", err, strings.TrimPrefix(fs.Name(), "certgate "))
 }
 
 // write sends a change, prints the answer and waits until it is served.
@@ -168,17 +235,49 @@ func (a *adminFlags) resolve(ctx context.Context, path, nameOrID string) (string
 }
 
 // resolveID turns a name (or an ID) into the ID in collection path, as
-// request bodies carry it.
+// request bodies carry it. A name that is not there is an error that
+// says which command lists the names.
 func (a *adminFlags) resolveID(ctx context.Context, path, nameOrID string) (string, error) {
 	c, err := a.client()
 	if err != nil {
 		return "", err
 	}
 	id, err := c.Find(ctx, path, nameOrID)
+	if errors.Is(err, client.ErrNotFound) {
+		noun, list := collectionOf(path)
+		return "", &exitError{code: 1, err: fmt.Errorf("%s %s not found; see %s", noun, nameOrID, list)}
+	}
 	if err != nil {
-		return "", &exitError{code: 1, err: err}
+		return "", problemError(err)
 	}
 	return id, nil
+}
+
+// collections name the admin API's collections as the CLI does: the
+// noun and the command that lists them (a child collection's list
+// command takes its parent's name, shown as a placeholder).
+var collections = map[string][2]string{
+	"/v1/truststores":         {"truststore", "certgate truststores list"},
+	"/v1/domains":             {"domain", "certgate domains list"},
+	"/v1/apis":                {"API", "certgate apis list"},
+	"/v1/cas":                 {"CA", "certgate cas list"},
+	"/v1/client-certificates": {"client certificate", "certgate client-certificates list"},
+	"integrations":            {"integration", "certgate apis get API"},
+	"routes":                  {"route", "certgate apis routes API"},
+	"stages":                  {"stage", "certgate apis stages API"},
+	"mappings":                {"mapping", "certgate domains mappings HOST"},
+}
+
+// collectionOf returns the noun and list command of collection path.
+func collectionOf(path string) (noun, list string) {
+	c, ok := collections[path]
+	if !ok {
+		c, ok = collections[path[strings.LastIndexByte(path, '/')+1:]]
+	}
+	if !ok {
+		return "object", path
+	}
+	return c[0], c[1]
 }
 
 // intOrLatest parses a truststore version flag: "latest" → 0.
@@ -230,12 +329,34 @@ func getObject(ctx context.Context, a *adminFlags, stdout io.Writer, path string
 	return a.get(ctx, stdout, path)
 }
 
+// deleteNamed makes the delete verb of a top-level collection: it
+// resolves NAME and deletes it through the typed client's del.
+func deleteNamed(cmd, collection string, del func(c *client.Client, ctx context.Context, id string) (*client.Response, error)) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fs := newFlagSet(cmd, "NAME", stderr)
+		a := &adminFlags{}
+		a.register(fs)
+		pos, err := parseWithPositional(fs, args, 1)
+		if err != nil {
+			return err
+		}
+		id, err := a.resolveID(ctx, collection, pos[0])
+		if err != nil {
+			return err
+		}
+		noun, _ := collectionOf(collection)
+		return a.deleted(ctx, stdout, noun+" "+pos[0], func(c *client.Client) (*client.Response, error) {
+			return del(c, ctx, id)
+		})
+	}
+}
+
 func deleteObject(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
 	return a.write(ctx, stdout, http.MethodDelete, path, nil, nil)
 }
 
 // typed runs a write of the typed client, waits until its revision is
-// served and prints its answer as write does.
+// served and prints its answer.
 func (a *adminFlags) typed(ctx context.Context, stdout io.Writer, do func(c *client.Client) (any, *client.Response, error)) error {
 	c, err := a.client()
 	if err != nil {
@@ -248,9 +369,35 @@ func (a *adminFlags) typed(ctx context.Context, stdout io.Writer, do func(c *cli
 	if err := a.waitApplied(ctx, c, resp.Revision); err != nil {
 		return err
 	}
-	raw, err := json.Marshal(out)
+	return a.show(stdout, out)
+}
+
+// show prints a typed answer in the chosen format; cols pick a list's
+// table columns as print does.
+func (a *adminFlags) show(stdout io.Writer, v any, cols ...string) error {
+	raw, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return a.print(stdout, raw)
+	return a.print(stdout, raw, cols...)
+}
+
+// deleted runs a delete of the typed client, waits until its revision is
+// served and says what is gone.
+func (a *adminFlags) deleted(ctx context.Context, stdout io.Writer, what string, do func(c *client.Client) (*client.Response, error)) error {
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	resp, err := do(c)
+	if err != nil {
+		return problemError(err)
+	}
+	if err := a.waitApplied(ctx, c, resp.Revision); err != nil {
+		return err
+	}
+	if a.output == "table" {
+		fmt.Fprintf(stdout, "%s deleted\n", what)
+	}
+	return nil
 }

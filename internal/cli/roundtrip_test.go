@@ -5,7 +5,6 @@ import (
 	"encoding/pem"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -215,14 +214,7 @@ func TestApplyExportRoundTrip(t *testing.T) {
 	}
 	certgate := func(stdin string, args ...string) string {
 		t.Helper()
-		cmd := exec.Command(bin, append(args, "--data-dir", s.data)...)
-		cmd.Stdin = strings.NewReader(stdin)
-		out, err := cmd.CombinedOutput()
-		t.Logf("$ certgate %s\n%.3000s", strings.Join(args, " "), out)
-		if err != nil {
-			t.Fatalf("certgate %s: %v", strings.Join(args, " "), err)
-		}
-		return string(out)
+		return runBinary(t, bin, s.data, stdin, args...)
 	}
 	certgate("", "apply", "-f", file)
 

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"io"
 	"math/big"
 	"net/http"
@@ -123,6 +124,19 @@ func TestAddVersionKeepsSettings(t *testing.T) {
 	out = cli("truststores", "add-version", "partners", "--unset", "maxChainDepth")
 	if !strings.Contains(out, "changed maxChainDepth: 2 -> (default)") {
 		t.Errorf("add-version --unset maxChainDepth:\n%s", out)
+	}
+	// A misspelled field is a usage error that names the field meant, and
+	// a field both given and reset is refused before anything is sent.
+	for _, bad := range [][]string{{"--unset", "maxChainDepht"}, {"--unset", "maxChainDepth", "--max-depth", "3"}} {
+		cmd := exec.Command(bin, append([]string{"truststores", "add-version", "partners", "--data-dir", data}, bad...)...)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+			t.Errorf("add-version %v: %v, want exit 2\n%s", bad, err, out)
+		}
+		if bad[1] == "maxChainDepht" && !strings.Contains(string(out), "did you mean maxChainDepth?") {
+			t.Errorf("add-version --unset maxChainDepht does not suggest maxChainDepth:\n%s", out)
+		}
 	}
 	t.Logf("$ certgate truststores versions partners\n%s", cli("truststores", "versions", "partners"))
 	p.stop()

@@ -6,9 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/client"
+	"github.com/certgate/certgate/internal/config"
 )
 
 // truststoreContent are the flags that make a truststore version.
@@ -35,80 +39,87 @@ func (t *truststoreContent) check() error {
 	return nil
 }
 
-func (t *truststoreContent) body(ctx context.Context, a *adminFlags) (map[string]any, error) {
-	b := map[string]any{}
-	if t.caBundle != "" {
-		ca, err := readPEMFile("ca-bundle", t.caBundle)
+// upload returns the version content the flags give: a field no flag
+// gives is nil (inherited by add-version), the --unset ones are reset.
+func (t *truststoreContent) upload(ctx context.Context, a *adminFlags) (api.VersionUpload, error) {
+	var u api.VersionUpload
+	pemFlag := func(name, path string) (*string, error) {
+		if path == "" {
+			return nil, nil
+		}
+		text, err := readPEMFile(name, path)
+		return &text, err
+	}
+	var err error
+	if u.CABundle, err = pemFlag("ca-bundle", t.caBundle); err != nil {
+		return u, err
+	}
+	if u.Intermediates, err = pemFlag("intermediates", t.intermediates); err != nil {
+		return u, err
+	}
+	for _, c := range t.cas {
+		id, err := a.resolveID(ctx, casPath, c)
 		if err != nil {
-			return nil, err
+			return u, err
 		}
-		b["caBundle"] = ca
+		u.CAs = append(u.CAs, id)
 	}
-	if len(t.cas) > 0 {
-		var ids []string
-		for _, c := range t.cas {
-			id, err := a.resolve(ctx, "/v1/cas", c)
-			if err != nil {
-				return nil, err
-			}
-			ids = append(ids, id)
-		}
-		b["cas"] = ids
-	}
-	if len(t.crlURLs) > 0 {
-		var srcs []map[string]any
-		for _, u := range t.crlURLs {
-			srcs = append(srcs, map[string]any{"url": u})
-		}
-		b["crlSources"] = srcs
+	for _, url := range t.crlURLs {
+		u.CRLSources = append(u.CRLSources, config.CRLSource{URL: url})
 	}
 	if t.crlStale != "" {
-		b["crlStale"] = t.crlStale
+		u.CRLStale = &t.crlStale
 	}
-	if t.intermediates != "" {
-		in, err := readPEMFile("intermediates", t.intermediates)
-		if err != nil {
-			return nil, err
-		}
-		b["intermediates"] = in
-	}
-	var crls []string
 	for _, f := range t.crls {
 		c, err := readPEMFile("crl", f)
 		if err != nil {
-			return nil, err
+			return u, err
 		}
-		crls = append(crls, c)
-	}
-	if len(crls) > 0 {
-		b["crls"] = crls
+		u.CRLs = append(u.CRLs, c)
 	}
 	if len(t.denySerials) > 0 || len(t.denyFPs) > 0 {
-		deny := map[string]any{}
-		if len(t.denySerials) > 0 {
-			deny["serials"] = []string(t.denySerials)
-		}
-		if len(t.denyFPs) > 0 {
-			deny["fingerprints"] = []string(t.denyFPs)
-		}
-		b["deny"] = deny
+		u.Deny = &config.Deny{Serials: t.denySerials, Fingerprints: t.denyFPs}
 	}
 	if t.maxDepth != 0 {
-		b["maxChainDepth"] = t.maxDepth
+		u.MaxChainDepth = &t.maxDepth
 	}
 	if t.ignoreExpiry || t.set["ignore-expiry"] { // --ignore-expiry=false turns an inherited true off
-		b["ignoreClientCertExpiry"] = t.ignoreExpiry
-	}
-	for _, f := range t.unset {
-		if _, dup := b[f]; dup {
-			return nil, usageError("--unset %s: the field is also given by a flag", f)
-		}
-		b[f] = nil
+		u.IgnoreClientCertExpiry = &t.ignoreExpiry
 	}
 	if t.requireClientAuthEKU {
-		b["requireClientAuthEKU"] = true
+		u.RequireClientAuthEKU = &t.requireClientAuthEKU
 	}
-	return b, nil
+	for _, f := range t.unset {
+		if !slices.Contains(api.VersionUploadFields(), f) {
+			return u, usageError("--unset %s: %s", f, suggestion(f, api.VersionUploadFields(), "the fields are"))
+		}
+	}
+	u.Reset = t.unset
+	if _, err := json.Marshal(u); err != nil { // a field both set and reset
+		return u, usageError("--unset: %v", err)
+	}
+	return u, nil
+}
+
+// firstVersion is an upload as a truststore's version 1, which has
+// nothing to inherit.
+func firstVersion(u api.VersionUpload) api.VersionContent {
+	deref := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	v := api.VersionContent{
+		CABundle: deref(u.CABundle), Intermediates: deref(u.Intermediates), CRLs: u.CRLs,
+		MaxChainDepth: u.MaxChainDepth, CAs: u.CAs, CRLSources: u.CRLSources, CRLStale: deref(u.CRLStale),
+	}
+	if u.Deny != nil {
+		v.Deny = *u.Deny
+	}
+	v.IgnoreClientCertExpiry = u.IgnoreClientCertExpiry != nil && *u.IgnoreClientCertExpiry
+	v.RequireClientAuthEKU = u.RequireClientAuthEKU != nil && *u.RequireClientAuthEKU
+	return v
 }
 
 // seen records which flags of fs were given.
@@ -138,27 +149,24 @@ func truststoreFlags(name, synopsis string, stderr io.Writer) (*flag.FlagSet, *a
 
 var truststoresCmd = resourceCommand("truststores", map[string]verb{
 	"create": {"create a truststore (its version 1) from a CA bundle", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs, a, t := truststoreFlags("truststores create", "--name NAME (--ca-bundle FILE | --ca CA) [flags]", stderr)
-		name := fs.String("name", "", "truststore name (required)")
+		fs, a, t := truststoreFlags("truststores create", "NAME (--ca-bundle FILE | --ca CA) [flags]", stderr)
+		name := fs.String("name", "", "truststore name (an alias of NAME)")
 		desc := fs.String("description", "", "description")
-		if _, err := parseWithPositional(fs, args, 0); err != nil {
+		pos, err := parseNamed(fs, args, []string{"NAME"}, name)
+		if err != nil {
 			return err
-		}
-		if *name == "" {
-			return usageError("--name is required")
 		}
 		if err := t.check(); err != nil {
 			return err
 		}
-		body, err := t.body(ctx, a)
+		u, err := t.upload(ctx, a)
 		if err != nil {
 			return err
 		}
-		body["name"] = *name
-		if *desc != "" {
-			body["description"] = *desc
-		}
-		return a.write(ctx, stdout, http.MethodPost, "/v1/truststores", body, nil)
+		in := api.TruststoreCreate{Name: pos[0], Description: *desc, VersionContent: firstVersion(u)}
+		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+			return c.CreateTruststore(ctx, in)
+		})
 	}},
 	"add-version": {"add a version of a truststore: it inherits what the flags leave out, and the answer lists what changed", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs, a, t := truststoreFlags("truststores add-version", "NAME [flags]", stderr)
@@ -168,22 +176,29 @@ var truststoresCmd = resourceCommand("truststores", map[string]verb{
 			return err
 		}
 		t.seen(fs)
-		body, err := t.body(ctx, a)
+		u, err := t.upload(ctx, a)
 		if err != nil {
 			return err
 		}
-		id, err := a.resolve(ctx, "/v1/truststores", pos[0])
+		id, err := a.resolveID(ctx, "/v1/truststores", pos[0])
 		if err != nil {
 			return err
 		}
-		raw, err := a.send(ctx, http.MethodPost, "/v1/truststores/"+id+"/versions", body, nil)
+		c, err := a.client()
 		if err != nil {
+			return err
+		}
+		v, resp, err := c.AddTruststoreVersion(ctx, id, u)
+		if err != nil {
+			return problemError(err)
+		}
+		if err := a.waitApplied(ctx, c, resp.Revision); err != nil {
 			return err
 		}
 		if a.output != "table" {
-			return a.print(stdout, raw)
+			return a.show(stdout, v)
 		}
-		return printVersionCreated(stdout, raw)
+		return printVersionCreated(stdout, v)
 	}},
 	"list": {"list truststores", listAll("truststores list", "/v1/truststores", "id", "name", "latestVersion", "description")},
 	"get":  {"show a truststore", onNamed("truststores get", "/v1/truststores", getObject)},
@@ -210,7 +225,7 @@ var truststoresCmd = resourceCommand("truststores", map[string]verb{
 		}
 		return a.print(stdout, all, "version", "createdAt", "summary.caCount", "summary.crlCount", "summary.crlEntries", "settings", "warnings")
 	})},
-	"delete": {"delete a truststore (refused while a domain uses it)", onNamed("truststores delete", "/v1/truststores", deleteObject)},
+	"delete": {"delete a truststore (refused while a domain uses it)", deleteNamed("truststores delete", "/v1/truststores", (*client.Client).DeleteTruststore)},
 })
 
 // versionFacts are the fields of a version (as the admin API shows it)
@@ -269,23 +284,13 @@ func flatSetting(name string, v any) []string {
 
 // printVersionCreated shows the answer to add-version: the new version,
 // the version it followed, each change and each warning, one per line.
-func printVersionCreated(w io.Writer, raw json.RawMessage) error {
-	var v struct {
-		TruststoreID    string           `json:"truststoreId"`
-		Version         int              `json:"version"`
-		PreviousVersion int              `json:"previousVersion"`
-		Changes         []map[string]any `json:"changes"`
-		Warnings        []string         `json:"warnings"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return err
-	}
+func printVersionCreated(w io.Writer, v *api.VersionCreated) error {
 	fmt.Fprintf(w, "truststore %s: version %d, made from version %d\n", v.TruststoreID, v.Version, v.PreviousVersion)
 	if len(v.Changes) == 0 {
 		fmt.Fprintln(w, "changes: none (every field inherited)")
 	}
 	for _, c := range v.Changes {
-		fmt.Fprintf(w, "changed %s: %s -> %s\n", c["field"], changeValue(c["from"]), changeValue(c["to"]))
+		fmt.Fprintf(w, "changed %s: %s -> %s\n", c.Field, changeValue(c.From), changeValue(c.To))
 	}
 	for _, s := range v.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", s)

@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -92,4 +94,186 @@ func (c *Client) CreateClientCertificate(ctx context.Context, in api.ClientCerti
 func (c *Client) Status(ctx context.Context) (*api.NodeStatus, error) {
 	out, _, err := call[api.NodeStatus](ctx, c, http.MethodGet, "/v1/status", nil, "")
 	return out, err
+}
+
+// list reads every page of collection path as Ts.
+func list[T any](ctx context.Context, c *Client, path string) ([]T, error) {
+	raw, err := c.List(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(raw))
+	for i, r := range raw {
+		if err := json.Unmarshal(r, &out[i]); err != nil {
+			return nil, fmt.Errorf("decode %s item %d: %w", path, i, err)
+		}
+	}
+	return out, nil
+}
+
+// del deletes the object at path; the Response's Revision is the store
+// revision without it.
+func (c *Client) del(ctx context.Context, path string) (*Response, error) {
+	return c.Do(ctx, http.MethodDelete, path, nil, nil, nil)
+}
+
+func truststorePath(id string) string { return "/v1/truststores/" + url.PathEscape(id) }
+func domainPath(id string) string     { return "/v1/domains/" + url.PathEscape(id) }
+func mappingPath(domainID, id string) string {
+	return domainPath(domainID) + "/mappings/" + url.PathEscape(id)
+}
+func clientCertPath(id string) string { return "/v1/client-certificates/" + url.PathEscape(id) }
+
+// CreateTruststore creates a truststore and its version 1.
+func (c *Client) CreateTruststore(ctx context.Context, in api.TruststoreCreate) (*api.TruststoreCreated, *Response, error) {
+	return call[api.TruststoreCreated](ctx, c, http.MethodPost, "/v1/truststores", in, "")
+}
+
+// AddTruststoreVersion adds a version to truststore id: what in leaves
+// out is inherited from the latest version, what it resets is defaulted.
+func (c *Client) AddTruststoreVersion(ctx context.Context, id string, in api.VersionUpload) (*api.VersionCreated, *Response, error) {
+	return call[api.VersionCreated](ctx, c, http.MethodPost, truststorePath(id)+"/versions", in, "")
+}
+
+// TruststoreVersions lists the versions of truststore id, without their
+// bulky content.
+func (c *Client) TruststoreVersions(ctx context.Context, id string) ([]api.TruststoreVersion, error) {
+	return list[api.TruststoreVersion](ctx, c, truststorePath(id)+"/versions")
+}
+
+// DeleteTruststore deletes truststore id (refused while a domain uses it).
+func (c *Client) DeleteTruststore(ctx context.Context, id string) (*Response, error) {
+	return c.del(ctx, truststorePath(id))
+}
+
+// CreateDomain creates a domain (its key is sealed in the store).
+func (c *Client) CreateDomain(ctx context.Context, in api.DomainRequest) (*api.Domain, *Response, error) {
+	return call[api.Domain](ctx, c, http.MethodPost, "/v1/domains", in, "")
+}
+
+// Domain reads domain id; the Response's ETag is the If-Match of a
+// ReplaceDomain.
+func (c *Client) Domain(ctx context.Context, id string) (*api.Domain, *Response, error) {
+	return call[api.Domain](ctx, c, http.MethodGet, domainPath(id), nil, "")
+}
+
+// ReplaceDomain replaces domain id. A request whose certificate is the
+// domain's current one and that carries no key keeps the sealed key.
+func (c *Client) ReplaceDomain(ctx context.Context, id string, in api.DomainRequest, ifMatch string) (*api.Domain, *Response, error) {
+	return call[api.Domain](ctx, c, http.MethodPut, domainPath(id), in, ifMatch)
+}
+
+// DeleteDomain deletes domain id and its mappings.
+func (c *Client) DeleteDomain(ctx context.Context, id string) (*Response, error) {
+	return c.del(ctx, domainPath(id))
+}
+
+// Mappings lists the base-path mappings of domain domainID.
+func (c *Client) Mappings(ctx context.Context, domainID string) ([]api.Mapping, error) {
+	return list[api.Mapping](ctx, c, domainPath(domainID)+"/mappings")
+}
+
+// Mapping reads mapping id of domain domainID and its ETag.
+func (c *Client) Mapping(ctx context.Context, domainID, id string) (*api.Mapping, *Response, error) {
+	return call[api.Mapping](ctx, c, http.MethodGet, mappingPath(domainID, id), nil, "")
+}
+
+// UpdateMapping replaces mapping id of domain domainID.
+func (c *Client) UpdateMapping(ctx context.Context, domainID, id string, in api.MappingSpec, ifMatch string) (*api.Mapping, *Response, error) {
+	return call[api.Mapping](ctx, c, http.MethodPut, mappingPath(domainID, id), in, ifMatch)
+}
+
+// DeleteMapping deletes mapping id of domain domainID.
+func (c *Client) DeleteMapping(ctx context.Context, domainID, id string) (*Response, error) {
+	return c.del(ctx, mappingPath(domainID, id))
+}
+
+// API reads API id (its integrations, routes and stages are listed
+// apart).
+func (c *Client) API(ctx context.Context, id string) (*api.API, *Response, error) {
+	return call[api.API](ctx, c, http.MethodGet, apiPath(id), nil, "")
+}
+
+// DeleteAPI deletes API id with its integrations, routes and stages.
+func (c *Client) DeleteAPI(ctx context.Context, id string) (*Response, error) {
+	return c.del(ctx, apiPath(id))
+}
+
+// Integrations lists the integrations of API apiID.
+func (c *Client) Integrations(ctx context.Context, apiID string) ([]api.Integration, error) {
+	return list[api.Integration](ctx, c, apiPath(apiID, "integrations"))
+}
+
+// Integration reads integration id of API apiID and its ETag.
+func (c *Client) Integration(ctx context.Context, apiID, id string) (*api.Integration, *Response, error) {
+	return call[api.Integration](ctx, c, http.MethodGet, apiPath(apiID, "integrations", id), nil, "")
+}
+
+// UpdateIntegration replaces integration id of API apiID.
+func (c *Client) UpdateIntegration(ctx context.Context, apiID, id string, in config.Integration, ifMatch string) (*api.Integration, *Response, error) {
+	return call[api.Integration](ctx, c, http.MethodPut, apiPath(apiID, "integrations", id), in, ifMatch)
+}
+
+// DeleteIntegration deletes integration id of API apiID (refused while a
+// route names it).
+func (c *Client) DeleteIntegration(ctx context.Context, apiID, id string) (*Response, error) {
+	return c.del(ctx, apiPath(apiID, "integrations", id))
+}
+
+// Routes lists the routes of API apiID.
+func (c *Client) Routes(ctx context.Context, apiID string) ([]api.Route, error) {
+	return list[api.Route](ctx, c, apiPath(apiID, "routes"))
+}
+
+// Route reads route id of API apiID and its ETag.
+func (c *Client) Route(ctx context.Context, apiID, id string) (*api.Route, *Response, error) {
+	return call[api.Route](ctx, c, http.MethodGet, apiPath(apiID, "routes", id), nil, "")
+}
+
+// UpdateRoute replaces route id of API apiID.
+func (c *Client) UpdateRoute(ctx context.Context, apiID, id string, in config.Route, ifMatch string) (*api.Route, *Response, error) {
+	return call[api.Route](ctx, c, http.MethodPut, apiPath(apiID, "routes", id), in, ifMatch)
+}
+
+// DeleteRoute deletes route id of API apiID.
+func (c *Client) DeleteRoute(ctx context.Context, apiID, id string) (*Response, error) {
+	return c.del(ctx, apiPath(apiID, "routes", id))
+}
+
+// Stages lists the stages of API apiID.
+func (c *Client) Stages(ctx context.Context, apiID string) ([]api.Stage, error) {
+	return list[api.Stage](ctx, c, apiPath(apiID, "stages"))
+}
+
+// DeleteStage deletes stage id of API apiID (refused while a mapping
+// names it).
+func (c *Client) DeleteStage(ctx context.Context, apiID, id string) (*Response, error) {
+	return c.del(ctx, apiPath(apiID, "stages", id))
+}
+
+// ClientCertificate reads client certificate id (its public part).
+func (c *Client) ClientCertificate(ctx context.Context, id string) (*api.ClientCertificate, error) {
+	out, _, err := call[api.ClientCertificate](ctx, c, http.MethodGet, clientCertPath(id), nil, "")
+	return out, err
+}
+
+// ClientCertificates lists the generated client certificates.
+func (c *Client) ClientCertificates(ctx context.Context) ([]api.ClientCertificate, error) {
+	return list[api.ClientCertificate](ctx, c, "/v1/client-certificates")
+}
+
+// UpdateClientCertificate changes a client certificate's description or
+// tags (a merge patch).
+func (c *Client) UpdateClientCertificate(ctx context.Context, id string, in api.ClientCertificateUpdate) (*api.ClientCertificate, *Response, error) {
+	return call[api.ClientCertificate](ctx, c, http.MethodPatch, clientCertPath(id), in, "")
+}
+
+// DeleteClientCertificate deletes client certificate id and its key;
+// force also detaches it from the stages that present it.
+func (c *Client) DeleteClientCertificate(ctx context.Context, id string, force bool) (*Response, error) {
+	p := clientCertPath(id)
+	if force {
+		p += "?force=true"
+	}
+	return c.del(ctx, p)
 }
