@@ -463,7 +463,7 @@ var stageSpec = childSpec[model.Stage, api.Stage]{
 			errs = append(errs, api.FieldError{Path: "variables", Message: fmt.Sprintf("at most %d variables", maxStageVariables)})
 		}
 		for k, v := range in.Variables {
-			p := joinPath("variables", k)
+			p := config.FieldPath("variables", k)
 			if !variablePattern.MatchString(k) {
 				errs = append(errs, api.FieldError{Path: p, Message: "a variable name is 1 to 64 letters, digits or '_'"})
 			}

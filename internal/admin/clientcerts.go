@@ -11,6 +11,7 @@ import (
 
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/ca"
+	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/store"
@@ -52,10 +53,10 @@ func checkTags(errs []api.FieldError, tags map[string]string) []api.FieldError {
 	}
 	for k, v := range tags {
 		if k == "" || len(k) > 128 {
-			errs = append(errs, api.FieldError{Path: joinPath("tags", k), Message: "a tag key is 1 to 128 bytes"})
+			errs = append(errs, api.FieldError{Path: config.FieldPath("tags", k), Message: "a tag key is 1 to 128 bytes"})
 		}
 		if len(v) > 256 {
-			errs = append(errs, api.FieldError{Path: joinPath("tags", k), Message: "a tag value is at most 256 bytes"})
+			errs = append(errs, api.FieldError{Path: config.FieldPath("tags", k), Message: "a tag value is at most 256 bytes"})
 		}
 	}
 	return errs

@@ -208,7 +208,7 @@ func describeContent(v any, labels map[string]string) any {
 			if l, ok := labels[s]; ok {
 				names[i] = l
 			} else if rl, err := trust.ParseCRL([]byte(s)); err == nil {
-				names[i] = crlLabel(rl)
+				names[i] = trust.CRLLabel(rl)
 			} else {
 				names[i] = "a CRL that does not parse"
 			}

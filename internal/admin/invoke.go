@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/h1"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
@@ -77,7 +78,7 @@ func (s *server) testInvoke(c *call) error {
 	h := http.Header{}
 	for k, v := range in.Headers {
 		if !h1.IsToken(k) || strings.ContainsAny(v, "\r\n\x00") {
-			errs = append(errs, api.FieldError{Path: joinPath("headers", k), Message: "not a valid header name or value"})
+			errs = append(errs, api.FieldError{Path: config.FieldPath("headers", k), Message: "not a valid header name or value"})
 			continue
 		}
 		h.Add(k, v)

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/certgate/certgate/internal/suggest"
 	yaml "go.yaml.in/yaml/v2"
 )
 
@@ -452,11 +451,7 @@ func (w *walker) object(n *node, t reflect.Type, path string) map[string]any {
 		p := join(path, k)
 		i := order(k)
 		if i == len(fields) {
-			names := make([]string, len(fields))
-			for j, f := range fields {
-				names[j] = f.name
-			}
-			w.add(p, "%s", suggest.UnknownField(k, names))
+			w.add(p, "%s", unknownFieldMessage(k, fields))
 			continue
 		}
 		if v, ok := w.value(n.fields[k], fields[i].typ, p); ok {
@@ -552,29 +547,4 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
-}
-
-type jsonField struct {
-	name string
-	typ  reflect.Type
-}
-
-// jsonFields lists the json names of t's exported fields, in order.
-func jsonFields(t reflect.Type) []jsonField {
-	var out []jsonField
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out = append(out, jsonField{name: name, typ: f.Type})
-	}
-	return out
 }

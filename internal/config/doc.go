@@ -7,6 +7,11 @@
 // it is about, such as "domains[1].clientAuth.truststore". Validate then
 // reports every semantic problem at once, as a *ValidationError.
 //
+// DecodeStrictJSON is the one strict JSON decoder of request bodies (the
+// admin API's, the console's) into these types and the wire types: the
+// same field rules and "did you mean" suggestions as the file decoder,
+// as a *JSONError that quotes no value of the input.
+//
 // Route identity rules are validated here with internal/authz, which
 // compiles them (AuthzRules gives them to it) and matches them on the data
 // plane.

@@ -13,7 +13,10 @@
 //
 // The package also holds the parsers for operator and peer input that
 // feed a Store: [ParseCertificates], [ParseCRL], [ParseSerial] and
-// [ParseFingerprint].
+// [ParseFingerprint]; and [Lint], which checks a truststore version's
+// uploaded content the way New will compile it (certificates that cannot
+// be anchors left out, inherited CRLs kept or left out, warnings and a
+// summary), for the admin API and the console alike.
 //
 // trust is a leaf: bytes and time in, decisions out. It does no network
 // I/O (no CRL or OCSP fetching), never touches the store or the file

@@ -1,4 +1,4 @@
-package admin
+package config
 
 import (
 	"bytes"
@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"reflect"
 	"slices"
 	"strconv"
@@ -14,12 +13,11 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/certgate/certgate/internal/api"
-	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/suggest"
 )
 
-// Request bodies are decoded by walking the JSON tokens alongside the Go
+// DecodeStrictJSON decodes JSON request bodies (the admin API's, and the
+// console's) by walking the JSON tokens alongside the Go
 // type: encoding/json matches keys case-insensitively, ignores duplicates
 // and, with DisallowUnknownFields, names neither the path nor a likely
 // intended field. The walk reports every problem with its field path and
@@ -52,80 +50,124 @@ func clipFront(s string, n int) string {
 	return "…" + s[i:]
 }
 
-// decodeStrict decodes the JSON object in data into v (a pointer to a
-// request struct, which should be zero). Errors are *apiError: 400
-// InvalidJSON for syntax, kinds and duplicate keys, 400 UnknownField when
-// the only problems are unknown fields. On error v may be partly set.
-func decodeStrict(data []byte, v any) error {
+// JSONErrorKind says why DecodeStrictJSON refused a body.
+type JSONErrorKind uint8
+
+const (
+	// JSONEmpty: the body is empty (or white space).
+	JSONEmpty JSONErrorKind = iota + 1
+	// JSONSyntax: the body is not JSON; Reason says where.
+	JSONSyntax
+	// JSONTrailingData: data follows the JSON object.
+	JSONTrailingData
+	// JSONSchema: the body is JSON but does not match the type; Problems
+	// name the fields (UnknownOnly when all are unknown fields).
+	JSONSchema
+)
+
+// JSONError is DecodeStrictJSON's error. It quotes no more than a few
+// dozen bytes of the input (shortened keys, never a value).
+type JSONError struct {
+	Kind JSONErrorKind
+	// Reason, for JSONSyntax, says what is wrong and where ("invalid
+	// character 'x' looking for beginning of value (at byte 3)", "it ends
+	// too early"); empty when encoding/json said nothing more.
+	Reason string
+	// Problems, for JSONSchema, are the fields that do not match, at most
+	// 20, in the order met.
+	Problems []Problem
+	// UnknownOnly, for JSONSchema: every problem is an unknown field.
+	UnknownOnly bool
+}
+
+func (e *JSONError) Error() string {
+	switch e.Kind {
+	case JSONEmpty:
+		return "empty JSON document"
+	case JSONSyntax:
+		if e.Reason == "" {
+			return "not valid JSON"
+		}
+		return "not valid JSON: " + e.Reason
+	case JSONTrailingData:
+		return "unexpected data after the JSON object"
+	}
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.String()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// DecodeStrictJSON decodes the JSON object in data into v (a pointer to a
+// struct, which should be zero) strictly: an unknown field (with a "did
+// you mean"), a field given twice, a value of the wrong kind, an integer
+// out of range or data after the object is an error, with its field
+// path. Errors are *JSONError. On error v may be partly set.
+func DecodeStrictJSON(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return newError(http.StatusBadRequest, CodeInvalidJSON, "the request body is empty; expected a JSON object")
+		return &JSONError{Kind: JSONEmpty}
 	}
 	c := &checker{dec: json.NewDecoder(bytes.NewReader(data))}
 	c.dec.UseNumber()
 	if err := c.value(reflect.ValueOf(v).Elem(), ""); err != nil {
-		return syntaxError(err)
+		return JSONSyntaxError(err)
 	}
 	if _, err := c.dec.Token(); err != io.EOF {
 		if err != nil && len(c.problems) == 0 {
-			return syntaxError(err)
+			return JSONSyntaxError(err)
 		}
 		if len(c.problems) == 0 {
-			return newError(http.StatusBadRequest, CodeInvalidJSON, "unexpected data after the JSON object")
+			return &JSONError{Kind: JSONTrailingData}
 		}
 	}
 	if len(c.problems) > 0 {
-		code := CodeUnknownField
+		unknown := true
 		for _, p := range c.problems {
 			if !strings.HasPrefix(p.Message, "unknown field") {
-				code = CodeInvalidJSON
+				unknown = false
 			}
 		}
-		detail := "the request body does not match the schema"
-		if code == CodeUnknownField {
-			detail = "the request body has fields the schema does not have"
-		}
-		return &apiError{status: http.StatusBadRequest, code: code, detail: detail, errors: c.problems}
+		return &JSONError{Kind: JSONSchema, Problems: c.problems, UnknownOnly: unknown}
 	}
 	return nil
 }
 
-// syntaxError describes a JSON syntax error without quoting the input
-// (encoding/json's messages name at most one character).
-func syntaxError(err error) *apiError {
+// JSONSyntaxError describes an encoding/json decoding error as a
+// JSONSyntax *JSONError without quoting the input (encoding/json's
+// messages name at most one character).
+func JSONSyntaxError(err error) *JSONError {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &se):
-		return newError(http.StatusBadRequest, CodeInvalidJSON, "the request body is not valid JSON: %s (at byte %d)", clip(se.Error(), 100), se.Offset)
+		return &JSONError{Kind: JSONSyntax, Reason: fmt.Sprintf("%s (at byte %d)", clipJSON(se.Error(), 100), se.Offset)}
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return newError(http.StatusBadRequest, CodeInvalidJSON, "the request body is not valid JSON: it ends too early")
+		return &JSONError{Kind: JSONSyntax, Reason: "it ends too early"}
 	}
-	var ae *apiError
-	if errors.As(err, &ae) {
-		return ae
+	var je *JSONError
+	if errors.As(err, &je) {
+		return je
 	}
-	return newError(http.StatusBadRequest, CodeInvalidJSON, "the request body is not valid JSON")
+	return &JSONError{Kind: JSONSyntax}
 }
 
 type checker struct {
 	dec      *json.Decoder
-	problems []api.FieldError
+	problems []Problem
 }
 
 // errTooMany stops the walk once maxDecodeProblems are collected.
 var errTooMany = errors.New("too many problems")
 
 func (c *checker) add(path, format string, args ...any) error {
-	c.problems = append(c.problems, api.FieldError{Path: clipFront(path, maxPathEcho), Message: fmt.Sprintf(format, args...)})
+	c.problems = append(c.problems, Problem{Path: clipFront(path, maxPathEcho), Message: fmt.Sprintf(format, args...)})
 	if len(c.problems) >= maxDecodeProblems {
 		return errTooMany
 	}
 	return nil
 }
 
-var (
-	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-	durationType    = reflect.TypeFor[config.Duration]()
-)
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 
 // value decodes the next JSON value into v. A non-nil error is a syntax
 // error; schema problems are collected (the walk stops quietly after
@@ -218,7 +260,7 @@ func (c *checker) decode(v reflect.Value, path string) error {
 }
 
 // custom decodes a scalar of a type with its own UnmarshalJSON (a
-// config.Duration) by running that decoder on the token.
+// Duration) by running that decoder on the token.
 func (c *checker) custom(tok json.Token, v reflect.Value, path string) error {
 	var raw []byte
 	switch x := tok.(type) {
@@ -239,7 +281,7 @@ func (c *checker) custom(tok json.Token, v reflect.Value, path string) error {
 			}
 			return c.add(path, "not a valid value for this field")
 		}
-		return c.add(path, "%s", clip(err.Error(), 160))
+		return c.add(path, "%s", clipJSON(err.Error(), 160))
 	}
 	return nil
 }
@@ -247,7 +289,11 @@ func (c *checker) custom(tok json.Token, v reflect.Value, path string) error {
 // object decodes the members of an object into the json fields of v.
 func (c *checker) object(v reflect.Value, path string) error {
 	t := v.Type()
-	fields := fieldsOf(t)
+	list := jsonFields(t)
+	fields := make(map[string][]int, len(list))
+	for _, f := range list {
+		fields[f.name] = f.index
+	}
 	seen := map[string]bool{}
 	for c.dec.More() {
 		tok, err := c.dec.Token()
@@ -255,7 +301,7 @@ func (c *checker) object(v reflect.Value, path string) error {
 			return err
 		}
 		key, _ := tok.(string)
-		p := joinPath(path, key)
+		p := FieldPath(path, key)
 		index, known := fields[key]
 		switch {
 		case seen[key]:
@@ -267,7 +313,7 @@ func (c *checker) object(v reflect.Value, path string) error {
 			}
 			continue
 		case !known:
-			if err := c.add(p, "%s", unknownFieldMessage(key, t)); err != nil {
+			if err := c.add(p, "%s", unknownFieldMessage(key, list)); err != nil {
 				return err
 			}
 			if err := c.skipNext(); err != nil {
@@ -297,7 +343,7 @@ func (c *checker) mapValues(v reflect.Value, path string) error {
 			return err
 		}
 		key, _ := tok.(string)
-		p := joinPath(path, key)
+		p := FieldPath(path, key)
 		if seen[key] {
 			if err := c.add(p, "the key is given twice"); err != nil {
 				return err
@@ -375,72 +421,75 @@ func describeToken(tok json.Token) string {
 	return "null"
 }
 
-// fieldsOf maps the json names of t's fields (embedded structs
-// flattened, outer fields first) to their index paths.
-func fieldsOf(t reflect.Type) map[string][]int {
-	out := map[string][]int{}
-	var embedded []reflect.StructField
+// jsonField is one json field of a struct type.
+type jsonField struct {
+	name  string
+	index []int // for reflect.Value.FieldByIndex
+	typ   reflect.Type
+}
+
+// jsonFields lists the json fields of t in declaration order, the fields
+// of untagged embedded structs in their place; a field of t hides an
+// embedded field of the same name. Both decoders use it: the JSON one
+// here and the YAML walker.
+func jsonFields(t reflect.Type) []jsonField {
+	var out []jsonField
+	own := map[string]bool{}
+	for i := range t.NumField() {
+		if f := t.Field(i); !isEmbedded(f) && f.IsExported() {
+			own[jsonName(f)] = true
+		}
+	}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
+		if jsonName(f) == "-" {
 			continue
 		}
-		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
-			embedded = append(embedded, f)
-			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out[name] = f.Index
-	}
-	for _, f := range embedded {
-		for k, idx := range fieldsOf(f.Type) {
-			if _, dup := out[k]; !dup {
-				out[k] = append(slices.Clone(f.Index), idx...)
+		if isEmbedded(f) {
+			for _, e := range jsonFields(f.Type) {
+				if !own[e.name] {
+					out = append(out, jsonField{name: e.name, index: append(slices.Clone(f.Index), e.index...), typ: e.typ})
+				}
 			}
+			continue
+		}
+		if f.IsExported() {
+			out = append(out, jsonField{name: jsonName(f), index: f.Index, typ: f.Type})
 		}
 	}
 	return out
 }
 
-// fieldNames lists the json names of t's fields in declaration order.
-func fieldNames(t reflect.Type) []string {
-	var out []string
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
-			out = append(out, fieldNames(f.Type)...)
-			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		out = append(out, name)
+// isEmbedded reports whether f is an untagged embedded struct, whose
+// fields encoding/json promotes.
+func isEmbedded(f reflect.StructField) bool {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct
+}
+
+// jsonName is the json name of f: its tag's, or the Go name.
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if name == "" {
+		return f.Name
 	}
-	return out
+	return name
 }
 
 // unknownFieldMessage says a key is unknown and suggests the field it
 // most likely misspells, or lists the fields.
-func unknownFieldMessage(key string, t reflect.Type) string {
-	return suggest.UnknownField(key, fieldNames(t))
+func unknownFieldMessage(key string, fields []jsonField) string {
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.name
+	}
+	return suggest.UnknownField(key, names)
 }
 
-// joinPath appends a key to a field path, shortening long or odd keys so
-// a path never repeats much of the input.
-func joinPath(path, key string) string {
+// FieldPath appends a key to a field path ("variables" and "a" make
+// "variables.a"), shortening long or odd keys so a path never repeats
+// much of the input.
+func FieldPath(path, key string) string {
 	k := safeKey(key)
 	if path == "" {
 		return k
@@ -466,4 +515,17 @@ func safeKey(key string) string {
 		return `""`
 	}
 	return b.String()
+}
+
+// clipJSON truncates s to n bytes on a rune boundary (invalid UTF-8
+// replaced), marking the cut with "…".
+func clipJSON(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
