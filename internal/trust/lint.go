@@ -63,7 +63,8 @@ type LintReport struct {
 	// Roots and IntermediateCerts are the CA certificates, repeats
 	// (same DER) dropped.
 	Roots, IntermediateCerts []*x509.Certificate
-	// CRLEntries counts the entries of the version's CRLs.
+	// CRLEntries counts the serials the version's CRLs revoke (each
+	// serial once per CRL).
 	CRLEntries int
 	// NotAfter is the earliest expiry of the CA certificates (UTC).
 	NotAfter time.Time
@@ -123,18 +124,17 @@ func Lint(in LintContent, now time.Time) (LintReport, error) {
 		RequireClientAuthEKU: in.RequireClientAuthEKU, MaxChainDepth: in.MaxChainDepth}
 	out.CRLs = slices.Clone(in.CRLs)
 	for i, data := range in.CRLs {
-		rl, err := ParseCRL([]byte(data))
+		rl, err := ParseCRLCompact([]byte(data))
 		if err != nil {
 			return LintReport{}, &LintError{fmt.Sprintf("crls[%d]", i), err}
 		}
-		out.CRLEntries += len(rl.RevokedCertificateEntries)
 		tc.CRLs = append(tc.CRLs, rl)
 		out.CRLLabels[data] = CRLLabel(rl)
 	}
 	given := tc.CRLs
 	cas := append(roots[:len(roots):len(roots)], inters...)
 	for _, data := range in.Inherited {
-		rl, err := ParseCRL([]byte(data))
+		rl, err := ParseCRLCompact([]byte(data))
 		if err != nil { // it parsed when it was stored; kept for safety
 			warns = append(warns, fmt.Sprintf("crls: a CRL of version %d does not parse (%s); it is left out", in.InheritedFrom, sanitize(withoutPEM(err.Error()), 200)))
 			continue
@@ -147,7 +147,6 @@ func Lint(in LintContent, now time.Time) (LintReport, error) {
 			warns = append(warns, fmt.Sprintf("crls: %s, kept from version %d, is left out: no CA certificate of this version signed it", CRLLabel(rl), in.InheritedFrom))
 			continue
 		}
-		out.CRLEntries += len(rl.RevokedCertificateEntries)
 		tc.CRLs = append(tc.CRLs, rl)
 		out.CRLs = append(out.CRLs, data)
 	}
@@ -165,7 +164,9 @@ func Lint(in LintContent, now time.Time) (LintReport, error) {
 		}
 		tc.DenyFingerprints = append(tc.DenyFingerprints, b)
 	}
-	_, tw, err := New(tc, now)
+	// The CRLs are parsed compactly (a million entries are not kept as Go
+	// values): their entries are counted in the compiled store.
+	st, tw, err := New(tc, now)
 	if err != nil {
 		field := "caBundle"
 		if n, ok := crlNumberIn(err.Error()); ok {
@@ -176,6 +177,9 @@ func Lint(in LintContent, now time.Time) (LintReport, error) {
 			}
 		}
 		return LintReport{}, &LintError{field, err}
+	}
+	for _, c := range st.CRLs() {
+		out.CRLEntries += c.Entries
 	}
 	warns = append(warns, tw...)
 	warns = append(warns, lintSharedSubjects(roots, inters)...)
