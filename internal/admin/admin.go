@@ -19,6 +19,7 @@ import (
 	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/store"
 )
 
@@ -125,6 +126,8 @@ type server struct {
 	now  func() time.Time
 	// ca runs the CA operations, writing through update.
 	ca *ca.Service
+	// truststores runs the truststore operations, writing through update.
+	truststores *ops.Truststores
 }
 
 // routes is the route table; the OpenAPI document describes exactly
@@ -210,6 +213,7 @@ func New(opts Options) http.Handler {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.truststores = ops.NewTruststores(ops.Options{Store: opts.Store, Update: s.updateAs, Now: s.now})
 	s.ca = ca.New(ca.Options{Store: opts.Store, Key: opts.Key, Update: s.updateAs, Now: s.now, Logger: s.log, PublicURL: opts.PublicURL})
 	mux := http.NewServeMux()
 	methods := map[string][]string{}

@@ -10,6 +10,7 @@ import (
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/store"
 )
 
@@ -22,7 +23,7 @@ func apiOf(o store.Object) (api.API, error) {
 }
 
 func checkAPI(in *api.APIRequest) error {
-	errs := localProblems(&config.Config{APIs: []config.API{{Name: in.Name}}}, "apis[0]")
+	errs := ops.LocalProblems(&config.Config{APIs: []config.API{{Name: in.Name}}}, "apis[0]")
 	if len(in.Description) > 1000 {
 		errs = append(errs, api.FieldError{Path: "description", Message: "at most 1000 bytes"})
 	}
@@ -375,7 +376,7 @@ var integrationSpec = childSpec[config.Integration, api.Integration]{
 		if in.TLS.CAFile != "" {
 			return nil, "", invalid("tls.caFile", "files cannot be referenced through the API; give the PEM bundle in tls.caBundle")
 		}
-		if errs := localProblems(&config.Config{APIs: []config.API{{Name: a.Name, Integrations: []config.Integration{*in}}}}, "apis[0].integrations[0]"); len(errs) > 0 {
+		if errs := ops.LocalProblems(&config.Config{APIs: []config.API{{Name: a.Name, Integrations: []config.Integration{*in}}}}, "apis[0].integrations[0]"); len(errs) > 0 {
 			return nil, "", invalidFields(errs)
 		}
 		if err := nameTaken(tx, model.KindIntegration, apiObj.ID, in.Name, self, "an integration"); err != nil {
@@ -428,7 +429,7 @@ var routeSpec = childSpec[config.Route, api.Route]{
 			return nil, "", err
 		}
 		ca.Routes = []config.Route{*in}
-		if errs := localProblems(&config.Config{APIs: []config.API{ca}}, "apis[0].routes[0]"); len(errs) > 0 {
+		if errs := ops.LocalProblems(&config.Config{APIs: []config.API{ca}}, "apis[0].routes[0]"); len(errs) > 0 {
 			return nil, "", invalidFields(errs)
 		}
 		return in, "", nil

@@ -19,8 +19,9 @@ const (
 	CodeCertificateNotIssued = ca.CodeCertificateNotIssued // 404: the serial is not one this CA issued
 )
 
-// caProblem is the public face of a refusal of the CA operations.
-func caProblem(e *ca.Error) api.Problem {
+// opsProblem is the public face of a refusal of an operation (ops.Error,
+// which is ca.Error).
+func opsProblem(e *ca.Error) api.Problem {
 	p := api.Problem{Status: http.StatusUnprocessableEntity, Code: CodeValidationFailed, Detail: clip(e.Message, 500)}
 	switch e.Kind {
 	case ca.NotFound:
@@ -43,14 +44,6 @@ func caProblem(e *ca.Error) api.Problem {
 		p.UsedBy = append(p.UsedBy, api.UsedBy{ID: u.ID, Name: u.Name})
 	}
 	return p
-}
-
-// caMatch is the request's If-Match check for a CA operation.
-func caMatch(r *http.Request) ca.Match {
-	if m, ok := ifMatch(r); ok {
-		return m
-	}
-	return nil
 }
 
 func (s *server) createCA(c *call) error {
@@ -87,7 +80,7 @@ func (s *server) getCA(c *call) error {
 // patchCA changes a CA's description, status (active ↔ disabled) or CRL
 // validity (which re-signs the CRL).
 func (s *server) patchCA(c *call) error {
-	j, w, err := s.ca.Update(c.ctx(), c.actor, c.r.PathValue("id"), caMatch(c.r), func(cur ca.Patch) (ca.Patch, error) {
+	j, w, err := s.ca.Update(c.ctx(), c.actor, c.r.PathValue("id"), opsMatch(c.r), func(cur ca.Patch) (ca.Patch, error) {
 		merged, err := mergePatch(cur, c.body)
 		if err != nil {
 			return cur, err
@@ -106,7 +99,7 @@ func (s *server) patchCA(c *call) error {
 // deleteCA deletes a CA, its records and its key, unless a truststore
 // version or another CA depends on it.
 func (s *server) deleteCA(c *call) error {
-	rev, err := s.ca.Delete(c.ctx(), c.actor, c.r.PathValue("id"), caMatch(c.r))
+	rev, err := s.ca.Delete(c.ctx(), c.actor, c.r.PathValue("id"), opsMatch(c.r))
 	if err != nil {
 		return err
 	}
@@ -121,7 +114,7 @@ func (s *server) importCA(c *call) error {
 	if err := decodeStrict(c.body, &in); err != nil {
 		return err
 	}
-	j, w, err := s.ca.Import(c.ctx(), c.actor, c.r.PathValue("id"), caMatch(c.r), in)
+	j, w, err := s.ca.Import(c.ctx(), c.actor, c.r.PathValue("id"), opsMatch(c.r), in)
 	if err != nil {
 		return err
 	}
@@ -203,18 +196,6 @@ func (s *server) getCRL(c *call) error {
 		return newError(http.StatusBadRequest, CodeInvalidQuery, "format is der or pem")
 	}
 	return nil
-}
-
-// resolveCA returns the resolver of certgate CA references in truststore
-// versions (committed state).
-func (s *server) resolveCA(c *call) caResolver {
-	return resolveCAIn(func(kind, id string) (store.Object, error) { return s.st.Get(c.ctx(), kind, id) })
-}
-
-// resolveCAIn is the caResolver that reads CAs with get (the store, or a
-// transaction).
-func resolveCAIn(get func(kind, id string) (store.Object, error)) caResolver {
-	return func(id string) (string, error) { return ca.CertPEMIn(get, id) }
 }
 
 // answerPage answers a list route with a page of items, or the listing's

@@ -15,6 +15,7 @@ import (
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/store"
 )
 
@@ -70,7 +71,7 @@ func readLive(tx objectReader) (*live, error) {
 					return err
 				}
 				l.truststores[ts.Name] = o
-				vo, err := tx.Get(model.KindTruststoreVersion, versionID(o.ID, ts.LatestVersion))
+				vo, err := tx.Get(model.KindTruststoreVersion, ops.VersionID(o.ID, ts.LatestVersion))
 				if err != nil {
 					return fmt.Errorf("truststore %s version %d: %w", o.ID, ts.LatestVersion, err)
 				}
@@ -245,7 +246,7 @@ func checkApplied(want *config.Config) error {
 		files(p+".keyFile", d.Certificate.KeyFile != "")
 		if d.Certificate.KeyPEM == "" {
 			keyless[i] = true
-			d.Certificate.KeyPEM = stubPEM
+			d.Certificate.KeyPEM = ops.StubPEM
 		}
 	}
 	for i, a := range want.APIs {
@@ -275,6 +276,16 @@ func checkApplied(want *config.Config) error {
 // within prefixes the field paths of a validation error with the path of
 // the resource it is about.
 func within(prefix string, err error) error {
+	var oe *ops.Error
+	if errors.As(err, &oe) && len(oe.Fields) > 0 {
+		out := *oe
+		out.Fields = nil
+		for _, f := range oe.Fields {
+			f.Path = joinField(prefix, f.Path)
+			out.Fields = append(out.Fields, f)
+		}
+		return &out
+	}
 	var ae *apiError
 	if !errors.As(err, &ae) || len(ae.errors) == 0 {
 		return err
@@ -387,7 +398,7 @@ func (a *applier) truststore(ts *config.Truststore, path string) error {
 		}
 		in.CAs = append(in.CAs, o.ID)
 	}
-	v, err := lintVersion(in, inheritedCRLs{}, a.s.now(), resolveCAIn(a.tx.Get))
+	v, err := ops.LintVersion(in, ops.InheritedCRLs{}, a.s.now(), ops.ResolveCAIn(a.tx.Get))
 	if err != nil {
 		return within(path, err)
 	}
@@ -402,10 +413,10 @@ func (a *applier) truststore(ts *config.Truststore, path string) error {
 		if err != nil {
 			return err
 		}
-		_, err = a.tx.Create(store.Object{Kind: model.KindTruststoreVersion, ID: versionID(o.ID, 1), Parent: o.ID, Name: "1", Body: mustJSON(v)})
+		_, err = a.tx.Create(store.Object{Kind: model.KindTruststoreVersion, ID: ops.VersionID(o.ID, 1), Parent: o.ID, Name: "1", Body: mustJSON(v)})
 		return err
 	}
-	var cur storedVersion
+	var cur ops.StoredVersion
 	if err := decodeBody(a.live.versions[o.ID], &cur); err != nil {
 		return err
 	}
@@ -424,7 +435,7 @@ func (a *applier) truststore(ts *config.Truststore, path string) error {
 	v.Version = body.LatestVersion
 	a.note("~ truststore %s: new version %d", ts.Name, v.Version)
 	if _, err := a.tx.Create(store.Object{
-		Kind: model.KindTruststoreVersion, ID: versionID(o.ID, v.Version), Parent: o.ID,
+		Kind: model.KindTruststoreVersion, ID: ops.VersionID(o.ID, v.Version), Parent: o.ID,
 		Name: strconv.Itoa(v.Version), Body: mustJSON(v),
 	}); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/store"
 	"github.com/certgate/certgate/internal/trust"
 )
@@ -58,7 +59,7 @@ func requestOf(d model.Domain) api.DomainRequest {
 func checkDomain(in *api.DomainRequest, keepKey bool) error {
 	cd := config.Domain{
 		Hosts:       in.Hosts,
-		Certificate: config.Certificate{CertPEM: in.Certificate.CertPEM, KeyPEM: stubPEM},
+		Certificate: config.Certificate{CertPEM: in.Certificate.CertPEM, KeyPEM: ops.StubPEM},
 		TLS:         in.TLS,
 		ClientAuth: config.ClientAuth{
 			Mode: in.ClientAuth.Mode, Truststore: in.ClientAuth.Truststore,
@@ -68,9 +69,9 @@ func checkDomain(in *api.DomainRequest, keepKey bool) error {
 	}
 	cfg := &config.Config{Domains: []config.Domain{cd}}
 	if in.ClientAuth.Truststore != "" {
-		cfg.Truststores = []config.Truststore{{Name: in.ClientAuth.Truststore, CABundle: stubPEM}}
+		cfg.Truststores = []config.Truststore{{Name: in.ClientAuth.Truststore, CABundle: ops.StubPEM}}
 	}
-	errs := localProblems(cfg, "domains[0]")
+	errs := ops.LocalProblems(cfg, "domains[0]")
 	if in.ClientAuth.TruststoreVersion < 0 {
 		errs = append(errs, api.FieldError{Path: "clientAuth.truststoreVersion", Message: "must be 0 (follow the latest version) or a version number"})
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 	"github.com/certgate/certgate/internal/store"
 	"github.com/certgate/certgate/internal/store/sqlite"
@@ -141,7 +142,7 @@ func (e *env) dryRun(ctx context.Context, domainID string, version int, chainPEM
 	if version == 0 {
 		version = ts.LatestVersion
 	}
-	vo, err := e.st.Get(ctx, model.KindTruststoreVersion, versionID(tso.ID, version))
+	vo, err := e.st.Get(ctx, model.KindTruststoreVersion, ops.VersionID(tso.ID, version))
 	if err != nil {
 		return api.DryRunResult{}, err
 	}

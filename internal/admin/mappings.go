@@ -7,6 +7,7 @@ import (
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/store"
 )
 
@@ -26,13 +27,13 @@ func prepareMapping(tx store.Tx, domain store.Object, in *model.Mapping, self st
 	}
 	cfg := &config.Config{Domains: []config.Domain{{
 		Hosts:       []string{"stub.invalid"},
-		Certificate: config.Certificate{CertPEM: stubPEM, KeyPEM: stubPEM},
+		Certificate: config.Certificate{CertPEM: ops.StubPEM, KeyPEM: ops.StubPEM},
 		Mappings:    []config.Mapping{{BasePath: in.BasePath, API: in.API}},
 	}}}
 	if in.API != "" {
 		cfg.APIs = []config.API{{Name: in.API}}
 	}
-	errs := localProblems(cfg, "domains[0].mappings[0]")
+	errs := ops.LocalProblems(cfg, "domains[0].mappings[0]")
 	if in.Stage != "" && !namePattern.MatchString(in.Stage) {
 		errs = append(errs, api.FieldError{Path: "stage", Message: "not a valid stage name"})
 	}

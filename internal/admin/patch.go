@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+
+	"github.com/certgate/certgate/internal/ops"
 )
 
 // mergePatch applies an RFC 7396 JSON Merge Patch to the JSON encoding of
@@ -31,27 +33,7 @@ func mergePatch(current any, patch []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(mergeValue(cur, po))
-}
-
-// mergeValue is RFC 7396's MergePatch(target, patch).
-func mergeValue(target any, patch any) any {
-	po, ok := patch.(map[string]any)
-	if !ok {
-		return patch
-	}
-	to, ok := target.(map[string]any)
-	if !ok {
-		to = map[string]any{}
-	}
-	for k, v := range po {
-		if v == nil {
-			delete(to, k)
-			continue
-		}
-		to[k] = mergeValue(to[k], v)
-	}
-	return to
+	return json.Marshal(ops.MergeValue(cur, po))
 }
 
 // decodeAny decodes one JSON value, keeping numbers exact.

@@ -9,38 +9,37 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/store"
-	"github.com/certgate/certgate/internal/trust"
 )
 
 // Problem codes. They are part of the public contract: the CLI, the
 // console and scripts match on them.
 const (
-	CodeUnauthorized         = "Unauthorized"         // 401: no or wrong credentials
-	CodeCrossOrigin          = "CrossOriginRefused"   // 403: an unsafe cross-origin browser request
-	CodeNotFound             = "NotFound"             // 404: unknown path or ID
-	CodeMethodNotAllowed     = "MethodNotAllowed"     // 405
-	CodeInvalidJSON          = "InvalidJSON"          // 400: not JSON, wrong kind, duplicate key
-	CodeUnknownField         = "UnknownField"         // 400: a field the schema does not have
-	CodeInvalidQuery         = "InvalidQuery"         // 400: bad limit, next or path parameter
-	CodeValidationFailed     = "ValidationFailed"     // 422: a field is invalid, or the resulting configuration is
-	CodeConfigRejected       = "ConfigRejected"       // 422: the resulting configuration does not compile
-	CodePreconditionFailed   = "PreconditionFailed"   // 412: stale If-Match
-	CodeConflict             = "Conflict"             // 409: a name is taken, a concurrent change
-	CodeTruststoreInUse      = "TruststoreInUse"      // 409: a domain uses the truststore
-	CodeAPIInUse             = "APIInUse"             // 409: a mapping uses the API
-	CodeStageInUse           = "StageInUse"           // 409: a mapping uses the stage
-	CodeIntegrationInUse     = "IntegrationInUse"     // 409: a route uses the integration
-	CodeDryRunFailed         = "DryRunFailed"         // 422: the domain's configuration could not be judged
-	CodeBodyTooLarge         = "BodyTooLarge"         // 413
-	CodeUnsupportedMediaType = "UnsupportedMediaType" // 415
-	CodeUnavailable          = "Unavailable"          // 503: a node function is not wired in
-	CodeInternal             = "InternalError"        // 500: logged, details withheld
+	CodeUnauthorized         = "Unauthorized"          // 401: no or wrong credentials
+	CodeCrossOrigin          = "CrossOriginRefused"    // 403: an unsafe cross-origin browser request
+	CodeNotFound             = "NotFound"              // 404: unknown path or ID
+	CodeMethodNotAllowed     = "MethodNotAllowed"      // 405
+	CodeInvalidJSON          = "InvalidJSON"           // 400: not JSON, wrong kind, duplicate key
+	CodeUnknownField         = "UnknownField"          // 400: a field the schema does not have
+	CodeInvalidQuery         = "InvalidQuery"          // 400: bad limit, next or path parameter
+	CodeValidationFailed     = "ValidationFailed"      // 422: a field is invalid, or the resulting configuration is
+	CodeConfigRejected       = "ConfigRejected"        // 422: the resulting configuration does not compile
+	CodePreconditionFailed   = "PreconditionFailed"    // 412: stale If-Match
+	CodeConflict             = "Conflict"              // 409: a name is taken, a concurrent change
+	CodeTruststoreInUse      = ops.CodeTruststoreInUse // 409: a domain uses the truststore
+	CodeAPIInUse             = "APIInUse"              // 409: a mapping uses the API
+	CodeStageInUse           = "StageInUse"            // 409: a mapping uses the stage
+	CodeIntegrationInUse     = "IntegrationInUse"      // 409: a route uses the integration
+	CodeDryRunFailed         = "DryRunFailed"          // 422: the domain's configuration could not be judged
+	CodeBodyTooLarge         = "BodyTooLarge"          // 413
+	CodeUnsupportedMediaType = "UnsupportedMediaType"  // 415
+	CodeUnavailable          = "Unavailable"           // 503: a node function is not wired in
+	CodeInternal             = "InternalError"         // 500: logged, details withheld
 )
 
 // apiError is an error with a public face: everything in it may be shown
@@ -114,11 +113,15 @@ func toProblem(err error) (p api.Problem, internal bool) {
 	var cae *ca.Error
 	var ce *checkError
 	var mbe *http.MaxBytesError
+	var je *config.JSONError
 	switch {
 	case errors.As(err, &ae):
 		p = api.Problem{Status: ae.status, Code: ae.code, Detail: ae.detail, Errors: ae.errors, UsedBy: ae.usedBy}
 	case errors.As(err, &cae):
-		p = caProblem(cae)
+		p = opsProblem(cae)
+	case errors.As(err, &je):
+		ae := jsonProblem(je)
+		p = api.Problem{Status: ae.status, Code: ae.code, Detail: ae.detail, Errors: ae.errors}
 	case errors.As(err, &mbe):
 		p = api.Problem{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
 			Detail: fmt.Sprintf("the request body is larger than %s", sizeString(mbe.Limit))}
@@ -158,24 +161,12 @@ func toProblem(err error) (p api.Problem, internal bool) {
 	return p, internal
 }
 
-// scrub is the last guard on public text: no PEM armor, and not even the
-// words of a private key block's type, ever leave in a problem.
-func scrub(s string) string {
-	s = redactPEM(s)
-	if strings.Contains(s, "PRIVATE KEY") {
-		s = strings.ReplaceAll(s, "PRIVATE KEY", "private key")
-	}
-	return s
-}
-
-// parseMessage describes a parse error from trust for a field: private
-// keys where certificates belong are named plainly.
-func parseMessage(err error) string {
-	if errors.Is(err, trust.ErrPrivateKey) {
-		return "holds a private key; refusing it (only certificates belong here)"
-	}
-	return clip(scrub(err.Error()), 300)
-}
+// scrub, redactPEM, clip and parseMessage are ops' public-text guards
+// (ops.Scrub, ops.RedactPEM, ops.Clip, ops.ParseMessage).
+func scrub(s string) string         { return ops.Scrub(s) }
+func redactPEM(s string) string     { return ops.RedactPEM(s) }
+func clip(s string, n int) string   { return ops.Clip(s, n) }
+func parseMessage(err error) string { return ops.ParseMessage(err) }
 
 // fail answers r with the problem for err and logs the chain.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -207,27 +198,6 @@ func writeProblem(w http.ResponseWriter, p api.Problem) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(p.Status)
 	w.Write(body)
-}
-
-// redactPEM removes anything from the first PEM armor line on: errors
-// from other packages must not carry PEM into a response or a log.
-func redactPEM(s string) string {
-	if i := strings.Index(s, "-----BEGIN"); i >= 0 {
-		return s[:i] + "(PEM data removed)"
-	}
-	return s
-}
-
-// clip truncates s to n bytes on a rune boundary.
-func clip(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 func sizeString(n int64) string {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
@@ -206,7 +207,7 @@ func TestTruststoreErrors(t *testing.T) {
 
 	// Too many CAs.
 	var big strings.Builder
-	for i := range MaxCAsPerVersion + 1 {
+	for i := range ops.MaxCAsPerVersion + 1 {
 		big.Write(pkitest.NewRoot(t, fmt.Sprintf("CA %d", i)).PEM())
 	}
 	e.fail(422, CodeValidationFailed, req{method: "POST", path: "/v1/truststores", body: map[string]any{"name": "many", "caBundle": big.String()}})

@@ -11,6 +11,7 @@ import (
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/store"
 )
 
@@ -136,7 +137,7 @@ func candidate(tx store.Tx) ([]model.Item, error) {
 			}
 			v = ts.LatestVersion
 		}
-		id := versionID(o.ID, v)
+		id := ops.VersionID(o.ID, v)
 		if seen[id] {
 			continue
 		}

@@ -1,4 +1,4 @@
-package admin
+package ops
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/trust"
 )
@@ -19,21 +20,21 @@ import (
 // field given as null is reset to its default. CRLs are the exception,
 // for a new CRL replaces only the older CRL of its own issuer: the CRLs
 // body gives are returned in the content, and prev's CRLs as the
-// inherited ones (lintVersion keeps those whose issuer sent no new one),
+// inherited ones (LintVersion keeps those whose issuer sent no new one),
 // unless body gives "crls" as null or [], which drops them.
 //
 // The settings are inherited by JSON field name over versionContent, so
 // a setting added to the version's content is inherited without code
 // here; the bulky content fields (bundles and CRLs, megabytes at times)
 // are handled apart.
-func inheritVersion(prev model.TruststoreVersion, body []byte) (api.VersionContent, inheritedCRLs, error) {
+func inheritVersion(prev model.TruststoreVersion, body []byte) (api.VersionContent, InheritedCRLs, error) {
 	var req api.VersionContent
-	if err := decodeStrict(body, &req); err != nil { // unknown fields and types, with their paths
-		return api.VersionContent{}, inheritedCRLs{}, err
+	if err := config.DecodeStrictJSON(body, &req); err != nil { // unknown fields and types, with their paths
+		return api.VersionContent{}, InheritedCRLs{}, err
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
-		return api.VersionContent{}, inheritedCRLs{}, syntaxError(err)
+		return api.VersionContent{}, InheritedCRLs{}, config.JSONSyntaxError(err)
 	}
 	patch := map[string]any{}
 	for k, r := range raw {
@@ -42,21 +43,21 @@ func inheritVersion(prev model.TruststoreVersion, body []byte) (api.VersionConte
 		}
 		v, err := decodeAny(r)
 		if err != nil {
-			return api.VersionContent{}, inheritedCRLs{}, err
+			return api.VersionContent{}, InheritedCRLs{}, err
 		}
 		patch[k] = v
 	}
 	base, err := settingsMap(prev)
 	if err != nil {
-		return api.VersionContent{}, inheritedCRLs{}, err
+		return api.VersionContent{}, InheritedCRLs{}, err
 	}
-	merged, err := json.Marshal(mergeValue(base, patch))
+	merged, err := json.Marshal(MergeValue(base, patch))
 	if err != nil {
-		return api.VersionContent{}, inheritedCRLs{}, err
+		return api.VersionContent{}, InheritedCRLs{}, err
 	}
 	var in api.VersionContent
-	if err := decodeStrict(merged, &in); err != nil {
-		return api.VersionContent{}, inheritedCRLs{}, fmt.Errorf("truststore version %d: merge the request into its settings: %w", prev.Version, err)
+	if err := config.DecodeStrictJSON(merged, &in); err != nil {
+		return api.VersionContent{}, InheritedCRLs{}, fmt.Errorf("truststore version %d: merge the request into its settings: %w", prev.Version, err)
 	}
 	// A bundle given (null: none) replaces the inherited one.
 	in.CABundle, in.Intermediates = prev.CABundle, prev.Intermediates
@@ -67,7 +68,7 @@ func inheritVersion(prev model.TruststoreVersion, body []byte) (api.VersionConte
 		in.Intermediates = req.Intermediates
 	}
 	in.CRLs = req.CRLs
-	inh := inheritedCRLs{from: prev.Version}
+	inh := InheritedCRLs{from: prev.Version}
 	if _, ok := raw["crls"]; !ok || len(req.CRLs) > 0 {
 		inh.crls = prev.CRLs
 	}
@@ -105,7 +106,7 @@ func settingsMap(v model.TruststoreVersion) (map[string]any, error) {
 }
 
 // versionChanges lists the fields in which next differs from prev, by
-// field name. labels names CRLs by their PEM text (lintVersion's, so that
+// field name. labels names CRLs by their PEM text (LintVersion's, so that
 // large CRLs are not parsed again); a CRL not in it is parsed here.
 func versionChanges(prev, next model.TruststoreVersion, labels map[string]string) ([]api.VersionChange, error) {
 	a, err := settingsMap(prev)
@@ -190,7 +191,7 @@ func describeContent(v any, labels map[string]string) any {
 				names = append(names, fmt.Sprintf("and %d more", len(certs)-maxDescribed))
 				break
 			}
-			names = append(names, clip(c.Subject.String(), 200))
+			names = append(names, Clip(c.Subject.String(), 200))
 		}
 		return names
 	case []any:

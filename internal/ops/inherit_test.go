@@ -1,4 +1,4 @@
-package admin
+package ops
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/pki/pkitest"
 )
 
 func intp(n int) *int { return &n }
@@ -76,8 +77,8 @@ func TestInheritVersion(t *testing.T) {
 	for _, body := range []string{`[]`, `{"maxChainDepth":"x"}`, `{"maxChainDepht":1}`, `{"deny":{"serial":[]}}`, `{`} {
 		if _, _, err := inheritVersion(inheritPrev, []byte(body)); err == nil {
 			t.Errorf("inheritVersion(%s) accepted it", body)
-		} else if ae := (*apiError)(nil); !errors.As(err, &ae) || ae.status != 400 {
-			t.Errorf("inheritVersion(%s) = %v, want a 400", body, err)
+		} else if je := (*config.JSONError)(nil); !errors.As(err, &je) {
+			t.Errorf("inheritVersion(%s) = %v, want a *config.JSONError", body, err)
 		}
 	}
 }
@@ -85,11 +86,11 @@ func TestInheritVersion(t *testing.T) {
 // TestVersionChanges: the change list names each field that differs,
 // with the values; bundles and CRLs are described, never quoted.
 func TestVersionChanges(t *testing.T) {
-	p := newPKI(t)
+	ca1, ca2 := pkitest.NewRoot(t, "Partners CA"), pkitest.NewRoot(t, "Partners CA 2")
 	prev := inheritPrev
-	prev.CABundle, prev.CRLs = string(p.ca.PEM()), nil
+	prev.CABundle, prev.CRLs = string(ca1.PEM()), nil
 	next := prev
-	next.CABundle = string(p.ca.PEM()) + string(p.ca2.PEM())
+	next.CABundle = string(ca1.PEM()) + string(ca2.PEM())
 	next.MaxChainDepth = nil
 	next.Deny = config.Deny{Serials: []string{"0A", "0B"}, Fingerprints: []string{"ab"}}
 	next.Warnings = []string{"new warning"} // not content
@@ -109,7 +110,7 @@ func TestVersionChanges(t *testing.T) {
 	}
 }
 
-// FuzzInheritVersion: any body either is refused with a 400 that repeats
+// FuzzInheritVersion: any body either is refused with a *config.JSONError that repeats
 // little of it, or gives content in which every field the body leaves out
 // is the previous version's, and applying the body again changes nothing.
 func FuzzInheritVersion(f *testing.F) {
@@ -121,9 +122,9 @@ func FuzzInheritVersion(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		got, _, err := inheritVersion(inheritPrev, body)
 		if err != nil {
-			var ae *apiError
-			if !errors.As(err, &ae) || ae.status != 400 {
-				t.Fatalf("inheritVersion(%q) = %v, want a 400", body, err)
+			var je *config.JSONError
+			if !errors.As(err, &je) {
+				t.Fatalf("inheritVersion(%q) = %v, want a *config.JSONError", body, err)
 			}
 			if len(body) > 64 && strings.Contains(err.Error(), string(body[:65])) {
 				t.Fatalf("the error repeats the input: %v", err)

@@ -1,4 +1,4 @@
-package admin
+package ops
 
 import (
 	"errors"
@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/store"
 	"github.com/certgate/certgate/internal/trust"
 )
 
@@ -16,13 +18,19 @@ import (
 // of one truststore version.
 const MaxCAsPerVersion = 1000
 
-// caResolver returns the PEM certificate of a certgate CA, or an error
-// (an *apiError for a missing or pending CA).
-type caResolver func(id string) (string, error)
+// CAResolver returns the PEM certificate of a certgate CA, or an error
+// (an Invalid *Error for a missing or pending CA).
+type CAResolver func(id string) (string, error)
 
-// storedVersion is the stored body of a truststore version: the model's
+// ResolveCAIn is the CAResolver that reads CAs with get (the store, or a
+// transaction).
+func ResolveCAIn(get func(kind, id string) (store.Object, error)) CAResolver {
+	return func(id string) (string, error) { return ca.CertPEMIn(get, id) }
+}
+
+// StoredVersion is the stored body of a truststore version: the model's
 // body plus the summary (model decoders ignore the extra field).
-type storedVersion struct {
+type StoredVersion struct {
 	model.TruststoreVersion
 	Summary api.VersionSummary `json:"summary"`
 	// crlLabels name the CRLs by their PEM text (trust.CRLLabel), for the
@@ -30,21 +38,21 @@ type storedVersion struct {
 	crlLabels map[string]string
 }
 
-// inheritedCRLs are the CRLs a new version takes over from the version
-// it follows (see inheritVersion).
-type inheritedCRLs struct {
+// InheritedCRLs are the CRLs a new version takes over from the version
+// it follows (see inheritVersion); the zero value is none.
+type InheritedCRLs struct {
 	from int      // that version's number
 	crls []string // PEM, as stored there
 }
 
-// lintVersion checks uploaded content as of now and returns the version
-// body to store (Version unset) with its warnings. Errors are 422s naming
-// the field. It checks the fields the declarative schema shares,
+// LintVersion checks uploaded content as of now and returns the version
+// body to store (Version unset) with its warnings. Refusals are Invalid
+// *Errors naming the field. It checks the fields the declarative schema shares,
 // resolves certgate CA IDs, and leaves the content itself to trust.Lint
 // (certificates that cannot be anchors left out, inherited CRLs kept or
 // left out, the compile check); here its report becomes the stored body
 // and its errors field errors.
-func lintVersion(in api.VersionContent, inherited inheritedCRLs, now time.Time, resolveCA caResolver) (storedVersion, error) {
+func LintVersion(in api.VersionContent, inherited InheritedCRLs, now time.Time, resolveCA CAResolver) (StoredVersion, error) {
 	var errs []api.FieldError
 	// Field checks shared with the declarative schema.
 	ts := config.Truststore{
@@ -57,26 +65,26 @@ func lintVersion(in api.VersionContent, inherited inheritedCRLs, now time.Time, 
 		errs = append(errs, api.FieldError{Path: "caBundle", Message: "required: a PEM bundle of the CA certificates to trust (or cas: certgate CA IDs)"})
 	} else {
 		if ts.CABundle == "" {
-			ts.CABundle = stubPEM
+			ts.CABundle = StubPEM
 		}
-		errs = append(errs, localProblems(&config.Config{Truststores: []config.Truststore{ts}}, "truststores[0]")...)
+		errs = append(errs, LocalProblems(&config.Config{Truststores: []config.Truststore{ts}}, "truststores[0]")...)
 	}
 	if len(in.CAs) > MaxCAsPerVersion {
 		errs = append(errs, api.FieldError{Path: "cas", Message: fmt.Sprintf("at most %d CAs", MaxCAsPerVersion)})
 	}
 	if len(errs) > 0 {
-		return storedVersion{}, invalidFields(errs)
+		return StoredVersion{}, invalidFields(errs)
 	}
 
 	cas := make([]trust.LintCA, 0, len(in.CAs))
 	for i, id := range in.CAs {
 		field := fmt.Sprintf("cas[%d]", i)
 		if resolveCA == nil {
-			return storedVersion{}, invalid(field, "certgate CAs cannot be referenced here")
+			return StoredVersion{}, invalid(field, "certgate CAs cannot be referenced here")
 		}
 		certPEM, err := resolveCA(id)
 		if err != nil {
-			return storedVersion{}, err
+			return StoredVersion{}, err
 		}
 		cas = append(cas, trust.LintCA{Field: field, PEM: certPEM})
 	}
@@ -92,9 +100,9 @@ func lintVersion(in api.VersionContent, inherited inheritedCRLs, now time.Time, 
 	}
 	rep, err := trust.Lint(content, now)
 	if err != nil {
-		return storedVersion{}, lintProblem(err)
+		return StoredVersion{}, lintProblem(err)
 	}
-	out := storedVersion{
+	out := StoredVersion{
 		TruststoreVersion: model.TruststoreVersion{
 			CABundle:               rep.CABundle,
 			Intermediates:          rep.Intermediates,
@@ -120,12 +128,12 @@ func lintVersion(in api.VersionContent, inherited inheritedCRLs, now time.Time, 
 		crlLabels: rep.CRLLabels,
 	}
 	for _, c := range rep.Roots {
-		out.Summary.CASubjects = append(out.Summary.CASubjects, clip(c.Subject.String(), 300))
+		out.Summary.CASubjects = append(out.Summary.CASubjects, Clip(c.Subject.String(), 300))
 	}
 	return out, nil
 }
 
-// lintProblem maps an error of trust.Lint to the 422 naming its field,
+// lintProblem maps an error of trust.Lint to the refusal naming its field,
 // with the messages the API has always given: parse errors through
 // parseMessage, the deny-list's as they are, trust.New's without its
 // prefix or any PEM.
@@ -137,9 +145,9 @@ func lintProblem(err error) error {
 	switch {
 	case errors.Is(le.Err, trust.ErrConfig):
 		msg := strings.TrimPrefix(le.Err.Error(), trust.ErrConfig.Error()+": ")
-		return invalid(le.Field, "%s", clip(redactPEM(msg), 500))
+		return invalid(le.Field, "%s", Clip(RedactPEM(msg), 500))
 	case strings.HasPrefix(le.Field, "deny."):
-		return invalid(le.Field, "%s", clip(le.Err.Error(), 200))
+		return invalid(le.Field, "%s", Clip(le.Err.Error(), 200))
 	}
-	return invalid(le.Field, "%s", parseMessage(le.Err))
+	return invalid(le.Field, "%s", ParseMessage(le.Err))
 }
