@@ -1,6 +1,10 @@
 package api
 
-import "time"
+import (
+	"time"
+
+	"github.com/certgate/certgate/internal/config"
+)
 
 // CASpec is the requested shape of a CA certificate: the "subject" of a
 // create request, and the "spec" of a CA view.
@@ -121,4 +125,27 @@ type RevokeRequest struct {
 // root.
 type ImportCARequest struct {
 	CertificatePEM string `json:"certificatePEM"`
+}
+
+// CACreate is the body of POST /v1/cas. Type defaults to root (to
+// subordinate when ParentID is set), KeyType to ecdsa-p256, the subject's
+// validity to 10 years for a root and 5 otherwise, CRLValidity to 7 days.
+type CACreate struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Type        string          `json:"type,omitempty"`
+	ParentID    string          `json:"parentId,omitempty"`
+	KeyType     string          `json:"keyType,omitempty"`
+	Spec        CASpec          `json:"subject"`
+	CRLValidity config.Duration `json:"crlValidity,omitempty"`
+	CRLURL      string          `json:"crlUrl,omitempty"`
+}
+
+// CAPatch is what PATCH /v1/cas/{id} may change: the description, the
+// status (active ↔ disabled) and the CRL validity (which re-signs the
+// CRL).
+type CAPatch struct {
+	Description string          `json:"description,omitempty"`
+	Status      string          `json:"status,omitempty"`
+	CRLValidity config.Duration `json:"crlValidity,omitempty"`
 }
