@@ -351,10 +351,6 @@ func deleteNamed(cmd, collection string, del func(c *client.Client, ctx context.
 	}
 }
 
-func deleteObject(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
-	return a.write(ctx, stdout, http.MethodDelete, path, nil, nil)
-}
-
 // typed runs a write of the typed client, waits until its revision is
 // served and prints its answer.
 func (a *adminFlags) typed(ctx context.Context, stdout io.Writer, do func(c *client.Client) (any, *client.Response, error)) error {
