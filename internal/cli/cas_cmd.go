@@ -81,26 +81,15 @@ func isTerminal(w io.Writer) bool {
 }
 
 // onCA makes a verb that takes one CA name (or ID) and no other flags
-// than the admin ones, resolves it, and calls do with the CA's ID.
+// than the admin ones, and calls do with the CA's ID and a client.
 func onCA(cmd string, do func(ctx context.Context, a *adminFlags, stdout io.Writer, c *client.Client, id string) error) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet(cmd, "NAME", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		pos, err := parseWithPositional(fs, args, 1)
-		if err != nil {
-			return err
-		}
-		id, err := a.resolveID(ctx, casPath, pos[0])
-		if err != nil {
-			return err
-		}
+	return onID(cmd, casPath, func(ctx context.Context, a *adminFlags, stdout io.Writer, id string) error {
 		c, err := a.client()
 		if err != nil {
 			return err
 		}
 		return do(ctx, a, stdout, c, id)
-	}
+	})
 }
 
 // setStatus makes a verb that changes a CA's status.
@@ -375,23 +364,9 @@ func casIssue(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 var casCmd = resourceCommand("cas", map[string]verb{
 	"create": {"create a certificate authority (root, subordinate or external)", casCreate},
-	"list": {"list certificate authorities", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("cas list", "", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		if _, err := parseWithPositional(fs, args, 0); err != nil {
-			return err
-		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		cas, err := c.CAs(ctx)
-		if err != nil {
-			return problemError(err)
-		}
+	"list": {"list certificate authorities", listTyped("cas list", (*client.Client).CAs, func(a *adminFlags, stdout io.Writer, cas []api.CA) error {
 		return a.show(stdout, cas, "id", "name", "type", "status", "subject", "notAfter", "issued", "revoked")
-	}},
+	})},
 	"get": {"show a CA (-o yaml shows its certificate and CSR)", onCA("cas get", func(ctx context.Context, a *adminFlags, stdout io.Writer, c *client.Client, id string) error {
 		ca, _, err := c.CA(ctx, id)
 		if err != nil {

@@ -97,29 +97,12 @@ var clientCertificatesCmd = resourceCommand("client-certificates", map[string]ve
 		}
 		return a.show(stdout, cc)
 	}},
-	"list": {"list client certificates, their expiry and the stages that present them", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("client-certificates list", "", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		if _, err := parseWithPositional(fs, args, 0); err != nil {
-			return err
-		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		certs, err := c.ClientCertificates(ctx)
-		if err != nil {
-			return problemError(err)
-		}
-		if certs == nil {
-			certs = []api.ClientCertificate{}
-		}
+	"list": {"list client certificates, their expiry and the stages that present them", listTyped("client-certificates list", (*client.Client).ClientCertificates, func(a *adminFlags, stdout io.Writer, certs []api.ClientCertificate) error {
 		if a.output != "table" {
 			return a.show(stdout, certs)
 		}
 		return a.show(stdout, clientCertTable(certs, time.Now()), "id", "description", "keyType", "expiresAt", "daysLeft", "flag", "usedBy")
-	}},
+	})},
 	"get": {"show a client certificate (-o yaml shows its PEM)", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("client-certificates get", "ID", stderr)
 		a := &adminFlags{}
