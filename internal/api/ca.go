@@ -72,31 +72,37 @@ type CRLInfo struct {
 	URL        string    `json:"url,omitempty"`
 }
 
-// IssuedCertificate is a certificate a CA issued (GET
-// /v1/cas/{id}/certificates/{serial}), with its revocation.
-type IssuedCertificate struct {
-	ID          string   `json:"id"`
-	CAID        string   `json:"caId"`
-	Serial      string   `json:"serial"`
+// IssuedRecord is what certgate keeps of a certificate a CA issued: the
+// store holds it as it is (model.Issued), and IssuedCertificate shows it.
+type IssuedRecord struct {
+	Serial      string   `json:"serial"` // lower-case hex
 	Subject     string   `json:"subject"`
 	DNSNames    []string `json:"dnsNames,omitempty"`
 	IPAddresses []string `json:"ipAddresses,omitempty"`
 	Emails      []string `json:"emails,omitempty"`
 	URIs        []string `json:"uris,omitempty"`
 	// Profile is client, server, client-server, or ca for a subordinate.
-	Profile        string    `json:"profile"`
-	NotBefore      time.Time `json:"notBefore"`
-	NotAfter       time.Time `json:"notAfter"`
-	SHA256         string    `json:"sha256"`
-	RequestedBy    string    `json:"requestedBy"`
+	Profile     string    `json:"profile"`
+	NotBefore   time.Time `json:"notBefore"`
+	NotAfter    time.Time `json:"notAfter"`
+	SHA256      string    `json:"sha256"`
+	RequestedBy string    `json:"requestedBy"`
+	Revoked     bool      `json:"revoked"`
+	RevokedAt   time.Time `json:"revokedAt,omitzero"`
+	// Reason is the RFC 5280 revocation reason's name.
+	Reason string `json:"reason,omitempty"`
+}
+
+// IssuedCertificate is a certificate a CA issued (GET
+// /v1/cas/{id}/certificates/{serial}), with its revocation.
+type IssuedCertificate struct {
+	ID   string `json:"id"`
+	CAID string `json:"caId"`
+	IssuedRecord
 	IssuedAt       time.Time `json:"issuedAt"`
 	CertificatePEM string    `json:"certificatePEM"`
 	// ChainPEM is set only in the answer to an issue request.
-	ChainPEM  string    `json:"chainPEM,omitempty"`
-	Revoked   bool      `json:"revoked"`
-	RevokedAt time.Time `json:"revokedAt,omitzero"`
-	// Reason is the RFC 5280 revocation reason's name.
-	Reason string `json:"reason,omitempty"`
+	ChainPEM string `json:"chainPEM,omitempty"`
 }
 
 // IssueRequest is the body of POST /v1/cas/{id}/issue: a CSR and what

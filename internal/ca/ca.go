@@ -260,9 +260,5 @@ func IssuedView(o store.Object) (api.IssuedCertificate, error) {
 	if err := decodeBody(o, &r); err != nil {
 		return api.IssuedCertificate{}, err
 	}
-	return api.IssuedCertificate{
-		ID: o.ID, CAID: o.Parent, Serial: r.Serial, Subject: r.Subject, DNSNames: r.DNSNames, IPAddresses: r.IPAddresses,
-		Emails: r.Emails, URIs: r.URIs, Profile: r.Profile, NotBefore: r.NotBefore, NotAfter: r.NotAfter, SHA256: r.SHA256,
-		RequestedBy: r.RequestedBy, IssuedAt: o.CreatedAt, CertificatePEM: r.CertPEM, Revoked: r.Revoked, RevokedAt: r.RevokedAt, Reason: r.Reason,
-	}, nil
+	return api.IssuedCertificate{ID: o.ID, CAID: o.Parent, IssuedRecord: r.IssuedRecord, IssuedAt: o.CreatedAt, CertificatePEM: r.CertPEM}, nil
 }

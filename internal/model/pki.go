@@ -94,21 +94,9 @@ type Revocation struct {
 type CASpec = api.CASpec
 
 // Issued records one certificate a CA issued (object Parent: the CA's ID;
-// Name: the serial in lower-case hex).
+// Name: the serial in lower-case hex): the record the API shows, and the
+// certificate.
 type Issued struct {
-	Serial      string    `json:"serial"`
-	Subject     string    `json:"subject"`
-	DNSNames    []string  `json:"dnsNames,omitempty"`
-	IPAddresses []string  `json:"ipAddresses,omitempty"`
-	Emails      []string  `json:"emails,omitempty"`
-	URIs        []string  `json:"uris,omitempty"`
-	Profile     string    `json:"profile"`
-	NotBefore   time.Time `json:"notBefore"`
-	NotAfter    time.Time `json:"notAfter"`
-	SHA256      string    `json:"sha256"`
-	RequestedBy string    `json:"requestedBy"`
-	CertPEM     string    `json:"certPEM"`
-	Revoked     bool      `json:"revoked"`
-	RevokedAt   time.Time `json:"revokedAt,omitzero"`
-	Reason      string    `json:"reason,omitempty"`
+	api.IssuedRecord
+	CertPEM string `json:"certPEM"`
 }
