@@ -25,19 +25,44 @@ type CASpec struct {
 	ExcludedURIDomains      []string `json:"excludedUriDomains,omitempty"`
 }
 
-// CA is a certgate certificate authority as GET /v1/cas/{id} shows it.
-// The private key never appears.
-type CA struct {
-	ID          string `json:"id"`
+// CARecord is what certgate keeps of a CA that the API shows as it is:
+// the store holds it in model.CA, and CA shows it.
+type CARecord struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	// Type is root, subordinate or external.
 	Type string `json:"type"`
 	// Status is active, disabled or pending (an external CA waiting for
 	// its signed certificate).
-	Status   string `json:"status"`
-	KeyType  string `json:"keyType"`
+	Status  string `json:"status"`
+	KeyType string `json:"keyType"`
+	// ParentID is the certgate CA that signed a subordinate.
 	ParentID string `json:"parentId,omitempty"`
+	// ChainPEM holds the CA's issuers up to the root (empty for a root).
+	ChainPEM string `json:"chainPEM,omitempty"`
+	// CSRPEM is the pending request of an external CA.
+	CSRPEM string `json:"csrPEM,omitempty"`
+	// Spec is what the CA was created with (subject, validity, path
+	// length, name constraints), kept for an external CA's import check
+	// and for display.
+	Spec CASpec `json:"spec"`
+	// CRLURL is written into issued certificates as their CRL
+	// distribution point ("" writes none).
+	CRLURL string `json:"crlUrl,omitempty"`
+	// OCSPURL is written into issued certificates as their OCSP responder
+	// (authority information access; "" writes none).
+	OCSPURL string `json:"ocspUrl,omitempty"`
+	// Issued and Revoked count the certificates the CA issued and
+	// revoked.
+	Issued  int `json:"issued"`
+	Revoked int `json:"revoked"`
+}
+
+// CA is a certgate certificate authority as GET /v1/cas/{id} shows it.
+// The private key never appears.
+type CA struct {
+	ID string `json:"id"`
+	CARecord
 	// Subject, Serial (hex), SHA256 and the validity describe the CA's
 	// certificate (empty while pending).
 	Subject        string    `json:"subject,omitempty"`
@@ -46,20 +71,11 @@ type CA struct {
 	NotBefore      time.Time `json:"notBefore,omitzero"`
 	NotAfter       time.Time `json:"notAfter,omitzero"`
 	CertificatePEM string    `json:"certificatePEM,omitempty"`
-	// ChainPEM holds the CA's issuers up to the root (empty for a root).
-	ChainPEM string `json:"chainPEM,omitempty"`
-	// CSRPEM is the pending request of an external CA.
-	CSRPEM  string `json:"csrPEM,omitempty"`
-	Spec    CASpec `json:"spec"`
-	CRLURL  string `json:"crlUrl,omitempty"`
-	OCSPURL string `json:"ocspUrl,omitempty"`
 	// CRLValidity is the time from a CRL's thisUpdate to its nextUpdate,
 	// in Go's notation ("168h0m0s").
 	CRLValidity string `json:"crlValidity"`
 	// CRL is the current CRL (nil while pending).
 	CRL       *CRLInfo  `json:"crl,omitempty"`
-	Issued    int       `json:"issued"`
-	Revoked   int       `json:"revoked"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }

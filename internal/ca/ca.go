@@ -239,9 +239,7 @@ func View(o store.Object) (api.CA, error) {
 		return api.CA{}, err
 	}
 	j := api.CA{
-		ID: o.ID, Name: ca.Name, Description: ca.Description, Type: ca.Type, Status: ca.Status, KeyType: ca.KeyType,
-		ParentID: ca.ParentID, CertificatePEM: ca.CertPEM, ChainPEM: ca.ChainPEM, CSRPEM: ca.CSRPEM, Spec: ca.Spec,
-		CRLURL: ca.CRLURL, OCSPURL: ca.OCSPURL, CRLValidity: ca.CRLValidity.String(), Issued: ca.Issued, Revoked: ca.Revoked,
+		ID: o.ID, CARecord: ca.CARecord, CertificatePEM: ca.CertPEM, CRLValidity: ca.CRLValidity.String(),
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}
 	if certs := ParseChain(ca.CertPEM); len(certs) > 0 {

@@ -147,9 +147,11 @@ func (s *Service) Create(ctx context.Context, actor store.Actor, in api.CACreate
 	}
 	id := store.NewID(model.Prefix[model.KindCA])
 	body := model.CA{
-		Name: in.Name, Description: in.Description, Type: in.Type, Status: model.CAActive, KeyType: in.KeyType,
-		KeySecret: sec.ID, ParentID: in.ParentID, Spec: in.Spec, CRLURL: s.crlURLFor(id, in.CRLURL), OCSPURL: s.ocspURLFor(id),
-		CRLValidity: time.Duration(in.CRLValidity),
+		CARecord: api.CARecord{
+			Name: in.Name, Description: in.Description, Type: in.Type, Status: model.CAActive, KeyType: in.KeyType,
+			ParentID: in.ParentID, Spec: in.Spec, CRLURL: s.crlURLFor(id, in.CRLURL), OCSPURL: s.ocspURLFor(id),
+		},
+		KeySecret: sec.ID, CRLValidity: time.Duration(in.CRLValidity),
 	}
 	var out store.Object
 	rev, err := s.update(ctx, actor, func(tx store.Tx) error {
