@@ -29,10 +29,21 @@ func keyValues(flagName string, vals []string) (map[string]string, error) {
 	return m, nil
 }
 
+// clientCertRow is a client certificate as a row of the list's table.
+type clientCertRow struct {
+	ID          string   `json:"id"`
+	Description string   `json:"description"`
+	KeyType     string   `json:"keyType"`
+	ExpiresAt   string   `json:"expiresAt"`
+	DaysLeft    int      `json:"daysLeft"`
+	Flag        string   `json:"flag"`
+	UsedBy      []string `json:"usedBy"`
+}
+
 // clientCertTable turns client certificates into table rows: a flag
 // column (EXPIRED, EXPIRING within 30 days) and the stages' names.
-func clientCertTable(certs []api.ClientCertificate, now time.Time) []map[string]any {
-	rows := make([]map[string]any, 0, len(certs))
+func clientCertTable(certs []api.ClientCertificate, now time.Time) []clientCertRow {
+	rows := make([]clientCertRow, 0, len(certs))
 	for _, c := range certs {
 		flag := ""
 		switch {
@@ -41,14 +52,13 @@ func clientCertTable(certs []api.ClientCertificate, now time.Time) []map[string]
 		case c.ExpiringSoon:
 			flag = "EXPIRING"
 		}
-		var users []any
+		var users []string
 		for _, u := range c.UsedBy {
 			users = append(users, u.Name)
 		}
-		rows = append(rows, map[string]any{
-			"id": c.ID, "description": c.Description, "keyType": c.KeyType,
-			"expiresAt": c.ExpiresAt.UTC().Format(time.RFC3339), "daysLeft": float64(c.DaysLeft),
-			"flag": flag, "usedBy": users,
+		rows = append(rows, clientCertRow{
+			ID: c.ID, Description: c.Description, KeyType: c.KeyType,
+			ExpiresAt: c.ExpiresAt.UTC().Format(time.RFC3339), DaysLeft: c.DaysLeft, Flag: flag, UsedBy: users,
 		})
 	}
 	return rows
