@@ -25,13 +25,17 @@ func call[T any](ctx context.Context, c *Client, method, path string, body any, 
 	return out, resp, nil
 }
 
-func apiPath(apiID string, rest ...string) string {
-	p := "/v1/apis/" + url.PathEscape(apiID)
+// objectPath is the path of object id of collection and of its
+// children rest, each escaped.
+func objectPath(collection, id string, rest ...string) string {
+	p := collection + "/" + url.PathEscape(id)
 	for _, r := range rest {
 		p += "/" + url.PathEscape(r)
 	}
 	return p
 }
+
+func apiPath(apiID string, rest ...string) string { return objectPath("/v1/apis", apiID, rest...) }
 
 // CreateAPI creates an API (POST /v1/apis). The Response's Revision is
 // the store revision that holds it.
@@ -278,13 +282,7 @@ func (c *Client) DeleteClientCertificate(ctx context.Context, id string, force b
 	return c.del(ctx, p)
 }
 
-func caPath(id string, rest ...string) string {
-	p := "/v1/cas/" + url.PathEscape(id)
-	for _, r := range rest {
-		p += "/" + url.PathEscape(r)
-	}
-	return p
-}
+func caPath(id string, rest ...string) string { return objectPath("/v1/cas", id, rest...) }
 
 // CreateCA creates a certificate authority (its key is sealed in the
 // store; an external CA stays pending until ImportCA).
