@@ -47,7 +47,7 @@ func opsProblem(e *ca.Error) api.Problem {
 }
 
 func (s *server) createCA(c *call) error {
-	var in ca.CreateRequest
+	var in api.CACreate
 	if err := decodeStrict(c.body, &in); err != nil {
 		return err
 	}
@@ -80,12 +80,12 @@ func (s *server) getCA(c *call) error {
 // patchCA changes a CA's description, status (active ↔ disabled) or CRL
 // validity (which re-signs the CRL).
 func (s *server) patchCA(c *call) error {
-	j, w, err := s.ca.Update(c.ctx(), c.actor, c.r.PathValue("id"), opsMatch(c.r), func(cur ca.Patch) (ca.Patch, error) {
+	j, w, err := s.ca.Update(c.ctx(), c.actor, c.r.PathValue("id"), opsMatch(c.r), func(cur api.CAPatch) (api.CAPatch, error) {
 		merged, err := mergePatch(cur, c.body)
 		if err != nil {
 			return cur, err
 		}
-		var in ca.Patch
+		var in api.CAPatch
 		err = decodeStrict(merged, &in)
 		return in, err
 	})

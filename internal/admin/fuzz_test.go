@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/certgate/certgate/internal/api"
-	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 	"go.yaml.in/yaml/v2"
@@ -38,9 +37,9 @@ var requestTypes = []struct {
 	{"dryRun", func() any { return &api.DryRunRequest{} }, `{"chainPEM":"x","truststoreVersion":1}`},
 	{"clientCertRequest", func() any { return &api.ClientCertificateRequest{} }, `{"description":"d","tags":{"team":"pay"},"keyType":"rsa-2048","validityDays":90,"caId":"ca-1"}`},
 	{"clientCertPatch", func() any { return &api.ClientCertificatePatch{} }, `{"description":null,"tags":{"a":"b"}}`},
-	{"caRequest", func() any { return &ca.CreateRequest{} },
+	{"caRequest", func() any { return &api.CACreate{} },
 		`{"name":"partners-ca","type":"subordinate","parentId":"ca-1","keyType":"ecdsa-p384","subject":{"commonName":"P","organization":["O"],"validityDays":30,"pathLen":0,"permittedDnsDomains":[".example.com"],"permittedIpRanges":["10.0.0.0/8"]},"crlValidity":"24h","crlUrl":"http://x/y.crl"}`},
-	{"caPatch", func() any { return &ca.Patch{} }, `{"status":"disabled","crlValidity":"48h"}`},
+	{"caPatch", func() any { return &api.CAPatch{} }, `{"status":"disabled","crlValidity":"48h"}`},
 	{"issueRequest", func() any { return &api.IssueRequest{} },
 		`{"csr":"-----BEGIN CERTIFICATE REQUEST-----\nMII=\n-----END CERTIFICATE REQUEST-----\n","profile":"server","validityDays":90,"dnsNames":["a.example.com"],"ipAddresses":["10.0.0.1"],"emails":["a@b"],"uris":["spiffe://example.org/a"]}`},
 	{"invokeRequest", func() any { return &api.InvokeRequest{} }, `{"stage":"prod","method":"POST","path":"/w/1?x=2","headers":{"X-A":"b"},"body":"aGk=","bodyBase64":true,"clientCertificateId":"cc-1"}`},

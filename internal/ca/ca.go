@@ -239,9 +239,7 @@ func View(o store.Object) (api.CA, error) {
 		return api.CA{}, err
 	}
 	j := api.CA{
-		ID: o.ID, Name: ca.Name, Description: ca.Description, Type: ca.Type, Status: ca.Status, KeyType: ca.KeyType,
-		ParentID: ca.ParentID, CertificatePEM: ca.CertPEM, ChainPEM: ca.ChainPEM, CSRPEM: ca.CSRPEM, Spec: ca.Spec,
-		CRLURL: ca.CRLURL, OCSPURL: ca.OCSPURL, CRLValidity: ca.CRLValidity.String(), Issued: ca.Issued, Revoked: ca.Revoked,
+		ID: o.ID, CARecord: ca.CARecord, CertificatePEM: ca.CertPEM, CRLValidity: ca.CRLValidity.String(),
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 	}
 	if certs := ParseChain(ca.CertPEM); len(certs) > 0 {
@@ -260,9 +258,5 @@ func IssuedView(o store.Object) (api.IssuedCertificate, error) {
 	if err := decodeBody(o, &r); err != nil {
 		return api.IssuedCertificate{}, err
 	}
-	return api.IssuedCertificate{
-		ID: o.ID, CAID: o.Parent, Serial: r.Serial, Subject: r.Subject, DNSNames: r.DNSNames, IPAddresses: r.IPAddresses,
-		Emails: r.Emails, URIs: r.URIs, Profile: r.Profile, NotBefore: r.NotBefore, NotAfter: r.NotAfter, SHA256: r.SHA256,
-		RequestedBy: r.RequestedBy, IssuedAt: o.CreatedAt, CertificatePEM: r.CertPEM, Revoked: r.Revoked, RevokedAt: r.RevokedAt, Reason: r.Reason,
-	}, nil
+	return api.IssuedCertificate{ID: o.ID, CAID: o.Parent, IssuedRecord: r.IssuedRecord, IssuedAt: o.CreatedAt, CertificatePEM: r.CertPEM}, nil
 }

@@ -79,7 +79,7 @@ func TestLifecycle(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
 
-	root, w, err := e.svc.Create(ctx, testActor, CreateRequest{Name: "root", Spec: api.CASpec{CommonName: "Root"}})
+	root, w, err := e.svc.Create(ctx, testActor, api.CACreate{Name: "root", Spec: api.CASpec{CommonName: "Root"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,21 +89,21 @@ func TestLifecycle(t *testing.T) {
 	if root.CRLValidity != "168h0m0s" || root.CRLURL != "http://127.0.0.1:8080"+CRLPath+root.ID+".crl" {
 		t.Errorf("root CRL validity %q, URL %q", root.CRLValidity, root.CRLURL)
 	}
-	_, _, err = e.svc.Create(ctx, testActor, CreateRequest{Name: "root", Spec: api.CASpec{CommonName: "Again"}})
+	_, _, err = e.svc.Create(ctx, testActor, api.CACreate{Name: "root", Spec: api.CASpec{CommonName: "Again"}})
 	refusal(t, "a taken name", err, Conflict, "")
-	_, _, err = e.svc.Create(ctx, testActor, CreateRequest{Name: "-bad", Type: "other", KeyType: "dsa"})
+	_, _, err = e.svc.Create(ctx, testActor, api.CACreate{Name: "-bad", Type: "other", KeyType: "dsa"})
 	if e := refusal(t, "an invalid request", err, Invalid, ""); len(e.Fields) != 4 {
 		t.Errorf("invalid request: fields %+v, want name, type, keyType and subject.commonName", e.Fields)
 	}
 
-	sub, _, err := e.svc.Create(ctx, testActor, CreateRequest{Name: "sub", ParentID: root.ID, Spec: api.CASpec{CommonName: "Sub"}})
+	sub, _, err := e.svc.Create(ctx, testActor, api.CACreate{Name: "sub", ParentID: root.ID, Spec: api.CASpec{CommonName: "Sub"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sub.Type != model.CASubordinate || sub.ChainPEM != root.CertificatePEM {
 		t.Errorf("subordinate %+v: chain is not the root", sub)
 	}
-	_, _, err = e.svc.Create(ctx, testActor, CreateRequest{Name: "orphan", ParentID: "ca-nope", Spec: api.CASpec{CommonName: "O"}})
+	_, _, err = e.svc.Create(ctx, testActor, api.CACreate{Name: "orphan", ParentID: "ca-nope", Spec: api.CASpec{CommonName: "O"}})
 	if e := refusal(t, "an unknown parent", err, Invalid, ""); e.Fields[0].Path != "parentId" {
 		t.Errorf("unknown parent: field %q, want parentId", e.Fields[0].Path)
 	}
@@ -156,9 +156,9 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	stale := func(r int64) bool { return r == rev-1 }
-	_, _, err = e.svc.Update(ctx, testActor, sub.ID, stale, func(cur Patch) (Patch, error) { return cur, nil })
+	_, _, err = e.svc.Update(ctx, testActor, sub.ID, stale, func(cur api.CAPatch) (api.CAPatch, error) { return cur, nil })
 	refusal(t, "a stale If-Match", err, PreconditionFailed, "")
-	upd, _, err := e.svc.Update(ctx, testActor, sub.ID, func(r int64) bool { return r == rev }, func(cur Patch) (Patch, error) {
+	upd, _, err := e.svc.Update(ctx, testActor, sub.ID, func(r int64) bool { return r == rev }, func(cur api.CAPatch) (api.CAPatch, error) {
 		cur.Status = model.CADisabled
 		return cur, nil
 	})
@@ -173,7 +173,7 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("in use by %+v, want the subordinate", e.UsedBy)
 	}
 
-	ext, _, err := e.svc.Create(ctx, testActor, CreateRequest{Name: "ext", Type: model.CAExternal, Spec: api.CASpec{CommonName: "Ext"}})
+	ext, _, err := e.svc.Create(ctx, testActor, api.CACreate{Name: "ext", Type: model.CAExternal, Spec: api.CASpec{CommonName: "Ext"}})
 	if err != nil || ext.Status != model.CAPending || ext.CSRPEM == "" {
 		t.Fatalf("external: %+v, %v", ext, err)
 	}
@@ -199,7 +199,7 @@ func TestLifecycle(t *testing.T) {
 func TestIssueIn(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	c, _, err := e.svc.Create(ctx, testActor, CreateRequest{Name: "p", Spec: api.CASpec{CommonName: "P", ValidityDays: 10}})
+	c, _, err := e.svc.Create(ctx, testActor, api.CACreate{Name: "p", Spec: api.CASpec{CommonName: "P", ValidityDays: 10}})
 	if err != nil {
 		t.Fatal(err)
 	}

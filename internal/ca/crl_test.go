@@ -19,7 +19,7 @@ func TestResignDue(t *testing.T) {
 	now := time.Now()
 	e := newEnv(t, func() time.Time { return now })
 	ctx := context.Background()
-	c, _, err := e.svc.Create(ctx, testActor, CreateRequest{Name: "p", Spec: api.CASpec{CommonName: "P"}, CRLValidity: config.Duration(48 * time.Hour)})
+	c, _, err := e.svc.Create(ctx, testActor, api.CACreate{Name: "p", Spec: api.CASpec{CommonName: "P"}, CRLValidity: config.Duration(48 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,11 +70,11 @@ func (s *Service) activeIssuer(tx store.Tx, id, field string) (issuer, error) {
 
 // recordIssued records a certificate a CA issued and counts it.
 func recordIssued(tx store.Tx, actor store.Actor, iss issuer, cert *x509.Certificate, profile string) error {
-	rec := model.Issued{
+	rec := model.Issued{IssuedRecord: api.IssuedRecord{
 		Serial: cert.SerialNumber.Text(16), Subject: cert.Subject.String(), DNSNames: cert.DNSNames, Emails: cert.EmailAddresses,
 		Profile: profile, NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, SHA256: pki.Fingerprint(cert),
-		RequestedBy: actor.Name, CertPEM: string(pki.CertPEM(cert)),
-	}
+		RequestedBy: actor.Name,
+	}, CertPEM: string(pki.CertPEM(cert))}
 	for _, ip := range cert.IPAddresses {
 		rec.IPAddresses = append(rec.IPAddresses, ip.String())
 	}

@@ -19,29 +19,6 @@ import (
 	"github.com/certgate/certgate/internal/store"
 )
 
-// CreateRequest is the body of POST /v1/cas. Type defaults to root (to
-// subordinate when ParentID is set), KeyType to ecdsa-p256, the subject's
-// validity to 10 years for a root and 5 otherwise, CRLValidity to 7 days.
-type CreateRequest struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	Type        string          `json:"type,omitempty"`
-	ParentID    string          `json:"parentId,omitempty"`
-	KeyType     string          `json:"keyType,omitempty"`
-	Spec        api.CASpec      `json:"subject"`
-	CRLValidity config.Duration `json:"crlValidity,omitempty"`
-	CRLURL      string          `json:"crlUrl,omitempty"`
-}
-
-// Patch is what PATCH /v1/cas/{id} may change: the description, the
-// status (active ↔ disabled) and the CRL validity (which re-signs the
-// CRL).
-type Patch struct {
-	Description string          `json:"description,omitempty"`
-	Status      string          `json:"status,omitempty"`
-	CRLValidity config.Duration `json:"crlValidity,omitempty"`
-}
-
 // KeyTypes are the key types a generated key may have.
 var KeyTypes = []string{string(pki.KeyECDSAP256), string(pki.KeyECDSAP384), string(pki.KeyRSA2048), string(pki.KeyRSA3072), string(pki.KeyRSA4096)}
 
@@ -55,7 +32,7 @@ func CheckKeyType(errs []FieldError, path, kt string) []FieldError {
 }
 
 // checkCreate fills in the defaults of in and lists what is wrong.
-func checkCreate(in *CreateRequest) []FieldError {
+func checkCreate(in *api.CACreate) []FieldError {
 	if in.Type == "" {
 		in.Type = model.CARoot
 		if in.ParentID != "" {
@@ -155,7 +132,7 @@ func pkiSpec(kt string, sp api.CASpec, notBefore, notAfter time.Time) (pki.CASpe
 // its active certgate parent (and recorded as issued by it), an external
 // one waits, pending, with a CSR for another CA to sign. The key is
 // generated before the transaction and sealed.
-func (s *Service) Create(ctx context.Context, actor store.Actor, in CreateRequest) (api.CA, Written, error) {
+func (s *Service) Create(ctx context.Context, actor store.Actor, in api.CACreate) (api.CA, Written, error) {
 	if errs := checkCreate(&in); len(errs) > 0 {
 		return api.CA{}, Written{}, invalidFields(errs)
 	}
@@ -170,9 +147,11 @@ func (s *Service) Create(ctx context.Context, actor store.Actor, in CreateReques
 	}
 	id := store.NewID(model.Prefix[model.KindCA])
 	body := model.CA{
-		Name: in.Name, Description: in.Description, Type: in.Type, Status: model.CAActive, KeyType: in.KeyType,
-		KeySecret: sec.ID, ParentID: in.ParentID, Spec: in.Spec, CRLURL: s.crlURLFor(id, in.CRLURL), OCSPURL: s.ocspURLFor(id),
-		CRLValidity: time.Duration(in.CRLValidity),
+		CARecord: api.CARecord{
+			Name: in.Name, Description: in.Description, Type: in.Type, Status: model.CAActive, KeyType: in.KeyType,
+			ParentID: in.ParentID, Spec: in.Spec, CRLURL: s.crlURLFor(id, in.CRLURL), OCSPURL: s.ocspURLFor(id),
+		},
+		KeySecret: sec.ID, CRLValidity: time.Duration(in.CRLValidity),
 	}
 	var out store.Object
 	rev, err := s.update(ctx, actor, func(tx store.Tx) error {
@@ -291,9 +270,9 @@ func (s *Service) change(ctx context.Context, actor store.Actor, id string, matc
 // Update changes a CA's description, status (active ↔ disabled) or CRL
 // validity, which re-signs its CRL. patch is given the CA's current
 // values and returns the new ones (the admin API applies a merge patch).
-func (s *Service) Update(ctx context.Context, actor store.Actor, id string, match Match, patch func(cur Patch) (Patch, error)) (api.CA, Written, error) {
+func (s *Service) Update(ctx context.Context, actor store.Actor, id string, match Match, patch func(cur api.CAPatch) (api.CAPatch, error)) (api.CA, Written, error) {
 	return s.change(ctx, actor, id, match, func(tx store.Tx, ca *model.CA) error {
-		in, err := patch(Patch{Description: ca.Description, Status: ca.Status, CRLValidity: config.Duration(ca.CRLValidity)})
+		in, err := patch(api.CAPatch{Description: ca.Description, Status: ca.Status, CRLValidity: config.Duration(ca.CRLValidity)})
 		if err != nil {
 			return err
 		}

@@ -6,18 +6,19 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/client"
 	"github.com/certgate/certgate/internal/pki"
 )
 
@@ -79,20 +80,25 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// setStatus makes a verb that changes a CA's status.
-func setStatus(cmd, status string) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return onNamed(cmd, casPath, func(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
-		return a.write(ctx, stdout, http.MethodPatch, path, map[string]any{"status": status}, nil)
+// onCA makes a verb that takes one CA name (or ID) and no other flags
+// than the admin ones, and calls do with the CA's ID and a client.
+func onCA(cmd string, do func(ctx context.Context, a *adminFlags, stdout io.Writer, c *client.Client, id string) error) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return onID(cmd, casPath, func(ctx context.Context, a *adminFlags, stdout io.Writer, id string) error {
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		return do(ctx, a, stdout, c, id)
 	})
 }
 
-// issuedCert is the part of an issue answer the CLI writes out.
-type issuedCert struct {
-	Serial         string    `json:"serial"`
-	Subject        string    `json:"subject"`
-	NotAfter       time.Time `json:"notAfter"`
-	CertificatePEM string    `json:"certificatePEM"`
-	ChainPEM       string    `json:"chainPEM"`
+// setStatus makes a verb that changes a CA's status.
+func setStatus(cmd, status string) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return onCA(cmd, func(ctx context.Context, a *adminFlags, stdout io.Writer, _ *client.Client, id string) error {
+		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+			return c.UpdateCA(ctx, id, api.CAPatch{Status: status})
+		})
+	})
 }
 
 // newKeyAndCSR makes a key of type kt and a CSR for it, locally: only the
@@ -180,39 +186,33 @@ func casCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *cn == "" {
 		*cn = *name
 	}
-	subject := map[string]any{"commonName": *cn}
-	lists := map[string]multiFlag{
-		"organization": s.org, "organizationalUnit": s.orgUnit, "country": s.country,
-		"permittedDnsDomains": s.permitDNS, "excludedDnsDomains": s.excludeDNS,
-		"permittedIpRanges": s.permitIP, "excludedIpRanges": s.excludeIP,
-		"permittedUriDomains": s.permitURI, "excludedUriDomains": s.excludeURI,
-		"permittedEmailAddresses": s.permitEmail, "excludedEmailAddresses": s.excludeEmail,
-	}
-	for k, v := range lists {
-		if len(v) > 0 {
-			subject[k] = []string(v)
-		}
-	}
-	if *days != 0 {
-		subject["validityDays"] = *days
+	body := api.CACreate{
+		Name: *name, Description: *desc, Type: *typ, KeyType: *keyType, CRLURL: *crlURL,
+		Spec: api.CASpec{
+			CommonName: *cn, ValidityDays: *days,
+			Organization: s.org, OrganizationalUnit: s.orgUnit, Country: s.country,
+			PermittedDNSDomains: s.permitDNS, ExcludedDNSDomains: s.excludeDNS,
+			PermittedIPRanges: s.permitIP, ExcludedIPRanges: s.excludeIP,
+			PermittedURIDomains: s.permitURI, ExcludedURIDomains: s.excludeURI,
+			PermittedEmailAddresses: s.permitEmail, ExcludedEmailAddresses: s.excludeEmail,
+		},
 	}
 	if *pathLen >= 0 {
-		subject["pathLen"] = *pathLen
+		body.Spec.PathLen = pathLen
 	}
-	body := map[string]any{"name": *name, "subject": subject}
-	for k, v := range map[string]string{"description": *desc, "type": *typ, "keyType": *keyType, "crlValidity": *crlValidity, "crlUrl": *crlURL} {
-		if v != "" {
-			body[k] = v
+	if *crlValidity != "" {
+		if err := body.CRLValidity.UnmarshalJSON([]byte(strconv.Quote(*crlValidity))); err != nil {
+			return usageError("--crl-validity: %v", err)
 		}
 	}
 	if *parent != "" {
-		id, err := a.resolveID(ctx, casPath, *parent)
-		if err != nil {
+		if body.ParentID, err = a.resolveID(ctx, casPath, *parent); err != nil {
 			return err
 		}
-		body["parentId"] = id
 	}
-	if err := a.write(ctx, stdout, http.MethodPost, casPath, body, nil); err != nil {
+	if err := a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+		return c.CreateCA(ctx, body)
+	}); err != nil {
 		return err
 	}
 	if *typ == "external" {
@@ -295,22 +295,11 @@ func casIssue(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else if csrPEM, err = readInput("csr", *csrFile); err != nil {
 		return err
 	}
-	body := map[string]any{"csr": string(csrPEM)}
-	if *profile != "" {
-		body["profile"] = *profile
+	body := api.IssueRequest{
+		CSR: string(csrPEM), Profile: *profile, ValidityDays: *days, NotAfter: *notAfter,
+		DNSNames: dns, IPAddresses: ips, Emails: emails, URIs: uris,
 	}
-	if *days != 0 {
-		body["validityDays"] = *days
-	}
-	if *notAfter != "" {
-		body["notAfter"] = *notAfter
-	}
-	for k, v := range map[string]multiFlag{"dnsNames": dns, "ipAddresses": ips, "emails": emails, "uris": uris} {
-		if len(v) > 0 {
-			body[k] = []string(v)
-		}
-	}
-	caID, err := a.resolve(ctx, casPath, *ca)
+	caID, err := a.resolveID(ctx, casPath, *ca)
 	if err != nil {
 		return err
 	}
@@ -330,20 +319,15 @@ func casIssue(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	var raw json.RawMessage
-	resp, err := c.Do(ctx, http.MethodPost, casPath+"/"+caID+"/issue", body, &raw, nil)
+	out, resp, err := c.Issue(ctx, caID, body)
 	if err != nil {
 		if key != nil {
 			os.Remove(*keyOut)
 		}
 		return problemError(err)
 	}
-	var out issuedCert
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return fmt.Errorf("decode answer: %w", err)
-	}
 	if a.output != "table" {
-		if err := a.print(stdout, raw); err != nil {
+		if err := a.show(stdout, out); err != nil {
 			return err
 		}
 	} else {
@@ -379,24 +363,29 @@ func casIssue(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 var casCmd = resourceCommand("cas", map[string]verb{
-	"create":  {"create a certificate authority (root, subordinate or external)", casCreate},
-	"list":    {"list certificate authorities", listAll("cas list", casPath, "id", "name", "type", "status", "subject", "notAfter", "issued", "revoked")},
-	"get":     {"show a CA (-o yaml shows its certificate and CSR)", onNamed("cas get", casPath, getObject)},
+	"create": {"create a certificate authority (root, subordinate or external)", casCreate},
+	"list": {"list certificate authorities", listTyped("cas list", (*client.Client).CAs, func(a *adminFlags, stdout io.Writer, cas []api.CA) error {
+		return a.show(stdout, cas, "id", "name", "type", "status", "subject", "notAfter", "issued", "revoked")
+	})},
+	"get": {"show a CA (-o yaml shows its certificate and CSR)", onCA("cas get", func(ctx context.Context, a *adminFlags, stdout io.Writer, c *client.Client, id string) error {
+		ca, _, err := c.CA(ctx, id)
+		if err != nil {
+			return problemError(err)
+		}
+		return a.show(stdout, ca)
+	})},
 	"disable": {"stop a CA from issuing (its CRL stays published)", setStatus("cas disable", "disabled")},
 	"enable":  {"let a disabled CA issue again", setStatus("cas enable", "active")},
-	"delete":  {"delete a CA, its records and its key (refused while a truststore or subordinate uses it)", onNamed("cas delete", casPath, deleteObject)},
-	"csr": {"print a pending external CA's CSR, to be signed by the outside CA", onNamed("cas csr", casPath, func(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
-		var ca struct {
-			Name, Status string
-			CSRPEM       string `json:"csrPEM"`
-		}
-		if _, err := a.fetch(ctx, path, &ca); err != nil {
-			return err
+	"delete":  {"delete a CA, its records and its key (refused while a truststore or subordinate uses it)", deleteNamed("cas delete", casPath, (*client.Client).DeleteCA)},
+	"csr": {"print a pending external CA's CSR, to be signed by the outside CA", onCA("cas csr", func(ctx context.Context, a *adminFlags, stdout io.Writer, c *client.Client, id string) error {
+		ca, _, err := c.CA(ctx, id)
+		if err != nil {
+			return problemError(err)
 		}
 		if ca.CSRPEM == "" {
 			return fmt.Errorf("CA %s is %s: only a pending external CA has a CSR", ca.Name, ca.Status)
 		}
-		_, err := io.WriteString(stdout, ca.CSRPEM)
+		_, err = io.WriteString(stdout, ca.CSRPEM)
 		return err
 	})},
 	"import": {"complete a pending external CA with its signed certificate", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -415,11 +404,13 @@ var casCmd = resourceCommand("cas", map[string]verb{
 		if err != nil {
 			return err
 		}
-		id, err := a.resolve(ctx, casPath, pos[0])
+		id, err := a.resolveID(ctx, casPath, pos[0])
 		if err != nil {
 			return err
 		}
-		return a.write(ctx, stdout, http.MethodPost, casPath+"/"+id+"/certificate", map[string]any{"certificatePEM": pemText}, nil)
+		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+			return c.ImportCA(ctx, id, api.ImportCARequest{CertificatePEM: pemText})
+		})
 	}},
 	"issue": {"sign a CSR (or a key generated here) and print the certificate", casIssue},
 	"revoke": {"revoke a certificate the CA issued; the new CRL is live when the command returns", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -437,18 +428,20 @@ var casCmd = resourceCommand("cas", map[string]verb{
 		if *serial == "" {
 			return usageError("--serial is required")
 		}
-		body := map[string]any{"serial": *serial}
-		if *reason != "" {
-			body["reason"] = *reason
-		}
-		id, err := a.resolve(ctx, casPath, *ca)
+		id, err := a.resolveID(ctx, casPath, *ca)
 		if err != nil {
 			return err
 		}
-		return a.write(ctx, stdout, http.MethodPost, casPath+"/"+id+"/revoke", body, nil)
+		return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+			return c.Revoke(ctx, id, api.RevokeRequest{Serial: *serial, Reason: *reason})
+		})
 	}},
-	"certificates": {"list the certificates a CA issued", onNamed("cas certificates", casPath, func(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
-		return a.list(ctx, stdout, path+"/certificates", "serial", "subject", "profile", "notAfter", "revoked", "requestedBy")
+	"certificates": {"list the certificates a CA issued", onCA("cas certificates", func(ctx context.Context, a *adminFlags, stdout io.Writer, c *client.Client, id string) error {
+		certs, err := c.IssuedCertificates(ctx, id)
+		if err != nil {
+			return problemError(err)
+		}
+		return a.show(stdout, certs, "serial", "subject", "profile", "notAfter", "revoked", "requestedBy")
 	})},
 	"crl": {"write a CA's current CRL (DER; --pem for PEM) to standard output", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("cas crl", "CA [--pem] > ca.crl", stderr)
@@ -462,19 +455,19 @@ var casCmd = resourceCommand("cas", map[string]verb{
 		if !*asPEM && isTerminal(stdout) {
 			return usageError("the CRL is binary (DER): redirect it to a file, or give --pem")
 		}
-		id, err := a.resolve(ctx, casPath, pos[0])
+		id, err := a.resolveID(ctx, casPath, pos[0])
 		if err != nil {
 			return err
 		}
-		path := casPath + "/" + id + "/crl"
-		if *asPEM {
-			path += "?format=pem"
-		}
-		var raw json.RawMessage // the bytes as sent, JSON or not
-		if _, err := a.fetch(ctx, path, &raw); err != nil {
+		c, err := a.client()
+		if err != nil {
 			return err
 		}
-		_, err = stdout.Write(raw)
+		crl, err := c.CRL(ctx, id, *asPEM)
+		if err != nil {
+			return problemError(err)
+		}
+		_, err = stdout.Write(crl)
 		return err
 	}},
 })

@@ -172,4 +172,24 @@ func TestCAsCLI(t *testing.T) {
 	if code, _, errOut := s.run("cas", "delete", "partners-ca"); code != 1 || !strings.Contains(errOut, "CAInUse") {
 		t.Fatalf("delete a CA a truststore uses: exit %d\n%s", code, errOut)
 	}
+
+	// --crl-validity is checked before anything is sent; a CA no one
+	// uses is deleted and gone.
+	if code, _, errOut := s.run("cas", "create", "spare", "--crl-validity", "48"); code != 2 || !strings.Contains(errOut, `--crl-validity: "48" is not a duration: add a unit, like "48s"`) {
+		t.Fatalf("cas create --crl-validity 48: exit %d\n%s", code, errOut)
+	}
+	s.must("cas", "create", "spare", "--crl-validity", "48h")
+	var spare struct {
+		CRLValidity string `json:"crlValidity"`
+	}
+	json.Unmarshal([]byte(s.must("cas", "get", "spare", "-o", "json")), &spare)
+	if spare.CRLValidity != "48h0m0s" {
+		t.Fatalf("cas create --crl-validity 48h: crlValidity %q, want 48h0m0s", spare.CRLValidity)
+	}
+	if out := s.must("cas", "delete", "spare"); out != "CA spare deleted\n" {
+		t.Fatalf("cas delete spare = %q, want %q", out, "CA spare deleted\n")
+	}
+	if code, _, errOut := s.run("cas", "get", "spare"); code != 1 || !strings.Contains(errOut, "CA spare not found; see certgate cas list") {
+		t.Fatalf("cas get of a deleted CA: exit %d\n%s", code, errOut)
+	}
 }

@@ -29,10 +29,21 @@ func keyValues(flagName string, vals []string) (map[string]string, error) {
 	return m, nil
 }
 
+// clientCertRow is a client certificate as a row of the list's table.
+type clientCertRow struct {
+	ID          string   `json:"id"`
+	Description string   `json:"description"`
+	KeyType     string   `json:"keyType"`
+	ExpiresAt   string   `json:"expiresAt"`
+	DaysLeft    int      `json:"daysLeft"`
+	Flag        string   `json:"flag"`
+	UsedBy      []string `json:"usedBy"`
+}
+
 // clientCertTable turns client certificates into table rows: a flag
 // column (EXPIRED, EXPIRING within 30 days) and the stages' names.
-func clientCertTable(certs []api.ClientCertificate, now time.Time) []map[string]any {
-	rows := make([]map[string]any, 0, len(certs))
+func clientCertTable(certs []api.ClientCertificate, now time.Time) []clientCertRow {
+	rows := make([]clientCertRow, 0, len(certs))
 	for _, c := range certs {
 		flag := ""
 		switch {
@@ -41,14 +52,13 @@ func clientCertTable(certs []api.ClientCertificate, now time.Time) []map[string]
 		case c.ExpiringSoon:
 			flag = "EXPIRING"
 		}
-		var users []any
+		var users []string
 		for _, u := range c.UsedBy {
 			users = append(users, u.Name)
 		}
-		rows = append(rows, map[string]any{
-			"id": c.ID, "description": c.Description, "keyType": c.KeyType,
-			"expiresAt": c.ExpiresAt.UTC().Format(time.RFC3339), "daysLeft": float64(c.DaysLeft),
-			"flag": flag, "usedBy": users,
+		rows = append(rows, clientCertRow{
+			ID: c.ID, Description: c.Description, KeyType: c.KeyType,
+			ExpiresAt: c.ExpiresAt.UTC().Format(time.RFC3339), DaysLeft: c.DaysLeft, Flag: flag, UsedBy: users,
 		})
 	}
 	return rows
@@ -97,29 +107,12 @@ var clientCertificatesCmd = resourceCommand("client-certificates", map[string]ve
 		}
 		return a.show(stdout, cc)
 	}},
-	"list": {"list client certificates, their expiry and the stages that present them", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("client-certificates list", "", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		if _, err := parseWithPositional(fs, args, 0); err != nil {
-			return err
-		}
-		c, err := a.client()
-		if err != nil {
-			return err
-		}
-		certs, err := c.ClientCertificates(ctx)
-		if err != nil {
-			return problemError(err)
-		}
-		if certs == nil {
-			certs = []api.ClientCertificate{}
-		}
+	"list": {"list client certificates, their expiry and the stages that present them", listTyped("client-certificates list", (*client.Client).ClientCertificates, func(a *adminFlags, stdout io.Writer, certs []api.ClientCertificate) error {
 		if a.output != "table" {
 			return a.show(stdout, certs)
 		}
 		return a.show(stdout, clientCertTable(certs, time.Now()), "id", "description", "keyType", "expiresAt", "daysLeft", "flag", "usedBy")
-	}},
+	})},
 	"get": {"show a client certificate (-o yaml shows its PEM)", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("client-certificates get", "ID", stderr)
 		a := &adminFlags{}

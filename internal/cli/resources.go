@@ -296,6 +296,13 @@ func intOrLatest(s string) (int, error) {
 // and no other flags than the admin ones, resolves it, and calls do with
 // the resource's URL path.
 func onNamed(cmd, collection string, do func(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return onID(cmd, collection, func(ctx context.Context, a *adminFlags, stdout io.Writer, id string) error {
+		return do(ctx, a, stdout, collection+"/"+url.PathEscape(id))
+	})
+}
+
+// onID makes a verb like onNamed's that calls do with the resource's ID.
+func onID(cmd, collection string, do func(ctx context.Context, a *adminFlags, stdout io.Writer, id string) error) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet(cmd, "NAME", stderr)
 		a := &adminFlags{}
@@ -304,16 +311,25 @@ func onNamed(cmd, collection string, do func(ctx context.Context, a *adminFlags,
 		if err != nil {
 			return err
 		}
-		id, err := a.resolve(ctx, collection, pos[0])
+		id, err := a.resolveID(ctx, collection, pos[0])
 		if err != nil {
 			return err
 		}
-		return do(ctx, a, stdout, collection+"/"+id)
+		return do(ctx, a, stdout, id)
 	}
 }
 
 // listAll makes a verb that lists a top-level collection.
 func listAll(cmd, collection string, cols ...string) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	read := func(c *client.Client, ctx context.Context) ([]json.RawMessage, error) { return c.List(ctx, collection) }
+	return listTyped(cmd, read, func(a *adminFlags, stdout io.Writer, items []json.RawMessage) error {
+		return a.show(stdout, items, cols...)
+	})
+}
+
+// listTyped makes a verb that lists what read returns through the typed
+// client and prints it with show.
+func listTyped[T any](cmd string, read func(c *client.Client, ctx context.Context) ([]T, error), show func(a *adminFlags, stdout io.Writer, items []T) error) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet(cmd, "", stderr)
 		a := &adminFlags{}
@@ -321,7 +337,18 @@ func listAll(cmd, collection string, cols ...string) func(ctx context.Context, a
 		if _, err := parseWithPositional(fs, args, 0); err != nil {
 			return err
 		}
-		return a.list(ctx, stdout, collection, cols...)
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		items, err := read(c, ctx)
+		if err != nil {
+			return problemError(err)
+		}
+		if items == nil {
+			items = []T{}
+		}
+		return show(a, stdout, items)
 	}
 }
 
@@ -349,10 +376,6 @@ func deleteNamed(cmd, collection string, del func(c *client.Client, ctx context.
 			return del(c, ctx, id)
 		})
 	}
-}
-
-func deleteObject(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
-	return a.write(ctx, stdout, http.MethodDelete, path, nil, nil)
 }
 
 // typed runs a write of the typed client, waits until its revision is

@@ -25,13 +25,17 @@ func call[T any](ctx context.Context, c *Client, method, path string, body any, 
 	return out, resp, nil
 }
 
-func apiPath(apiID string, rest ...string) string {
-	p := "/v1/apis/" + url.PathEscape(apiID)
+// objectPath is the path of object id of collection and of its
+// children rest, each escaped.
+func objectPath(collection, id string, rest ...string) string {
+	p := collection + "/" + url.PathEscape(id)
 	for _, r := range rest {
 		p += "/" + url.PathEscape(r)
 	}
 	return p
 }
+
+func apiPath(apiID string, rest ...string) string { return objectPath("/v1/apis", apiID, rest...) }
 
 // CreateAPI creates an API (POST /v1/apis). The Response's Revision is
 // the store revision that holds it.
@@ -276,4 +280,75 @@ func (c *Client) DeleteClientCertificate(ctx context.Context, id string, force b
 		p += "?force=true"
 	}
 	return c.del(ctx, p)
+}
+
+func caPath(id string, rest ...string) string { return objectPath("/v1/cas", id, rest...) }
+
+// CreateCA creates a certificate authority (its key is sealed in the
+// store; an external CA stays pending until ImportCA).
+func (c *Client) CreateCA(ctx context.Context, in api.CACreate) (*api.CA, *Response, error) {
+	return call[api.CA](ctx, c, http.MethodPost, "/v1/cas", in, "")
+}
+
+// CA reads CA id; the Response's ETag is its revision.
+func (c *Client) CA(ctx context.Context, id string) (*api.CA, *Response, error) {
+	return call[api.CA](ctx, c, http.MethodGet, caPath(id), nil, "")
+}
+
+// CAs lists the certificate authorities.
+func (c *Client) CAs(ctx context.Context) ([]api.CA, error) {
+	return list[api.CA](ctx, c, "/v1/cas")
+}
+
+// UpdateCA changes a CA's description, status or CRL validity (a merge
+// patch: what in leaves empty stays as it is).
+func (c *Client) UpdateCA(ctx context.Context, id string, in api.CAPatch) (*api.CA, *Response, error) {
+	return call[api.CA](ctx, c, http.MethodPatch, caPath(id), in, "")
+}
+
+// DeleteCA deletes CA id, its records and its key (refused while a
+// truststore or a subordinate uses it).
+func (c *Client) DeleteCA(ctx context.Context, id string) (*Response, error) {
+	return c.del(ctx, caPath(id))
+}
+
+// ImportCA completes pending external CA id with its signed certificate.
+func (c *Client) ImportCA(ctx context.Context, id string, in api.ImportCARequest) (*api.CA, *Response, error) {
+	return call[api.CA](ctx, c, http.MethodPost, caPath(id, "certificate"), in, "")
+}
+
+// Issue has CA caID sign a CSR; the answer carries the certificate and
+// its chain.
+func (c *Client) Issue(ctx context.Context, caID string, in api.IssueRequest) (*api.IssuedCertificate, *Response, error) {
+	return call[api.IssuedCertificate](ctx, c, http.MethodPost, caPath(caID, "issue"), in, "")
+}
+
+// IssuedCertificates lists the certificates CA caID issued.
+func (c *Client) IssuedCertificates(ctx context.Context, caID string) ([]api.IssuedCertificate, error) {
+	return list[api.IssuedCertificate](ctx, c, caPath(caID, "certificates"))
+}
+
+// IssuedCertificate reads the certificate of serial (hex) CA caID
+// issued.
+func (c *Client) IssuedCertificate(ctx context.Context, caID, serial string) (*api.IssuedCertificate, *Response, error) {
+	return call[api.IssuedCertificate](ctx, c, http.MethodGet, caPath(caID, "certificates", serial), nil, "")
+}
+
+// Revoke revokes a certificate CA caID issued; the revision of the
+// answer holds the new CRL.
+func (c *Client) Revoke(ctx context.Context, caID string, in api.RevokeRequest) (*api.IssuedCertificate, *Response, error) {
+	return call[api.IssuedCertificate](ctx, c, http.MethodPost, caPath(caID, "revoke"), in, "")
+}
+
+// CRL reads CA caID's current CRL: DER, or PEM when asPEM.
+func (c *Client) CRL(ctx context.Context, caID string, asPEM bool) ([]byte, error) {
+	p := caPath(caID, "crl")
+	if asPEM {
+		p += "?format=pem"
+	}
+	var raw json.RawMessage // the bytes as sent, JSON or not
+	if _, err := c.Do(ctx, http.MethodGet, p, nil, &raw, nil); err != nil {
+		return nil, err
+	}
+	return raw, nil
 }

@@ -41,33 +41,14 @@ const (
 	CAExternal    = "external"
 )
 
-// CA is a certgate certificate authority (object Name: its name). Its key
-// is sealed as KeySecret. Issued certificates are KindIssued children.
+// CA is a certgate certificate authority (object Name: its name): the
+// record the API shows, and what it does not show. Its key is sealed as
+// KeySecret. Issued certificates are KindIssued children.
 type CA struct {
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
-	Type        string `json:"type"`
-	Status      string `json:"status"`
-	KeyType     string `json:"keyType"`
-	KeySecret   string `json:"keySecret"`
-	// ParentID is the certgate CA that signed a subordinate.
-	ParentID string `json:"parentId,omitempty"`
-	// CertPEM is the CA's certificate; ChainPEM its issuers up to the
-	// root (empty for a root).
-	CertPEM  string `json:"certPEM,omitempty"`
-	ChainPEM string `json:"chainPEM,omitempty"`
-	// CSRPEM is the pending request of an external subordinate.
-	CSRPEM string `json:"csrPEM,omitempty"`
-	// Spec is what the CA was created with (subject, validity, path
-	// length, name constraints), kept for an external CA's import check
-	// and for display.
-	Spec CASpec `json:"spec"`
-	// CRLURL is written into issued certificates as their CRL
-	// distribution point ("" writes none).
-	CRLURL string `json:"crlUrl,omitempty"`
-	// OCSPURL is written into issued certificates as their OCSP responder
-	// (authority information access; "" writes none).
-	OCSPURL string `json:"ocspUrl,omitempty"`
+	api.CARecord
+	KeySecret string `json:"keySecret"`
+	// CertPEM is the CA's certificate (empty while pending).
+	CertPEM string `json:"certPEM,omitempty"`
 	// CRLValidity is the time from a CRL's thisUpdate to its nextUpdate.
 	CRLValidity time.Duration `json:"crlValidity"`
 	// The current CRL.
@@ -75,8 +56,6 @@ type CA struct {
 	CRLPEM        string    `json:"crlPEM,omitempty"`
 	CRLThisUpdate time.Time `json:"crlThisUpdate,omitzero"`
 	CRLNextUpdate time.Time `json:"crlNextUpdate,omitzero"`
-	Issued        int       `json:"issued"`
-	Revoked       int       `json:"revoked"`
 	// Revocations are the CA's revoked serials, in revocation order: what
 	// every new CRL lists.
 	Revocations []Revocation `json:"revocations,omitempty"`
@@ -94,21 +73,9 @@ type Revocation struct {
 type CASpec = api.CASpec
 
 // Issued records one certificate a CA issued (object Parent: the CA's ID;
-// Name: the serial in lower-case hex).
+// Name: the serial in lower-case hex): the record the API shows, and the
+// certificate.
 type Issued struct {
-	Serial      string    `json:"serial"`
-	Subject     string    `json:"subject"`
-	DNSNames    []string  `json:"dnsNames,omitempty"`
-	IPAddresses []string  `json:"ipAddresses,omitempty"`
-	Emails      []string  `json:"emails,omitempty"`
-	URIs        []string  `json:"uris,omitempty"`
-	Profile     string    `json:"profile"`
-	NotBefore   time.Time `json:"notBefore"`
-	NotAfter    time.Time `json:"notAfter"`
-	SHA256      string    `json:"sha256"`
-	RequestedBy string    `json:"requestedBy"`
-	CertPEM     string    `json:"certPEM"`
-	Revoked     bool      `json:"revoked"`
-	RevokedAt   time.Time `json:"revokedAt,omitzero"`
-	Reason      string    `json:"reason,omitempty"`
+	api.IssuedRecord
+	CertPEM string `json:"certPEM"`
 }

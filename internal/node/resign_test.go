@@ -33,7 +33,7 @@ func TestResignCRLsSchedule(t *testing.T) {
 			t.Fatal(err)
 		}
 		cas := ca.New(ca.Options{Store: st, Key: key})
-		c, _, err := cas.Create(ctx, store.Actor{Name: "test"}, ca.CreateRequest{Name: "p", Spec: api.CASpec{CommonName: "P"}, CRLValidity: config.Duration(2 * time.Hour)})
+		c, _, err := cas.Create(ctx, store.Actor{Name: "test"}, api.CACreate{Name: "p", Spec: api.CASpec{CommonName: "P"}, CRLValidity: config.Duration(2 * time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}
