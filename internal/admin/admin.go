@@ -128,6 +128,9 @@ type server struct {
 	ca *ca.Service
 	// truststores runs the truststore operations, writing through update.
 	truststores *ops.Truststores
+	// clientCerts runs the client-certificate operations, writing
+	// through update and issuing through ca.
+	clientCerts *ops.ClientCertificates
 }
 
 // routes is the route table; the OpenAPI document describes exactly
@@ -215,6 +218,9 @@ func New(opts Options) http.Handler {
 	}
 	s.truststores = ops.NewTruststores(ops.Options{Store: opts.Store, Update: s.updateAs, Now: s.now})
 	s.ca = ca.New(ca.Options{Store: opts.Store, Key: opts.Key, Update: s.updateAs, Now: s.now, Logger: s.log, PublicURL: opts.PublicURL})
+	s.clientCerts = ops.NewClientCertificates(ops.ClientCertOptions{
+		Options: ops.Options{Store: opts.Store, Update: s.updateAs, Now: s.now}, Key: opts.Key, CAs: s.ca,
+	})
 	mux := http.NewServeMux()
 	methods := map[string][]string{}
 	var patterns []string

@@ -250,35 +250,6 @@ func mustJSON(v any) json.RawMessage {
 	return b
 }
 
-// changeBody runs change, in one write, on the stored body (of type B) of
-// the object of kind that the path's {id} names, after its If-Match
-// check, and writes the body back. what names the kind in a 404.
-func changeBody[B any](s *server, c *call, kind, what string, change func(tx store.Tx, id string, body *B) error) (store.Object, int64, error) {
-	id := c.r.PathValue("id")
-	var out store.Object
-	rev, err := s.update(c, func(tx store.Tx) error {
-		o, err := get(tx, kind, id, what)
-		if err != nil {
-			return err
-		}
-		ifRev, err := precondition(c.r, o)
-		if err != nil {
-			return err
-		}
-		var body B
-		if err := decodeBody(o, &body); err != nil {
-			return err
-		}
-		if err := change(tx, id, &body); err != nil {
-			return err
-		}
-		o.Body = mustJSON(body)
-		out, err = tx.Replace(o, ifRev)
-		return err
-	})
-	return out, rev, err
-}
-
 // show answers a GET of one object as conv shows it.
 func show[T any](c *call, o store.Object, conv func(store.Object) (T, error)) error {
 	j, err := conv(o)

@@ -29,6 +29,8 @@ const (
 // Codes of refusals, stable: the admin API shows them as problem codes.
 const (
 	CodeTruststoreInUse = "TruststoreInUse" // Conflict: a domain uses the truststore
+	// Conflict: a stage presents the client certificate (delete without force).
+	CodeClientCertificateInUse = "ClientCertificateInUse"
 )
 
 // Ref names an object that keeps another from being deleted.
@@ -62,4 +64,16 @@ func precondition(o store.Object, match Match) (int64, error) {
 		return 0, &Error{Kind: PreconditionFailed, Message: fmt.Sprintf("the object is at revision %d, not the one given in If-Match; read it again", o.Rev)}
 	}
 	return o.Rev, nil
+}
+
+// getMatched reads an object of kind by ID in tx and refuses it when
+// match does not accept its revision; it returns the object and the
+// revision to replace or delete it at.
+func getMatched(tx store.Tx, kind, id, what string, match Match) (store.Object, int64, error) {
+	o, err := get(tx, kind, id, what)
+	if err != nil {
+		return store.Object{}, 0, err
+	}
+	ifRev, err := precondition(o, match)
+	return o, ifRev, err
 }

@@ -86,24 +86,33 @@ type Options struct {
 // Truststores runs the truststore operations. It is safe for concurrent
 // use; every write is one store transaction.
 type Truststores struct {
+	base
+}
+
+// base is what every operation runs over: the store, the clock and the
+// write transaction of Options, with their defaults.
+type base struct {
 	st     store.Store
 	now    func() time.Time
 	update func(ctx context.Context, actor store.Actor, fn func(tx store.Tx) error) (int64, error)
 }
 
-// NewTruststores returns the truststore operations over opts.
-func NewTruststores(opts Options) *Truststores {
-	s := &Truststores{st: opts.Store, now: opts.Now, update: opts.Update}
-	if s.now == nil {
-		s.now = time.Now
+func newBase(opts Options) base {
+	b := base{st: opts.Store, now: opts.Now, update: opts.Update}
+	if b.now == nil {
+		b.now = time.Now
 	}
-	if s.update == nil {
-		s.update = func(ctx context.Context, actor store.Actor, fn func(tx store.Tx) error) (int64, error) {
-			return s.st.Update(ctx, actor, s.now(), fn)
+	if b.update == nil {
+		st, now := b.st, b.now
+		b.update = func(ctx context.Context, actor store.Actor, fn func(tx store.Tx) error) (int64, error) {
+			return st.Update(ctx, actor, now(), fn)
 		}
 	}
-	return s
+	return b
 }
+
+// NewTruststores returns the truststore operations over opts.
+func NewTruststores(opts Options) *Truststores { return &Truststores{base: newBase(opts)} }
 
 // getter reads objects: a store.Tx, a store.ReadTx, or the store with a
 // context (storeGetter).
@@ -253,11 +262,7 @@ func (s *Truststores) Get(ctx context.Context, id string) (api.Truststore, int64
 func (s *Truststores) Update(ctx context.Context, actor store.Actor, id string, match Match, change func(cur api.TruststorePatch) (api.TruststorePatch, error)) (api.Truststore, Written, error) {
 	var out store.Object
 	rev, err := s.update(ctx, actor, func(tx store.Tx) error {
-		o, err := get(tx, model.KindTruststore, id, "truststore")
-		if err != nil {
-			return err
-		}
-		ifRev, err := precondition(o, match)
+		o, ifRev, err := getMatched(tx, model.KindTruststore, id, "truststore", match)
 		if err != nil {
 			return err
 		}
@@ -289,11 +294,7 @@ func (s *Truststores) Update(ctx context.Context, actor store.Actor, id string, 
 // the domains in UsedBy). It returns the revision committed.
 func (s *Truststores) Delete(ctx context.Context, actor store.Actor, id string, match Match) (int64, error) {
 	return s.update(ctx, actor, func(tx store.Tx) error {
-		o, err := get(tx, model.KindTruststore, id, "truststore")
-		if err != nil {
-			return err
-		}
-		ifRev, err := precondition(o, match)
+		o, ifRev, err := getMatched(tx, model.KindTruststore, id, "truststore", match)
 		if err != nil {
 			return err
 		}

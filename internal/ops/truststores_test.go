@@ -17,13 +17,21 @@ import (
 
 var testActor = store.Actor{Name: "test", Via: "test"}
 
-func newTruststores(t *testing.T) (*Truststores, store.Store) {
+// openStore opens a SQLite store in a temporary directory, closed when
+// the test ends.
+func openStore(t *testing.T) store.Store {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), sqlite.Options{Dir: filepath.Join(t.TempDir(), "data")})
 	if err != nil {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newTruststores(t *testing.T) (*Truststores, store.Store) {
+	t.Helper()
+	st := openStore(t)
 	return NewTruststores(Options{Store: st}), st
 }
 
