@@ -233,7 +233,7 @@ func (s *Service) ListIssued(ctx context.Context, caID string, limit int, after 
 	if _, _, err := getCA(storeGetter{ctx, s.st}, caID); err != nil {
 		return nil, "", err
 	}
-	return listPage(ctx, s.st, store.ListOptions{Kind: model.KindIssued, Parent: caID, Limit: limit, After: after}, IssuedView)
+	return store.ListPage(ctx, s.st, store.ListOptions{Kind: model.KindIssued, Parent: caID, Limit: limit, After: after}, IssuedView)
 }
 
 // serialName normalises a serial ("0A:1B", "0a1b") to the record's name

@@ -222,23 +222,7 @@ func (s *Service) Get(ctx context.Context, id string) (api.CA, int64, error) {
 // the cursor of the next page ("" at the end). A cursor not of this list
 // is an error wrapping store.ErrInvalid.
 func (s *Service) List(ctx context.Context, limit int, after string) ([]api.CA, string, error) {
-	return listPage(ctx, s.st, store.ListOptions{Kind: model.KindCA, Limit: limit, After: after}, View)
-}
-
-func listPage[T any](ctx context.Context, st store.Store, opts store.ListOptions, view func(store.Object) (T, error)) ([]T, string, error) {
-	page, err := st.List(ctx, opts)
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]T, 0, len(page.Objects))
-	for _, o := range page.Objects {
-		v, err := view(o)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, v)
-	}
-	return out, page.Next, nil
+	return store.ListPage(ctx, s.st, store.ListOptions{Kind: model.KindCA, Limit: limit, After: after}, View)
 }
 
 // change runs fn on CA id after match, in one write, and writes the CA

@@ -211,7 +211,7 @@ func (s *ClientCertificates) List(ctx context.Context, limit int, after string) 
 		return nil, "", err
 	}
 	now := s.now()
-	return listPage(ctx, s.st, store.ListOptions{Kind: model.KindClientCertificate, Limit: limit, After: after},
+	return store.ListPage(ctx, s.st, store.ListOptions{Kind: model.KindClientCertificate, Limit: limit, After: after},
 		func(o store.Object) (api.ClientCertificate, error) { return clientCertView(o, users[o.ID], now) })
 }
 

@@ -167,24 +167,6 @@ func MustJSON(v any) json.RawMessage {
 	return b
 }
 
-// listPage reads a page of objects and shows each with view. A cursor
-// not of this list is store.ErrInvalid.
-func listPage[T any](ctx context.Context, st store.Store, opts store.ListOptions, view func(store.Object) (T, error)) ([]T, string, error) {
-	page, err := st.List(ctx, opts)
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]T, 0, len(page.Objects))
-	for _, o := range page.Objects {
-		v, err := view(o)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, v)
-	}
-	return out, page.Next, nil
-}
-
 // validDescription refuses a description longer than 1000 bytes.
 func validDescription(d string) error {
 	if len(d) > 1000 {
@@ -243,7 +225,7 @@ func (s *Truststores) Create(ctx context.Context, actor store.Actor, in api.Trus
 // List returns a page of truststores (at most limit, after the cursor
 // after) and the cursor of the next page ("" at the end).
 func (s *Truststores) List(ctx context.Context, limit int, after string) ([]api.Truststore, string, error) {
-	return listPage(ctx, s.st, store.ListOptions{Kind: model.KindTruststore, Limit: limit, After: after}, TruststoreView)
+	return store.ListPage(ctx, s.st, store.ListOptions{Kind: model.KindTruststore, Limit: limit, After: after}, TruststoreView)
 }
 
 // Get returns truststore id and its revision.
@@ -434,7 +416,7 @@ func (s *Truststores) ListVersions(ctx context.Context, id string, limit int, af
 	if _, err := get(storeGetter{ctx, s.st}, model.KindTruststore, id, "truststore"); err != nil {
 		return nil, "", err
 	}
-	return listPage(ctx, s.st, store.ListOptions{Kind: model.KindTruststoreVersion, Parent: id, Limit: limit, After: after},
+	return store.ListPage(ctx, s.st, store.ListOptions{Kind: model.KindTruststoreVersion, Parent: id, Limit: limit, After: after},
 		func(o store.Object) (api.TruststoreVersion, error) { return VersionOf(o, false) })
 }
 
