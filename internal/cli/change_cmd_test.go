@@ -8,7 +8,6 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -35,13 +34,7 @@ func TestChangeEverythingCLI(t *testing.T) {
 	oldCA, newCA := pkitest.NewRoot(t, "Backend Old CA"), pkitest.NewRoot(t, "Backend New CA")
 	serverCA := pkitest.NewRoot(t, "Server CA")
 	srv := serverCA.Server(t, "a.test")
-	write := func(name string, b []byte) string {
-		p := filepath.Join(work, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, b []byte) string { return writeFile(t, work, name, b) }
 	oldFile, newFile := write("old-ca.pem", oldCA.PEM()), write("new-ca.pem", newCA.PEM())
 	certFile, keyFile := write("server.pem", srv.ChainPEM()), write("server.key", srv.KeyPEM())
 

@@ -143,6 +143,16 @@ func runBinary(t *testing.T, bin, data, stdin string, args ...string) string {
 }
 
 // runCLI runs certgate args --data-dir data and fails the test on an error.
+// writeFile writes b to dir/name (0600) and returns the path.
+func writeFile(t *testing.T, dir, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func runCLI(t *testing.T, bin, data string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(bin, append(args, "--data-dir", data)...).CombinedOutput()

@@ -34,13 +34,7 @@ func TestStoreModeCLI(t *testing.T) {
 	other := pkitest.NewRoot(t, "Other Root")
 	serverCA := pkitest.NewRoot(t, "Server CA")
 	srv := serverCA.Server(t, "a.test")
-	write := func(name string, b []byte) string {
-		p := filepath.Join(work, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, b []byte) string { return writeFile(t, work, name, b) }
 	caFile := write("ca.pem", root.PEM())
 	otherFile := write("other.pem", other.PEM())
 	certFile := write("server.pem", srv.ChainPEM())

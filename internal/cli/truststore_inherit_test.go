@@ -37,13 +37,7 @@ func TestAddVersionKeepsSettings(t *testing.T) {
 	leaf := issuing.Client(t, "partner-1") // two CA certificates above it
 	serverCA := pkitest.NewRoot(t, "Server CA")
 	srv := serverCA.Server(t, "a.test")
-	write := func(name string, b []byte) string {
-		p := filepath.Join(work, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, b []byte) string { return writeFile(t, work, name, b) }
 	rootFile := write("root.pem", root.PEM())
 	issuingFile := write("issuing.pem", issuing.PEM())
 	crlFile := write("root.crl", pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: root.CRL(t, time.Time{}, big.NewInt(4711))}))
