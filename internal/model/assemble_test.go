@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"errors"
+	"github.com/certgate/certgate/internal/api"
 	"strings"
 	"testing"
 
@@ -23,8 +24,8 @@ func TestAssemble(t *testing.T) {
 	ca2 := "-----BEGIN CERTIFICATE-----\nv2\n-----END CERTIFICATE-----\n"
 	items := []Item{
 		item(t, KindTruststore, "ts-1", "", "partners", Truststore{Name: "partners", LatestVersion: 2}),
-		item(t, KindTruststoreVersion, "tsv-1", "ts-1", "1", TruststoreVersion{Version: 1, CABundle: ca}),
-		item(t, KindTruststoreVersion, "tsv-2", "ts-1", "2", TruststoreVersion{Version: 2, CABundle: ca2}),
+		item(t, KindTruststoreVersion, "tsv-1", "ts-1", "1", TruststoreVersion{Version: 1, VersionContent: api.VersionContent{CABundle: ca}}),
+		item(t, KindTruststoreVersion, "tsv-2", "ts-1", "2", TruststoreVersion{Version: 2, VersionContent: api.VersionContent{CABundle: ca2}}),
 		item(t, KindDomain, "dom-a", "", "a.test", Domain{Hosts: []string{"a.test"}, Certificate: DomainCertificate{CertPEM: "CERT", KeySecret: "sec-a"},
 			ClientAuth: ClientAuth{Mode: config.ModeVerify, Truststore: "partners"}}),
 		item(t, KindDomain, "dom-b", "", "b.test", Domain{Hosts: []string{"b.test"}, Certificate: DomainCertificate{CertPEM: "CERT", KeySecret: "sec-b"},

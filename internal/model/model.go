@@ -9,6 +9,7 @@
 package model
 
 import (
+	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 )
 
@@ -83,20 +84,10 @@ type Truststore struct {
 // TruststoreVersion is one immutable version of a truststore (object
 // Parent: the truststore's ID; Name: the version number in decimal).
 type TruststoreVersion struct {
-	Version                int         `json:"version"`
-	CABundle               string      `json:"caBundle"`
-	Intermediates          string      `json:"intermediates,omitempty"`
-	CRLs                   []string    `json:"crls,omitempty"`
-	Deny                   config.Deny `json:"deny,omitzero"`
-	MaxChainDepth          *int        `json:"maxChainDepth,omitempty"`
-	IgnoreClientCertExpiry bool        `json:"ignoreClientCertExpiry,omitempty"`
-	RequireClientAuthEKU   bool        `json:"requireClientAuthEKU,omitempty"`
-	MaxCertificateBytes    int         `json:"maxCertificateBytes,omitempty"`
-	// CAs are certgate CAs (IDs) whose certificate and live CRL join the
-	// anchors and CRLs of every snapshot that uses this version.
-	CAs        []string           `json:"cas,omitempty"`
-	CRLSources []config.CRLSource `json:"crlSources,omitempty"`
-	CRLStale   string             `json:"crlStale,omitempty"`
+	Version int `json:"version"`
+	// The content and settings, as uploaded (the wire type: one field
+	// list for the stored body and the upload).
+	api.VersionContent
 	// Warnings are the lint findings recorded when the version was made.
 	Warnings []string `json:"warnings,omitempty"`
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"github.com/certgate/certgate/internal/api"
 	"testing"
 	"unsafe"
 
@@ -12,8 +13,8 @@ import (
 // rolled-back write's revision reused) decodes afresh; the least
 // recently used entry goes first.
 func TestVersionCache(t *testing.T) {
-	v1 := TruststoreVersion{Version: 1, CABundle: "-----BEGIN CERTIFICATE-----", CRLs: []string{"crl one"}}
-	v2 := TruststoreVersion{Version: 1, CABundle: "-----BEGIN CERTIFICATE-----", CRLs: []string{"crl two"}}
+	v1 := TruststoreVersion{Version: 1, VersionContent: api.VersionContent{CABundle: "-----BEGIN CERTIFICATE-----", CRLs: []string{"crl one"}}}
+	v2 := TruststoreVersion{Version: 1, VersionContent: api.VersionContent{CABundle: "-----BEGIN CERTIFICATE-----", CRLs: []string{"crl two"}}}
 	it1 := item(t, KindTruststoreVersion, "ts-a/1", "ts-a", "1", v1)
 	it2 := item(t, KindTruststoreVersion, "ts-a/1", "ts-a", "1", v2)
 

@@ -19,10 +19,13 @@ func intp(n int) *int { return &n }
 
 // inheritPrev is the version the cases of TestInheritVersion follow.
 var inheritPrev = model.TruststoreVersion{
-	Version: 3, CABundle: "BUNDLE", Intermediates: "INTERS", CRLs: []string{"CRL-A", "CRL-B"},
-	Deny: config.Deny{Serials: []string{"0A"}, Fingerprints: []string{"ab"}}, MaxChainDepth: intp(1),
-	IgnoreClientCertExpiry: true, MaxCertificateBytes: 2048, CAs: []string{"ca-1"},
-	CRLSources: []config.CRLSource{{URL: "http://x/a.crl"}}, CRLStale: "softFail", Warnings: []string{"old warning"},
+	Version: 3, Warnings: []string{"old warning"},
+	VersionContent: api.VersionContent{
+		CABundle: "BUNDLE", Intermediates: "INTERS", CRLs: []string{"CRL-A", "CRL-B"},
+		Deny: config.Deny{Serials: []string{"0A"}, Fingerprints: []string{"ab"}}, MaxChainDepth: intp(1),
+		IgnoreClientCertExpiry: true, MaxCertificateBytes: 2048, CAs: []string{"ca-1"},
+		CRLSources: []config.CRLSource{{URL: "http://x/a.crl"}}, CRLStale: "softFail",
+	},
 }
 
 // inheritCases are the table of TestInheritVersion and the seeds of

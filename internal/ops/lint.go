@@ -103,20 +103,7 @@ func LintVersion(in api.VersionContent, inherited InheritedCRLs, now time.Time, 
 		return StoredVersion{}, lintProblem(err)
 	}
 	out := StoredVersion{
-		TruststoreVersion: model.TruststoreVersion{
-			CABundle:               rep.CABundle,
-			Intermediates:          rep.Intermediates,
-			CRLs:                   rep.CRLs,
-			Deny:                   in.Deny,
-			MaxChainDepth:          in.MaxChainDepth,
-			IgnoreClientCertExpiry: in.IgnoreClientCertExpiry,
-			RequireClientAuthEKU:   in.RequireClientAuthEKU,
-			MaxCertificateBytes:    in.MaxCertificateBytes,
-			CAs:                    in.CAs,
-			CRLSources:             in.CRLSources,
-			CRLStale:               in.CRLStale,
-			Warnings:               rep.Warnings,
-		},
+		TruststoreVersion: model.TruststoreVersion{VersionContent: in, Warnings: rep.Warnings},
 		Summary: api.VersionSummary{
 			CACount:           len(rep.Roots),
 			IntermediateCount: len(rep.IntermediateCerts),
@@ -127,6 +114,8 @@ func LintVersion(in api.VersionContent, inherited InheritedCRLs, now time.Time, 
 		},
 		crlLabels: rep.CRLLabels,
 	}
+	// What lint kept of the content: anchors and CRLs it could use.
+	out.CABundle, out.Intermediates, out.CRLs = rep.CABundle, rep.Intermediates, rep.CRLs
 	for _, c := range rep.Roots {
 		out.Summary.CASubjects = append(out.Summary.CASubjects, Clip(c.Subject.String(), 300))
 	}
