@@ -18,7 +18,6 @@ import (
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/keyring"
-	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/store"
 )
@@ -36,6 +35,10 @@ const (
 // Options configure the admin API handler. Store, Key and one credential
 // (TokenSHA256 or ClientCAs) are required; the rest have defaults.
 type Options struct {
+	// Ops are the operations the API runs. nil: New builds them from
+	// Store, Key, Check, Now, Logger and PublicURL (a node that also
+	// serves the web console builds them once and gives both the same).
+	Ops *ops.Services
 	// Store holds the configuration. Every write is one Update.
 	Store store.Store
 	// Key seals domain private keys (AAD "certgate-key-v1|domain|<secret
@@ -48,7 +51,7 @@ type Options struct {
 	// error refuses the write with 422 and nothing is written: a
 	// *config.ValidationError (or one it wraps) becomes the problem's
 	// "errors", any other error its "detail". nil skips the check.
-	Check func(ctx context.Context, items []model.Item, openKey model.KeyOpener) error
+	Check ops.Checker
 	// Status reports the node's applied revision and last error (GET
 	// /v1/status). nil reports only the store's revision.
 	Status func() api.NodeStatus
@@ -124,6 +127,8 @@ type server struct {
 	st   store.Store
 	log  *slog.Logger
 	now  func() time.Time
+	// ops are the operations; the three below are its services.
+	ops *ops.Services
 	// ca runs the CA operations, writing through update.
 	ca *ca.Service
 	// truststores runs the truststore operations, writing through update.
@@ -216,11 +221,12 @@ func New(opts Options) http.Handler {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.truststores = ops.NewTruststores(ops.Options{Store: opts.Store, Update: s.updateAs, Now: s.now})
-	s.ca = ca.New(ca.Options{Store: opts.Store, Key: opts.Key, Update: s.updateAs, Now: s.now, Logger: s.log, PublicURL: opts.PublicURL})
-	s.clientCerts = ops.NewClientCertificates(ops.ClientCertOptions{
-		Options: ops.Options{Store: opts.Store, Update: s.updateAs, Now: s.now}, Key: opts.Key, CAs: s.ca,
-	})
+	s.ops = opts.Ops
+	if s.ops == nil {
+		s.ops = ops.NewServices(ops.ServicesOptions{Store: opts.Store, Key: opts.Key, Check: opts.Check, Now: s.now, Logger: s.log, PublicURL: opts.PublicURL})
+	}
+	s.st, s.now = s.ops.Store, s.ops.Now
+	s.truststores, s.ca, s.clientCerts = s.ops.Truststores, s.ops.CAs, s.ops.ClientCertificates
 	mux := http.NewServeMux()
 	methods := map[string][]string{}
 	var patterns []string

@@ -187,7 +187,7 @@ func (s *server) applyConfig(c *call) error {
 			return err
 		}
 		changes = a.changes
-		if err := s.check(c.ctx(), tx); err != nil {
+		if err := s.ops.Check(c.ctx(), tx); err != nil {
 			return err
 		}
 		if dry {

@@ -146,7 +146,7 @@ func checkTruststoreRef(tx store.Tx, ca model.ClientAuth) error {
 
 // sealKey seals a private key (a domain's) as a new secret ID.
 func (s *server) sealKey(keyPEM string) (store.Secret, error) {
-	return ca.SealKey(s.opts.Key, []byte(keyPEM))
+	return ca.SealKey(s.ops.Key, []byte(keyPEM))
 }
 
 func (s *server) createDomain(c *call) error {

@@ -136,5 +136,5 @@ func (s *server) openCommitted(c *call, id string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return keyring.Open(s.opts.Key, keyring.Sealed{KEKID: sec.KEKID, WrappedDEK: sec.WrappedDEK, Ciphertext: sec.Ciphertext}, keyring.SecretAAD(id))
+	return keyring.Open(s.ops.Key, keyring.Sealed{KEKID: sec.KEKID, WrappedDEK: sec.WrappedDEK, Ciphertext: sec.Ciphertext}, keyring.SecretAAD(id))
 }

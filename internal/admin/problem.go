@@ -96,13 +96,6 @@ func notFound(format string, args ...any) *apiError {
 	return newError(http.StatusNotFound, CodeNotFound, format, args...)
 }
 
-// checkError is what Options.Check returned: the candidate configuration
-// is refused.
-type checkError struct{ err error }
-
-func (e *checkError) Error() string { return "check: " + e.err.Error() }
-func (e *checkError) Unwrap() error { return e.err }
-
 // maxDetail bounds the detail of an error passed through from Check.
 const maxDetail = 2000
 
@@ -111,7 +104,7 @@ const maxDetail = 2000
 func toProblem(err error) (p api.Problem, internal bool) {
 	var ae *apiError
 	var cae *ca.Error
-	var ce *checkError
+	var ce *ops.CheckError
 	var mbe *http.MaxBytesError
 	var je *config.JSONError
 	switch {
@@ -127,7 +120,7 @@ func toProblem(err error) (p api.Problem, internal bool) {
 			Detail: fmt.Sprintf("the request body is larger than %s", sizeString(mbe.Limit))}
 	case errors.As(err, &ce):
 		var ve *config.ValidationError
-		if errors.As(ce.err, &ve) {
+		if errors.As(ce.Err, &ve) {
 			p = api.Problem{Status: http.StatusUnprocessableEntity, Code: CodeValidationFailed,
 				Detail: "the configuration this change would make is not valid (paths are in the assembled configuration)"}
 			for _, pr := range ve.Problems {
@@ -135,7 +128,7 @@ func toProblem(err error) (p api.Problem, internal bool) {
 			}
 		} else {
 			p = api.Problem{Status: http.StatusUnprocessableEntity, Code: CodeConfigRejected,
-				Detail: clip(redactPEM(ce.err.Error()), maxDetail)}
+				Detail: clip(redactPEM(ce.Err.Error()), maxDetail)}
 		}
 	case errors.Is(err, store.ErrNotFound):
 		p = api.Problem{Status: http.StatusNotFound, Code: CodeNotFound, Detail: "no such object"}

@@ -10,8 +10,6 @@ import (
 
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/ca"
-	"github.com/certgate/certgate/internal/model"
-	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/store"
 )
 
@@ -63,95 +61,7 @@ func (s *server) update(c *call, fn func(tx store.Tx) error) (int64, error) {
 
 // updateAs runs fn and then Check in one store transaction, as actor.
 func (s *server) updateAs(ctx context.Context, actor store.Actor, fn func(tx store.Tx) error) (int64, error) {
-	return s.st.Update(ctx, actor, s.now(), func(tx store.Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		return s.check(ctx, tx)
-	})
-}
-
-// checkedKinds are the kinds Check sees (truststore versions are added
-// only where a domain uses them).
-var checkedKinds = []string{
-	model.KindDomain, model.KindMapping, model.KindTruststore,
-	model.KindAPI, model.KindIntegration, model.KindRoute, model.KindStage,
-	model.KindClientCertificate, model.KindCA,
-}
-
-// check hands the candidate configuration to Options.Check.
-func (s *server) check(ctx context.Context, tx store.Tx) error {
-	if s.opts.Check == nil {
-		return nil
-	}
-	items, err := candidate(tx)
-	if err != nil {
-		return err
-	}
-	openKey := func(id string) ([]byte, error) { return s.openSecret(tx, id) }
-	if err := s.opts.Check(ctx, items, openKey); err != nil {
-		return &checkError{err: err}
-	}
-	return nil
-}
-
-// candidate lists the objects of the pending revision. Truststore
-// versions are many and may be large (50 MB CRLs); Assemble only emits
-// the ones domains use, so only those are read.
-func candidate(tx store.Tx) ([]model.Item, error) {
-	var items []model.Item
-	truststores := map[string]store.Object{} // by name
-	var domains []model.Domain
-	for _, kind := range checkedKinds {
-		err := listAll(tx, store.ListOptions{Kind: kind}, func(o store.Object) error {
-			items = append(items, model.Item{Kind: o.Kind, ID: o.ID, Parent: o.Parent, Name: o.Name, Body: o.Body})
-			switch kind {
-			case model.KindTruststore:
-				var ts model.Truststore
-				if json.Unmarshal(o.Body, &ts) == nil {
-					truststores[ts.Name] = o
-				}
-			case model.KindDomain:
-				var d model.Domain
-				if json.Unmarshal(o.Body, &d) == nil {
-					domains = append(domains, d)
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	seen := map[string]bool{}
-	for _, d := range domains {
-		o, ok := truststores[d.ClientAuth.Truststore]
-		if !ok {
-			continue // Assemble reports it
-		}
-		v := d.ClientAuth.TruststoreVersion
-		if v == 0 {
-			var ts model.Truststore
-			if json.Unmarshal(o.Body, &ts) != nil {
-				continue
-			}
-			v = ts.LatestVersion
-		}
-		id := ops.VersionID(o.ID, v)
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		vo, err := tx.Get(model.KindTruststoreVersion, id)
-		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
-			continue // Assemble reports it
-		}
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, model.Item{Kind: vo.Kind, ID: vo.ID, Parent: vo.Parent, Name: vo.Name, Body: vo.Body})
-	}
-	return items, nil
+	return s.ops.Update(ctx, actor, fn)
 }
 
 // objectReader reads objects: a write transaction (store.Tx) or a read
@@ -168,7 +78,7 @@ func listAll(tx objectReader, opts store.ListOptions, fn func(store.Object) erro
 
 // openSecret unseals a domain key within tx.
 func (s *server) openSecret(tx store.Tx, id string) ([]byte, error) {
-	return ca.OpenKey(s.opts.Key, tx, id)
+	return ca.OpenKey(s.ops.Key, tx, id)
 }
 
 // get reads an object of kind by ID; a malformed ID is a 404 too.

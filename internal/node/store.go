@@ -32,6 +32,7 @@ import (
 	"github.com/certgate/certgate/internal/hostname"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/store"
 	"github.com/certgate/certgate/internal/store/sqlite"
@@ -91,13 +92,15 @@ type StoreOptions struct {
 
 // StoreNode is a running store-backed gateway.
 type StoreNode struct {
-	opts     StoreOptions
-	log      *slog.Logger
-	st       store.Store
-	key      *keyring.MasterKey
-	g        *gateway.Gateway
-	crls     *crlsource.Fetcher
-	r        *reconciler
+	opts StoreOptions
+	log  *slog.Logger
+	st   store.Store
+	key  *keyring.MasterKey
+	g    *gateway.Gateway
+	crls *crlsource.Fetcher
+	r    *reconciler
+	// ops are the operations the admin API (and the console) run.
+	ops      *ops.Services
 	now      func() time.Time
 	settings model.Settings
 
@@ -232,15 +235,13 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		return fmt.Errorf("revision %d cannot be served: %w", rev, err)
 	}
 
+	n.ops = ops.NewServices(ops.ServicesOptions{Store: st, Key: n.key, Check: n.check, Now: n.now, Logger: log, PublicURL: opts.PublicURL})
 	adminOpts := admin.Options{
-		Store:       st,
-		Key:         n.key,
-		Check:       n.check,
+		Ops:         n.ops,
 		Status:      n.Status,
 		DryRun:      n.dryRun,
 		TokenSHA256: tokenHash,
 		Logger:      log,
-		PublicURL:   opts.PublicURL,
 		BackendTLS:  n.backendTLS,
 		Invoke:      n.invoke,
 	}
