@@ -89,7 +89,7 @@ func (s *server) check(ctx context.Context, tx store.Tx) error {
 		return err
 	}
 	openKey := func(id string) ([]byte, error) { return s.openSecret(tx, id) }
-	if err := s.opts.Check(ctx, items, openKey); err != nil {
+	if err := s.opts.Check(ctx, items, openKey, ops.ReadObject(tx.Get)); err != nil {
 		return &checkError{err: err}
 	}
 	return nil
