@@ -47,7 +47,9 @@ type Options struct {
 	// Check assembles and compiles the whole candidate configuration. It
 	// is called inside the write transaction, after the change, with the
 	// candidate's objects (truststore versions no domain uses are left
-	// out) and a KeyOpener reading the transaction's secrets. A non-nil
+	// out), a KeyOpener reading the transaction's secrets and an
+	// ObjectReader reading the contents of truststore versions
+	// (model.KindContent) in the transaction, when not cached. A non-nil
 	// error refuses the write with 422 and nothing is written: a
 	// *config.ValidationError (or one it wraps) becomes the problem's
 	// "errors", any other error its "detail". nil skips the check.

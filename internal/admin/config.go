@@ -75,6 +75,13 @@ func readLive(tx objectReader) (*live, error) {
 				if err != nil {
 					return fmt.Errorf("truststore %s version %d: %w", o.ID, ts.LatestVersion, err)
 				}
+				// Export and the applier see the content inline.
+				v, err := ops.ReadVersion(vo, tx.Get)
+				if err != nil {
+					return err
+				}
+				v.ContentSHA256 = ""
+				vo.Body = mustJSON(v)
 				l.versions[o.ID] = vo
 				l.items = append(l.items, model.Item{Kind: vo.Kind, ID: vo.ID, Parent: vo.Parent, Name: vo.Name, Body: vo.Body})
 			case model.KindDomain:
@@ -413,7 +420,7 @@ func (a *applier) truststore(ts *config.Truststore, path string) error {
 		if err != nil {
 			return err
 		}
-		_, err = a.tx.Create(store.Object{Kind: model.KindTruststoreVersion, ID: ops.VersionID(o.ID, 1), Parent: o.ID, Name: "1", Body: mustJSON(v)})
+		_, err = ops.CreateVersion(a.tx, o.ID, v)
 		return err
 	}
 	var cur ops.StoredVersion
@@ -434,10 +441,7 @@ func (a *applier) truststore(ts *config.Truststore, path string) error {
 	body.LatestVersion++
 	v.Version = body.LatestVersion
 	a.note("~ truststore %s: new version %d", ts.Name, v.Version)
-	if _, err := a.tx.Create(store.Object{
-		Kind: model.KindTruststoreVersion, ID: ops.VersionID(o.ID, v.Version), Parent: o.ID,
-		Name: strconv.Itoa(v.Version), Body: mustJSON(v),
-	}); err != nil {
+	if _, err := ops.CreateVersion(a.tx, o.ID, v); err != nil {
 		return err
 	}
 	o.Body = mustJSON(body)

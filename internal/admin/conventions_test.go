@@ -342,11 +342,11 @@ func TestCheckSeesUsedVersionsOnly(t *testing.T) {
 	p := newPKI(t)
 	wrapped := newEnv(t, func(o *Options) {
 		inner := o.Check
-		o.Check = func(ctx context.Context, items []model.Item, open model.KeyOpener) error {
+		o.Check = func(ctx context.Context, items []model.Item, open model.KeyOpener, read model.ObjectReader) error {
 			mu.Lock()
 			last = items
 			mu.Unlock()
-			return inner(ctx, items, open)
+			return inner(ctx, items, open, read)
 		}
 	})
 	ts := wrapped.createTruststore("partners", p.ca)

@@ -99,14 +99,14 @@ func newEnvTLS(t *testing.T, tlsClientCAs *x509.CertPool, opts ...envOption) *en
 
 // check is the fake Options.Check: Assemble and Validate, as the node
 // does before compiling (admin must not import the gateway).
-func (e *env) check(ctx context.Context, items []model.Item, openKey model.KeyOpener) error {
+func (e *env) check(ctx context.Context, items []model.Item, openKey model.KeyOpener, read model.ObjectReader) error {
 	e.mu.Lock()
 	fail := e.failCheck
 	e.mu.Unlock()
 	if fail != nil {
 		return fail
 	}
-	cfg, err := model.Assemble(items, model.Settings{Listeners: []config.Listener{{Address: "127.0.0.1:0"}}}, openKey)
+	cfg, err := model.Assemble(items, model.Settings{Listeners: []config.Listener{{Address: "127.0.0.1:0"}}}, openKey, read)
 	if err != nil {
 		return err
 	}
@@ -146,8 +146,10 @@ func (e *env) dryRun(ctx context.Context, domainID string, version int, chainPEM
 	if err != nil {
 		return api.DryRunResult{}, err
 	}
-	var v model.TruststoreVersion
-	json.Unmarshal(vo.Body, &v)
+	v, err := ops.ReadVersion(vo, func(kind, id string) (store.Object, error) { return e.st.Get(ctx, kind, id) })
+	if err != nil {
+		return api.DryRunResult{}, err
+	}
 	roots, _, err := trust.ParseCertificates([]byte(v.CABundle))
 	if err != nil {
 		return api.DryRunResult{}, err

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
 
 	yaml "go.yaml.in/yaml/v2"
 
@@ -154,10 +156,15 @@ func runApply(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return a.waitApplied(ctx, c, res.Revision)
 }
 
+// ExportCRLFileBytes is the size above which `export -f FILE` writes a
+// truststore's CRLs to files beside FILE instead of inlining them.
+const ExportCRLFileBytes = 1 << 20
+
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("export", "[-o yaml|json]", stderr)
+	fs := newFlagSet("export", "[-o yaml|json] [-f gateway.yaml|-]", stderr)
 	a := &adminFlags{}
 	a.register(fs)
+	file := fs.String("f", "-", "write the file here (- writes standard output, CRLs inline); a truststore with a CRL above 1 MiB has its CRLs written to crls/ beside the file and named in crlFiles")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -169,25 +176,70 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return problemError(err)
 	}
+	if *file == "" || *file == "-" {
+		return writeExport(stdout, a.output, cfg, etag)
+	}
+	if err := exportCRLFiles(cfg, filepath.Dir(*file)); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := writeExport(&b, a.output, cfg, etag); err != nil {
+		return err
+	}
+	if err := os.WriteFile(*file, b.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return nil
+}
+
+// exportCRLFiles moves the CRLs of each truststore that has one above
+// ExportCRLFileBytes to files in dir/crls (crls/<truststore>-<n>.crl, PEM
+// as stored), named in crlFiles relative to dir, where apply -f looks for
+// them. All of a truststore's CRLs move, so their order (crlFiles before
+// crls on apply) is kept.
+func exportCRLFiles(cfg *config.Config, dir string) error {
+	for i := range cfg.Truststores {
+		ts := &cfg.Truststores[i]
+		if !slices.ContainsFunc(ts.CRLs, func(c string) bool { return len(c) > ExportCRLFileBytes }) {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "crls"), 0o700); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		for j, crl := range ts.CRLs {
+			rel := filepath.ToSlash(filepath.Join("crls", fmt.Sprintf("%s-%d.crl", ts.Name, j+1)))
+			if err := os.WriteFile(filepath.Join(dir, rel), []byte(crl), 0o600); err != nil {
+				return fmt.Errorf("export: truststore %q crls[%d]: %w", ts.Name, j, err)
+			}
+			ts.CRLFiles = append(ts.CRLFiles, rel)
+		}
+		ts.CRLs = nil
+	}
+	return nil
+}
+
+// writeExport writes cfg as export shows it: JSON, or YAML with a header
+// that names the export's ETag.
+func writeExport(w io.Writer, output string, cfg *config.Config, etag string) error {
 	raw, err := json.Marshal(cfg)
 	if err != nil {
 		return err
 	}
-	if a.output == "json" {
-		return a.print(stdout, raw)
+	if output == "json" {
+		return (&adminFlags{output: "json"}).print(w, raw)
 	}
 	var v yaml.MapSlice
 	if err := yaml.Unmarshal(raw, &v); err != nil { // JSON is YAML: keeps key order
 		return err
 	}
-	fmt.Fprintln(stdout, "# certgate export: the store's domains, truststores (latest versions) and APIs.")
-	fmt.Fprintln(stdout, "# Private keys never leave the gateway: apply keeps a domain's stored key while its certificate is unchanged;")
-	fmt.Fprintln(stdout, "# truststores name the certgate CAs they follow (cas), stages their client certificate by id.")
-	fmt.Fprintf(stdout, "# etag: %s (certgate apply --if-match refuses to apply over later changes)\n", etag)
+	fmt.Fprintln(w, "# certgate export: the store's domains, truststores (latest versions) and APIs.")
+	fmt.Fprintln(w, "# Private keys never leave the gateway: apply keeps a domain's stored key while its certificate is unchanged;")
+	fmt.Fprintln(w, "# truststores name the certgate CAs they follow (cas), stages their client certificate by id.")
+	fmt.Fprintf(w, "# etag: %s (certgate apply --if-match refuses to apply over later changes)\n", etag)
 	b, err := yaml.Marshal(v)
 	if err != nil {
 		return err
 	}
-	_, err = stdout.Write(b)
+	_, err = w.Write(b)
 	return err
 }

@@ -368,6 +368,13 @@ type Truststore struct {
 	// ClientCertCrlStale; "softFail" admits it, flags the connection and
 	// counts it in metrics and logs.
 	CRLStale string `json:"crlStale,omitempty"`
+	// CRLsKey, when not empty, stands for the content of CRLs in the
+	// gateway's cache of compiled truststores: whoever builds the
+	// configuration promises that equal keys mean equal CRLs, so a
+	// compile does not hash tens of megabytes of CRLs again. A store's
+	// configuration sets it from the digest of the stored content;
+	// files never do (it is not part of the file format).
+	CRLsKey string `json:"-"`
 }
 
 // CRL staleness policies of Truststore.CRLStale.

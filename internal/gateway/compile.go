@@ -295,7 +295,7 @@ func (c *compiler) truststores() error {
 	for i, ts := range c.cfg.Truststores {
 		path := fmt.Sprintf("truststores[%d]", i)
 		tc := tcs[i]
-		c.trustKeys[i] = storeKey(tc, crls[i])
+		c.trustKeys[i] = storeKey(tc, crls[i], ts.CRLsKey)
 		st, warns, err := c.cachedStore(i, tc, crls[i], sources)
 		if err != nil {
 			return fmt.Errorf("%s: truststore %q: %w", path, ts.Name, err)

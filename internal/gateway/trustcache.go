@@ -20,10 +20,10 @@ type rawCRL struct {
 // configuration revision that does not touch a truststore with a
 // million-entry CRL does not parse that CRL again. A truststore with CRL
 // sources is always built (see newStore: what a fetched copy does to it
-// is decided per compile). Its cache key, storeKey(tc, crls), is in
+// is decided per compile). Its cache key, storeKey(tc, crls, crlsKey), is in
 // c.trustKeys[i].
 func (c *compiler) cachedStore(i int, tc trust.Config, crls []rawCRL, sources []crlSourceSpec) (*trust.Store, []string, error) {
-	key := c.trustKeys[i] // storeKey(tc, crls)
+	key := c.trustKeys[i] // storeKey(tc, crls, crlsKey)
 	build := func() (*trust.Store, []string, error) {
 		tc.CRLs = nil
 		for _, r := range crls {
@@ -49,8 +49,9 @@ func (c *compiler) cachedStore(i int, tc trust.Config, crls []rawCRL, sources []
 }
 
 // storeKey digests what trust.New's result depends on: tc without its
-// CRLs, and the CRLs as configured.
-func storeKey(tc trust.Config, crls []rawCRL) [32]byte {
+// CRLs, and the CRLs as configured, or crlsKey in their place when the
+// configuration gave one (config.Truststore.CRLsKey).
+func storeKey(tc trust.Config, crls []rawCRL, crlsKey string) [32]byte {
 	k := trust.NewKey()
 	k.String(tc.Name)
 	k.String("settings " + strconv.Itoa(tc.MaxChainDepth) + " " + strconv.Itoa(tc.MaxCertSize) + " " +
@@ -65,10 +66,14 @@ func storeKey(tc trust.Config, crls []rawCRL) [32]byte {
 		k.Bytes(r.Raw)
 	}
 	k.Int(len(crls))
+	k.String("crls key " + crlsKey)
 	for _, r := range crls {
-		if r.data != nil {
+		switch {
+		case r.data != nil:
 			k.Bytes(r.data)
-		} else {
+		case crlsKey != "":
+			// inline: crlsKey stands for them
+		default:
 			k.String(r.pem)
 		}
 	}

@@ -151,8 +151,31 @@ func TestStoreKeyCoversTrustConfig(t *testing.T) {
 	} {
 		c := base
 		mut(&c)
-		if storeKey(c, nil) == storeKey(base, nil) {
+		if storeKey(c, nil, "") == storeKey(base, nil, "") {
 			t.Errorf("changing %s does not change the key", name)
 		}
+	}
+}
+
+// A configuration's CRLsKey stands for its inline CRLs in the trust
+// cache key (so they are not hashed again) but not for CRL files, and
+// a different key is a different Store.
+func TestStoreKeyCRLsKey(t *testing.T) {
+	tc := trust.Config{Name: "clients"}
+	a := []rawCRL{{field: "crls[0]", pem: "one"}}
+	b := []rawCRL{{field: "crls[0]", pem: "two"}}
+	if storeKey(tc, a, "k1") != storeKey(tc, b, "k1") {
+		t.Error("inline CRLs enter the key despite CRLsKey")
+	}
+	if storeKey(tc, a, "k1") == storeKey(tc, a, "k2") {
+		t.Error("CRLsKey does not enter the key")
+	}
+	if storeKey(tc, a, "") == storeKey(tc, b, "") {
+		t.Error("inline CRLs do not enter the key without CRLsKey")
+	}
+	fa := []rawCRL{{field: "crlFiles[0]", data: []byte("one")}}
+	fb := []rawCRL{{field: "crlFiles[0]", data: []byte("two")}}
+	if storeKey(tc, fa, "k1") == storeKey(tc, fb, "k1") {
+		t.Error("CRL files do not enter the key with CRLsKey")
 	}
 }

@@ -2,6 +2,8 @@ package model
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -43,9 +45,12 @@ func VersionedName(truststore string, version int) string {
 
 // Assemble builds the declarative configuration of one revision. It is
 // deterministic (objects are ordered by ID) so equal revisions give equal
-// configurations. Errors name the offending object. The result still needs
-// config.Validate and gateway.Compile, which the callers run.
-func Assemble(items []Item, s Settings, openKey KeyOpener) (*config.Config, error) {
+// configurations. Errors name the offending object. The contents of
+// truststore versions (KindContent) are not among items: they are read
+// through read, and only when s.Versions has not decoded them before.
+// The result still needs config.Validate and gateway.Compile, which the
+// callers run.
+func Assemble(items []Item, s Settings, openKey KeyOpener, read ObjectReader) (*config.Config, error) {
 	items = slices.Clone(items)
 	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.ID, b.ID) })
 	byKind := map[string][]Item{}
@@ -103,7 +108,7 @@ func Assemble(items []Item, s Settings, openKey KeyOpener) (*config.Config, erro
 		}
 		info := &tsInfo{body: ts, versions: map[int]TruststoreVersion{}}
 		for _, vi := range children(KindTruststoreVersion, it.ID) {
-			v, err := s.Versions.decode(vi)
+			v, err := s.Versions.Decode(vi, read)
 			if err != nil {
 				return nil, err
 			}
@@ -141,7 +146,19 @@ func Assemble(items []Item, s Settings, openKey KeyOpener) (*config.Config, erro
 					crls = append(crls, ca.CRLPEM)
 				}
 			}
+			var crlsKey string
+			if v.ContentSHA256 != "" {
+				// The content's digest stands for its CRLs in the
+				// gateway's trust cache key; a CA's live CRL is added.
+				k := sha256.New()
+				k.Write([]byte("version content " + v.ContentSHA256))
+				for _, c := range crls[len(v.CRLs):] {
+					fmt.Fprintf(k, "\n%d\n%s", len(c), c)
+				}
+				crlsKey = hex.EncodeToString(k.Sum(nil))
+			}
 			cfg.Truststores = append(cfg.Truststores, config.Truststore{
+				CRLsKey:                crlsKey,
 				Name:                   vn,
 				CABundle:               bundle,
 				Intermediates:          v.Intermediates,

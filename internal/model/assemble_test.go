@@ -42,7 +42,7 @@ func TestAssemble(t *testing.T) {
 			return nil, errors.New("no such secret")
 		}
 		return []byte(k), nil
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestAssemble(t *testing.T) {
 	bad := append(items[:0:0], items...)
 	bad[4] = item(t, KindDomain, "dom-b", "", "b.test", Domain{Hosts: []string{"b.test"}, Certificate: DomainCertificate{CertPEM: "CERT"},
 		ClientAuth: ClientAuth{Mode: config.ModeVerify, Truststore: "partners", TruststoreVersion: 7}})
-	if _, err := Assemble(bad, Settings{}, func(string) ([]byte, error) { return []byte("K"), nil }); err == nil || !strings.Contains(err.Error(), `dom-b`) || !strings.Contains(err.Error(), "no version 7") {
+	if _, err := Assemble(bad, Settings{}, func(string) ([]byte, error) { return []byte("K"), nil }, nil); err == nil || !strings.Contains(err.Error(), `dom-b`) || !strings.Contains(err.Error(), "no version 7") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -41,6 +41,7 @@ var Prefix = map[string]string{
 	KindClientCertificate: "cc",
 	KindCA:                "ca",
 	KindIssued:            "crt",
+	KindContent:           "tsc",
 }
 
 // Domain is the stored body of a domain (object Name: its first host).
@@ -90,6 +91,12 @@ type TruststoreVersion struct {
 	api.VersionContent
 	// Warnings are the lint findings recorded when the version was made.
 	Warnings []string `json:"warnings,omitempty"`
+	// ContentSHA256 is the digest (hex) of the version's content object
+	// (see KindContent), whose CA bundle, intermediates and CRLs the
+	// version has; the content fields above are then empty in the stored
+	// body. "" in versions stored before content objects: their content
+	// is inline.
+	ContentSHA256 string `json:"contentSha256,omitempty"`
 }
 
 // API is an API's own body (object Name: its name); integrations, routes

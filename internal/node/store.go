@@ -323,7 +323,7 @@ func (n *StoreNode) apply(ctx context.Context, rev int64) error {
 		if err != nil {
 			return err
 		}
-		cfg, warning, err = n.assemble(items, n.openKeyFunc(rtx))
+		cfg, warning, err = n.assemble(items, n.openKeyFunc(rtx), ops.ReadObject(rtx.Get))
 		return err
 	})
 	if err != nil {
@@ -413,8 +413,8 @@ func (n *StoreNode) openKeyFunc(src secrets) model.KeyOpener {
 // settings. A --default-domain that no domain lists (yet, or any more) is
 // left out of the listener, so clients that send no SNI are refused until
 // a domain lists it; warning then says so ("" otherwise).
-func (n *StoreNode) assemble(items []model.Item, openKey model.KeyOpener) (cfg *config.Config, warning string, err error) {
-	cfg, err = model.Assemble(items, n.settings, openKey)
+func (n *StoreNode) assemble(items []model.Item, openKey model.KeyOpener, read model.ObjectReader) (cfg *config.Config, warning string, err error) {
+	cfg, err = model.Assemble(items, n.settings, openKey, read)
 	if err != nil {
 		return nil, "", err
 	}
@@ -448,8 +448,8 @@ func listsHost(domains []config.Domain, host string) bool {
 
 // check is the admin API's validation of a candidate revision: it must
 // assemble and compile exactly as the node would serve it.
-func (n *StoreNode) check(ctx context.Context, items []model.Item, openKey model.KeyOpener) error {
-	cfg, _, err := n.assemble(items, openKey)
+func (n *StoreNode) check(ctx context.Context, items []model.Item, openKey model.KeyOpener, read model.ObjectReader) error {
+	cfg, _, err := n.assemble(items, openKey, read)
 	if err != nil {
 		return err
 	}
@@ -507,7 +507,8 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 	if host == "" {
 		return api.DryRunResult{}, fmt.Errorf("no domain %s: %w", domainID, store.ErrNotFound)
 	}
-	cfg, _, err := n.assemble(items, n.openKeyFunc(storeSecrets{ctx, n.st}))
+	readStore := func(kind, id string) (store.Object, error) { return n.st.Get(ctx, kind, id) }
+	cfg, _, err := n.assemble(items, n.openKeyFunc(storeSecrets{ctx, n.st}), ops.ReadObject(readStore))
 	if err != nil {
 		return api.DryRunResult{}, err
 	}

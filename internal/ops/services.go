@@ -16,8 +16,10 @@ import (
 // Checker judges the whole candidate configuration inside a write
 // transaction, after the change: items are the candidate's objects
 // (truststore versions no domain uses are left out) and openKey reads the
-// transaction's sealed keys. A non-nil error refuses the write.
-type Checker func(ctx context.Context, items []model.Item, openKey model.KeyOpener) error
+// transaction's sealed keys and read the transaction's other objects
+// (truststore contents, read only on a cache miss). A non-nil error
+// refuses the write.
+type Checker func(ctx context.Context, items []model.Item, openKey model.KeyOpener, read model.ObjectReader) error
 
 // CheckError is what the Checker returned: the candidate configuration
 // is refused and nothing was written. A *config.ValidationError (or one
@@ -98,7 +100,7 @@ func (s *Services) Check(ctx context.Context, tx store.Tx) error {
 		return err
 	}
 	openKey := func(id string) ([]byte, error) { return ca.OpenKey(s.Key, tx, id) }
-	if err := s.check(ctx, items, openKey); err != nil {
+	if err := s.check(ctx, items, openKey, ReadObject(tx.Get)); err != nil {
 		return &CheckError{Err: err}
 	}
 	return nil

@@ -24,14 +24,14 @@ func TruststoreView(o store.Object) (api.Truststore, error) {
 	return api.Truststore{ID: o.ID, Name: ts.Name, Description: ts.Description, LatestVersion: ts.LatestVersion, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
 }
 
-// VersionOf shows a stored truststore version; without content, the
-// bundles and CRLs are left out.
-func VersionOf(o store.Object, content bool) (api.TruststoreVersion, error) {
+// VersionOf shows a stored truststore version without its content (the
+// bundles and CRLs).
+func VersionOf(o store.Object) (api.TruststoreVersion, error) {
 	var v StoredVersion
 	if err := decodeBody(o, &v); err != nil {
 		return api.TruststoreVersion{}, err
 	}
-	return versionView(o, v, content)
+	return versionView(o, v, false)
 }
 
 // versionView shows stored version v (of object o). Every field of the
@@ -203,9 +203,7 @@ func (s *Truststores) Create(ctx context.Context, actor store.Actor, in api.Trus
 		if err != nil {
 			return err
 		}
-		_, err = tx.Create(store.Object{
-			Kind: model.KindTruststoreVersion, ID: VersionID(ts.ID, 1), Parent: ts.ID, Name: "1", Body: MustJSON(v),
-		})
+		_, err = CreateVersion(tx, ts.ID, v)
 		return err
 	})
 	if err != nil {
@@ -349,8 +347,8 @@ func (s *Truststores) AddVersion(ctx context.Context, actor store.Actor, id stri
 	if err != nil {
 		return api.VersionCreated{}, Written{}, err
 	}
-	var prev StoredVersion
-	if err := decodeBody(po, &prev); err != nil {
+	prev, err := ReadVersion(po, rd.Get)
+	if err != nil {
 		return api.VersionCreated{}, Written{}, err
 	}
 	var in api.VersionContent
@@ -386,10 +384,7 @@ func (s *Truststores) AddVersion(ctx context.Context, actor store.Actor, id stri
 		}
 		ts.LatestVersion++
 		v.Version = ts.LatestVersion
-		vo, err = tx.Create(store.Object{
-			Kind: model.KindTruststoreVersion, ID: VersionID(id, v.Version), Parent: id,
-			Name: strconv.Itoa(v.Version), Body: MustJSON(v),
-		})
+		vo, err = CreateVersion(tx, id, v)
 		if err != nil {
 			return err
 		}
@@ -417,7 +412,7 @@ func (s *Truststores) ListVersions(ctx context.Context, id string, limit int, af
 		return nil, "", err
 	}
 	return store.ListPage(ctx, s.st, store.ListOptions{Kind: model.KindTruststoreVersion, Parent: id, Limit: limit, After: after},
-		func(o store.Object) (api.TruststoreVersion, error) { return VersionOf(o, false) })
+		VersionOf)
 }
 
 // GetVersion returns version n of truststore id, with its content, and
@@ -438,6 +433,10 @@ func (s *Truststores) GetVersion(ctx context.Context, id string, n int) (api.Tru
 	if err != nil {
 		return api.TruststoreVersion{}, 0, err
 	}
-	out, err := VersionOf(o, true)
+	v, err := ReadVersion(o, rd.Get)
+	if err != nil {
+		return api.TruststoreVersion{}, 0, err
+	}
+	out, err := versionView(o, v, true)
 	return out, o.Rev, err
 }
