@@ -45,7 +45,7 @@ type TruststoreCreated struct {
 // (POST /v1/truststores/{id}/versions; a field left out is inherited from
 // the version it follows).
 type VersionContent struct {
-	CABundle               string      `json:"caBundle"`
+	CABundle               string      `json:"caBundle,omitempty"`
 	Intermediates          string      `json:"intermediates,omitempty"`
 	CRLs                   []string    `json:"crls,omitempty"`
 	Deny                   config.Deny `json:"deny,omitzero"`
@@ -80,19 +80,9 @@ type TruststoreVersion struct {
 	CreatedAt    time.Time      `json:"createdAt"`
 	Warnings     []string       `json:"warnings"`
 	Summary      VersionSummary `json:"summary"`
-	// The content (caBundle, intermediates and crls in GET of one
-	// version only).
-	CABundle               string             `json:"caBundle,omitempty"`
-	Intermediates          string             `json:"intermediates,omitempty"`
-	CRLs                   []string           `json:"crls,omitempty"`
-	Deny                   config.Deny        `json:"deny,omitzero"`
-	MaxChainDepth          *int               `json:"maxChainDepth,omitempty"`
-	IgnoreClientCertExpiry bool               `json:"ignoreClientCertExpiry,omitempty"`
-	RequireClientAuthEKU   bool               `json:"requireClientAuthEKU,omitempty"`
-	MaxCertificateBytes    int                `json:"maxCertificateBytes,omitempty"`
-	CAs                    []string           `json:"cas,omitempty"`
-	CRLSources             []config.CRLSource `json:"crlSources,omitempty"`
-	CRLStale               string             `json:"crlStale,omitempty"`
+	// VersionContent: caBundle, intermediates and crls in GET of one
+	// version only; the settings always.
+	VersionContent
 }
 
 // VersionCreated answers an upload: the new version without its bulky

@@ -39,19 +39,9 @@ func VersionOf(o store.Object) (api.TruststoreVersion, error) {
 // added to both shows without code here; without content, the bundles
 // and CRLs are left out.
 func versionView(o store.Object, v StoredVersion, content bool) (api.TruststoreVersion, error) {
-	// The bulky fields go around the JSON round trip (megabytes of CRLs).
-	bundle, inters, crls := v.CABundle, v.Intermediates, v.CRLs
-	v.CABundle, v.Intermediates, v.CRLs = "", "", nil
-	var out api.TruststoreVersion
-	b, err := json.Marshal(v)
-	if err == nil {
-		err = json.Unmarshal(b, &out)
-	}
-	if err != nil {
-		return api.TruststoreVersion{}, fmt.Errorf("truststore %s version %d: %w", o.Parent, v.Version, err)
-	}
-	if content {
-		out.CABundle, out.Intermediates, out.CRLs = bundle, inters, crls
+	out := api.TruststoreVersion{Version: v.Version, Warnings: v.Warnings, Summary: v.Summary, VersionContent: v.VersionContent}
+	if !content {
+		out.CABundle, out.Intermediates, out.CRLs = "", "", nil
 	}
 	out.TruststoreID, out.CreatedAt = o.Parent, o.CreatedAt
 	if out.Warnings == nil {
