@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
@@ -50,21 +51,11 @@ func csrFile(t *testing.T, cn string) string {
 
 func parseCerts(t *testing.T, pemText string) []*x509.Certificate {
 	t.Helper()
-	var out []*x509.Certificate
-	rest := []byte(pemText)
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			t.Fatalf("parse certificate: %v", err)
-		}
-		out = append(out, c)
+	certs := ca.ParseChain(pemText)
+	if len(certs) == 0 {
+		t.Fatalf("no certificate in %.100q", pemText)
 	}
-	return out
+	return certs
 }
 
 // TestBrowserCertificateAuthority is seed 004's flow: create a CA, issue
@@ -252,12 +243,12 @@ func TestBrowserTruststores(t *testing.T) {
 	}
 
 	// Following a certgate CA.
-	var ca api.CA
-	g.api("POST", "/v1/cas", map[string]any{"name": "internal-ca", "subject": map[string]any{"commonName": "Internal CA"}}, &ca)
+	var followed api.CA
+	g.api("POST", "/v1/cas", map[string]any{"name": "internal-ca", "subject": map[string]any{"commonName": "Internal CA"}}, &followed)
 	clickNav(t, ctx, "Truststores", "Truststores")
 	do(t, ctx, "create following a CA",
 		chromedp.SendKeys(chromedp.CSS("#name"), "internal"),
-		chromedp.Click(chromedp.CSS(`input[name=cas][value="`+ca.ID+`"]`)),
+		chromedp.Click(chromedp.CSS(`input[name=cas][value="`+followed.ID+`"]`)),
 		chromedp.Click(chromedp.Search(`//button[text()="Create truststore"]`)),
 	)
 	waitText(t, ctx, "h1", "Truststore internal")
@@ -351,6 +342,11 @@ func TestBrowserSignInOut(t *testing.T) {
 		t.Fatalf("wrong token shows %q", got)
 	}
 	g.signIn(t, ctx)
+	// htmx loaded under the CSP and took its settings from the meta tag.
+	cfg, err := chromedp.Run(ctx, chromedp.Evaluate[string](`typeof htmx === "object" ? JSON.stringify([htmx.config.allowEval, htmx.config.selfRequestsOnly, htmx.config.includeIndicatorStyles]) : "no htmx"`))
+	if err != nil || cfg != "[false,true,false]" {
+		t.Fatalf("htmx config = %q (%v), want allowEval false, selfRequestsOnly true, includeIndicatorStyles false", cfg, err)
+	}
 	do(t, ctx, "sign out", chromedp.Click(chromedp.Search(`//button[text()="Sign out"]`)))
 	waitText(t, ctx, "h1", "Sign in")
 	do(t, ctx, "open the dashboard", chromedp.Navigate(g.admin+"/"))

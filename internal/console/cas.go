@@ -21,7 +21,7 @@ type casData struct {
 func (s *server) cas(w http.ResponseWriter, r *http.Request) { s.casPage(w, r, nil) }
 
 func (s *server) casPage(w http.ResponseWriter, r *http.Request, refused error) {
-	list, err := all(func(l int, a string) ([]api.CA, string, error) { return s.ops.CAs.List(r.Context(), l, a) })
+	list, err := s.allCAs(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -26,7 +26,7 @@ func (s *server) clientCertsPage(w http.ResponseWriter, r *http.Request, p *page
 		s.fail(w, r, err)
 		return
 	}
-	cas, err := all(func(l int, a string) ([]api.CA, string, error) { return s.ops.CAs.List(r.Context(), l, a) })
+	cas, err := s.allCAs(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

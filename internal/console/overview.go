@@ -38,6 +38,11 @@ func all[T any](list func(limit int, after string) ([]T, string, error)) ([]T, e
 	}
 }
 
+// allCAs lists every CA (the forms' CA choices, the dashboard).
+func (s *server) allCAs(r *http.Request) ([]api.CA, error) {
+	return all(func(l int, a string) ([]api.CA, string, error) { return s.ops.CAs.List(r.Context(), l, a) })
+}
+
 // expiring is one certificate that ends within Soon, for the dashboard.
 type expiring struct {
 	Kind, Name, Link    string
@@ -70,7 +75,7 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 			d.Expiring = append(d.Expiring, expiring{"Client certificate", c.ID, "/client-certificates/" + c.ID, c.NotBefore, c.ExpiresAt})
 		}
 	}
-	cas, err := all(func(l int, a string) ([]api.CA, string, error) { return s.ops.CAs.List(ctx, l, a) })
+	cas, err := s.allCAs(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return

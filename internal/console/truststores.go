@@ -24,7 +24,7 @@ func (s *server) truststoresPage(w http.ResponseWriter, r *http.Request, refused
 		s.fail(w, r, err)
 		return
 	}
-	cas, err := all(func(l int, a string) ([]api.CA, string, error) { return s.ops.CAs.List(r.Context(), l, a) })
+	cas, err := s.allCAs(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -118,7 +118,7 @@ func (s *server) truststorePage(w http.ResponseWriter, r *http.Request, refused 
 	for i, j := 0, len(versions)-1; i < j; i, j = i+1, j-1 {
 		versions[i], versions[j] = versions[j], versions[i]
 	}
-	cas, err := all(func(l int, a string) ([]api.CA, string, error) { return s.ops.CAs.List(r.Context(), l, a) })
+	cas, err := s.allCAs(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
