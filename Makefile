@@ -3,7 +3,7 @@ GO       ?= go
 PKGS     ?= ./...
 FUZZTIME ?= 20s
 
-.PHONY: all build test vet fuzz bench quickstart clean
+.PHONY: all build test vet fuzz bench quickstart clean htmx
 
 all: build
 
@@ -44,3 +44,13 @@ quickstart:
 
 clean:
 	rm -rf bin certgate-quickstart
+
+# Refresh the console's vendored htmx (a committed file; never fetched at
+# build time). Record the printed version and sha256 in
+# internal/console/static/README.md.
+htmx:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	(cd "$$tmp" && npm pack --silent htmx.org@2 >/dev/null && tar xzf htmx.org-*.tgz package/dist/htmx.min.js package/package.json); \
+	cp "$$tmp/package/dist/htmx.min.js" internal/console/static/htmx.min.js; \
+	grep '"version"' "$$tmp/package/package.json"; \
+	sha256sum internal/console/static/htmx.min.js

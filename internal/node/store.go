@@ -27,6 +27,7 @@ import (
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/console"
 	"github.com/certgate/certgate/internal/crlsource"
 	"github.com/certgate/certgate/internal/gateway"
 	"github.com/certgate/certgate/internal/hostname"
@@ -245,7 +246,13 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		BackendTLS:  n.backendTLS,
 		Invoke:      n.invoke,
 	}
-	handler := admin.New(adminOpts)
+	// The admin listener: the JSON API under /v1/, the web console on
+	// every other path, both over the same operations.
+	handler := http.NewServeMux()
+	handler.Handle("/v1/", admin.New(adminOpts))
+	handler.Handle("/", console.New(console.Options{
+		Ops: n.ops, Status: n.Status, TokenSHA256: func() [32]byte { return tokenHash }, Now: n.now, Logger: log,
+	}))
 	cas := ca.New(ca.Options{Store: st, Key: n.key, Now: n.now, Logger: log, PublicURL: opts.PublicURL})
 	resignCtx, stopResign := context.WithCancel(ctx)
 	resignDone := make(chan struct{})
