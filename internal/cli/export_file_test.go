@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,10 +22,30 @@ import (
 // change to the same store and gives a fresh store the same revoked
 // serials; export to standard output still inlines, and applying that
 // is no change either.
+//
+// CERTGATE_BIG_CRL_ENTRIES sets the CRL's size (default 60,000) to
+// measure a larger one; -v logs each command's time and the files' sizes:
+//
+//	CERTGATE_BIG_CRL_ENTRIES=1000000 go test -count=1 -v -run TestExportLargeCRLToFile ./internal/cli/
 func TestExportLargeCRLToFile(t *testing.T) {
 	bin := buildBinary(t)
 	ca := pkitest.NewRoot(t, "Big CRL CA")
-	crlPEM := string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: ca.BigCRL(t, 60_000)}))
+	entries := 60_000
+	if v := os.Getenv("CERTGATE_BIG_CRL_ENTRIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("CERTGATE_BIG_CRL_ENTRIES=%q: want a positive integer", v)
+		}
+		entries = n
+	}
+	crlPEM := string(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: ca.BigCRL(t, entries)}))
+	timed := func(what string, args ...string) string {
+		t.Helper()
+		t0 := time.Now()
+		out := runBinary(t, bin, args[0], args[1], args[2:]...)
+		t.Logf("%s: %v", what, time.Since(t0).Round(time.Millisecond))
+		return out
+	}
 	if len(crlPEM) <= ExportCRLFileBytes {
 		t.Fatalf("the CRL is %d bytes, not above %d", len(crlPEM), ExportCRLFileBytes)
 	}
@@ -34,14 +55,15 @@ func TestExportLargeCRLToFile(t *testing.T) {
 	in := writeFile(t, dir, "in.yaml", []byte("truststores:\n  - name: big\n    caFiles: [ca.pem]\n    crlFiles: [big.crl]\n"))
 
 	s := startStoreNode(t)
-	runBinary(t, bin, s.data, "", "apply", "-f", in)
+	timed("apply -f of a file naming the CRL file", s.data, "", "apply", "-f", in)
 
 	out := filepath.Join(dir, "out", "gateway.yaml")
 	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	runBinary(t, bin, s.data, "", "export", "-f", out)
+	timed("export -f", s.data, "", "export", "-f", out)
 	text, err := os.ReadFile(out)
+	t.Logf("CRL of %d entries: %d bytes of PEM; export -f wrote %d bytes of YAML", entries, len(crlPEM), len(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +73,7 @@ func TestExportLargeCRLToFile(t *testing.T) {
 	if got, err := os.ReadFile(filepath.Join(dir, "out", "crls", "big-1.crl")); err != nil || string(got) != crlPEM {
 		t.Fatalf("crls/big-1.crl: %d bytes, %v; want the CRL as stored (%d bytes)", len(got), err, len(crlPEM))
 	}
-	if got := runBinary(t, bin, s.data, "", "apply", "-f", out, "--dry-run"); strings.TrimSpace(got) != "no changes" {
+	if got := timed("apply -f --dry-run of the exported pair", s.data, "", "apply", "-f", out, "--dry-run"); strings.TrimSpace(got) != "no changes" {
 		t.Errorf("apply -f of the exported file and its CRL file --dry-run:\n%s\nwant no changes", got)
 	}
 	if got := runBinary(t, bin, s.data, runBinary(t, bin, s.data, "", "export"), "apply", "-f", "-", "--dry-run"); strings.TrimSpace(got) != "no changes" {
@@ -59,9 +81,7 @@ func TestExportLargeCRLToFile(t *testing.T) {
 	}
 
 	fresh := startStoreNode(t)
-	t0 := time.Now()
-	runBinary(t, bin, fresh.data, "", "apply", "-f", out)
-	t.Logf("apply -f of the exported pair into a fresh store: %v", time.Since(t0))
+	timed("apply -f of the exported pair into a fresh store", fresh.data, "", "apply", "-f", out)
 	var got config.Config
 	if err := json.Unmarshal([]byte(runBinary(t, bin, fresh.data, "", "export", "-o", "json")), &got); err != nil {
 		t.Fatal(err)
