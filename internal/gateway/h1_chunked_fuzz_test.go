@@ -14,8 +14,8 @@ import (
 	"github.com/certgate/certgate/internal/h1"
 )
 
-// Fuzz target for the fast path's chunked framing: rbuf.line with
-// h1.ParseChunkSize, and relaying chunked bodies both ways. (The head
+// Fuzz target for the fast path's chunked framing: relaying chunked
+// bodies both ways (h1.Reader.Line has its own, FuzzReaderLine). (The head
 // parsers' targets are in internal/h1.)
 //
 //	go test -run '^$' -fuzz FuzzChunked -fuzztime 20s ./internal/gateway/
@@ -48,7 +48,6 @@ func FuzzChunked(f *testing.F) {
 		// compaction) to 8 KiB (the size the fast path uses).
 		size := 16 + int(bufSize)%(8<<10)
 		bounded(t, 5*time.Second, func(t fataler) {
-			fuzzLines(t, data, size)
 			fuzzRelayChunked(t, data, size)
 			fuzzSendChunked(t, data, size)
 		})
@@ -97,74 +96,13 @@ func bounded(t *testing.T, d time.Duration, fn func(t fataler)) {
 	}
 }
 
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += n
-	return n, err
-}
-
-// fuzzLines reads data as a chunk decoder would with rbuf.line and
-// h1.ParseChunkSize, skipping chunk data, and checks each step.
-func fuzzLines(t fataler, data []byte, size int) {
-	cr := &countingReader{r: bytes.NewReader(data)}
-	rb := rbuf{buf: make([]byte, size), src: cr}
-	consumed := func() int { return cr.n - rb.buffered() }
-	for steps := 0; ; steps++ {
-		if steps > len(data)+1 {
-			t.Fatalf("%d steps over %d bytes: no progress", steps, len(data))
-		}
-		at := consumed()
-		line, err := rb.line(h1MaxChunkLine)
-		if err != nil {
-			if consumed() < at {
-				t.Fatalf("line went backwards: %d → %d", at, consumed())
-			}
-			return
-		}
-		if consumed() != at+len(line)+2 {
-			t.Fatalf("line %q consumed %d bytes, want %d", line, consumed()-at, len(line)+2)
-		}
-		if !bytes.Equal(data[at:at+len(line)+2], append(append([]byte(nil), line...), '\r', '\n')) {
-			t.Fatalf("line %q is not the input at %d: %q", line, at, data[at:at+len(line)+2])
-		}
-		if bytes.IndexByte(line, '\n') >= 0 || len(line) > h1MaxChunkLine {
-			t.Fatalf("line of %d bytes: contains LF or is longer than %d", len(line), h1MaxChunkLine)
-		}
-		// FuzzParseChunkSize (internal/h1) checks the sizes themselves.
-		n, err := h1.ParseChunkSize(line)
-		if err == nil && n < 0 {
-			t.Fatalf("h1.ParseChunkSize(%q) = %d", line, n)
-		}
-		if err != nil || n == 0 {
-			continue
-		}
-		// Skip the chunk data as relayBody would.
-		for left := n; left > 0; {
-			if rb.buffered() == 0 {
-				if err := rb.fill(); err != nil {
-					return
-				}
-			}
-			k := min(left, int64(rb.buffered()))
-			rb.r += int(k)
-			left -= k
-		}
-	}
-}
-
 // fuzzRelayChunked relays data as a back end's chunked body and checks
 // that whatever the client is sent is a well-formed chunked body carrying
 // the same bytes net/http's decoder finds in data.
 func fuzzRelayChunked(t fataler, data []byte, size int) {
 	var out bytes.Buffer
 	h := &h1conn{bw: bufio.NewWriterSize(&out, 64)}
-	be := &beConn{rb: rbuf{buf: make([]byte, size), src: bytes.NewReader(data)}}
+	be := &beConn{rb: h1.Reader{Buf: make([]byte, size), Src: bytes.NewReader(data)}}
 	n, err := h.relayChunked(be)
 	if err != nil {
 		return
@@ -183,7 +121,7 @@ func fuzzRelayChunked(t fataler, data []byte, size int) {
 func fuzzSendChunked(t fataler, data []byte, size int) {
 	var out bytes.Buffer
 	w := bufio.NewWriterSize(&out, 64)
-	h := &h1conn{rb: rbuf{buf: make([]byte, size), src: bytes.NewReader(data)}}
+	h := &h1conn{rb: h1.Reader{Buf: make([]byte, size), Src: bytes.NewReader(data)}}
 	if err := h.sendChunked(w); err != nil {
 		return
 	}
@@ -235,20 +173,6 @@ func compareWithNetHTTP(t fataler, data, decoded []byte) {
 	}
 }
 
-// TestH1RbufLineMax: rbuf.line promises lines of at most max bytes; it
-// used to check max only while no line end was buffered, so a line that
-// arrived whole in one read passed whatever its length (up to the
-// buffer's size), beyond the 4 KiB h1MaxChunkLine.
-func TestH1RbufLineMax(t *testing.T) {
-	const max = 16
-	data := "5;" + strings.Repeat("e", 100) + "\r\nhello\r\n0\r\n\r\n"
-	rb := rbuf{buf: make([]byte, 8<<10), src: strings.NewReader(data)}
-	line, err := rb.line(max)
-	if err == nil && len(line) > max {
-		t.Errorf("rbuf.line(%d) returned a %d-byte line", max, len(line))
-	}
-}
-
 // TestH1RelayChunkedTrailerControlBytes: relayChunked used to copy a
 // back end's trailer values unchecked, so a bare CR (or NUL, or another
 // control character) reached the client — where h1.ParseResponseHead
@@ -259,7 +183,7 @@ func TestH1RelayChunkedTrailerControlBytes(t *testing.T) {
 	data := "5\r\nhello\r\n0\r\nX-Sum: 1\rSet-Cookie: evil=1\r\n\r\n"
 	var out bytes.Buffer
 	h := &h1conn{bw: bufio.NewWriter(&out)}
-	be := &beConn{rb: rbuf{buf: make([]byte, 8<<10), src: strings.NewReader(data)}}
+	be := &beConn{rb: h1.Reader{Buf: make([]byte, 8<<10), Src: strings.NewReader(data)}}
 	_, err := h.relayChunked(be)
 	h.bw.Flush()
 	if err == nil && bytes.Contains(out.Bytes(), []byte("\rSet-Cookie")) {

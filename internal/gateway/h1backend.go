@@ -42,7 +42,7 @@ type h1Pool struct {
 type beConn struct {
 	nc     net.Conn // *backendConn for https back ends
 	raw    net.Conn // the TCP connection, which connAlive peeks at
-	rb     rbuf
+	rb     h1.Reader
 	bw     *bufio.Writer
 	idleAt time.Time
 	reused bool
@@ -56,11 +56,11 @@ type beConn struct {
 // does not apply to bodies: when its deadline, left set by readHead,
 // fires, it is cleared and the read goes on.
 func (be *beConn) bodyFill() error {
-	err := be.rb.fill()
+	err := be.rb.Fill()
 	if err != nil && be.deadline && isTimeout(err) {
 		be.nc.SetReadDeadline(time.Time{})
 		be.deadline = false
-		err = be.rb.fill()
+		err = be.rb.Fill()
 	}
 	return err
 }
@@ -128,7 +128,7 @@ func (p *h1Pool) dial() (*beConn, error) {
 	return &beConn{
 		nc:  nc,
 		raw: raw,
-		rb:  rbuf{buf: make([]byte, 8<<10), src: nc},
+		rb:  h1.Reader{Buf: make([]byte, 8<<10), Src: nc},
 		bw:  bufio.NewWriterSize(nc, 8<<10),
 	}, nil
 }
@@ -240,7 +240,7 @@ func (h *h1conn) proxy(in *integration, rq *request) (status int, bytes int64, o
 			break
 		}
 		reused := be != nil && be.reused
-		gotBytes := be != nil && be.rb.buffered() > 0
+		gotBytes := be != nil && be.rb.Buffered() > 0
 		if be != nil {
 			be.close()
 		}
@@ -295,20 +295,20 @@ func (be *beConn) errorPage() error {
 		return nil
 	}
 	need := resp.HeadLen + int(resp.ContentLength)
-	if be.rb.r+need > len(be.rb.buf) {
+	if be.rb.R+need > len(be.rb.Buf) {
 		// Room for head and body without moving them: resp.fields point
 		// into the old buffer, which stays as it is.
-		nb := make([]byte, max(need, len(be.rb.buf)))
-		be.rb.w = copy(nb, be.rb.buf[be.rb.r:be.rb.w])
-		be.rb.r = 0
-		be.rb.buf = nb
+		nb := make([]byte, max(need, len(be.rb.Buf)))
+		be.rb.W = copy(nb, be.rb.Buf[be.rb.R:be.rb.W])
+		be.rb.R = 0
+		be.rb.Buf = nb
 	}
-	for be.rb.buffered() < need {
+	for be.rb.Buffered() < need {
 		if err := be.bodyFill(); err != nil {
 			return nil // relay reports what is wrong with the body
 		}
 	}
-	return clientCertPage(be.rb.buf[be.rb.r+resp.HeadLen : be.rb.r+need])
+	return clientCertPage(be.rb.Buf[be.rb.R+resp.HeadLen : be.rb.R+need])
 }
 
 func isTimeout(err error) bool {
@@ -383,7 +383,7 @@ func (h *h1conn) send(be *beConn, in *integration, rq *request, first bool) erro
 	}
 	w.WriteString("\r\n")
 	if first {
-		h.rb.r += req.HeadLen // the fields are not used any more
+		h.rb.R += req.HeadLen // the fields are not used any more
 		if req.ContentLength != 0 {
 			h.setReadDeadline()
 			var err error
@@ -403,16 +403,16 @@ func (h *h1conn) send(be *beConn, in *integration, rq *request, first bool) erro
 // sendBody copies n body bytes from the client to w.
 func (h *h1conn) sendBody(w *bufio.Writer, n int64) error {
 	for n > 0 {
-		if h.rb.buffered() == 0 {
-			if err := h.rb.fill(); err != nil {
+		if h.rb.Buffered() == 0 {
+			if err := h.rb.Fill(); err != nil {
 				return errors.Join(errClientGone, err)
 			}
 		}
-		k := min(n, int64(h.rb.buffered()))
-		if _, err := w.Write(h.rb.buf[h.rb.r : h.rb.r+int(k)]); err != nil {
+		k := min(n, int64(h.rb.Buffered()))
+		if _, err := w.Write(h.rb.Buf[h.rb.R : h.rb.R+int(k)]); err != nil {
 			return err
 		}
-		h.rb.r += int(k)
+		h.rb.R += int(k)
 		n -= k
 	}
 	return nil
@@ -425,7 +425,7 @@ func (h *h1conn) sendBody(w *bufio.Writer, n int64) error {
 // errClientGone.
 func (h *h1conn) sendChunked(w *bufio.Writer) error {
 	for {
-		line, err := h.rb.line(h1MaxChunkLine)
+		line, err := h.rb.Line(h1MaxChunkLine)
 		if err != nil {
 			return clientBodyError(err)
 		}
@@ -435,7 +435,7 @@ func (h *h1conn) sendChunked(w *bufio.Writer) error {
 		}
 		if n == 0 {
 			for { // trailer section, up to the blank line
-				line, err := h.rb.line(h1MaxChunkLine)
+				line, err := h.rb.Line(h1MaxChunkLine)
 				if err != nil {
 					return clientBodyError(err)
 				}
@@ -451,7 +451,7 @@ func (h *h1conn) sendChunked(w *bufio.Writer) error {
 		if err := h.sendBody(w, n); err != nil {
 			return err
 		}
-		line, err = h.rb.line(h1MaxChunkLine)
+		line, err = h.rb.Line(h1MaxChunkLine)
 		if err != nil {
 			return clientBodyError(err)
 		}
@@ -487,9 +487,9 @@ func (be *beConn) readHead(start time.Time, timeout time.Duration) error {
 		be.deadline = false
 	}
 	for {
-		head, err := be.rb.head(h1MaxResponseHead)
+		head, err := be.rb.Head(h1MaxResponseHead)
 		if err != nil {
-			if err == errHeadTooLarge || err == errHeadBareLF {
+			if err == h1.ErrHeadTooLarge || err == h1.ErrHeadBareLF {
 				return h1.ErrMalformed
 			}
 			return err
@@ -501,7 +501,7 @@ func (be *beConn) readHead(start time.Time, timeout time.Duration) error {
 		case be.resp.Status == http.StatusSwitchingProtocols:
 			return h1.ErrMalformed // never asked for
 		case be.resp.Status < 200:
-			be.rb.r += be.resp.HeadLen // 100 Continue, 103 Early Hints: not relayed
+			be.rb.R += be.resp.HeadLen // 100 Continue, 103 Early Hints: not relayed
 			continue
 		}
 		return nil
@@ -549,7 +549,7 @@ func (h *h1conn) relay(be *beConn, p *h1Pool) (status int, n int64, out h1Outcom
 		w.WriteString("Connection: close\r\n")
 	}
 	w.WriteString("\r\n")
-	be.rb.r += resp.HeadLen
+	be.rb.R += resp.HeadLen
 
 	var err error
 	switch {
@@ -576,7 +576,7 @@ func (h *h1conn) relay(be *beConn, p *h1Pool) (status int, n int64, out h1Outcom
 		h.g.aborted(context.Background(), &h.rq, err)
 		return status, n, h1Close
 	}
-	if resp.Close || untilClose || be.rb.buffered() > 0 {
+	if resp.Close || untilClose || be.rb.Buffered() > 0 {
 		be.close()
 	} else {
 		be.reused = false
@@ -593,7 +593,7 @@ func (h *h1conn) relay(be *beConn, p *h1Pool) (status int, n int64, out h1Outcom
 func (h *h1conn) relayBody(be *beConn, n int64) (int64, error) {
 	var done int64
 	for n > 0 {
-		if be.rb.buffered() == 0 {
+		if be.rb.Buffered() == 0 {
 			if h.bw.Buffered() > 0 {
 				if err := h.bw.Flush(); err != nil {
 					return done, errors.Join(errClientGone, err)
@@ -606,11 +606,11 @@ func (h *h1conn) relayBody(be *beConn, n int64) (int64, error) {
 				return done, err
 			}
 		}
-		k := min(n, int64(be.rb.buffered()))
-		if _, err := h.bw.Write(be.rb.buf[be.rb.r : be.rb.r+int(k)]); err != nil {
+		k := min(n, int64(be.rb.Buffered()))
+		if _, err := h.bw.Write(be.rb.Buf[be.rb.R : be.rb.R+int(k)]); err != nil {
 			return done, errors.Join(errClientGone, err)
 		}
-		be.rb.r += int(k)
+		be.rb.R += int(k)
 		n -= k
 		done += k
 	}
@@ -622,12 +622,12 @@ func (h *h1conn) relayChunked(be *beConn) (int64, error) {
 	var done int64
 	w := h.bw
 	for {
-		if be.rb.buffered() == 0 && w.Buffered() > 0 {
+		if be.rb.Buffered() == 0 && w.Buffered() > 0 {
 			if err := w.Flush(); err != nil {
 				return done, errors.Join(errClientGone, err)
 			}
 		}
-		line, err := be.rb.line(h1MaxChunkLine)
+		line, err := be.rb.Line(h1MaxChunkLine)
 		if err != nil {
 			return done, err
 		}
@@ -638,7 +638,7 @@ func (h *h1conn) relayChunked(be *beConn) (int64, error) {
 		if n == 0 {
 			w.WriteString("0\r\n")
 			for {
-				line, err := be.rb.line(h1MaxChunkLine)
+				line, err := be.rb.Line(h1MaxChunkLine)
 				if err != nil {
 					return done, err
 				}
@@ -663,7 +663,7 @@ func (h *h1conn) relayChunked(be *beConn) (int64, error) {
 		if err != nil {
 			return done, err
 		}
-		if line, err := be.rb.line(h1MaxChunkLine); err != nil || len(line) != 0 {
+		if line, err := be.rb.Line(h1MaxChunkLine); err != nil || len(line) != 0 {
 			return done, h1.ErrBadChunk
 		}
 		w.WriteString("\r\n")
@@ -676,7 +676,7 @@ func (h *h1conn) relayUntilClose(be *beConn) (int64, error) {
 	var done int64
 	w := h.bw
 	for {
-		if be.rb.buffered() == 0 {
+		if be.rb.Buffered() == 0 {
 			if w.Buffered() > 0 {
 				if err := w.Flush(); err != nil {
 					return done, errors.Join(errClientGone, err)
@@ -692,14 +692,14 @@ func (h *h1conn) relayUntilClose(be *beConn) (int64, error) {
 				return done, err
 			}
 		}
-		k := be.rb.buffered()
+		k := be.rb.Buffered()
 		w.Write(strconv.AppendInt(h.num[:0], int64(k), 16))
 		w.WriteString("\r\n")
-		w.Write(be.rb.buf[be.rb.r:be.rb.w])
+		w.Write(be.rb.Buf[be.rb.R:be.rb.W])
 		if _, err := w.WriteString("\r\n"); err != nil {
 			return done, errors.Join(errClientGone, err)
 		}
-		be.rb.r = be.rb.w
+		be.rb.R = be.rb.W
 		done += int64(k)
 	}
 }
