@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/certgate/certgate/internal/h1"
 	"github.com/certgate/certgate/internal/hostname"
+	"github.com/certgate/certgate/internal/upstream"
 )
 
 // The HTTP/1.1 fast path. A front-door connection that negotiated
@@ -473,4 +473,4 @@ func dateField(now time.Time) []byte {
 
 // errClientGone: reading the request body or writing the response to the
 // client failed.
-var errClientGone = errors.New("client connection failed")
+var errClientGone = upstream.ErrClientGone

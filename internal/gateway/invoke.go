@@ -20,6 +20,7 @@ import (
 	wire "github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/certheader"
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/upstream"
 )
 
 // MaxInvokeBody is the most response body bytes a test invocation
@@ -83,6 +84,7 @@ func (g *Gateway) Invoke(ctx context.Context, req InvokeRequest) (*wire.InvokeRe
 	defer cancel()
 	inv.cancel = cancel
 	ctx = context.WithValue(ctx, invocationKey{}, inv)
+	ctx = upstream.WithRecorder(ctx, inv)
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: inv.gotConn})
 	r, err := http.NewRequestWithContext(ctx, method, "http://"+invokeHost+req.Path, bytes.NewReader(req.Body))
 	if err != nil {
@@ -145,7 +147,7 @@ func (a *api) stageNamed(name string) (*stage, error) {
 // request's context by the dialer, the proxy and the logger.
 type invocation struct {
 	g        *Gateway
-	override *clientCert
+	override *upstream.ClientCert
 	cancel   context.CancelFunc
 
 	mu          sync.Mutex
@@ -154,7 +156,7 @@ type invocation struct {
 	conn        net.Conn // from httptrace GotConn
 	reused      bool
 	upstreamURL string
-	transports  map[*integration]*backendTransport
+	transports  map[*integration]*upstream.Transport
 	// tlsCode and tlsDetail classify a TLS failure seen after the
 	// handshake (a TLS 1.3 back end refusing the client certificate).
 	tlsCode, tlsDetail string
@@ -162,7 +164,7 @@ type invocation struct {
 
 type invokeHandshake struct {
 	conn net.Conn // as the transport got it; nil when the handshake failed
-	hs   *handshake
+	hs   *upstream.Handshake
 }
 
 type invocationKey struct{}
@@ -172,7 +174,9 @@ func invocationFrom(ctx context.Context) *invocation {
 	return inv
 }
 
-func (inv *invocation) recordHandshake(c net.Conn, hs *handshake) {
+// RecordHandshake keeps a handshake of the invocation's calls
+// (upstream.Recorder).
+func (inv *invocation) RecordHandshake(c net.Conn, hs *upstream.Handshake) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	inv.handshakes = append(inv.handshakes, invokeHandshake{conn: c, hs: hs})
@@ -186,15 +190,15 @@ func (inv *invocation) gotConn(info httptrace.GotConnInfo) {
 
 // transportFor returns the short-lived transport presenting the override
 // certificate to in's back end.
-func (inv *invocation) transportFor(in *integration) *backendTransport {
+func (inv *invocation) transportFor(in *integration) *upstream.Transport {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	if inv.transports == nil {
-		inv.transports = map[*integration]*backendTransport{}
+		inv.transports = map[*integration]*upstream.Transport{}
 	}
 	t := inv.transports[in]
 	if t == nil {
-		t = inv.g.newBackendTransport(in.entry(), in.tls, inv.override, in.timeout)
+		t = inv.g.newTransportFor(in, in.entry(), inv.override)
 		inv.transports[in] = t
 	}
 	return t
@@ -204,7 +208,7 @@ func (inv *invocation) closeTransports() {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	for _, t := range inv.transports {
-		t.retire()
+		t.Retire()
 	}
 }
 
@@ -264,7 +268,7 @@ func (inv *invocation) result(cw *captureWriter, rq *request, elapsed time.Durat
 // connection the call used, or the failed one; nil for a reused
 // connection or when no handshake was seen.
 func (inv *invocation) backendTLS(in *integration) *wire.BackendTLS {
-	var hs *handshake
+	var hs *upstream.Handshake
 	if inv.conn != nil {
 		if inv.reused {
 			return nil
@@ -281,7 +285,7 @@ func (inv *invocation) backendTLS(in *integration) *wire.BackendTLS {
 		return nil
 	}
 	v := in.baseView()
-	fillView(&v, hs)
+	hs.Fill(&v)
 	if v.Reason == "" && inv.tlsCode != "" {
 		v.Reason, v.Detail = inv.tlsCode, inv.tlsDetail
 	}
