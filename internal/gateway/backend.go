@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"time"
 
@@ -124,18 +123,6 @@ func (g *Gateway) probe(ctx context.Context, in *integration) error {
 		return fmt.Errorf("probe %s: %w", in.target.Host, err)
 	}
 	return nil
-}
-
-// backendAddr is the integration's host:port.
-func backendAddr(in *integration) string {
-	port := in.target.Port()
-	if port == "" {
-		port = "443"
-		if in.target.Scheme == "http" {
-			port = "80"
-		}
-	}
-	return net.JoinHostPort(in.target.Hostname(), port)
 }
 
 // backendsApplied runs after Apply swapped s in: it retires the

@@ -191,7 +191,7 @@ func (c *compiler) systemRoots() (*x509.CertPool, error) {
 // none) and recording its handshakes in owner (nil for http).
 func (g *Gateway) newTransportFor(in *integration, owner *upstream.Entry, cert *upstream.ClientCert) *upstream.Transport {
 	return upstream.NewTransport(upstream.TransportOptions{
-		Addr: backendAddr(in), Policy: in.tls, Entry: owner, Cert: cert,
+		URL: in.target, Policy: in.tls, Entry: owner, Cert: cert,
 		ResponseHeaderTimeout: in.timeout, Now: g.now,
 	})
 }

@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -84,8 +82,7 @@ func (g *Gateway) Invoke(ctx context.Context, req InvokeRequest) (*wire.InvokeRe
 	defer cancel()
 	inv.cancel = cancel
 	ctx = context.WithValue(ctx, invocationKey{}, inv)
-	ctx = upstream.WithRecorder(ctx, inv)
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: inv.gotConn})
+	ctx = upstream.WithTrace(ctx, &inv.trace)
 	r, err := http.NewRequestWithContext(ctx, method, "http://"+invokeHost+req.Path, bytes.NewReader(req.Body))
 	if err != nil {
 		return nil, fmt.Errorf("invoke: %w", err)
@@ -150,11 +147,9 @@ type invocation struct {
 	override *upstream.ClientCert
 	cancel   context.CancelFunc
 
+	trace       upstream.Trace // the back-end connections of the call
 	mu          sync.Mutex
 	logs        bytes.Buffer
-	handshakes  []invokeHandshake
-	conn        net.Conn // from httptrace GotConn
-	reused      bool
 	upstreamURL string
 	transports  map[*integration]*upstream.Transport
 	// tlsCode and tlsDetail classify a TLS failure seen after the
@@ -162,30 +157,11 @@ type invocation struct {
 	tlsCode, tlsDetail string
 }
 
-type invokeHandshake struct {
-	conn net.Conn // as the transport got it; nil when the handshake failed
-	hs   *upstream.Handshake
-}
-
 type invocationKey struct{}
 
 func invocationFrom(ctx context.Context) *invocation {
 	inv, _ := ctx.Value(invocationKey{}).(*invocation)
 	return inv
-}
-
-// RecordHandshake keeps a handshake of the invocation's calls
-// (upstream.Recorder).
-func (inv *invocation) RecordHandshake(c net.Conn, hs *upstream.Handshake) {
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	inv.handshakes = append(inv.handshakes, invokeHandshake{conn: c, hs: hs})
-}
-
-func (inv *invocation) gotConn(info httptrace.GotConnInfo) {
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	inv.conn, inv.reused = info.Conn, info.Reused
 }
 
 // transportFor returns the short-lived transport presenting the override
@@ -254,7 +230,7 @@ func (inv *invocation) result(cw *captureWriter, rq *request, elapsed time.Durat
 		if in := re.integration; in.tls != nil {
 			res.BackendTLS = inv.backendTLS(in)
 		}
-		res.ConnectionReused = inv.conn != nil && inv.reused
+		res.ConnectionReused = inv.trace.Reused()
 	}
 	for _, ln := range bytes.Split(inv.logs.Bytes(), []byte("\n")) {
 		if len(ln) > 0 {
@@ -264,23 +240,9 @@ func (inv *invocation) result(cw *captureWriter, rq *request, elapsed time.Durat
 	return res
 }
 
-// backendTLS reports this call's handshake: the one that made the
-// connection the call used, or the failed one; nil for a reused
-// connection or when no handshake was seen.
+// backendTLS reports this call's handshake (see upstream.Trace.Handshake).
 func (inv *invocation) backendTLS(in *integration) *wire.BackendTLS {
-	var hs *upstream.Handshake
-	if inv.conn != nil {
-		if inv.reused {
-			return nil
-		}
-		for _, h := range inv.handshakes {
-			if h.conn != nil && h.conn == inv.conn {
-				hs = h.hs
-			}
-		}
-	} else if n := len(inv.handshakes); n > 0 {
-		hs = inv.handshakes[n-1].hs
-	}
+	hs := inv.trace.Handshake()
 	if hs == nil {
 		return nil
 	}

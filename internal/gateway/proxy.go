@@ -97,7 +97,7 @@ func (g *Gateway) backendFailure(ctx context.Context, in *integration, rq *reque
 		tr = rq.backend
 	}
 	if tlsCode, tlsDetail := upstream.Failure(err, tr); tlsCode != "" {
-		code, detail = tlsCode, publicTLSDetail(tlsCode)
+		code, detail = tlsCode, upstream.PublicDetail(tlsCode)
 		if rq != nil && rq.invoke != nil {
 			rq.invoke.setTLSFailure(tlsCode, tlsDetail)
 		}
@@ -187,24 +187,6 @@ func (in *integration) transportFor(rq *request) *upstream.Transport {
 		}
 	}
 	return in.upstreams[0]
-}
-
-// publicTLSDetail is what a client is told of a back-end TLS failure:
-// the kind, never the back end's names or the certificates.
-func publicTLSDetail(code string) string {
-	switch code {
-	case CodeBackendCertUntrusted:
-		return "the back end's certificate is not trusted"
-	case CodeBackendCertExpired:
-		return "the back end's certificate is expired or not yet valid"
-	case CodeBackendCertNameMismatch:
-		return "the back end's certificate does not match its name"
-	case CodeBackendClientCertRequired:
-		return "the back end requires a client certificate and none is configured for this stage"
-	case CodeBackendClientCertRejected:
-		return "the back end refused the gateway's client certificate"
-	}
-	return "the TLS handshake with the back end failed"
 }
 
 func presentedLabel(t *upstream.Transport) string {

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
@@ -261,23 +260,4 @@ func certInfo(c *x509.Certificate) wire.CertInfo {
 func fingerprintHex(c *x509.Certificate) string {
 	s := sha256.Sum256(c.Raw)
 	return hex.EncodeToString(s[:])
-}
-
-// Recorder is told of every back-end handshake made under a context
-// (WithRecorder): c is the connection as the transport got it, nil when
-// the handshake failed.
-type Recorder interface {
-	RecordHandshake(c net.Conn, hs *Handshake)
-}
-
-type recorderKey struct{}
-
-// WithRecorder returns ctx carrying r (see Recorder).
-func WithRecorder(ctx context.Context, r Recorder) context.Context {
-	return context.WithValue(ctx, recorderKey{}, r)
-}
-
-func recorderFrom(ctx context.Context) Recorder {
-	r, _ := ctx.Value(recorderKey{}).(Recorder)
-	return r
 }

@@ -216,15 +216,15 @@ func (t *Transport) conn(ctx context.Context, tc *tls.Conn, hs *Handshake) net.C
 	if hs.state.NegotiatedProtocol != "h2" {
 		c = &backendConn{Conn: tc, hs: hs, since: time.Now()}
 	}
-	if r := recorderFrom(ctx); r != nil {
-		r.RecordHandshake(c, hs)
+	if tr := traceFrom(ctx); tr != nil {
+		tr.record(c, hs)
 	}
 	return c
 }
 
 // handshake dials addr and runs the TLS handshake, presenting the
 // transport's client certificate if the back end asks, and records what
-// it showed: in the back end's Entry, in a Recorder found in ctx, and as
+// it showed: in the back end's Entry, in a Trace found in ctx, and as
 // t.last. hs is nil when the TCP dial failed.
 func (t *Transport) handshake(ctx context.Context, network, addr, source string) (_ *tls.Conn, hs *Handshake, _ error) {
 	return t.handshakeALPN(ctx, network, addr, source, nil)
@@ -264,8 +264,8 @@ func (t *Transport) handshakeALPN(ctx context.Context, network, addr, source str
 	case !t.policy.insecure:
 		hs.verified = true
 	}
-	if r := recorderFrom(ctx); r != nil && err != nil {
-		r.RecordHandshake(nil, hs)
+	if tr := traceFrom(ctx); tr != nil && err != nil {
+		tr.record(nil, hs)
 	}
 	t.owner.observe(hs)
 	if err != nil {
@@ -449,6 +449,24 @@ func errorCode(err error, t *Transport) (code, detail string, hs *Handshake) {
 	last := t.last.Load()
 	code, detail, _ = refusal(err, last)
 	return code, detail, last
+}
+
+// PublicDetail is what a client is told of a back-end TLS failure:
+// the kind, never the back end's names or the certificates.
+func PublicDetail(code string) string {
+	switch code {
+	case CodeBackendCertUntrusted:
+		return "the back end's certificate is not trusted"
+	case CodeBackendCertExpired:
+		return "the back end's certificate is expired or not yet valid"
+	case CodeBackendCertNameMismatch:
+		return "the back end's certificate does not match its name"
+	case CodeBackendClientCertRequired:
+		return "the back end requires a client certificate and none is configured for this stage"
+	case CodeBackendClientCertRejected:
+		return "the back end refused the gateway's client certificate"
+	}
+	return "the TLS handshake with the back end failed"
 }
 
 // earlyWindow is how soon after the handshake a connection that ends

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,8 +79,9 @@ type Transport struct {
 
 // TransportOptions configure a Transport.
 type TransportOptions struct {
-	// Addr is the back end's host:port.
-	Addr string
+	// URL is the back end's: its host and port (by default the
+	// scheme's) are dialled.
+	URL *url.URL
 	// Policy is the TLS policy of an https back end (nil: plain http).
 	Policy *Policy
 	// Entry records the handshakes (nil for http).
@@ -99,7 +101,7 @@ func NewTransport(o TransportOptions) *Transport {
 		owner:  o.Entry,
 		policy: o.Policy,
 		cert:   o.Cert,
-		addr:   o.Addr,
+		addr:   hostPort(o.URL),
 		now:    o.Now,
 		dialer: &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second},
 	}
@@ -159,6 +161,18 @@ func (t *Transport) Retire() {
 	if p := t.fast.Load(); p != nil {
 		p.retire()
 	}
+}
+
+// hostPort is u's host:port.
+func hostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "443"
+		if u.Scheme == "http" {
+			port = "80"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 type retireAwareBody struct {
