@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/certgate/certgate/internal/h1"
 	"github.com/certgate/certgate/internal/h1/h1test"
@@ -15,19 +14,7 @@ import (
 // request side's is the gateway's FuzzChunked).
 //
 //	go test -run '^$' -fuzz FuzzRelayChunked -fuzztime 20s ./internal/upstream/
-func FuzzRelayChunked(f *testing.F) {
-	for i, s := range h1test.ChunkedSeeds {
-		f.Add([]byte(s), uint16(i*997))
-	}
-	f.Fuzz(func(t *testing.T, data []byte, bufSize uint16) {
-		// Buffers from 16 bytes (lines longer than the buffer, constant
-		// compaction) to 8 KiB (the size the fast path uses).
-		size := 16 + int(bufSize)%(8<<10)
-		h1test.Bounded(t, 5*time.Second, func(t h1test.Fataler) {
-			fuzzRelayChunked(t, data, size)
-		})
-	})
-}
+func FuzzRelayChunked(f *testing.F) { h1test.Fuzz(f, fuzzRelayChunked) }
 
 // fuzzRelayChunked relays data as a back end's chunked body and checks
 // that whatever the client is sent is a well-formed chunked body carrying

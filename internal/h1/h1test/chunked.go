@@ -35,6 +35,19 @@ var ChunkedSeeds = []string{
 	strings.Repeat("1", 40) + "\r\n",
 }
 
+// Fuzz seeds f with ChunkedSeeds and runs check on each input, with
+// buffers from 16 bytes (lines longer than the buffer, constant
+// compaction) to 8 KiB (the size the fast path uses), bounded to 5 s.
+func Fuzz(f *testing.F, check func(t Fataler, data []byte, size int)) {
+	for i, s := range ChunkedSeeds {
+		f.Add([]byte(s), uint16(i*997))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, bufSize uint16) {
+		size := 16 + int(bufSize)%(8<<10)
+		Bounded(t, 5*time.Second, func(t Fataler) { check(t, data, size) })
+	})
+}
+
 // Fataler is the part of testing.TB the checks use. They run on a
 // goroutine of their own (see Bounded), where t.Fatal may not be called:
 // there a Fataler panics with a fuzzFailure, which Bounded reports.
