@@ -4,7 +4,8 @@
 // used), TLS to back ends under a compiled Policy with a stage's client
 // certificate, the classification of back-end TLS failures into the
 // Backend... problem codes, what the node has observed of each back
-// end's certificate (State, Entry: views, probes, expiry metrics).
+// end's certificate (State, Entry: views, probes, expiry metrics), and
+// the Trace of one call's connections (the gateway's test invocations).
 //
 // It stays independent of the gateway's front door, routing and
 // configuration: the gateway compiles policies and client certificates
