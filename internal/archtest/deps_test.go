@@ -65,6 +65,8 @@ func rules() []rule {
 	rs := []rule{
 		{pkg: "internal/gateway", tree: true, never: controlPlane,
 			why: "the data plane serves a snapshot; it never touches the store, the admin API, the CRL fetcher or SQL"},
+		{pkg: "internal/upstream", never: append(slices.Clone(controlPlane), "internal/gateway"), direct: upstreamImports,
+			why: "the connections to back ends serve the gateway without knowing it: no store, admin API, CRL fetcher or SQL, no configuration or files; of certgate only the wire views and the HTTP/1.1 parser"},
 		{pkg: "internal/config", never: append(slices.Clone(controlPlane), "internal/gateway"),
 			why: "the declarative model is data and validation only"},
 		{pkg: "internal/admin", never: []string{"internal/gateway", "internal/node", "internal/cli", "internal/client", "database/sql"},
@@ -126,6 +128,16 @@ func trustImports(path string) bool {
 // library and internal/config.
 func apiImports(path string) bool {
 	return path == module+"/internal/config" || !strings.Contains(strings.Split(path, "/")[0], ".")
+}
+
+// upstreamImports is what upstream may import directly: of certgate the
+// wire schema (back-end views) and h1; no files (configuration is the
+// gateway's to read).
+func upstreamImports(path string) bool {
+	if strings.HasPrefix(path, module+"/") {
+		return path == module+"/internal/api" || path == module+"/internal/h1"
+	}
+	return path != "os" && path != "io/fs" && path != "database/sql"
 }
 
 // pkiImports is what pki may import: the standard library but I/O,

@@ -1,10 +1,8 @@
 package gateway
 
 import (
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"slices"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/hostname"
+	"github.com/certgate/certgate/internal/upstream"
 )
 
 // stages compiles an API's stages and their client certificates.
@@ -46,33 +45,21 @@ func (c *compiler) stages(ap *api, a *config.API, path string) error {
 
 // parseClientCert parses a stage's (or a test invocation's) certificate
 // and key. Errors never contain key material.
-func parseClientCert(cc *config.ClientCertificate, certPEM, keyPEM []byte) (*clientCert, error) {
+func parseClientCert(cc *config.ClientCertificate, certPEM, keyPEM []byte) (*upstream.ClientCert, error) {
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("certificate and key do not form a usable pair: %s", keyPairError(err))
 	}
-	leaf := pair.Leaf
-	if leaf == nil {
-		if leaf, err = x509.ParseCertificate(pair.Certificate[0]); err != nil {
-			return nil, fmt.Errorf("certificate: %w", err)
-		}
-		pair.Leaf = leaf
-	}
-	fp := fingerprintHex(leaf)
-	id := cc.ID
-	if id == "" {
-		id = "sha256:" + fp[:16]
-	}
-	return &clientCert{id: id, pair: &pair, leaf: leaf, fingerprint: fp}, nil
+	return upstream.NewClientCert(cc.ID, pair)
 }
 
 // clientCertWarnings lints a stage certificate: one a back end will
 // refuse is worth a warning, not a failed configuration (the back end
 // may not check, and rotation must stay possible).
-func (c *compiler) clientCertWarnings(field, stageName string, cc *clientCert) {
-	leaf := cc.leaf
+func (c *compiler) clientCertWarnings(field, stageName string, cc *upstream.ClientCert) {
+	leaf := cc.Leaf
 	warn := func(format string, args ...any) {
-		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: stage %q client certificate %q: ", field, stageName, cc.id)+fmt.Sprintf(format, args...))
+		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: stage %q client certificate %q: ", field, stageName, cc.ID)+fmt.Sprintf(format, args...))
 	}
 	if len(leaf.ExtKeyUsage) > 0 && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageClientAuth) && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageAny) {
 		warn("has no clientAuth extended key usage; back ends that check it will refuse it")
@@ -107,30 +94,30 @@ func (a *api) mappedStage(ca *config.API, m *config.Mapping) *stage {
 // transports from the pool: one without a stage, and one per stage
 // (https back ends see the stage's client certificate).
 func (c *compiler) upstreams(in *integration, ap *api, cfg *config.Integration, field string) error {
-	var owner *backendEntry
+	var owner *upstream.Entry
 	if in.target.Scheme == "https" {
 		p, err := c.backendPolicy(field, cfg, in.target)
 		if err != nil {
 			return err
 		}
 		in.tls = p
-		owner = c.g.backends.entry(ap.name, in.name, in.target.String())
+		owner = c.g.backends.Entry(ap.name, in.name, in.target.String())
 	}
-	get := func(cert *clientCert) *backendTransport {
+	get := func(cert *upstream.ClientCert) *upstream.Transport {
 		key := fmt.Sprintf("%s|%s|%s|%s", ap.name, in.name, in.target, in.timeout)
 		if in.tls != nil {
-			key += "|tls=" + in.tls.hash
+			key += "|tls=" + in.tls.Key()
 			if cert != nil {
-				key += "|cert=" + cert.fingerprint
+				key += "|cert=" + cert.Fingerprint
 			}
 		}
-		return c.g.pool.get(key, func() *backendTransport {
-			return c.g.newBackendTransport(owner, in.tls, cert, in.timeout)
+		return c.g.pool.Get(key, func() *upstream.Transport {
+			return c.g.newTransportFor(in, owner, cert)
 		})
 	}
 	in.upstreams = append(in.upstreams, get(nil))
 	for _, st := range ap.stages {
-		var cert *clientCert
+		var cert *upstream.ClientCert
 		if in.tls != nil {
 			cert = st.cert
 		}
@@ -141,9 +128,9 @@ func (c *compiler) upstreams(in *integration, ap *api, cfg *config.Integration, 
 
 // backendPolicy compiles an https integration's TLS settings. Without a
 // CA bundle the system roots are used; with neither it fails closed.
-func (c *compiler) backendPolicy(field string, in *config.Integration, u *url.URL) (*backendPolicy, error) {
+func (c *compiler) backendPolicy(field string, in *config.Integration, u *url.URL) (*upstream.Policy, error) {
 	t := &in.TLS
-	p := &backendPolicy{insecure: t.InsecureSkipVerify && t.InsecureSkipVerifyAcknowledged}
+	o := upstream.PolicyOptions{Insecure: t.InsecureSkipVerify && t.InsecureSkipVerifyAcknowledged}
 	nameField, name := field+".tls.serverName", t.ServerName
 	if name == "" {
 		nameField, name = field+".url", u.Hostname()
@@ -152,7 +139,7 @@ func (c *compiler) backendPolicy(field string, in *config.Integration, u *url.UR
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", nameField, err)
 	}
-	p.serverName = n
+	o.ServerName = n
 
 	var certs []*x509.Certificate
 	switch {
@@ -164,25 +151,17 @@ func (c *compiler) backendPolicy(field string, in *config.Integration, u *url.UR
 	if err != nil {
 		return nil, err
 	}
-	minVersion := uint16(tls.VersionTLS12)
+	o.MinVersion = tls.VersionTLS12
 	if t.MinVersion == config.TLS13 {
-		minVersion = tls.VersionTLS13
+		o.MinVersion = tls.VersionTLS13
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "name=%s;insecure=%t;min=%x;roots=", p.serverName, p.insecure, minVersion)
-	if len(certs) > 0 {
-		p.roots = x509.NewCertPool()
-		for _, ca := range certs {
-			p.roots.AddCert(ca)
-			h.Write(ca.Raw)
-		}
-	} else {
+	o.CAs = certs
+	if len(certs) == 0 {
 		sys, err := c.systemRoots()
 		switch {
 		case err == nil && sys != nil && !sys.Equal(x509.NewCertPool()):
-			p.roots = sys
-			h.Write([]byte("system"))
-		case !p.insecure:
+			o.System = sys
+		case !o.Insecure:
 			why := "the system certificate pool is empty"
 			if err != nil {
 				why = "the system certificate pool cannot be loaded: " + err.Error()
@@ -190,15 +169,8 @@ func (c *compiler) backendPolicy(field string, in *config.Integration, u *url.UR
 			return nil, fmt.Errorf("%s.tls: https back end with no trust anchors (%s): set tls.caBundle (or tls.caFile) to the CA that issued the back end's certificate", field, why)
 		}
 	}
-	p.hash = hex.EncodeToString(h.Sum(nil))[:16]
-	p.base = &tls.Config{
-		RootCAs:            p.roots,
-		ServerName:         p.serverName,
-		MinVersion:         minVersion,
-		InsecureSkipVerify: p.insecure,
-		NextProtos:         []string{"h2", "http/1.1"},
-	}
-	if p.insecure {
+	p := upstream.NewPolicy(o)
+	if o.Insecure {
 		msg := fmt.Sprintf("%s.tls.insecureSkipVerify: the back end's certificate is not verified (acknowledged): anyone on the network path to %s can impersonate it", field, u.Host)
 		c.snap.warnings = append(c.snap.warnings, msg)
 		c.g.log.Warn("insecure back end: certificate verification is off", "integration", in.Name, "url", u.String(), "field", field+".tls.insecureSkipVerify")
@@ -213,4 +185,13 @@ func (c *compiler) systemRoots() (*x509.CertPool, error) {
 		c.sysRoots, c.sysErr = c.g.systemRoots()
 	}
 	return c.sysRoots, c.sysErr
+}
+
+// newTransportFor makes a transport to in's back end presenting cert (nil:
+// none) and recording its handshakes in owner (nil for http).
+func (g *Gateway) newTransportFor(in *integration, owner *upstream.Entry, cert *upstream.ClientCert) *upstream.Transport {
+	return upstream.NewTransport(upstream.TransportOptions{
+		URL: in.target, Policy: in.tls, Entry: owner, Cert: cert,
+		ResponseHeaderTimeout: in.timeout, Now: g.now,
+	})
 }

@@ -1,7 +1,9 @@
 // Package gateway is certgate's data plane: front-door listeners with
 // per-domain TLS and client-certificate policy, the HTTP pipeline (spoofed
 // identity headers stripped, Host checked against the TLS policy, routing,
-// identity rules) and the reverse proxy to back ends.
+// identity rules) and the reverse proxy to back ends, over the transports
+// and the connection pool of internal/upstream, which also does the TLS
+// to back ends and keeps what was observed of them.
 //
 // It serves from one immutable Snapshot read through an atomic pointer;
 // Compile builds a Snapshot from a config.Config and the fetched CRLs,
@@ -27,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/certgate/certgate/internal/trust"
+	"github.com/certgate/certgate/internal/upstream"
 )
 
 // Options configure a Gateway. Zero values are useful.
@@ -70,7 +73,7 @@ type Gateway struct {
 	metrics   *metrics
 	snap      atomic.Pointer[Snapshot]
 	tickets   *ticketKeys
-	pool      *transportPool
+	pool      *upstream.Transports
 
 	mu        sync.Mutex // serialises Apply and Shutdown
 	listeners map[string]*listener
@@ -81,11 +84,11 @@ type Gateway struct {
 	// trustCache holds compiled truststore versions, by content.
 	trustCache *trust.Cache
 
-	// Back-end TLS (backend_*.go): observations that outlive swaps (the
+	// Back-end TLS (backend*.go): observations that outlive swaps (the
 	// node schedules probes and expiry warnings: ProbeBackends,
 	// WarnExpiring). systemRoots is x509.SystemCertPool (replaced in
 	// tests).
-	backends    *backendState
+	backends    *upstream.State
 	systemRoots func() (*x509.CertPool, error)
 
 	listen func(address string) (net.Listener, error) // Options.Listen
@@ -99,7 +102,7 @@ func New(opts Options) *Gateway {
 		metrics:   newMetrics(opts.Registerer),
 		listeners: map[string]*listener{},
 		tickets:   newTicketKeys(),
-		pool:      newTransportPool(),
+		pool:      upstream.NewTransports(),
 	}
 	g.trustCache = opts.TrustCache
 	if g.trustCache == nil {
@@ -114,13 +117,13 @@ func New(opts Options) *Gateway {
 	}
 	// Test invocations collect the log lines of their request.
 	g.log = slog.New(&teeHandler{inner: g.log.Handler()})
-	g.backends = newBackendState(g)
 	g.systemRoots = x509.SystemCertPool
 	g.netHTTPOnly.Store(opts.NetHTTPOnly)
 	if g.now == nil {
 		g.now = time.Now
 		g.realClock = true
 	}
+	g.backends = upstream.NewState(upstream.StateOptions{Logger: g.log, Now: g.now, Metrics: g.metrics.backend})
 	return g
 }
 
@@ -202,7 +205,6 @@ func (g *Gateway) apply(s *Snapshot) error {
 	if old != nil {
 		g.rejudgeOpen(s)
 	}
-	g.pool.retain(s)
 	g.backendsApplied(s)
 	g.metrics.reloads.WithLabelValues("success").Inc()
 	g.metrics.lastReloadSuccess.Set(float64(g.now().Unix()))
@@ -283,7 +285,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
-	g.pool.closeAll()
+	g.pool.Close()
 	return errors.Join(errs...)
 }
 

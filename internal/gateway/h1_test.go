@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/pki/pkitest"
+	"github.com/certgate/certgate/internal/upstream"
 )
 
 // End-to-end tests of the HTTP/1.1 fast path (h1server.go, h1backend.go):
@@ -884,14 +885,11 @@ func (b *rawBackend) requests() []string {
 }
 
 // fastPool returns the fast path's pool of integration name of API echo.
-func fastPool(t *testing.T, e *env, name string) *h1Pool {
+func fastPool(t *testing.T, e *env, name string) *upstream.H1Pool {
 	t.Helper()
 	for _, in := range e.g.snap.Load().apis["echo"].integrations {
 		if in.name == name {
-			if p := in.upstreams[0].fast.Load(); p != nil {
-				return p
-			}
-			t.Fatalf("integration %s has no fast-path pool yet", name)
+			return in.upstreams[0].H1()
 		}
 	}
 	t.Fatalf("no integration %s", name)
@@ -899,29 +897,15 @@ func fastPool(t *testing.T, e *env, name string) *h1Pool {
 }
 
 // staleIdle waits until the pool holds n idle connections, all of which
-// have seen the back end's close (connAlive reports the pending EOF), and
-// then marks them as just used, an hour from now: a pooled connection idle
-// for less than h1ProbeAfter is reused without that check, so the next
-// request takes a stale one whatever time the wait took (a slow machine
-// would otherwise have the pool probe and drop them first, and the retry
-// would go untested).
-func staleIdle(t *testing.T, p *h1Pool, n int) {
+// have seen the back end's close, and then marks them as just used, an
+// hour from now: a pooled connection idle for less than a second is
+// reused without that check, so the next request takes a stale one
+// whatever time the wait took (a slow machine would otherwise have the
+// pool probe and drop them first, and the retry would go untested).
+func staleIdle(t *testing.T, p *upstream.H1Pool, n int) {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("%d idle back-end connections closed by the back end", n), func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if len(p.idle) != n {
-			return false
-		}
-		for _, be := range p.idle {
-			if connAlive(be.nc) {
-				return false
-			}
-		}
-		for _, be := range p.idle {
-			be.idleAt = time.Now().Add(time.Hour)
-		}
-		return true
+		return p.IdleClosed(n, time.Now().Add(time.Hour))
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/certgate/certgate/internal/h1"
 	"github.com/certgate/certgate/internal/hostname"
+	"github.com/certgate/certgate/internal/upstream"
 )
 
 // The HTTP/1.1 fast path. A front-door connection that negotiated
@@ -58,7 +58,7 @@ type h1conn struct {
 	g   *Gateway
 	c   *conn
 	tc  *tls.Conn
-	rb  rbuf
+	rb  h1.Reader
 	rbp *[]byte
 	bw  *bufio.Writer
 	// fieldsp backs req.fields while a request is served.
@@ -103,7 +103,7 @@ func (h *h1conn) serve() (handedOver bool) {
 		first = time.Now().Add(t.readHeader)
 	}
 	for {
-		if h.rb.buffered() == 0 {
+		if h.rb.Buffered() == 0 {
 			// Between requests: no buffers held.
 			h.release()
 			h.c.httpState.Store(int32(http.StateIdle))
@@ -131,8 +131,8 @@ func (h *h1conn) serve() (handedOver bool) {
 				return false
 			}
 			h.acquire()
-			h.rb.buf[0] = h.one[0]
-			h.rb.w = 1
+			h.rb.Buf[0] = h.one[0]
+			h.rb.W = 1
 		} else {
 			h.acquire() // a pipelined request follows
 		}
@@ -142,8 +142,8 @@ func (h *h1conn) serve() (handedOver bool) {
 		if !h.g.realClock {
 			h.wall = time.Now()
 		}
-		head, err := h.rb.bufferedHead()
-		if err == errHeadIncomplete {
+		head, err := h.rb.BufferedHead()
+		if err == h1.ErrHeadIncomplete {
 			// Wait for the rest of the head within the read-header
 			// timeout, counted from its first byte (from the
 			// handshake's end for the first request).
@@ -153,16 +153,16 @@ func (h *h1conn) serve() (handedOver bool) {
 			case t.readHeader > 0:
 				h.tc.SetReadDeadline(h.wall.Add(t.readHeader))
 			}
-			head, err = h.rb.head(len(h.rb.buf))
+			head, err = h.rb.Head(len(h.rb.Buf))
 		}
 		switch err {
 		case nil:
-		case errHeadTooLarge:
+		case h1.ErrHeadTooLarge:
 			// Larger than the fast path's buffer: net/http reads it (up
 			// to maxHeaderBytes), unless its request line alone is
 			// longer than that, which is 414.
 			return h.largeHead()
-		case errHeadBareLF:
+		case h1.ErrHeadBareLF:
 			return h.handOver() // net/http reads bare-LF heads
 		default:
 			return false // the client went away or was too slow
@@ -192,7 +192,7 @@ const (
 func (h *h1conn) acquire() {
 	if h.rbp == nil {
 		h.rbp = h1ReadBufs.Get().(*[]byte)
-		h.rb = rbuf{buf: *h.rbp, src: h.tc}
+		h.rb = h1.Reader{Buf: *h.rbp, Src: h.tc}
 	}
 	if h.bw == nil {
 		h.bw = h1Writers.Get().(*bufio.Writer)
@@ -222,12 +222,12 @@ func (h *h1conn) release() {
 		h.req = h1.Request{} // nothing pointing into the read buffer
 		h.rq = request{}     // nor into an old snapshot while idle
 	}
-	if h.rbp != nil && h.rb.buffered() == 0 {
-		if cap(h.rb.buf) == h1ReadBuf {
+	if h.rbp != nil && h.rb.Buffered() == 0 {
+		if cap(h.rb.Buf) == h1ReadBuf {
 			h1ReadBufs.Put(h.rbp)
 		}
 		h.rbp = nil
-		h.rb = rbuf{}
+		h.rb = h1.Reader{}
 	}
 }
 
@@ -237,15 +237,15 @@ func (h *h1conn) release() {
 // net/http would answer 431), and otherwise hands the connection to
 // net/http with what it read.
 func (h *h1conn) largeHead() (handedOver bool) {
-	_, err := h.rb.head(h.l.started.maxHeader)
+	_, err := h.rb.Head(h.l.started.maxHeader)
 	switch {
-	case err == errHeadTooLarge && bytes.IndexByte(h.rb.buf[h.rb.r:h.rb.w], '\n') < 0:
-		h.rb.r, h.rb.w = 0, 0
+	case err == h1.ErrHeadTooLarge && bytes.IndexByte(h.rb.Buf[h.rb.R:h.rb.W], '\n') < 0:
+		h.rb.R, h.rb.W = 0, 0
 		h.req.Reset() // deny reads the method: no HEAD here
 		h.deny(&denial{status: http.StatusRequestURITooLong, code: CodeURITooLong,
 			detail: "the request line is longer than " + strconv.Itoa(h.l.started.maxHeader) + " bytes", close: true}, true)
 		return false
-	case err == nil, err == errHeadTooLarge, err == errHeadBareLF:
+	case err == nil, err == h1.ErrHeadTooLarge, err == h1.ErrHeadBareLF:
 		return h.handOver()
 	}
 	return false // the client went away or was too slow
@@ -254,8 +254,8 @@ func (h *h1conn) largeHead() (handedOver bool) {
 // handOver gives the connection, with the bytes read and not yet served,
 // to the listener's net/http server.
 func (h *h1conn) handOver() bool {
-	pending := append([]byte(nil), h.rb.buf[h.rb.r:h.rb.w]...)
-	h.rb.r, h.rb.w = 0, 0
+	pending := append([]byte(nil), h.rb.Buf[h.rb.R:h.rb.W]...)
+	h.rb.R, h.rb.W = 0, 0
 	h.release()
 	h.tc.SetDeadline(time.Time{})
 	select {
@@ -373,7 +373,7 @@ func (h *h1conn) deny(dn *denial, consumed bool) (int64, h1Outcome) {
 		return int64(len(body)), h1KeepAlive
 	}
 	// Drop the unread body of a refused request.
-	h.rb.r += req.HeadLen
+	h.rb.R += req.HeadLen
 	if req.ContentLength > 0 {
 		h.setReadDeadline()
 		if h.discard(req.ContentLength) != nil {
@@ -392,13 +392,13 @@ func (h *h1conn) mustClose() bool {
 
 func (h *h1conn) discard(n int64) error {
 	for n > 0 {
-		if h.rb.buffered() == 0 {
-			if err := h.rb.fill(); err != nil {
+		if h.rb.Buffered() == 0 {
+			if err := h.rb.Fill(); err != nil {
 				return err
 			}
 		}
-		k := min(n, int64(h.rb.buffered()))
-		h.rb.r += int(k)
+		k := min(n, int64(h.rb.Buffered()))
+		h.rb.R += int(k)
 		n -= k
 	}
 	return nil
@@ -473,4 +473,4 @@ func dateField(now time.Time) []byte {
 
 // errClientGone: reading the request body or writing the response to the
 // client failed.
-var errClientGone = errors.New("client connection failed")
+var errClientGone = upstream.ErrClientGone

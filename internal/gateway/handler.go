@@ -14,6 +14,7 @@ import (
 	"github.com/certgate/certgate/internal/hostname"
 	"github.com/certgate/certgate/internal/route"
 	"github.com/certgate/certgate/internal/trust"
+	"github.com/certgate/certgate/internal/upstream"
 )
 
 // request is the per-request state the pipeline fills and the proxy and
@@ -26,11 +27,11 @@ type request struct {
 	headers  []certheader.Field
 	code     string // problem code when the gateway answered itself
 	upstream string
-	stage    *stage            // the mapping's stage: selects the back-end transport
-	reqBody  *chunkedBody      // a chunked HTTP/1.1 request body on the general path
-	backend  *backendTransport // the transport the proxy used
-	invoke   *invocation       // non-nil for a test invocation (invoke.go)
-	ruled    bool              // the route's identity rules decided (decision)
+	stage    *stage              // the mapping's stage: selects the back-end transport
+	reqBody  *chunkedBody        // a chunked HTTP/1.1 request body on the general path
+	backend  *upstream.Transport // the transport the proxy used
+	invoke   *invocation         // non-nil for a test invocation (invoke.go)
+	ruled    bool                // the route's identity rules decided (decision)
 	decision authz.Decision
 
 	// respBody wraps the back end's response body on the net/http path, to

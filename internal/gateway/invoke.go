@@ -7,9 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -20,6 +18,7 @@ import (
 	wire "github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/certheader"
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/upstream"
 )
 
 // MaxInvokeBody is the most response body bytes a test invocation
@@ -83,7 +82,7 @@ func (g *Gateway) Invoke(ctx context.Context, req InvokeRequest) (*wire.InvokeRe
 	defer cancel()
 	inv.cancel = cancel
 	ctx = context.WithValue(ctx, invocationKey{}, inv)
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: inv.gotConn})
+	ctx = upstream.WithTrace(ctx, &inv.trace)
 	r, err := http.NewRequestWithContext(ctx, method, "http://"+invokeHost+req.Path, bytes.NewReader(req.Body))
 	if err != nil {
 		return nil, fmt.Errorf("invoke: %w", err)
@@ -145,24 +144,17 @@ func (a *api) stageNamed(name string) (*stage, error) {
 // request's context by the dialer, the proxy and the logger.
 type invocation struct {
 	g        *Gateway
-	override *clientCert
+	override *upstream.ClientCert
 	cancel   context.CancelFunc
 
+	trace       upstream.Trace // the back-end connections of the call
 	mu          sync.Mutex
 	logs        bytes.Buffer
-	handshakes  []invokeHandshake
-	conn        net.Conn // from httptrace GotConn
-	reused      bool
 	upstreamURL string
-	transports  map[*integration]*backendTransport
+	transports  map[*integration]*upstream.Transport
 	// tlsCode and tlsDetail classify a TLS failure seen after the
 	// handshake (a TLS 1.3 back end refusing the client certificate).
 	tlsCode, tlsDetail string
-}
-
-type invokeHandshake struct {
-	conn net.Conn // as the transport got it; nil when the handshake failed
-	hs   *handshake
 }
 
 type invocationKey struct{}
@@ -172,29 +164,17 @@ func invocationFrom(ctx context.Context) *invocation {
 	return inv
 }
 
-func (inv *invocation) recordHandshake(c net.Conn, hs *handshake) {
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	inv.handshakes = append(inv.handshakes, invokeHandshake{conn: c, hs: hs})
-}
-
-func (inv *invocation) gotConn(info httptrace.GotConnInfo) {
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	inv.conn, inv.reused = info.Conn, info.Reused
-}
-
 // transportFor returns the short-lived transport presenting the override
 // certificate to in's back end.
-func (inv *invocation) transportFor(in *integration) *backendTransport {
+func (inv *invocation) transportFor(in *integration) *upstream.Transport {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	if inv.transports == nil {
-		inv.transports = map[*integration]*backendTransport{}
+		inv.transports = map[*integration]*upstream.Transport{}
 	}
 	t := inv.transports[in]
 	if t == nil {
-		t = inv.g.newBackendTransport(in.entry(), in.tls, inv.override, in.timeout)
+		t = inv.g.newTransportFor(in, in.entry(), inv.override)
 		inv.transports[in] = t
 	}
 	return t
@@ -204,7 +184,7 @@ func (inv *invocation) closeTransports() {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	for _, t := range inv.transports {
-		t.retire()
+		t.Retire()
 	}
 }
 
@@ -250,7 +230,7 @@ func (inv *invocation) result(cw *captureWriter, rq *request, elapsed time.Durat
 		if in := re.integration; in.tls != nil {
 			res.BackendTLS = inv.backendTLS(in)
 		}
-		res.ConnectionReused = inv.conn != nil && inv.reused
+		res.ConnectionReused = inv.trace.Reused()
 	}
 	for _, ln := range bytes.Split(inv.logs.Bytes(), []byte("\n")) {
 		if len(ln) > 0 {
@@ -260,28 +240,14 @@ func (inv *invocation) result(cw *captureWriter, rq *request, elapsed time.Durat
 	return res
 }
 
-// backendTLS reports this call's handshake: the one that made the
-// connection the call used, or the failed one; nil for a reused
-// connection or when no handshake was seen.
+// backendTLS reports this call's handshake (see upstream.Trace.Handshake).
 func (inv *invocation) backendTLS(in *integration) *wire.BackendTLS {
-	var hs *handshake
-	if inv.conn != nil {
-		if inv.reused {
-			return nil
-		}
-		for _, h := range inv.handshakes {
-			if h.conn != nil && h.conn == inv.conn {
-				hs = h.hs
-			}
-		}
-	} else if n := len(inv.handshakes); n > 0 {
-		hs = inv.handshakes[n-1].hs
-	}
+	hs := inv.trace.Handshake()
 	if hs == nil {
 		return nil
 	}
 	v := in.baseView()
-	fillView(&v, hs)
+	hs.Fill(&v)
 	if v.Reason == "" && inv.tlsCode != "" {
 		v.Reason, v.Detail = inv.tlsCode, inv.tlsDetail
 	}

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/certgate/certgate/internal/upstream"
 )
 
 // metrics are the data plane's Prometheus series. Label values are bounded:
@@ -19,7 +21,7 @@ type metrics struct {
 	lastReloadSuccess prometheus.Gauge
 	openConns         prometheus.Gauge
 	rev               revocationMetrics
-	backend           *backendMetrics // backend_metrics.go
+	backend           *upstream.Metrics
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -72,9 +74,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			m.backendErrors, m.certExpiry, m.crlNextUpdate, m.reloads, m.lastReloadSuccess, m.openConns)
 	}
 	m.rev = newRevocationMetrics(reg)
-	m.backend = newBackendMetrics()
+	m.backend = upstream.NewMetrics()
 	if reg != nil {
-		reg.MustRegister(m.backend.collectors()...)
+		reg.MustRegister(m.backend.Collectors()...)
 	}
 	return m
 }
@@ -106,7 +108,25 @@ func newRevocationMetrics(reg prometheus.Registerer) revocationMetrics {
 
 // publishSnapshot replaces the certificate and CRL gauges with those of s.
 func (m *metrics) publishSnapshot(s *Snapshot) {
-	m.backend.publish(s)
+	m.backend.Insecure.Reset()
+	m.backend.ClientCertExpiry.Reset()
+	for _, a := range s.apis {
+		for _, in := range a.integrations {
+			if in.tls == nil {
+				continue
+			}
+			v := 0.0
+			if in.tls.Insecure() {
+				v = 1
+			}
+			m.backend.Insecure.WithLabelValues(a.name, in.name).Set(v)
+		}
+		for _, st := range a.stages {
+			if st.cert != nil {
+				m.backend.ClientCertExpiry.WithLabelValues(a.name, st.name, st.cert.ID).Set(float64(st.cert.Leaf.NotAfter.Unix()))
+			}
+		}
+	}
 	m.certExpiry.Reset()
 	for _, c := range s.certs {
 		m.certExpiry.WithLabelValues(c.kind, c.owner, c.cert.Subject.String(), serialHex(c.cert)).

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"github.com/certgate/certgate/internal/upstream"
 )
 
 // Problem codes the data plane answers with, besides the trust.Reason
@@ -21,6 +23,17 @@ const (
 	CodeBackendAborted     = "BackendAborted"      // the back end failed mid-response: the client got a truncated one
 	CodeClientClosed       = "ClientClosedRequest" // the client went away before the response was complete
 	CodeShuttingDown       = "GatewayShuttingDown" // 503
+)
+
+// Problem codes of back-end TLS failures (upstream.Failure), all
+// answered 502.
+const (
+	CodeBackendCertUntrusted      = upstream.CodeBackendCertUntrusted      // the chain does not lead to the integration's trust anchors
+	CodeBackendCertExpired        = upstream.CodeBackendCertExpired        // expired or not yet valid
+	CodeBackendCertNameMismatch   = upstream.CodeBackendCertNameMismatch   // the certificate does not cover the server name
+	CodeBackendClientCertRequired = upstream.CodeBackendClientCertRequired // the back end wants a client certificate and the stage has none
+	CodeBackendClientCertRejected = upstream.CodeBackendClientCertRejected // the back end refused the stage's client certificate
+	CodeBackendTLSHandshakeFailed = upstream.CodeBackendTLSHandshakeFailed // any other handshake failure
 )
 
 // Problem codes of requests refused for their HTTP itself.

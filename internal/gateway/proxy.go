@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/certheader"
+	"github.com/certgate/certgate/internal/upstream"
 )
 
 // newProxy returns the streaming reverse proxy for one integration.
@@ -58,7 +59,7 @@ func (g *Gateway) newProxy(in *integration) *httputil.ReverseProxy {
 			if in.tls == nil || resp.StatusCode != http.StatusBadRequest {
 				return nil
 			}
-			return clientCertErrorPage(resp)
+			return upstream.ClientCertErrorPage(resp)
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			rq, _ := r.Context().Value(requestKey{}).(*request)
@@ -91,21 +92,16 @@ func (g *Gateway) newProxy(in *integration) *httputil.ReverseProxy {
 func (g *Gateway) backendFailure(ctx context.Context, in *integration, rq *request, err error) (status int, code, detail string) {
 	code, status, detail = CodeBackendUnavailable, http.StatusBadGateway, "the back end could not be reached or failed to answer"
 	var ne net.Error
-	var tr *backendTransport
+	var tr *upstream.Transport
 	if rq != nil {
 		tr = rq.backend
 	}
-	if tlsCode, tlsDetail, hs := backendErrorCode(err, tr); tlsCode != "" {
-		code, detail = tlsCode, publicTLSDetail(tlsCode)
-		if _, inHandshake := errors.AsType[*handshakeError](err); !inHandshake && tr != nil {
-			// Refused after the handshake (TLS 1.3): the view
-			// must say so too.
-			g.backends.failedAfterHandshake(tr.owner, hs, tlsCode, tlsDetail)
-		}
+	if tlsCode, tlsDetail := upstream.Failure(err, tr); tlsCode != "" {
+		code, detail = tlsCode, upstream.PublicDetail(tlsCode)
 		if rq != nil && rq.invoke != nil {
 			rq.invoke.setTLSFailure(tlsCode, tlsDetail)
 		}
-		g.metrics.backend.tlsErrors.WithLabelValues(in.api, in.name, code).Inc()
+		g.metrics.backend.TLSErrors.WithLabelValues(in.api, in.name, code).Inc()
 		g.log.WarnContext(ctx, "back-end TLS failed", "api", in.api, "integration", in.name, "upstream", in.target.Host,
 			"code", code, "detail", tlsDetail, "client_cert", presentedLabel(tr), "error", err)
 	} else {
@@ -181,7 +177,7 @@ func (g *Gateway) aborted(ctx context.Context, rq *request, err error) {
 
 // transportFor picks the transport for a request: the stage's, or the
 // test invocation's own when it brings a certificate.
-func (in *integration) transportFor(rq *request) *backendTransport {
+func (in *integration) transportFor(rq *request) *upstream.Transport {
 	if rq != nil {
 		if rq.invoke != nil && rq.invoke.override != nil && in.tls != nil {
 			return rq.invoke.transportFor(in)
@@ -193,29 +189,11 @@ func (in *integration) transportFor(rq *request) *backendTransport {
 	return in.upstreams[0]
 }
 
-// publicTLSDetail is what a client is told of a back-end TLS failure:
-// the kind, never the back end's names or the certificates.
-func publicTLSDetail(code string) string {
-	switch code {
-	case CodeBackendCertUntrusted:
-		return "the back end's certificate is not trusted"
-	case CodeBackendCertExpired:
-		return "the back end's certificate is expired or not yet valid"
-	case CodeBackendCertNameMismatch:
-		return "the back end's certificate does not match its name"
-	case CodeBackendClientCertRequired:
-		return "the back end requires a client certificate and none is configured for this stage"
-	case CodeBackendClientCertRejected:
-		return "the back end refused the gateway's client certificate"
-	}
-	return "the TLS handshake with the back end failed"
-}
-
-func presentedLabel(t *backendTransport) string {
-	if t == nil || t.cert == nil {
+func presentedLabel(t *upstream.Transport) string {
+	if t == nil || t.Cert() == nil {
 		return ""
 	}
-	return t.cert.id
+	return t.Cert().ID
 }
 
 // copyBuffers recycles the 32 KiB buffers ReverseProxy copies bodies

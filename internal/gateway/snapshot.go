@@ -15,6 +15,7 @@ import (
 	"github.com/certgate/certgate/internal/hostname"
 	"github.com/certgate/certgate/internal/route"
 	"github.com/certgate/certgate/internal/trust"
+	"github.com/certgate/certgate/internal/upstream"
 )
 
 // Mode is a domain's front-door client authentication mode.
@@ -136,16 +137,8 @@ type api struct {
 // to back ends that ask for one.
 type stage struct {
 	name  string
-	index int         // position in api.stages; upstream index+1
-	cert  *clientCert // nil: presents none
-}
-
-// clientCert is a certificate (and key) the gateway presents to back ends.
-type clientCert struct {
-	id          string // label for logs, metrics and views: the configured ID or "sha256:" + 16 hex digits
-	pair        *tls.Certificate
-	leaf        *x509.Certificate
-	fingerprint string // SHA-256 of the leaf, lower-case hex
+	index int                  // position in api.stages; upstream index+1
+	cert  *upstream.ClientCert // nil: presents none
 }
 
 type routeEntry struct {
@@ -179,10 +172,10 @@ type integration struct {
 	target  *url.URL
 	timeout time.Duration
 	// tls is the back-end TLS policy; nil for http back ends.
-	tls   *backendPolicy
+	tls   *upstream.Policy
 	proxy *httputil.ReverseProxy
 	// upstreams are the transports by stage: [0] without a stage, [i+1]
 	// for api.stages[i]. Stages that present the same certificate (or
 	// none) share one.
-	upstreams []*backendTransport
+	upstreams []*upstream.Transport
 }

@@ -1,10 +1,13 @@
-package gateway
+package upstream
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -12,8 +15,8 @@ import (
 	"time"
 )
 
-// Problem codes of back-end TLS failures, all answered 502. They are
-// part of the public contract, like the other codes in problem.go.
+// Problem codes of back-end TLS failures (Failure), all answered 502 by
+// the gateway. They are part of its public contract.
 const (
 	CodeBackendCertUntrusted      = "BackendCertUntrusted"      // the chain does not lead to the integration's trust anchors
 	CodeBackendCertExpired        = "BackendCertExpired"        // expired or not yet valid
@@ -29,13 +32,15 @@ const (
 	sourceProbe   = "probe"
 )
 
-// backendCertExpiryWarningWindow is how long before its notAfter a stage
-// client certificate is warned about.
-const backendCertExpiryWarningWindow = 30 * 24 * time.Hour
+// Back-end dial bounds.
+const (
+	dialTimeout      = 10 * time.Second
+	handshakeTimeout = 10 * time.Second
+)
 
-// backendPolicy is an https integration's compiled TLS policy. base is
-// never modified: each connection clones it.
-type backendPolicy struct {
+// Policy is an https back end's TLS policy. It is immutable: base is
+// never modified, each connection clones it.
+type Policy struct {
 	serverName string // checked against the certificate and sent as SNI
 	insecure   bool   // InsecureSkipVerify, acknowledged
 	roots      *x509.CertPool
@@ -43,8 +48,66 @@ type backendPolicy struct {
 	base       *tls.Config
 }
 
-// handshake is what one back-end TLS handshake showed.
-type handshake struct {
+// PolicyOptions are the settings of a Policy.
+type PolicyOptions struct {
+	// ServerName is checked against the back end's certificate and sent
+	// as SNI; the caller normalises it.
+	ServerName string
+	// Insecure accepts any certificate (the operator acknowledged it);
+	// the view still says whether it would have verified.
+	Insecure bool
+	// MinVersion is tls.VersionTLS12 or tls.VersionTLS13 (0: 1.2).
+	MinVersion uint16
+	// CAs are the trust anchors; when empty, System is (nil with
+	// Insecure: no anchors, every view says untrusted). The caller fails
+	// closed when it has neither and Insecure is not set.
+	CAs    []*x509.Certificate
+	System *x509.CertPool
+}
+
+// NewPolicy compiles o.
+func NewPolicy(o PolicyOptions) *Policy {
+	minVersion := o.MinVersion
+	if minVersion == 0 {
+		minVersion = tls.VersionTLS12
+	}
+	p := &Policy{serverName: o.ServerName, insecure: o.Insecure}
+	h := sha256.New()
+	fmt.Fprintf(h, "name=%s;insecure=%t;min=%x;roots=", p.serverName, p.insecure, minVersion)
+	if len(o.CAs) > 0 {
+		p.roots = x509.NewCertPool()
+		for _, ca := range o.CAs {
+			p.roots.AddCert(ca)
+			h.Write(ca.Raw)
+		}
+	} else if o.System != nil {
+		p.roots = o.System
+		h.Write([]byte("system"))
+	}
+	p.hash = hex.EncodeToString(h.Sum(nil))[:16]
+	p.base = &tls.Config{
+		RootCAs:            p.roots,
+		ServerName:         p.serverName,
+		MinVersion:         minVersion,
+		InsecureSkipVerify: p.insecure,
+		NextProtos:         []string{"h2", "http/1.1"},
+	}
+	return p
+}
+
+// ServerName is the name the back end's certificate is checked against.
+func (p *Policy) ServerName() string { return p.serverName }
+
+// Insecure reports whether the back end's certificate goes unverified.
+func (p *Policy) Insecure() bool { return p.insecure }
+
+// Key identifies the policy (name, verification, minimum version,
+// anchors) in transport keys: equal keys, equal policies.
+func (p *Policy) Key() string { return p.hash }
+
+// Handshake is what one back-end TLS handshake showed (Fill reports it).
+// It is not modified once recorded.
+type Handshake struct {
 	at        time.Time
 	source    string // sourceRequest or sourceProbe
 	requested bool   // the back end sent a CertificateRequest
@@ -58,7 +121,7 @@ type handshake struct {
 
 // handshakeError is a failed back-end handshake, with its record.
 type handshakeError struct {
-	hs  *handshake
+	hs  *Handshake
 	err error
 }
 
@@ -67,7 +130,7 @@ func (e *handshakeError) Unwrap() error { return e.err }
 
 // clientConfig returns the per-connection tls.Config: the policy's base
 // with callbacks that record into hs.
-func (t *backendTransport) clientConfig(hs *handshake) *tls.Config {
+func (t *Transport) clientConfig(hs *Handshake) *tls.Config {
 	cfg := t.policy.base.Clone()
 	cert := t.cert
 	cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
@@ -76,13 +139,13 @@ func (t *backendTransport) clientConfig(hs *handshake) *tls.Config {
 		if cert == nil {
 			return &tls.Certificate{}, nil // sends an empty Certificate message
 		}
-		hs.presented = cert.id
-		return cert.pair, nil
+		hs.presented = cert.ID
+		return cert.Pair, nil
 	}
 	if t.policy.insecure {
 		// The handshake accepts any certificate; the view still says
 		// whether it would have verified, and why not.
-		roots, name, now := t.policy.roots, t.policy.serverName, t.g.now
+		roots, name, now := t.policy.roots, t.policy.serverName, t.now
 		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
 			hs.verified, hs.reason, hs.detail = false, "", ""
 			if roots == nil {
@@ -118,7 +181,7 @@ func verifyChain(certs []*x509.Certificate, roots *x509.CertPool, name string, n
 
 // dialTLS dials addr and runs the handshake under the transport's policy
 // (see handshake).
-func (t *backendTransport) dialTLS(ctx context.Context, network, addr, source string) (net.Conn, error) {
+func (t *Transport) dialTLS(ctx context.Context, network, addr, source string) (net.Conn, error) {
 	tc, hs, err := t.handshake(ctx, network, addr, source)
 	if err != nil {
 		if hs != nil {
@@ -133,7 +196,7 @@ func (t *backendTransport) dialTLS(ctx context.Context, network, addr, source st
 // http/1.1, and returns the connection wrapped as for net/http's
 // transport (backendConn), so refusals after a TLS 1.3 handshake are
 // named alike.
-func (t *backendTransport) dialTLSH1(ctx context.Context, addr string) (net.Conn, error) {
+func (t *Transport) dialTLSH1(ctx context.Context, addr string) (net.Conn, error) {
 	tc, hs, err := t.handshakeALPN(ctx, "tcp", addr, sourceRequest, h1Only)
 	if err != nil {
 		if hs != nil {
@@ -148,42 +211,42 @@ var h1Only = []string{"http/1.1"}
 
 // conn is what the transport gets for a new connection: HTTP/2 needs the
 // *tls.Conn itself; an HTTP/1 connection is wrapped (see backendConn).
-func (t *backendTransport) conn(ctx context.Context, tc *tls.Conn, hs *handshake) net.Conn {
+func (t *Transport) conn(ctx context.Context, tc *tls.Conn, hs *Handshake) net.Conn {
 	var c net.Conn = tc
 	if hs.state.NegotiatedProtocol != "h2" {
 		c = &backendConn{Conn: tc, hs: hs, since: time.Now()}
 	}
-	if inv := invocationFrom(ctx); inv != nil {
-		inv.recordHandshake(c, hs)
+	if tr := traceFrom(ctx); tr != nil {
+		tr.record(c, hs)
 	}
 	return c
 }
 
 // handshake dials addr and runs the TLS handshake, presenting the
 // transport's client certificate if the back end asks, and records what
-// it showed: in the integration's certificate view, in a test invocation
-// found in ctx, and as t.last. hs is nil when the TCP dial failed.
-func (t *backendTransport) handshake(ctx context.Context, network, addr, source string) (_ *tls.Conn, hs *handshake, _ error) {
+// it showed: in the back end's Entry, in a Trace found in ctx, and as
+// t.last. hs is nil when the TCP dial failed.
+func (t *Transport) handshake(ctx context.Context, network, addr, source string) (_ *tls.Conn, hs *Handshake, _ error) {
 	return t.handshakeALPN(ctx, network, addr, source, nil)
 }
 
 // handshakeALPN is handshake offering the protocols alpn instead of the
 // policy's (h2 and http/1.1) when alpn is not nil.
-func (t *backendTransport) handshakeALPN(ctx context.Context, network, addr, source string, alpn []string) (_ *tls.Conn, hs *handshake, _ error) {
+func (t *Transport) handshakeALPN(ctx context.Context, network, addr, source string, alpn []string) (_ *tls.Conn, hs *Handshake, _ error) {
 	raw, err := t.dialer.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, nil, err
 	}
-	hs = &handshake{source: source}
+	hs = &Handshake{source: source}
 	cfg := t.clientConfig(hs)
 	if alpn != nil {
 		cfg.NextProtos = alpn
 	}
 	tc := tls.Client(raw, cfg)
-	hctx, cancel := context.WithTimeout(ctx, backendHandshakeTimeout)
+	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	err = tc.HandshakeContext(hctx)
 	cancel()
-	hs.at = t.g.now()
+	hs.at = t.now()
 	hs.state = tc.ConnectionState()
 	hs.chain = hs.state.PeerCertificates
 	switch {
@@ -201,10 +264,10 @@ func (t *backendTransport) handshakeALPN(ctx context.Context, network, addr, sou
 	case !t.policy.insecure:
 		hs.verified = true
 	}
-	if inv := invocationFrom(ctx); inv != nil && err != nil {
-		inv.recordHandshake(nil, hs)
+	if tr := traceFrom(ctx); tr != nil && err != nil {
+		tr.record(nil, hs)
 	}
-	t.g.backends.observe(t.owner, hs)
+	t.owner.observe(hs)
 	if err != nil {
 		raw.Close()
 		return nil, hs, err
@@ -217,7 +280,7 @@ func (t *backendTransport) handshakeALPN(ctx context.Context, network, addr, sou
 // read after it) with a problem code, and a detail safe to show an
 // operator. hs, when known, says whether the back end asked for a client
 // certificate and whether one was sent.
-func classify(err error, hs *handshake) (code, detail string) {
+func classify(err error, hs *Handshake) (code, detail string) {
 	var (
 		hostErr    x509.HostnameError
 		unknownErr x509.UnknownAuthorityError
@@ -250,7 +313,7 @@ func classify(err error, hs *handshake) (code, detail string) {
 // Node.js does when it refuses a client certificate) by closing it. hs,
 // when known, says whether the back end asked for a client certificate
 // and whether one was sent; a close only counts when it asked.
-func refusal(err error, hs *handshake) (code, detail string, ok bool) {
+func refusal(err error, hs *Handshake) (code, detail string, ok bool) {
 	requested, presented := true, true
 	if hs != nil {
 		requested, presented = hs.requested, hs.presented != ""
@@ -283,10 +346,17 @@ func closedByPeer(err error) bool {
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-// More TLS alert descriptions (see conn.go for the others).
+// TLS alert descriptions (RFC 5246 7.2, RFC 8446 6.2).
 const (
-	alertAccessDenied        = 49
-	alertCertificateRequired = 116
+	alertHandshakeFailure       = 40
+	alertBadCertificate         = 42
+	alertUnsupportedCertificate = 43
+	alertCertificateRevoked     = 44
+	alertCertificateExpired     = 45
+	alertCertificateUnknown     = 46
+	alertUnknownCA              = 48
+	alertAccessDenied           = 49
+	alertCertificateRequired    = 116
 )
 
 // certAlert reports whether a is an alert about the peer's certificate.
@@ -330,11 +400,26 @@ func alertOf(err error) (uint8, bool) {
 	return 0, false
 }
 
-// backendErrorCode classifies a failed back-end call: a TLS failure (in
-// the handshake, or an alert on the first read after a TLS 1.3
-// handshake) gives a Backend... TLS code and the handshake record; any
-// other error gives "".
-func backendErrorCode(err error, t *backendTransport) (code, detail string, hs *handshake) {
+// Failure classifies a failed call on t (nil when unknown): a TLS failure
+// (in the handshake, or a refusal after a TLS 1.3 handshake: an alert or
+// a close on the first read, or nginx's client-certificate error page)
+// gives a Backend... code and a detail for operators (never for
+// clients: it names the back end's certificates); any other error gives
+// "". A refusal after the handshake is recorded in t's Entry, whose view
+// then says so too.
+func Failure(err error, t *Transport) (code, detail string) {
+	code, detail, hs := errorCode(err, t)
+	if code == "" {
+		return "", ""
+	}
+	if _, inHandshake := errors.AsType[*handshakeError](err); !inHandshake && t != nil {
+		t.owner.failedAfterHandshake(hs, code, detail)
+	}
+	return code, detail
+}
+
+// errorCode is Failure's classification, with the handshake record.
+func errorCode(err error, t *Transport) (code, detail string, hs *Handshake) {
 	var he *handshakeError
 	if errors.As(err, &he) {
 		return he.hs.reason, he.hs.detail, he.hs
@@ -366,6 +451,24 @@ func backendErrorCode(err error, t *backendTransport) (code, detail string, hs *
 	return code, detail, last
 }
 
+// PublicDetail is what a client is told of a back-end TLS failure:
+// the kind, never the back end's names or the certificates.
+func PublicDetail(code string) string {
+	switch code {
+	case CodeBackendCertUntrusted:
+		return "the back end's certificate is not trusted"
+	case CodeBackendCertExpired:
+		return "the back end's certificate is expired or not yet valid"
+	case CodeBackendCertNameMismatch:
+		return "the back end's certificate does not match its name"
+	case CodeBackendClientCertRequired:
+		return "the back end requires a client certificate and none is configured for this stage"
+	case CodeBackendClientCertRejected:
+		return "the back end refused the gateway's client certificate"
+	}
+	return "the TLS handshake with the back end failed"
+}
+
 // earlyWindow is how soon after the handshake a connection that ends
 // before any answer counts as refusing it (see backendConn).
 const earlyWindow = 2 * time.Second
@@ -376,10 +479,10 @@ const earlyWindow = 2 * time.Second
 // backendConn marks a read error that comes before any response data,
 // soon after the handshake, with the handshake's record, so that the
 // proxy can name the refusal. (HTTP/2 connections must stay *tls.Conn for
-// net/http; they are judged with backendTransport.last.)
+// net/http; they are judged with Transport.last.)
 type backendConn struct {
 	*tls.Conn
-	hs      *handshake
+	hs      *Handshake
 	since   time.Time // the handshake's end (wall clock)
 	gotData bool      // response bytes arrived; only the transport's read loop reads
 }
@@ -398,7 +501,7 @@ func (c *backendConn) Read(p []byte) (int, error) {
 // earlyCloseError is a read error of a back-end connection that never
 // answered (see backendConn).
 type earlyCloseError struct {
-	hs  *handshake
+	hs  *Handshake
 	err error
 }
 
@@ -410,4 +513,18 @@ func tlsVersionName(v uint16) string {
 		return ""
 	}
 	return tls.VersionName(v)
+}
+
+// serialHex is a certificate's serial as the views show it: upper-case
+// hex, an even number of digits.
+func serialHex(c *x509.Certificate) string {
+	s := strings.ToUpper(c.SerialNumber.Text(16))
+	if len(s)%2 == 1 {
+		s = "0" + s
+	}
+	return s
+}
+
+func validity(c *x509.Certificate) string {
+	return "NotBefore=" + c.NotBefore.UTC().Format(time.RFC3339) + ";NotAfter=" + c.NotAfter.UTC().Format(time.RFC3339)
 }

@@ -1,4 +1,4 @@
-package gateway
+package upstream
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// maxErrorPage bounds the body clientCertErrorPage looks at.
+// maxErrorPage bounds the body ClientCertErrorPage looks at.
 const maxErrorPage = 4 << 10
 
 // nginx checks a client certificate after the handshake and answers a
@@ -25,10 +25,11 @@ type clientCertPageError struct{ code, detail string }
 
 func (e *clientCertPageError) Error() string { return e.detail }
 
-// clientCertErrorPage recognises nginx's client-certificate error pages
-// in a 400 response from an https back end; any other response passes
+// ClientCertErrorPage recognises nginx's client-certificate error pages
+// in a 400 response from an https back end (an error Failure
+// classifies); any other response passes
 // unchanged (its body is put back as it was).
-func clientCertErrorPage(resp *http.Response) error {
+func ClientCertErrorPage(resp *http.Response) error {
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || resp.ContentLength > maxErrorPage {
 		return nil
 	}
