@@ -115,6 +115,11 @@ func checkHeaderName(name string) string {
 	return ""
 }
 
+// sampleData is what a template is checked against when parsed: each
+// list has an element, so that only a mistake (an unknown field, a
+// method call on text) fails, not data a request may or may not have.
+var sampleData = &TemplateData{Cert: CertInfo{DNSNames: []string{""}, URIs: []string{""}, Emails: []string{""}, IPs: []string{""}}}
+
 // IdentityHeaders are an API's parsed identity header templates. Immutable
 // and safe for concurrent use.
 type IdentityHeaders struct {
@@ -124,7 +129,7 @@ type IdentityHeaders struct {
 
 // ParseIdentityHeaders parses header name → template. Names must be
 // header tokens and not reserved; templates are text/template over
-// TemplateData, checked by rendering them once.
+// TemplateData, checked by rendering them once against sample data.
 func ParseIdentityHeaders(m map[string]string) (*IdentityHeaders, error) {
 	if len(m) > maxIdentityHdr {
 		return nil, fmt.Errorf("identityHeaders: %d headers, at most %d", len(m), maxIdentityHdr)
@@ -149,7 +154,7 @@ func ParseIdentityHeaders(m map[string]string) (*IdentityHeaders, error) {
 			return nil, fmt.Errorf("identityHeaders.%s: %w", name, err)
 		}
 		var b bytes.Buffer
-		if err := t.Execute(&b, &TemplateData{}); err != nil {
+		if err := t.Execute(&b, sampleData); err != nil {
 			return nil, fmt.Errorf("identityHeaders.%s: %w", name, err)
 		}
 		ih.names = append(ih.names, canon)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -329,8 +330,7 @@ func (v *JWTVerifier) verify(ctx context.Context, token string, cert *x509.Certi
 
 	// The claims: jwx checks the registered ones, the rest is ours.
 	var claims map[string]any
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.UseNumber()
+	dec := newNumberDecoder(bytes.NewReader(payload))
 	if err := dec.Decode(&claims); err != nil || claims == nil {
 		return invalid(ReasonTokenInvalid)
 	}
@@ -430,4 +430,11 @@ func claimText(claims map[string]any) map[string]string {
 		}
 	}
 	return out
+}
+
+// newNumberDecoder returns a JSON decoder that keeps numbers as written.
+func newNumberDecoder(r io.Reader) *json.Decoder {
+	dec := json.NewDecoder(r)
+	dec.UseNumber()
+	return dec
 }

@@ -242,12 +242,12 @@ func checkHTTPSURL(raw string) error {
 		return errors.New("not a valid URL")
 	}
 	switch {
+	case u.User != nil:
+		return errors.New("the URL must not hold user information")
 	case u.Scheme != "https":
 		return fmt.Errorf("%q: use an https URL (keys and decisions travel over verified TLS only)", raw)
 	case u.Host == "":
 		return fmt.Errorf("%q has no host", raw)
-	case u.User != nil:
-		return fmt.Errorf("the URL must not hold user information")
 	case u.Fragment != "":
 		return fmt.Errorf("%q: a URL fragment is not sent; remove it", raw)
 	}
