@@ -69,8 +69,15 @@ func (a *authzServer) lastCall() authorizerCall {
 func TestHTTPAuthorizer(t *testing.T) {
 	srv := newAuthzServer(t)
 	clock := newTestClock()
-	az, err := NewHTTPAuthorizer(HTTPSettings{URL: srv.srv.URL + "/check", Timeout: Duration(50 * time.Millisecond), ForwardHeaders: []string{"authorization", "X-Request-Id"}},
-		HTTPOptions{Client: srv.srv.Client(), Now: clock.Now})
+	// A generous timeout (the test never waits for it: answers are
+	// immediate), and a short one for the authorizer that never answers.
+	settings := HTTPSettings{URL: srv.srv.URL + "/check", Timeout: Duration(MaxHTTPTimeout), ForwardHeaders: []string{"authorization", "X-Request-Id"}}
+	az, err := NewHTTPAuthorizer(settings, HTTPOptions{Client: srv.srv.Client(), Now: clock.Now})
+	if err != nil {
+		t.Fatalf("NewHTTPAuthorizer: %v", err)
+	}
+	settings.Timeout = Duration(20 * time.Millisecond)
+	short, err := NewHTTPAuthorizer(settings, HTTPOptions{Client: srv.srv.Client(), Now: clock.Now})
 	if err != nil {
 		t.Fatalf("NewHTTPAuthorizer: %v", err)
 	}
@@ -109,7 +116,11 @@ func TestHTTPAuthorizer(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv.set(tc.status, tc.answer, tc.block)
-			r := az.Authorize(ctx, req)
+			a := az
+			if tc.block {
+				a = short
+			}
+			r := a.Authorize(ctx, req)
 			if r.Reason != tc.want || r.Allowed != (tc.want == "") || r.Status != tc.code {
 				t.Fatalf("Authorize = allowed %v status %d reason %q, want status %d reason %q", r.Allowed, r.Status, r.Reason, tc.code, tc.want)
 			}
