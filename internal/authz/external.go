@@ -183,14 +183,20 @@ func parseAnswer(data []byte) (*Result, error) {
 	if len(data) > maxAuthorizerBody {
 		return nil, fmt.Errorf("answer larger than %d bytes", maxAuthorizerBody)
 	}
-	var ans authorizerAnswer
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&ans); err != nil {
+	// One object, with exactly the documented member names (Go's decoder
+	// would also take "Allow"), and nothing after it.
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(data, &members); err != nil {
 		return nil, fmt.Errorf("answer: %w", err)
 	}
-	if dec.More() {
-		return nil, errors.New("answer: data after the JSON object")
+	for name := range members {
+		if name != "allow" && name != "headers" {
+			return nil, fmt.Errorf("answer: unknown member %q", name)
+		}
+	}
+	var ans authorizerAnswer
+	if err := json.Unmarshal(data, &ans); err != nil {
+		return nil, fmt.Errorf("answer: %w", err)
 	}
 	if ans.Allow == nil {
 		return nil, errors.New(`answer: no "allow"`)
