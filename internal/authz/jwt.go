@@ -16,6 +16,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -118,6 +120,7 @@ type JWTVerifier struct {
 	src       *jwksSource
 	cache     *cache[*verified]
 	now       func() time.Time
+	lastCert  atomic.Pointer[certSum]
 }
 
 // verified is what the cache keeps of a verified token. Immutable.
@@ -202,10 +205,13 @@ func (v *JWTVerifier) Verify(ctx context.Context, token string, clientCert *x509
 	}
 	now := v.now()
 	var key cacheKey
-	sum := sha256.Sum256([]byte(token))
+	bp := tokenBufs.Get().(*[]byte)
+	*bp = append((*bp)[:0], token...)
+	sum := sha256.Sum256(*bp)
+	tokenBufs.Put(bp)
 	copy(key[:32], sum[:])
 	if clientCert != nil {
-		sum = sha256.Sum256(clientCert.Raw)
+		sum = v.thumbprint(clientCert)
 		copy(key[32:], sum[:])
 	}
 	vt, ok := v.cache.get(&key, now)
@@ -231,6 +237,28 @@ func (v *JWTVerifier) Verify(ctx context.Context, token string, clientCert *x509
 	}
 	return Result{Allowed: true, Status: http.StatusOK, Claims: vt.claims, Scopes: vt.scopes,
 		claimText: vt.claimText, scopeText: vt.scopeText}
+}
+
+// tokenBufs hold a token while it is hashed, so that a cache hit does not
+// allocate.
+var tokenBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// certSum is a certificate and its SHA-256 thumbprint.
+type certSum struct {
+	cert *x509.Certificate
+	sum  [32]byte
+}
+
+// thumbprint returns the SHA-256 of cert's DER, remembering the last
+// certificate: requests of one keep-alive connection share its
+// *x509.Certificate, so they hash it once.
+func (v *JWTVerifier) thumbprint(cert *x509.Certificate) [32]byte {
+	if last := v.lastCert.Load(); last != nil && last.cert == cert {
+		return last.sum
+	}
+	cs := &certSum{cert: cert, sum: sha256.Sum256(cert.Raw)}
+	v.lastCert.Store(cs)
+	return cs.sum
 }
 
 // scopeParam joins scopes for the scope attribute of a challenge, keeping
