@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -125,6 +126,36 @@ var sampleData = &TemplateData{Cert: CertInfo{DNSNames: []string{""}, URIs: []st
 type IdentityHeaders struct {
 	names []string // canonical, sorted
 	tmpls []*template.Template
+	// fields[i] reads the value directly when template i is a single
+	// field reference such as {{ .Claims.sub }} (the usual case); nil
+	// otherwise.
+	fields []func(*TemplateData) string
+}
+
+// fieldRef matches a template that is one field reference.
+var fieldRef = regexp.MustCompile(`^\{\{-?\s*\.(Cert\.Subject|Cert\.Issuer|Cert\.Serial|Cert\.SHA256|Scopes|Claims\.([A-Za-z_][A-Za-z0-9_]*))\s*-?\}\}$`)
+
+// fieldFunc returns a direct reader for a template that is one field
+// reference, or nil.
+func fieldFunc(src string) func(*TemplateData) string {
+	m := fieldRef.FindStringSubmatch(src)
+	if m == nil {
+		return nil
+	}
+	switch m[1] {
+	case "Cert.Subject":
+		return func(d *TemplateData) string { return d.Cert.Subject }
+	case "Cert.Issuer":
+		return func(d *TemplateData) string { return d.Cert.Issuer }
+	case "Cert.Serial":
+		return func(d *TemplateData) string { return d.Cert.Serial }
+	case "Cert.SHA256":
+		return func(d *TemplateData) string { return d.Cert.SHA256 }
+	case "Scopes":
+		return func(d *TemplateData) string { return d.Scopes }
+	}
+	claim := m[2]
+	return func(d *TemplateData) string { return d.Claims[claim] }
 }
 
 // ParseIdentityHeaders parses header name → template. Names must be
@@ -159,6 +190,7 @@ func ParseIdentityHeaders(m map[string]string) (*IdentityHeaders, error) {
 		}
 		ih.names = append(ih.names, canon)
 		ih.tmpls = append(ih.tmpls, t)
+		ih.fields = append(ih.fields, fieldFunc(src))
 	}
 	return ih, nil
 }
@@ -184,9 +216,16 @@ func (ih *IdentityHeaders) Render(d *TemplateData, set func(name, value string))
 	if ih == nil {
 		return
 	}
-	b := bufPool.Get().(*bytes.Buffer)
-	defer bufPool.Put(b)
+	var b *bytes.Buffer
 	for i, t := range ih.tmpls {
+		if f := ih.fields[i]; f != nil {
+			set(ih.names[i], cleanString(f(d)))
+			continue
+		}
+		if b == nil {
+			b = bufPool.Get().(*bytes.Buffer)
+			defer bufPool.Put(b)
+		}
 		b.Reset()
 		if err := t.Execute(b, d); err != nil {
 			set(ih.names[i], "")
@@ -194,6 +233,24 @@ func (ih *IdentityHeaders) Render(d *TemplateData, set func(name, value string))
 		}
 		set(ih.names[i], cleanValue(b.Bytes()))
 	}
+}
+
+// cleanString is cleanValue for a string, returning s itself (no copy)
+// when it is clean already.
+func cleanString(s string) string {
+	if len(s) <= MaxHeaderValue && (s == "" || s[0] != ' ' && s[len(s)-1] != ' ') {
+		clean := true
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c == 0x7F {
+				clean = false
+				break
+			}
+		}
+		if clean {
+			return s
+		}
+	}
+	return cleanValue([]byte(s))
 }
 
 // cleanValue returns v without control bytes, trimmed and bounded: a

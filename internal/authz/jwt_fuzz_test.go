@@ -96,6 +96,8 @@ func FuzzIdentityHeaders(f *testing.F) {
 		{"{{ range .Cert.DNSNames }}{{ . }};{{ end }}", "a.example"},
 		{"{{ index .Cert.URIs 3 }}", ""},
 		{"plain\ttext", "x"},
+		{"{{- .Cert.SHA256 -}}", " x "},
+		{"{{ .Claims.a_1 }}", "v"},
 	} {
 		f.Add(seed[0], seed[1])
 	}
@@ -126,6 +128,18 @@ func FuzzIdentityHeaders(f *testing.F) {
 		})
 		if n != 1 {
 			t.Fatalf("Render called set %d times, want 1", n)
+		}
+		// The direct reader of a single field reference renders what the
+		// template does.
+		if f := ih.fields[0]; f != nil {
+			var b bytes.Buffer
+			d := TemplateDataOf(ci, &res)
+			if err := ih.tmpls[0].Execute(&b, d); err != nil {
+				t.Fatalf("template %q fails but has a direct reader: %v", tmpl, err)
+			}
+			if got, want := cleanString(f(d)), cleanValue(b.Bytes()); got != want {
+				t.Fatalf("template %q: direct reader %q, template %q", tmpl, got, want)
+			}
 		}
 	})
 }
