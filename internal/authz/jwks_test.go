@@ -14,6 +14,20 @@ func newURLVerifier(t *testing.T, srv *jwksServer, clock *testClock) (*JWTVerifi
 		JWTOptions{HTTPClient: srv.srv.Client(), Now: clock.Now})
 }
 
+// startURLVerifier serves key a's JWKS with cacheControl and builds a
+// verifier over it, failing the test when the first fetch fails.
+func startURLVerifier(t *testing.T, cacheControl string) (*JWTVerifier, *jwksServer, *testClock) {
+	t.Helper()
+	testKeys(t)
+	clock := newTestClock()
+	srv := newJWKSServer(t, jwksOf(t, true, esKey("a")), cacheControl)
+	v, err := newURLVerifier(t, srv, clock)
+	if err != nil {
+		t.Fatalf("NewJWT: %v", err)
+	}
+	return v, srv, clock
+}
+
 func verifyWith(t *testing.T, v *JWTVerifier, clock *testClock, k signingKey) Result {
 	t.Helper()
 	// A fresh token each time (new iat), so the verified-token cache
@@ -26,13 +40,7 @@ func verifyWith(t *testing.T, v *JWTVerifier, clock *testClock, k signingKey) Re
 // once per 10s), the old key keeps working until a refresh no longer
 // lists it, and the refresh follows Cache-Control max-age.
 func TestJWKSRotation(t *testing.T) {
-	testKeys(t)
-	clock := newTestClock()
-	srv := newJWKSServer(t, jwksOf(t, true, esKey("a")), "public, max-age=120")
-	v, err := newURLVerifier(t, srv, clock)
-	if err != nil {
-		t.Fatalf("NewJWT: %v", err)
-	}
+	v, srv, clock := startURLVerifier(t, "public, max-age=120")
 	if r := verifyWith(t, v, clock, esKey("a")); !r.Allowed {
 		t.Fatalf("kid a: %s", r.Reason)
 	}
@@ -77,13 +85,7 @@ func TestJWKSRotation(t *testing.T) {
 // TestJWKSRefetchRateLimit: a flood of tokens with unknown kids causes
 // one fetch per 10s.
 func TestJWKSRefetchRateLimit(t *testing.T) {
-	testKeys(t)
-	clock := newTestClock()
-	srv := newJWKSServer(t, jwksOf(t, true, esKey("a")), "")
-	v, err := newURLVerifier(t, srv, clock)
-	if err != nil {
-		t.Fatalf("NewJWT: %v", err)
-	}
+	v, srv, clock := startURLVerifier(t, "")
 	tok := mint(t, esKey("unknown"), baseClaims(clock.Now()), nil)
 	for range 20 {
 		clock.Advance(time.Second)
@@ -100,13 +102,7 @@ func TestJWKSRefetchRateLimit(t *testing.T) {
 // TestJWKSDown: with keys cached, an issuer outage changes nothing for
 // known keys; an unknown kid is refused.
 func TestJWKSDown(t *testing.T) {
-	testKeys(t)
-	clock := newTestClock()
-	srv := newJWKSServer(t, jwksOf(t, true, esKey("a")), "max-age=60")
-	v, err := newURLVerifier(t, srv, clock)
-	if err != nil {
-		t.Fatalf("NewJWT: %v", err)
-	}
+	v, srv, clock := startURLVerifier(t, "max-age=60")
 	srv.setDown(true)
 	clock.Advance(time.Hour)
 	verifyWith(t, v, clock, esKey("a")) // the refresh fails in the background
