@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 )
@@ -180,4 +181,35 @@ func TestParseJWKS(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestJWKSConcurrent: requests verify while the keys rotate and refresh in
+// the background (run with -race).
+func TestJWKSConcurrent(t *testing.T) {
+	v, srv, clock := startURLVerifier(t, "max-age=60")
+	toks := []string{
+		mint(t, esKey("a"), baseClaims(clock.Now()), nil),
+		mint(t, es2Key("b"), baseClaims(clock.Now()), nil),
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				v.Verify(context.Background(), toks[(g+i)%2], nil, []string{"widgets:read"})
+			}
+		})
+	}
+	for range 10 {
+		srv.set(jwksOf(t, true, esKey("a"), es2Key("b")))
+		clock.Advance(time.Minute)
+	}
+	wg.Wait()
+	v.src.bg.Wait()
+	clock.Advance(jwksRetry)
+	for _, tok := range toks {
+		if r := v.Verify(context.Background(), tok, nil, nil); !r.Allowed {
+			t.Errorf("after rotation: %s", r.Reason)
+		}
+	}
+	v.src.bg.Wait()
 }

@@ -108,6 +108,7 @@ func TestJWTVerify(t *testing.T) {
 		{name: "iat in the future", token: mint(t, es, with(base, "iat", now.Add(time.Hour).Unix()), nil), want: ReasonTokenNotYetValid},
 		{name: "no exp", token: mint(t, es, with(base, "exp", nil), nil), want: ReasonTokenInvalid},
 		{name: "wrong iss", token: mint(t, es, with(base, "iss", "https://evil.example"), nil), want: ReasonTokenIssuerMismatch},
+		{name: "no iss", token: mint(t, es, with(base, "iss", nil), nil), want: ReasonTokenIssuerMismatch},
 		{name: "iss with a trailing slash", token: mint(t, es, with(base, "iss", testIssuer+"/"), nil), want: ReasonTokenIssuerMismatch},
 		{name: "wrong aud", token: mint(t, es, with(base, "aud", "payments"), nil), want: ReasonTokenAudienceMismatch},
 		{name: "aud string", token: mint(t, es, with(base, "aud", "billing"), nil)},
