@@ -49,9 +49,10 @@ var leaves = map[string][]string{
 	"internal/h1":         nil,
 	"internal/route":      {"internal/h1"},
 	"internal/certheader": {"internal/h1"},
-	// authz reads the serial and fingerprint syntax of trust; the rule
-	// model's declarative form stays in config, which produces authz.Rule.
-	"internal/authz":   {"internal/trust"},
+	// authz reads the serial and fingerprint syntax of trust and the
+	// header-token syntax of h1; the rule model's declarative form stays
+	// in config, which produces authz.Rule.
+	"internal/authz":   {"internal/trust", "internal/h1"},
 	"internal/suggest": nil,
 }
 
@@ -101,7 +102,7 @@ func rules() []rule {
 		{pkg: "internal/pki", direct: pkiImports,
 			why: "pki is a leaf: keys, bytes and time in, certificates and decisions out; no I/O, networking or logging"},
 		{pkg: "internal/authz", direct: authzImports,
-			why: "authz decides from typed values: no I/O, networking, logging or randomness"},
+			why: "authz decides from typed values, a token and its keys; its only I/O is fetching keys and asking an external authorizer over HTTP (no processes, no SQL), and jwx is the one JOSE library, seen by no other package"},
 	}
 	for _, leaf := range slices.Sorted(maps.Keys(leaves)) {
 		rs = append(rs, rule{pkg: leaf, onlyModule: leaves[leaf],
@@ -153,15 +154,20 @@ func pkiImports(path string) bool {
 	return !strings.Contains(strings.Split(path, "/")[0], ".")
 }
 
-// authzImports is what authz may import: the typed values of a
-// certificate, text, and trust's parsers.
+// authzImports is what authz may import: the standard library but
+// processes, SQL and unsafe; trust's and h1's parsers; and jwx v3, the
+// JOSE library it wraps.
 func authzImports(path string) bool {
 	switch path {
-	case "crypto/x509/pkix", "encoding/asn1", "fmt", "math/big", "net", "net/netip", "net/url",
-		"strconv", "strings", module + "/internal/trust":
+	case "os/exec", "database/sql", "unsafe", "reflect", "plugin":
+		return false
+	case module + "/internal/trust", module + "/internal/h1":
 		return true
 	}
-	return false
+	if strings.HasPrefix(path, "github.com/lestrrat-go/jwx/v3/") {
+		return true
+	}
+	return !strings.Contains(strings.Split(path, "/")[0], ".")
 }
 
 // listed is one package as `go list -deps -json` describes it.
@@ -301,5 +307,21 @@ func TestRulesCatch(t *testing.T) {
 				t.Errorf("violations %q, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestJOSEWrapped: authz wraps the JOSE library; no other certgate package
+// imports it, so that changing or replacing it touches one package.
+func TestJOSEWrapped(t *testing.T) {
+	for path, p := range listPackages(t) {
+		r, ok := rel(path)
+		if !ok || r == "internal/authz" {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, "github.com/lestrrat-go/") {
+				t.Errorf("%s imports %s: only internal/authz may use the JOSE library", r, imp)
+			}
+		}
 	}
 }

@@ -576,3 +576,7 @@ func quote(s string) string {
 	}
 	return strconv.Quote(s)
 }
+
+// Error returns String, so that a Problem is also the error a Validate
+// method returns.
+func (p Problem) Error() string { return p.String() }
