@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/ops"
@@ -554,7 +555,7 @@ func (a *applier) domain(want *config.Domain, path string) error {
 		}
 	}
 	sameCert := exists && req.Certificate.CertPEM == cur.Certificate.CertPEM && cur.Certificate.KeySecret != ""
-	if err := checkDomain(&req, sameCert); err != nil {
+	if err := ops.CheckDomain(&req, sameCert); err != nil {
 		return within(path, err)
 	}
 	body := model.Domain{Hosts: req.Hosts, Certificate: model.DomainCertificate{CertPEM: req.Certificate.CertPEM}, TLS: req.TLS, ClientAuth: req.ClientAuth, Headers: req.Headers}
@@ -638,6 +639,11 @@ func (a *applier) domain(want *config.Domain, path string) error {
 		}
 	}
 	return nil
+}
+
+// sealKey seals a private key (a domain's) as a new secret ID.
+func (s *server) sealKey(keyPEM string) (store.Secret, error) {
+	return ca.SealKey(s.ops.Key, []byte(keyPEM))
 }
 
 func mappingTarget(m model.Mapping) string {

@@ -56,6 +56,8 @@ type Services struct {
 	Truststores        *Truststores
 	ClientCertificates *ClientCertificates
 	CAs                *ca.Service
+	Domains            *Domains
+	Mappings           *Mappings
 	check              Checker
 }
 
@@ -73,6 +75,8 @@ func NewServices(opts ServicesOptions) *Services {
 	s.Truststores = NewTruststores(o)
 	s.CAs = ca.New(ca.Options{Store: opts.Store, Key: opts.Key, Update: s.Update, Now: s.Now, Logger: log, PublicURL: opts.PublicURL})
 	s.ClientCertificates = NewClientCertificates(ClientCertOptions{Options: o, Key: opts.Key, CAs: s.CAs})
+	s.Domains = NewDomains(DomainOptions{Options: o, Key: opts.Key})
+	s.Mappings = NewMappings(o)
 	return s
 }
 
