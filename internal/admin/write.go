@@ -120,28 +120,6 @@ func pageOptions(r *http.Request) (limit int, after string, err error) {
 	return limit, q.Get("next"), nil
 }
 
-// list answers a list route: a page of objects of kind under parent,
-// each converted by conv.
-func list[T any](s *server, c *call, kind, parent string, conv func(store.Object) (T, error)) error {
-	limit, after, err := pageOptions(c.r)
-	if err != nil {
-		return err
-	}
-	page, err := s.st.List(c.ctx(), store.ListOptions{Kind: kind, Parent: parent, Limit: limit, After: after})
-	if err != nil {
-		return answerPage[T](c, nil, "", err)
-	}
-	items := make([]T, 0, len(page.Objects))
-	for _, o := range page.Objects {
-		v, err := conv(o)
-		if err != nil {
-			return err
-		}
-		items = append(items, v)
-	}
-	return answerPage(c, items, page.Next, nil)
-}
-
 // decodeBody decodes a stored body; a body that does not decode is an
 // internal error (the store holds what admin wrote).
 func decodeBody(o store.Object, v any) error {
@@ -158,14 +136,4 @@ func mustJSON(v any) json.RawMessage {
 		panic("admin: encode stored body: " + err.Error()) // our own types only
 	}
 	return b
-}
-
-// show answers a GET of one object as conv shows it.
-func show[T any](c *call, o store.Object, conv func(store.Object) (T, error)) error {
-	j, err := conv(o)
-	if err != nil {
-		return err
-	}
-	read(c.w, o.Rev, j)
-	return nil
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/pki/pkitest"
-	"github.com/certgate/certgate/internal/store"
 )
 
 // newServices opens a SQLite store and the operations over it (no
@@ -135,7 +134,10 @@ func TestDomainLifecycle(t *testing.T) {
 	if err != nil || len(up.Hosts) != 2 || w2.Rev == w.Rev {
 		t.Fatalf("Update = %+v, %+v, %v", up, w2, err)
 	}
-	same := func(cur api.DomainRequest) (api.DomainRequest, error) { cur.Certificate.KeyPEM = keyPEM; return cur, nil }
+	same := func(cur api.DomainRequest) (api.DomainRequest, error) {
+		cur.Certificate.KeyPEM = keyPEM
+		return cur, nil
+	}
 	if _, _, err := s.Domains.Update(ctx, testActor, d.ID, nil, same); err != nil {
 		t.Fatalf("Update(same key) = %v", err)
 	}
@@ -181,25 +183,20 @@ func TestDomainLifecycle(t *testing.T) {
 	wantRefusal(t, "Delete(gone)", err, NotFound, "", "")
 }
 
-// putAPI stores API name with stages, as the API operations would.
+// putAPI makes API name with stages.
 func putAPI(t *testing.T, s *Services, name string, stages ...string) string {
 	t.Helper()
-	id := store.NewID(model.Prefix[model.KindAPI])
-	_, err := s.Update(context.Background(), testActor, func(tx store.Tx) error {
-		if _, err := tx.Create(store.Object{Kind: model.KindAPI, ID: id, Name: name, Body: MustJSON(model.API{Name: name})}); err != nil {
-			return err
-		}
-		for _, st := range stages {
-			if _, err := tx.Create(store.Object{Kind: model.KindStage, ID: store.NewID(model.Prefix[model.KindStage]), Parent: id, Name: st, Body: MustJSON(model.Stage{Name: st})}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	ctx := context.Background()
+	a, _, err := s.APIs.Create(ctx, testActor, api.APIRequest{Name: name})
 	if err != nil {
-		t.Fatalf("store API %s: %v", name, err)
+		t.Fatalf("APIs.Create(%s) = %v", name, err)
 	}
-	return id
+	for _, st := range stages {
+		if _, _, err := s.APIs.Stages.Create(ctx, testActor, a.ID, model.Stage{Name: st}); err != nil {
+			t.Fatalf("Stages.Create(%s) = %v", st, err)
+		}
+	}
+	return a.ID
 }
 
 // TestMappingLifecycle: map base paths of a domain to APIs and stages,

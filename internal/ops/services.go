@@ -58,6 +58,7 @@ type Services struct {
 	CAs                *ca.Service
 	Domains            *Domains
 	Mappings           *Mappings
+	APIs               *APIs
 	check              Checker
 }
 
@@ -77,6 +78,7 @@ func NewServices(opts ServicesOptions) *Services {
 	s.ClientCertificates = NewClientCertificates(ClientCertOptions{Options: o, Key: opts.Key, CAs: s.CAs})
 	s.Domains = NewDomains(DomainOptions{Options: o, Key: opts.Key})
 	s.Mappings = NewMappings(o)
+	s.APIs = NewAPIs(o)
 	return s
 }
 

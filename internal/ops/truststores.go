@@ -299,11 +299,7 @@ func (s *Truststores) Delete(ctx context.Context, actor store.Actor, id string, 
 			return err
 		}
 		if len(users) > 0 {
-			e := conflict(CodeTruststoreInUse, "truststore %q is used by %s; change their clientAuth first", ts.Name, UsersString("domain", users))
-			for _, u := range users {
-				e.UsedBy = append(e.UsedBy, Ref{ID: u.ID, Name: u.Name})
-			}
-			return e
+			return inUse(CodeTruststoreInUse, "domain", users, "truststore %q is used by %s; change their clientAuth first", ts.Name)
 		}
 		return tx.DeleteTree(model.KindTruststore, id, ifRev)
 	})
