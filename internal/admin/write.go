@@ -2,14 +2,12 @@ package admin
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/certgate/certgate/internal/api"
-	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/store"
 )
 
@@ -52,33 +50,6 @@ func written(w http.ResponseWriter, status int, rev, objRev int64, location stri
 func read(w http.ResponseWriter, rev int64, v any) {
 	w.Header().Set("ETag", etag(rev))
 	writeJSON(w, http.StatusOK, v)
-}
-
-// update runs fn and then Check in one store transaction, as the caller.
-func (s *server) update(c *call, fn func(tx store.Tx) error) (int64, error) {
-	return s.updateAs(c.ctx(), c.actor, fn)
-}
-
-// updateAs runs fn and then Check in one store transaction, as actor.
-func (s *server) updateAs(ctx context.Context, actor store.Actor, fn func(tx store.Tx) error) (int64, error) {
-	return s.ops.Update(ctx, actor, fn)
-}
-
-// objectReader reads objects: a write transaction (store.Tx) or a read
-// snapshot (store.ReadTx).
-type objectReader interface {
-	Get(kind, id string) (store.Object, error)
-	List(opts store.ListOptions) (store.Page, error)
-}
-
-// listAll calls fn for every object of a listing.
-func listAll(tx objectReader, opts store.ListOptions, fn func(store.Object) error) error {
-	return store.ListAll(tx, opts, fn)
-}
-
-// openSecret unseals a domain key within tx.
-func (s *server) openSecret(tx store.Tx, id string) ([]byte, error) {
-	return ca.OpenKey(s.ops.Key, tx, id)
 }
 
 // get reads an object of kind by ID; a malformed ID is a 404 too.
@@ -127,13 +98,4 @@ func decodeBody(o store.Object, v any) error {
 		return errors.New(o.Kind + " " + o.ID + ": stored body does not decode: " + err.Error())
 	}
 	return nil
-}
-
-// mustJSON encodes a body for the store.
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("admin: encode stored body: " + err.Error()) // our own types only
-	}
-	return b
 }

@@ -77,9 +77,9 @@ func requestOf(d model.Domain) api.DomainRequest {
 	return api.DomainRequest{Hosts: d.Hosts, Certificate: api.CertificateRequest{CertPEM: d.Certificate.CertPEM}, TLS: d.TLS, ClientAuth: d.ClientAuth, Headers: d.Headers}
 }
 
-// CheckDomain validates a domain request on its own (references are
+// checkDomain validates a domain request on its own (references are
 // checked in the transaction). keepKey says the stored key is kept.
-func CheckDomain(in *api.DomainRequest, keepKey bool) error {
+func checkDomain(in *api.DomainRequest, keepKey bool) error {
 	cd := config.Domain{
 		Hosts:       in.Hosts,
 		Certificate: config.Certificate{CertPEM: in.Certificate.CertPEM, KeyPEM: StubPEM},
@@ -214,7 +214,7 @@ func (k domainKeys) replace(tx store.Tx, id, old, keyPEM string) (string, error)
 
 // Create makes a domain from in, its private key sealed.
 func (s *Domains) Create(ctx context.Context, actor store.Actor, in api.DomainRequest) (api.Domain, Written, error) {
-	if err := CheckDomain(&in, false); err != nil {
+	if err := checkDomain(&in, false); err != nil {
 		return api.Domain{}, Written{}, err
 	}
 	id := store.NewID(model.Prefix[model.KindDomain])
@@ -290,7 +290,7 @@ func (s *Domains) Update(ctx context.Context, actor store.Actor, id string, matc
 			return err
 		}
 		sameCert := in.Certificate.CertPEM == cur.Certificate.CertPEM && cur.Certificate.KeySecret != ""
-		if err := CheckDomain(&in, sameCert); err != nil {
+		if err := checkDomain(&in, sameCert); err != nil {
 			return err
 		}
 		if err := checkTruststoreRef(tx, in.ClientAuth); err != nil {

@@ -59,6 +59,7 @@ type Services struct {
 	Domains            *Domains
 	Mappings           *Mappings
 	APIs               *APIs
+	Config             *Config
 	check              Checker
 }
 
@@ -79,6 +80,7 @@ func NewServices(opts ServicesOptions) *Services {
 	s.Domains = NewDomains(DomainOptions{Options: o, Key: opts.Key})
 	s.Mappings = NewMappings(o)
 	s.APIs = NewAPIs(o)
+	s.Config = NewConfig(ConfigOptions{Options: o, Key: opts.Key, Check: s.Check})
 	return s
 }
 
