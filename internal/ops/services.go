@@ -60,6 +60,7 @@ type Services struct {
 	Mappings           *Mappings
 	APIs               *APIs
 	Config             *Config
+	Audit              *Audit
 	check              Checker
 }
 
@@ -81,6 +82,7 @@ func NewServices(opts ServicesOptions) *Services {
 	s.Mappings = NewMappings(o)
 	s.APIs = NewAPIs(o)
 	s.Config = NewConfig(ConfigOptions{Options: o, Key: opts.Key, Check: s.Check})
+	s.Audit = NewAudit(opts.Store)
 	return s
 }
 
