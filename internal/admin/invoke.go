@@ -13,6 +13,7 @@ import (
 	"github.com/certgate/certgate/internal/h1"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/model"
+	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/store"
 )
 
@@ -98,7 +99,7 @@ func (s *server) testInvoke(c *call) error {
 	if err != nil {
 		return err
 	}
-	req := InvokeRequest{API: apiObj.Name, Stage: in.Stage, Method: strings.ToUpper(in.Method), Path: in.Path, Header: h, Body: body}
+	req := ops.InvokeRequest{API: apiObj.Name, Stage: in.Stage, Method: strings.ToUpper(in.Method), Path: in.Path, Header: h, Body: body}
 	if in.Stage != "" {
 		if _, err := s.st.GetByName(c.ctx(), model.KindStage, apiObj.ID, in.Stage); err != nil {
 			return invalid("stage", "API %q has no stage %q", clip(apiObj.Name, 64), clip(in.Stage, 64))
