@@ -128,12 +128,7 @@ func (s *APIs) List(ctx context.Context, limit int, after string) ([]api.API, st
 
 // Get returns API id and its revision.
 func (s *APIs) Get(ctx context.Context, id string) (api.API, int64, error) {
-	o, err := get(storeGetter{ctx, s.st}, model.KindAPI, id, "API")
-	if err != nil {
-		return api.API{}, 0, err
-	}
-	v, err := APIView(o)
-	return v, o.Rev, err
+	return show(ctx, s.st, model.KindAPI, "", id, "API", APIView)
 }
 
 // Update changes API id's name and description to what change makes of
@@ -297,13 +292,7 @@ func (c *Children[In, Out]) List(ctx context.Context, apiID string, limit int, a
 
 // Get returns child id of API apiID and its revision.
 func (c *Children[In, Out]) Get(ctx context.Context, apiID, id string) (Out, int64, error) {
-	o, err := getChild(storeGetter{ctx, c.st}, c.spec.kind, apiID, id, c.spec.what)
-	if err != nil {
-		var zero Out
-		return zero, 0, err
-	}
-	v, err := c.spec.view(o)
-	return v, o.Rev, err
+	return show(ctx, c.st, c.spec.kind, apiID, id, c.spec.what, c.spec.view)
 }
 
 // Replace replaces child id of API apiID with in, if match accepts its

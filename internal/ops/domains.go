@@ -262,12 +262,7 @@ func (s *Domains) List(ctx context.Context, limit int, after string) ([]api.Doma
 
 // Get returns domain id and its revision.
 func (s *Domains) Get(ctx context.Context, id string) (api.Domain, int64, error) {
-	o, err := get(storeGetter{ctx, s.st}, model.KindDomain, id, "domain")
-	if err != nil {
-		return api.Domain{}, 0, err
-	}
-	v, err := DomainView(o)
-	return v, o.Rev, err
+	return show(ctx, s.st, model.KindDomain, "", id, "domain", DomainView)
 }
 
 // Update replaces domain id with the request change makes of its current

@@ -103,12 +103,7 @@ func (s *Mappings) List(ctx context.Context, domainID string, limit int, after s
 
 // Get returns mapping id of domain domainID and its revision.
 func (s *Mappings) Get(ctx context.Context, domainID, id string) (api.Mapping, int64, error) {
-	o, err := getChild(storeGetter{ctx, s.st}, model.KindMapping, domainID, id, "mapping")
-	if err != nil {
-		return api.Mapping{}, 0, err
-	}
-	v, err := MappingView(o)
-	return v, o.Rev, err
+	return show(ctx, s.st, model.KindMapping, domainID, id, "mapping", MappingView)
 }
 
 // target reads, in tx, domain domainID and its mapping id, refused when
