@@ -63,20 +63,6 @@ func get(tx interface {
 	return o, err
 }
 
-// getChild reads an object and checks that it belongs to parent.
-func getChild(tx interface {
-	Get(kind, id string) (store.Object, error)
-}, kind, parent, id, what string) (store.Object, error) {
-	o, err := get(tx, kind, id, what)
-	if err != nil {
-		return o, err
-	}
-	if o.Parent != parent {
-		return store.Object{}, notFound("no %s with ID %q here", what, clip(id, 64))
-	}
-	return o, nil
-}
-
 // pageOptions reads limit and next from the query.
 func pageOptions(r *http.Request) (limit int, after string, err error) {
 	q := r.URL.Query()

@@ -61,6 +61,7 @@ type Services struct {
 	APIs               *APIs
 	Config             *Config
 	Audit              *Audit
+	Invocations        *Invocations
 	check              Checker
 }
 
@@ -83,6 +84,7 @@ func NewServices(opts ServicesOptions) *Services {
 	s.APIs = NewAPIs(o)
 	s.Config = NewConfig(ConfigOptions{Options: o, Key: opts.Key, Check: s.Check})
 	s.Audit = NewAudit(opts.Store)
+	s.Invocations = NewInvocations(opts.Store, opts.Key)
 	return s
 }
 
