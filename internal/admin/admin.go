@@ -86,20 +86,7 @@ type Options struct {
 	BackendTLS func(ctx context.Context, apiName, integration string, probe bool) (api.BackendTLS, error)
 	// Invoke runs a test request through the node's live pipeline. An
 	// error wrapping store.ErrNotFound is a 404. nil answers 503.
-	Invoke func(ctx context.Context, req InvokeRequest) (*api.InvokeResult, error)
-}
-
-// InvokeRequest is a test invocation as the node runs it: names resolved,
-// the override client certificate opened.
-type InvokeRequest struct {
-	API, Stage   string
-	Method, Path string
-	Header       http.Header
-	Body         []byte
-	// ClientCertificateID, CertPEM and KeyPEM override the stage's
-	// certificate when ClientCertificateID is set.
-	ClientCertificateID string
-	CertPEM, KeyPEM     string
+	Invoke func(ctx context.Context, req ops.InvokeRequest) (*api.InvokeResult, error)
 }
 
 // route is one entry of the route table.

@@ -18,9 +18,9 @@
 // Private keys are write-only: a domain's key is sealed with the keyring
 // into a store secret, and no response, error or log line contains one.
 //
-// Dependencies: admin uses store (persistence, revisions, audit), keyring
-// (sealing keys), model (stored bodies, Assemble's items), config (the
-// schema and its validation) and trust (parsing and linting truststore
-// content). It never depends on the gateway, the data plane: the node
-// passes in Check, Status and DryRun.
+// Dependencies: admin is routes, authentication, problem mapping and
+// ETags over the operations of internal/ops (which the web console calls
+// too), with store (revisions, audit cursors), model, config and api for
+// decoding and answers. It never depends on the gateway, the data plane:
+// the node passes in Check, Status, DryRun, BackendTLS and Invoke.
 package admin

@@ -1,18 +1,11 @@
 package admin
 
 import (
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/certgate/certgate/internal/api"
-	"github.com/certgate/certgate/internal/config"
-	"github.com/certgate/certgate/internal/h1"
-	"github.com/certgate/certgate/internal/keyring"
-	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/store"
 )
 
@@ -37,11 +30,11 @@ func (s *server) integrationTLS(c *call) error {
 		}
 		probe = b
 	}
-	apiObj, err := get(s.reader(c), model.KindAPI, c.r.PathValue("id"), "API")
+	apiObj, _, err := s.ops.APIs.Get(c.ctx(), c.r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	in, err := getChild(s.reader(c), model.KindIntegration, apiObj.ID, c.r.PathValue("cid"), "integration")
+	in, _, err := s.ops.APIs.Integrations.Get(c.ctx(), apiObj.ID, c.r.PathValue("cid"))
 	if err != nil {
 		return err
 	}
@@ -56,7 +49,8 @@ func (s *server) integrationTLS(c *call) error {
 	return nil
 }
 
-// testInvoke answers POST /v1/apis/{id}/test-invoke.
+// testInvoke answers POST /v1/apis/{id}/test-invoke: the request,
+// prepared by ops.Invocations, runs through the node's live pipeline.
 func (s *server) testInvoke(c *call) error {
 	if s.opts.Invoke == nil {
 		return newError(http.StatusServiceUnavailable, CodeUnavailable, "this server has no gateway to run the request")
@@ -65,59 +59,9 @@ func (s *server) testInvoke(c *call) error {
 	if err := decodeStrict(c.body, &in); err != nil {
 		return err
 	}
-	var errs []api.FieldError
-	if in.Method == "" {
-		in.Method = http.MethodGet
-	}
-	if !h1.IsToken(in.Method) {
-		errs = append(errs, api.FieldError{Path: "method", Message: "not an HTTP method"})
-	}
-	if !strings.HasPrefix(in.Path, "/") {
-		errs = append(errs, api.FieldError{Path: "path", Message: "required: the API-relative path, starting with /, optionally with ?query"})
-	}
-	h := http.Header{}
-	for k, v := range in.Headers {
-		if !h1.IsToken(k) || strings.ContainsAny(v, "\r\n\x00") {
-			errs = append(errs, api.FieldError{Path: config.FieldPath("headers", k), Message: "not a valid header name or value"})
-			continue
-		}
-		h.Add(k, v)
-	}
-	body := []byte(in.Body)
-	if in.BodyBase64 {
-		b, err := base64.StdEncoding.DecodeString(in.Body)
-		if err != nil {
-			errs = append(errs, api.FieldError{Path: "body", Message: "not base64 (bodyBase64 is true)"})
-		}
-		body = b
-	}
-	if len(errs) > 0 {
-		return invalidFields(errs)
-	}
-	apiObj, err := get(s.reader(c), model.KindAPI, c.r.PathValue("id"), "API")
+	req, err := s.ops.Invocations.Prepare(c.ctx(), c.r.PathValue("id"), in)
 	if err != nil {
 		return err
-	}
-	req := InvokeRequest{API: apiObj.Name, Stage: in.Stage, Method: strings.ToUpper(in.Method), Path: in.Path, Header: h, Body: body}
-	if in.Stage != "" {
-		if _, err := s.st.GetByName(c.ctx(), model.KindStage, apiObj.ID, in.Stage); err != nil {
-			return invalid("stage", "API %q has no stage %q", clip(apiObj.Name, 64), clip(in.Stage, 64))
-		}
-	}
-	if id := in.ClientCertificateID; id != "" {
-		o, err := s.st.Get(c.ctx(), model.KindClientCertificate, id)
-		if err != nil {
-			return invalid("clientCertificateId", "no client certificate with ID %q", clip(id, 64))
-		}
-		var cc model.ClientCertificate
-		if err := decodeBody(o, &cc); err != nil {
-			return err
-		}
-		key, err := s.openCommitted(c, cc.KeySecret)
-		if err != nil {
-			return fmt.Errorf("open client certificate %s: %w", id, err)
-		}
-		req.ClientCertificateID, req.CertPEM, req.KeyPEM = id, cc.CertPEM, string(key)
 	}
 	v, err := s.opts.Invoke(c.ctx(), req)
 	if errors.Is(err, store.ErrNotFound) {
@@ -128,13 +72,4 @@ func (s *server) testInvoke(c *call) error {
 	}
 	writeJSON(c.w, http.StatusOK, v)
 	return nil
-}
-
-// openCommitted unseals a committed secret.
-func (s *server) openCommitted(c *call, id string) ([]byte, error) {
-	sec, err := s.st.GetSecret(c.ctx(), id)
-	if err != nil {
-		return nil, err
-	}
-	return keyring.Open(s.ops.Key, keyring.Sealed{KEKID: sec.KEKID, WrappedDEK: sec.WrappedDEK, Ciphertext: sec.Ciphertext}, keyring.SecretAAD(id))
 }

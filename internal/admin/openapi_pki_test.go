@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/store"
 )
 
@@ -45,7 +46,7 @@ func conformanceNodeOptions(o *Options) {
 		}
 		return backend, nil
 	}
-	o.Invoke = func(ctx context.Context, r InvokeRequest) (*api.InvokeResult, error) {
+	o.Invoke = func(ctx context.Context, r ops.InvokeRequest) (*api.InvokeResult, error) {
 		return &invoked, nil
 	}
 	o.PublicURL = "http://127.0.0.1:8080"

@@ -20,26 +20,26 @@ import (
 // Problem codes. They are part of the public contract: the CLI, the
 // console and scripts match on them.
 const (
-	CodeUnauthorized         = "Unauthorized"          // 401: no or wrong credentials
-	CodeCrossOrigin          = "CrossOriginRefused"    // 403: an unsafe cross-origin browser request
-	CodeNotFound             = "NotFound"              // 404: unknown path or ID
-	CodeMethodNotAllowed     = "MethodNotAllowed"      // 405
-	CodeInvalidJSON          = "InvalidJSON"           // 400: not JSON, wrong kind, duplicate key
-	CodeUnknownField         = "UnknownField"          // 400: a field the schema does not have
-	CodeInvalidQuery         = "InvalidQuery"          // 400: bad limit, next or path parameter
-	CodeValidationFailed     = "ValidationFailed"      // 422: a field is invalid, or the resulting configuration is
-	CodeConfigRejected       = "ConfigRejected"        // 422: the resulting configuration does not compile
-	CodePreconditionFailed   = "PreconditionFailed"    // 412: stale If-Match
-	CodeConflict             = "Conflict"              // 409: a name is taken, a concurrent change
-	CodeTruststoreInUse      = ops.CodeTruststoreInUse // 409: a domain uses the truststore
-	CodeAPIInUse             = "APIInUse"              // 409: a mapping uses the API
-	CodeStageInUse           = "StageInUse"            // 409: a mapping uses the stage
-	CodeIntegrationInUse     = "IntegrationInUse"      // 409: a route uses the integration
-	CodeDryRunFailed         = "DryRunFailed"          // 422: the domain's configuration could not be judged
-	CodeBodyTooLarge         = "BodyTooLarge"          // 413
-	CodeUnsupportedMediaType = "UnsupportedMediaType"  // 415
-	CodeUnavailable          = "Unavailable"           // 503: a node function is not wired in
-	CodeInternal             = "InternalError"         // 500: logged, details withheld
+	CodeUnauthorized         = "Unauthorized"           // 401: no or wrong credentials
+	CodeCrossOrigin          = "CrossOriginRefused"     // 403: an unsafe cross-origin browser request
+	CodeNotFound             = "NotFound"               // 404: unknown path or ID
+	CodeMethodNotAllowed     = "MethodNotAllowed"       // 405
+	CodeInvalidJSON          = "InvalidJSON"            // 400: not JSON, wrong kind, duplicate key
+	CodeUnknownField         = "UnknownField"           // 400: a field the schema does not have
+	CodeInvalidQuery         = "InvalidQuery"           // 400: bad limit, next or path parameter
+	CodeValidationFailed     = "ValidationFailed"       // 422: a field is invalid, or the resulting configuration is
+	CodeConfigRejected       = "ConfigRejected"         // 422: the resulting configuration does not compile
+	CodePreconditionFailed   = "PreconditionFailed"     // 412: stale If-Match
+	CodeConflict             = "Conflict"               // 409: a name is taken, a concurrent change
+	CodeTruststoreInUse      = ops.CodeTruststoreInUse  // 409: a domain uses the truststore
+	CodeAPIInUse             = ops.CodeAPIInUse         // 409: a mapping uses the API
+	CodeStageInUse           = ops.CodeStageInUse       // 409: a mapping uses the stage
+	CodeIntegrationInUse     = ops.CodeIntegrationInUse // 409: a route uses the integration
+	CodeDryRunFailed         = "DryRunFailed"           // 422: the domain's configuration could not be judged
+	CodeBodyTooLarge         = "BodyTooLarge"           // 413
+	CodeUnsupportedMediaType = "UnsupportedMediaType"   // 415
+	CodeUnavailable          = "Unavailable"            // 503: a node function is not wired in
+	CodeInternal             = "InternalError"          // 500: logged, details withheld
 )
 
 // apiError is an error with a public face: everything in it may be shown

@@ -47,22 +47,11 @@ func (s *server) audit(c *call) error {
 		return err
 	}
 	q := c.r.URL.Query()
-	page, err := s.st.Audit(c.ctx(), store.AuditOptions{Limit: limit, After: after, Kind: q.Get("kind"), ID: q.Get("id")})
+	items, next, err := s.ops.Audit.List(c.ctx(), store.AuditOptions{Limit: limit, After: after, Kind: q.Get("kind"), ID: q.Get("id")})
 	if errors.Is(err, store.ErrInvalid) {
 		return newError(http.StatusBadRequest, CodeInvalidQuery, "next is not a cursor of this list, or kind or id is malformed")
 	}
-	if err != nil {
-		return err
-	}
-	out := api.Page[api.AuditEntry]{Items: make([]api.AuditEntry, 0, len(page.Entries)), Next: page.Next}
-	for _, e := range page.Entries {
-		out.Items = append(out.Items, api.AuditEntry{
-			Revision: e.Rev, At: e.At, Actor: api.Actor{Name: e.Actor.Name, Via: e.Actor.Via},
-			Op: e.Op, Kind: e.Kind, ID: e.ID, Name: e.Name, Before: e.Before, After: e.After,
-		})
-	}
-	writeJSON(c.w, http.StatusOK, out)
-	return nil
+	return answerPage(c, items, next, err)
 }
 
 // storeReader reads committed state with a request's context.

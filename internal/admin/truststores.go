@@ -77,9 +77,6 @@ func (s *server) deleteTruststore(c *call) error {
 	return nil
 }
 
-// usersString names the objects in a UsedBy list for a detail message.
-func usersString(kind string, users []api.UsedBy) string { return ops.UsersString(kind, users) }
-
 // createVersion makes a new version from the latest one and the request:
 // what the request leaves out is inherited (?inherit=false: the body is
 // the whole version, as apply sends), and the answer lists what changed.

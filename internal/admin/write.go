@@ -2,14 +2,12 @@ package admin
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/certgate/certgate/internal/api"
-	"github.com/certgate/certgate/internal/ca"
 	"github.com/certgate/certgate/internal/store"
 )
 
@@ -54,33 +52,6 @@ func read(w http.ResponseWriter, rev int64, v any) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-// update runs fn and then Check in one store transaction, as the caller.
-func (s *server) update(c *call, fn func(tx store.Tx) error) (int64, error) {
-	return s.updateAs(c.ctx(), c.actor, fn)
-}
-
-// updateAs runs fn and then Check in one store transaction, as actor.
-func (s *server) updateAs(ctx context.Context, actor store.Actor, fn func(tx store.Tx) error) (int64, error) {
-	return s.ops.Update(ctx, actor, fn)
-}
-
-// objectReader reads objects: a write transaction (store.Tx) or a read
-// snapshot (store.ReadTx).
-type objectReader interface {
-	Get(kind, id string) (store.Object, error)
-	List(opts store.ListOptions) (store.Page, error)
-}
-
-// listAll calls fn for every object of a listing.
-func listAll(tx objectReader, opts store.ListOptions, fn func(store.Object) error) error {
-	return store.ListAll(tx, opts, fn)
-}
-
-// openSecret unseals a domain key within tx.
-func (s *server) openSecret(tx store.Tx, id string) ([]byte, error) {
-	return ca.OpenKey(s.ops.Key, tx, id)
-}
-
 // get reads an object of kind by ID; a malformed ID is a 404 too.
 func get(tx interface {
 	Get(kind, id string) (store.Object, error)
@@ -90,20 +61,6 @@ func get(tx interface {
 		return store.Object{}, notFound("no %s with ID %q", what, clip(id, 64))
 	}
 	return o, err
-}
-
-// getChild reads an object and checks that it belongs to parent.
-func getChild(tx interface {
-	Get(kind, id string) (store.Object, error)
-}, kind, parent, id, what string) (store.Object, error) {
-	o, err := get(tx, kind, id, what)
-	if err != nil {
-		return o, err
-	}
-	if o.Parent != parent {
-		return store.Object{}, notFound("no %s with ID %q here", what, clip(id, 64))
-	}
-	return o, nil
 }
 
 // pageOptions reads limit and next from the query.
@@ -120,52 +77,11 @@ func pageOptions(r *http.Request) (limit int, after string, err error) {
 	return limit, q.Get("next"), nil
 }
 
-// list answers a list route: a page of objects of kind under parent,
-// each converted by conv.
-func list[T any](s *server, c *call, kind, parent string, conv func(store.Object) (T, error)) error {
-	limit, after, err := pageOptions(c.r)
-	if err != nil {
-		return err
-	}
-	page, err := s.st.List(c.ctx(), store.ListOptions{Kind: kind, Parent: parent, Limit: limit, After: after})
-	if err != nil {
-		return answerPage[T](c, nil, "", err)
-	}
-	items := make([]T, 0, len(page.Objects))
-	for _, o := range page.Objects {
-		v, err := conv(o)
-		if err != nil {
-			return err
-		}
-		items = append(items, v)
-	}
-	return answerPage(c, items, page.Next, nil)
-}
-
 // decodeBody decodes a stored body; a body that does not decode is an
 // internal error (the store holds what admin wrote).
 func decodeBody(o store.Object, v any) error {
 	if err := json.Unmarshal(o.Body, v); err != nil {
 		return errors.New(o.Kind + " " + o.ID + ": stored body does not decode: " + err.Error())
 	}
-	return nil
-}
-
-// mustJSON encodes a body for the store.
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("admin: encode stored body: " + err.Error()) // our own types only
-	}
-	return b
-}
-
-// show answers a GET of one object as conv shows it.
-func show[T any](c *call, o store.Object, conv func(store.Object) (T, error)) error {
-	j, err := conv(o)
-	if err != nil {
-		return err
-	}
-	read(c.w, o.Rev, j)
 	return nil
 }

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/certgate/certgate/internal/admin"
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/gateway"
+	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/store"
 )
 
@@ -29,7 +29,7 @@ func (n *StoreNode) backendTLS(ctx context.Context, apiName, integration string,
 }
 
 // invoke runs a test invocation through the live gateway.
-func (n *StoreNode) invoke(ctx context.Context, req admin.InvokeRequest) (*api.InvokeResult, error) {
+func (n *StoreNode) invoke(ctx context.Context, req ops.InvokeRequest) (*api.InvokeResult, error) {
 	in := gateway.InvokeRequest{
 		API: req.API, Stage: req.Stage, Method: req.Method, Path: req.Path, Header: req.Header, Body: req.Body,
 	}

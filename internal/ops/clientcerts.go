@@ -284,12 +284,8 @@ func (s *ClientCertificates) Delete(ctx context.Context, actor store.Actor, id s
 		}
 		if u := users[id]; len(u) > 0 {
 			if !force {
-				e := conflict(CodeClientCertificateInUse,
-					"client certificate %s is presented by %s; switch them to another certificate first, or delete with ?force=true to detach it", id, UsersString("stage", u))
-				for _, us := range u {
-					e.UsedBy = append(e.UsedBy, Ref{ID: us.ID, Name: us.Name})
-				}
-				return e
+				return inUse(CodeClientCertificateInUse, "stage", u,
+					"client certificate %s is presented by %s; switch them to another certificate first, or delete with ?force=true to detach it", id)
 			}
 			for _, us := range u {
 				so, err := tx.Get(model.KindStage, us.ID)

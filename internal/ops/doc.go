@@ -1,10 +1,14 @@
 // Package ops is the operations behind the admin API and the console:
 // truststores (create, read, change, delete, and versions built by
-// inheritance from the latest one, linted by trust) and client
-// certificates (generated with their key sealed through the keyring,
-// self-signed or issued by a certgate CA; read, change, delete refused
-// while a stage presents one) over store transactions. Reads answer with
-// the wire views of internal/api.
+// inheritance from the latest one, linted by trust), client certificates
+// (generated with their key sealed through the keyring, self-signed or
+// issued by a certgate CA; read, change, delete refused while a stage
+// presents one), domains (their keys sealed) and their base-path
+// mappings, APIs with their integrations, routes and stages (deletes and
+// renames refused while something uses them), the declarative
+// configuration (export, apply with a dry run) and the audit listing,
+// over store transactions. Services holds them all, built once. Reads
+// answer with the wire views of internal/api.
 //
 // Every write is one store transaction, run through Options.Update so the
 // caller can check the candidate configuration in the same transaction

@@ -58,6 +58,12 @@ type Services struct {
 	Truststores        *Truststores
 	ClientCertificates *ClientCertificates
 	CAs                *ca.Service
+	Domains            *Domains
+	Mappings           *Mappings
+	APIs               *APIs
+	Config             *Config
+	Audit              *Audit
+	Invocations        *Invocations
 	check              Checker
 }
 
@@ -75,6 +81,12 @@ func NewServices(opts ServicesOptions) *Services {
 	s.Truststores = NewTruststores(o)
 	s.CAs = ca.New(ca.Options{Store: opts.Store, Key: opts.Key, Update: s.Update, Now: s.Now, Logger: log, PublicURL: opts.PublicURL})
 	s.ClientCertificates = NewClientCertificates(ClientCertOptions{Options: o, Key: opts.Key, CAs: s.CAs})
+	s.Domains = NewDomains(DomainOptions{Options: o, Key: opts.Key})
+	s.Mappings = NewMappings(o)
+	s.APIs = NewAPIs(o)
+	s.Config = NewConfig(ConfigOptions{Options: o, Key: opts.Key, Check: s.Check})
+	s.Audit = NewAudit(opts.Store)
+	s.Invocations = NewInvocations(opts.Store, opts.Key)
 	return s
 }
 

@@ -138,6 +138,19 @@ func getChild(tx getter, kind, parent, id, what string) (store.Object, error) {
 	return o, nil
 }
 
+// show reads object id of kind under parent ("" for a top-level object)
+// from the committed store and returns it as view shows it, with its
+// revision.
+func show[T any](ctx context.Context, st store.Store, kind, parent, id, what string, view func(store.Object) (T, error)) (T, int64, error) {
+	o, err := getChild(storeGetter{ctx, st}, kind, parent, id, what)
+	if err != nil {
+		var zero T
+		return zero, 0, err
+	}
+	v, err := view(o)
+	return v, o.Rev, err
+}
+
 // decodeBody decodes a stored body; a body that does not decode is an
 // internal error (the store holds what the operations wrote).
 func decodeBody(o store.Object, v any) error {
@@ -218,12 +231,7 @@ func (s *Truststores) List(ctx context.Context, limit int, after string) ([]api.
 
 // Get returns truststore id and its revision.
 func (s *Truststores) Get(ctx context.Context, id string) (api.Truststore, int64, error) {
-	o, err := get(storeGetter{ctx, s.st}, model.KindTruststore, id, "truststore")
-	if err != nil {
-		return api.Truststore{}, 0, err
-	}
-	out, err := TruststoreView(o)
-	return out, o.Rev, err
+	return show(ctx, s.st, model.KindTruststore, "", id, "truststore", TruststoreView)
 }
 
 // Update changes truststore id's settings (its description) to what
@@ -287,11 +295,7 @@ func (s *Truststores) Delete(ctx context.Context, actor store.Actor, id string, 
 			return err
 		}
 		if len(users) > 0 {
-			e := conflict(CodeTruststoreInUse, "truststore %q is used by %s; change their clientAuth first", ts.Name, UsersString("domain", users))
-			for _, u := range users {
-				e.UsedBy = append(e.UsedBy, Ref{ID: u.ID, Name: u.Name})
-			}
-			return e
+			return inUse(CodeTruststoreInUse, "domain", users, "truststore %q is used by %s; change their clientAuth first", ts.Name)
 		}
 		return tx.DeleteTree(model.KindTruststore, id, ifRev)
 	})
