@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/certgate/certgate/internal/store"
+	"github.com/certgate/certgate/internal/store/internal/engine"
 	"github.com/certgate/certgate/internal/store/storetest"
 )
 
@@ -304,12 +305,12 @@ func TestMigrationsOnce(t *testing.T) {
 	s := openTest(t, dir)
 	defer s.Close()
 	fsys := fstest.MapFS{}
-	ms, err := loadMigrations(migrationFiles)
+	ms, err := engine.LoadMigrations(migrationFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		fsys["migrations/"+m.name] = &fstest.MapFile{Data: []byte(m.sql)}
+		fsys["migrations/"+m.Name] = &fstest.MapFile{Data: []byte(m.SQL)}
 	}
 	fsys["migrations/9000_extra.sql"] = &fstest.MapFile{Data: []byte(`CREATE TABLE extra (x INTEGER) STRICT;`)}
 	v, err := migrate(t.Context(), s.db, fsys, now, s.log)
@@ -321,8 +322,8 @@ func TestMigrationsOnce(t *testing.T) {
 		t.Errorf("schema_migrations has %d rows, %v; want %d", n, err, len(ms)+1)
 	}
 	for _, bad := range []string{"x.sql", "0_zero.sql", "abc_def.sql"} {
-		if _, err := loadMigrations(fstest.MapFS{"migrations/" + bad: {}}); err == nil {
-			t.Errorf("loadMigrations(%s) succeeded", bad)
+		if _, err := engine.LoadMigrations(fstest.MapFS{"migrations/" + bad: {}}); err == nil {
+			t.Errorf("LoadMigrations(%s) succeeded", bad)
 		}
 	}
 }
