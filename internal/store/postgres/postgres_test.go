@@ -38,3 +38,10 @@ func TestConformance(t *testing.T) {
 		return openURL(t, pg.URL(t))
 	})
 }
+
+func TestConformanceShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
+		url := pg.URL(t)
+		return openURL(t, url), openURL(t, url)
+	})
+}

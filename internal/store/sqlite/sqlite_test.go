@@ -36,6 +36,13 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestConformanceShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
+		dir := filepath.Join(t.TempDir(), "data")
+		return openTest(t, dir), openTest(t, dir)
+	})
+}
+
 var (
 	now   = time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
 	admin = store.Actor{Name: "token:admin", Via: "api"}

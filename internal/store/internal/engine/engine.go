@@ -189,10 +189,19 @@ func CheckActor(actor store.Actor) error {
 	return nil
 }
 
-// CheckWrite validates the arguments of Update.
-func CheckWrite(now time.Time) error {
+// CheckWrite validates the arguments of Update: now is set, and the
+// actor's name and channel, if given, are text every engine can keep
+// (PostgreSQL refuses a NUL or invalid UTF-8 in text): what CheckName
+// accepts.
+func CheckWrite(actor store.Actor, now time.Time) error {
 	if now.IsZero() {
 		return fmt.Errorf("update: now is zero: %w", store.ErrInvalid)
+	}
+	if err := CheckName(actor.Name); err != nil {
+		return fmt.Errorf("update: actor %w", err)
+	}
+	if err := CheckName(actor.Via); err != nil {
+		return fmt.Errorf("update: actor channel: %w", err)
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ func (s *DB) Update(ctx context.Context, actor store.Actor, now time.Time, fn fu
 	if s.closed.Load() {
 		return 0, s.errClosed()
 	}
-	if err := CheckWrite(now); err != nil {
+	if err := CheckWrite(actor, now); err != nil {
 		return 0, err
 	}
 	if fn == nil {
