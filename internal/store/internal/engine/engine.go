@@ -1,7 +1,11 @@
 // Package engine holds what every store engine does the same way, so
 // store/sqlite and store/postgres agree to the byte: input validation,
-// page limits, time precision, opaque cursors and audit bodies. It is
-// internal to the store packages and depends only on the store contract.
+// page limits, time precision, opaque cursors, audit bodies, and (DB) the
+// SQL statements and transaction logic of the contract over
+// database/sql, with a Dialect for what differs (placeholders, the
+// writers' lock, the read snapshot, a hook before commit) and the schema
+// migrations' bookkeeping. It is internal to the store packages and
+// depends only on the store contract and the standard library.
 package engine
 
 import (
