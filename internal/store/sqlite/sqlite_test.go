@@ -21,7 +21,7 @@ import (
 	"github.com/certgate/certgate/internal/store/storetest"
 )
 
-func openTest(t *testing.T, dir string) *Store {
+func openTest(t testing.TB, dir string) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), Options{Dir: dir, Redact: storetest.Redact})
 	if err != nil {
@@ -366,4 +366,20 @@ func TestTwoStoresOneFile(t *testing.T) {
 	if rev, err := a.Revision(t.Context()); err != nil || rev != 20 {
 		t.Errorf("Revision() = %d, %v; want 20", rev, err)
 	}
+}
+
+// BenchmarkUpdate: a small write's latency (p50-µs, p99-µs); compare with
+// store/postgres's BenchmarkUpdate.
+func BenchmarkUpdate(b *testing.B) {
+	s := openTest(b, filepath.Join(b.TempDir(), "data"))
+	defer s.Close()
+	storetest.BenchUpdate(b, s)
+}
+
+// BenchmarkWatchSameStore: commit → Watch of the same store (SQLite's
+// Watch sees this store's commits only).
+func BenchmarkWatchSameStore(b *testing.B) {
+	s := openTest(b, filepath.Join(b.TempDir(), "data"))
+	defer s.Close()
+	storetest.BenchWatch(b, s, s)
 }

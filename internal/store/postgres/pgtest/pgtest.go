@@ -59,6 +59,10 @@ type Server struct {
 //		os.Exit(code)
 //	}
 type Shared struct {
+	// Durable keeps fsync and full-page writes on, as in production (for
+	// benchmarks); tests leave it off and run faster.
+	Durable bool
+
 	once sync.Once
 	srv  *Server
 	err  error
@@ -78,7 +82,7 @@ func (sh *Shared) URL(t testing.TB) string {
 			sh.miss = missing
 			return
 		}
-		sh.srv, sh.err = Start(bin)
+		sh.srv, sh.err = Start(bin, sh.Durable)
 	})
 	if sh.miss != "" {
 		testtool.Require(t, sh.miss) // fails under CI, skips otherwise
@@ -137,9 +141,9 @@ func isExec(p string) bool {
 }
 
 // Start initialises a data directory in a new temporary directory and
-// starts a server on it, on a free port of 127.0.0.1. The caller stops it
-// with Stop.
-func Start(bin string) (*Server, error) {
+// starts a server on it, on a free port of 127.0.0.1; durable keeps fsync
+// on. The caller stops it with Stop.
+func Start(bin string, durable bool) (*Server, error) {
 	s := &Server{bin: bin}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
@@ -175,7 +179,10 @@ func Start(bin string) (*Server, error) {
 			os.RemoveAll(dir)
 			return nil, err
 		}
-		opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=200 -c fsync=off -c full_page_writes=off", s.port, dir)
+		opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=200", s.port, dir)
+		if !durable {
+			opts += " -c fsync=off -c full_page_writes=off"
+		}
 		out, err := s.run("pg_ctl", "-D", s.data(), "-l", filepath.Join(dir, "server.log"), "-w", "-t", "60", "-o", opts, "start")
 		if err == nil {
 			return s, nil
