@@ -47,14 +47,20 @@ func recvRev(t *testing.T, ch <-chan int64, rev int64) {
 	}
 }
 
+// watching opens two stores a and b on a new database (two nodes) and
+// watches b.
+func watching(t *testing.T) (url string, a, b *Store, ch <-chan int64) {
+	url = pg.URL(t)
+	a, b = openURL(t, url), openURL(t, url)
+	t.Cleanup(func() { a.Close() })
+	t.Cleanup(func() { b.Close() })
+	return url, a, b, b.Watch(t.Context())
+}
+
 // TestWatchOtherStore: a commit through one store (one node) reaches the
 // Watch of another, by NOTIFY.
 func TestWatchOtherStore(t *testing.T) {
-	url := pg.URL(t)
-	a, b := openURL(t, url), openURL(t, url)
-	defer a.Close()
-	defer b.Close()
-	ch := b.Watch(t.Context())
+	_, a, _, ch := watching(t)
 	for i := range 5 {
 		rev := setMeta(t, a, string(rune('a'+i)))
 		recvRev(t, ch, rev)
@@ -76,11 +82,7 @@ func conn(t *testing.T, url string) *pgx.Conn {
 // store reconnects, delivers the revisions committed meanwhile, and goes
 // on delivering.
 func TestWatchAfterReconnect(t *testing.T) {
-	url := pg.URL(t)
-	a, b := openURL(t, url), openURL(t, url)
-	defer a.Close()
-	defer b.Close()
-	ch := b.Watch(t.Context())
+	url, a, _, ch := watching(t)
 	recvRev(t, ch, setMeta(t, a, "before"))
 	admin := conn(t, url)
 	for round := range 3 {

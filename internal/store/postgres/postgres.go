@@ -56,8 +56,6 @@ type Options struct {
 type Store struct {
 	*engine.DB
 	pool   *pgxpool.Pool
-	db     *sql.DB
-	log    *slog.Logger
 	name   string
 	listen sync.WaitGroup // the listener goroutine
 }
@@ -78,14 +76,6 @@ const migrationLock int64 = 0x6365727467617465
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.URL == "" {
 		return nil, errors.New("postgres store: no database URL given")
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
 	}
 	poll := opts.PollInterval
 	if poll <= 0 {
@@ -116,25 +106,24 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return fail(err)
 	}
-	version, err := migrate(ctx, db, now(), log)
-	if err != nil {
-		return fail(err)
-	}
 	s := &Store{
 		DB: engine.NewDB(db, engine.Options{
 			Name:    name,
 			Dialect: dialect,
 			Redact:  opts.Redact,
-			Logger:  log,
+			Logger:  opts.Logger,
+			Now:     opts.Now,
 		}),
 		pool: pool,
-		db:   db,
-		log:  log,
 		name: name,
+	}
+	version, err := s.Migrate(ctx, migrationFiles)
+	if err != nil {
+		return fail(err)
 	}
 	s.listen.Add(1)
 	go s.listener(listenCfg, poll)
-	log.Debug("store: opened", "store", name, "schema", version)
+	s.Logger().Debug("store: opened", "store", name, "schema", version)
 	return s, nil
 }
 
@@ -154,6 +143,14 @@ var dialect = engine.Dialect{
 	LockHead:   `SELECT rev FROM config_head WHERE id = 1 FOR UPDATE`,
 	BeginRead:  beginRead,
 	Committing: notify,
+	MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER NOT NULL PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at BIGINT  NOT NULL
+)`,
+	// Nodes starting at once: the second waits, then finds the
+	// migrations applied.
+	MigrationsLock: `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(migrationLock, 10) + `)`,
 }
 
 func beginRead(ctx context.Context, db *sql.DB) (engine.Querier, func() error, error) {

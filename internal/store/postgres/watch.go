@@ -42,7 +42,7 @@ func (s *Store) listener(cfg *pgx.ConnConfig, poll time.Duration) {
 		if connected {
 			wait = minRetry
 		}
-		s.log.Warn("store: listener lost; reconnecting", "store", s.name, "in", wait, "err", err)
+		s.Logger().Warn("store: listener lost; reconnecting", "store", s.name, "in", wait, "err", err)
 		select {
 		case <-ctx.Done():
 			return

@@ -51,8 +51,7 @@ type Options struct {
 // for; closing twice is not an error.
 type Store struct {
 	*engine.DB
-	db  *sql.DB // for the package's tests
-	log *slog.Logger
+	db *sql.DB // for the package's tests
 }
 
 // dialect is SQLite's: '?' placeholders; writers take the file's write
@@ -62,6 +61,11 @@ type Store struct {
 var dialect = engine.Dialect{
 	LockHead:  `SELECT rev FROM config_head WHERE id = 1`,
 	BeginRead: beginRead,
+	MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER NOT NULL PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at INTEGER NOT NULL
+) STRICT`,
 }
 
 // beginRead starts a deferred (read) transaction on one connection: in
@@ -97,14 +101,6 @@ var _ store.Store = (*Store)(nil)
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("sqlite store: no data directory given")
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
 	}
 	if err := prepareDir(opts.Dir); err != nil {
 		return nil, err
@@ -144,7 +140,17 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if mode != "wal" {
 		return fail(fmt.Errorf("sqlite store %s: journal mode is %q, not wal (is the data directory on a network file system?)", path, mode))
 	}
-	version, err := migrate(ctx, db, migrationFiles, now(), log)
+	s := &Store{
+		DB: engine.NewDB(db, engine.Options{
+			Name:    "sqlite store " + path,
+			Dialect: dialect,
+			Redact:  opts.Redact,
+			Logger:  opts.Logger,
+			Now:     opts.Now,
+		}),
+		db: db,
+	}
+	version, err := s.Migrate(ctx, migrationFiles)
 	if err != nil {
 		return fail(fmt.Errorf("sqlite store %s: %w", path, err))
 	}
@@ -155,17 +161,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return fail(err)
 		}
 	}
-	s := &Store{
-		DB: engine.NewDB(db, engine.Options{
-			Name:    "sqlite store " + path,
-			Dialect: dialect,
-			Redact:  opts.Redact,
-			Logger:  log,
-		}),
-		db:  db,
-		log: log,
-	}
-	log.Debug("store: opened", "path", path, "schema", version)
+	s.Logger().Debug("store: opened", "path", path, "schema", version)
 	return s, nil
 }
 

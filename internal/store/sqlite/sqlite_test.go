@@ -320,9 +320,9 @@ func TestMigrationsOnce(t *testing.T) {
 		fsys["migrations/"+m.Name] = &fstest.MapFile{Data: []byte(m.SQL)}
 	}
 	fsys["migrations/9000_extra.sql"] = &fstest.MapFile{Data: []byte(`CREATE TABLE extra (x INTEGER) STRICT;`)}
-	v, err := migrate(t.Context(), s.db, fsys, now, s.log)
+	v, err := s.Migrate(t.Context(), fsys)
 	if err != nil || v != 9000 {
-		t.Fatalf("migrate(+1) = %d, %v; want 9000", v, err)
+		t.Fatalf("Migrate(+1) = %d, %v; want 9000", v, err)
 	}
 	var n int
 	if err := s.db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(ms)+1 {

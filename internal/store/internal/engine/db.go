@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/certgate/certgate/internal/store"
 )
@@ -30,6 +31,13 @@ type Dialect struct {
 	// after the revision is bumped, just before the commit (e.g. NOTIFY,
 	// which PostgreSQL delivers at commit).
 	Committing func(ctx context.Context, tx *sql.Tx, rev int64) error
+	// MigrationsTable is the engine's CREATE TABLE IF NOT EXISTS of
+	// schema_migrations (version, name, applied_at).
+	MigrationsTable string
+	// MigrationsLock, if not "", runs first in the migrations'
+	// transaction to hold off other processes migrating at once (SQLite's
+	// write transaction does it by itself).
+	MigrationsLock string
 }
 
 // Options configures NewDB.
@@ -41,6 +49,8 @@ type Options struct {
 	Redact store.Redactor
 	// Logger as in the engines' options; nil discards.
 	Logger *slog.Logger
+	// Now dates applied migrations; nil means time.Now.
+	Now func() time.Time
 }
 
 // DB implements store.Store over a database/sql handle with the shared
@@ -52,6 +62,7 @@ type DB struct {
 	dialect Dialect
 	redact  store.Redactor
 	log     *slog.Logger
+	now     func() time.Time
 
 	writer chan struct{} // capacity 1: held for the whole of an Update
 	done   chan struct{} // closed by Close
@@ -70,7 +81,12 @@ func NewDB(db *sql.DB, opts Options) *DB {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
 	return &DB{
+		now:      now,
 		db:       db,
 		name:     opts.Name,
 		dialect:  opts.Dialect,
@@ -94,6 +110,9 @@ func (s *DB) bind(q Querier) Querier {
 	}
 	return rebound{q: q, rebind: s.dialect.Rebind}
 }
+
+// Logger is the store's logger (never nil).
+func (s *DB) Logger() *slog.Logger { return s.log }
 
 // Done is closed when Close starts: a background loop (a listener)
 // stops on it.

@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Migration is one schema migration of an engine: a SQL file named
@@ -52,24 +50,40 @@ func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 	return ms, nil
 }
 
-// Migrate brings the schema up to date inside tx and returns its version;
-// the caller commits. The caller has made tx exclusive among processes
-// opening the same database (SQLite: a write transaction; PostgreSQL: an
-// advisory lock), so two of them cannot both apply a migration.
-// createTable is the engine's CREATE TABLE IF NOT EXISTS of
-// schema_migrations (version, name, applied_at). A database whose schema
-// is newer than this binary knows is refused: an older certgate must not
-// write to it.
-func Migrate(ctx context.Context, tx *sql.Tx, d Dialect, createTable string, fsys fs.FS, now time.Time, log *slog.Logger) (int, error) {
+// Migrate brings the schema up to date with the migrations of fsys, in
+// one transaction that holds off other processes migrating the same
+// database at once (the dialect's MigrationsLock, or SQLite's write
+// lock), so each migration is applied once, and returns the schema's
+// version. A database whose schema is newer than this binary knows is
+// refused: an older certgate must not write to it.
+func (s *DB) Migrate(ctx context.Context, fsys fs.FS) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("migrate: begin: %w", err)
+	}
+	defer tx.Rollback()
+	v, err := s.migrate(ctx, tx, fsys)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("migrate: commit: %w", err)
+	}
+	return v, nil
+}
+
+func (s *DB) migrate(ctx context.Context, tx *sql.Tx, fsys fs.FS) (int, error) {
+	q := s.bind(tx)
+	if s.dialect.MigrationsLock != "" {
+		if _, err := q.ExecContext(ctx, s.dialect.MigrationsLock); err != nil {
+			return 0, fmt.Errorf("migrate: lock: %w", err)
+		}
+	}
 	ms, err := LoadMigrations(fsys)
 	if err != nil {
 		return 0, err
 	}
-	q := Querier(tx)
-	if d.Rebind != nil {
-		q = rebound{q: tx, rebind: d.Rebind}
-	}
-	if _, err := q.ExecContext(ctx, createTable); err != nil {
+	if _, err := q.ExecContext(ctx, s.dialect.MigrationsTable); err != nil {
 		return 0, fmt.Errorf("migrate: create schema_migrations: %w", err)
 	}
 	applied := map[int]bool{}
@@ -109,10 +123,10 @@ func Migrate(ctx context.Context, tx *sql.Tx, d Dialect, createTable string, fsy
 		}
 		if _, err := q.ExecContext(ctx,
 			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.Version, m.Name, Micros(now)); err != nil {
+			m.Version, m.Name, Micros(s.now())); err != nil {
 			return 0, fmt.Errorf("migration %s: record: %w", m.Name, err)
 		}
-		log.Info("store: applied schema migration", "migration", m.Name)
+		s.log.Info("store: applied schema migration", "store", s.name, "migration", m.Name)
 		current = max(current, m.Version)
 	}
 	return current, nil
