@@ -193,3 +193,15 @@ func TestRestart(t *testing.T) {
 		t.Errorf("Update after reopen = %d, want 2", rev)
 	}
 }
+
+// TestWatchPollBackstop: a commit whose notification never comes (here a
+// revision bumped without NOTIFY) still reaches Watch, by the poll.
+func TestWatchPollBackstop(t *testing.T) {
+	url, a, _, ch := watching(t)
+	recvRev(t, ch, setMeta(t, a, "before"))
+	var rev int64
+	if err := conn(t, url).QueryRow(t.Context(), `UPDATE config_head SET rev = rev + 1 WHERE id = 1 RETURNING rev`).Scan(&rev); err != nil {
+		t.Fatal(err)
+	}
+	recvRev(t, ch, rev)
+}
