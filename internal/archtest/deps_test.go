@@ -77,6 +77,12 @@ func rules() []rule {
 			why: "the store keeps revisions; it knows nothing of what they mean"},
 		{pkg: "internal/store", stdlibOnly: true, onlyModule: []string{},
 			why: "the store contract takes the standard library only"},
+		{pkg: "internal/store/postgres", direct: postgresImports,
+			never: []string{"internal/gateway", "internal/admin", "internal/node", "internal/ops", "internal/cli", "internal/client", "internal/config", "internal/store/sqlite"},
+			why:   "the PostgreSQL engine is the store contract, the engines' shared statements and pgx: nothing of what the objects mean, nor the other engine"},
+		{pkg: "internal/store/postgres/pgtest", direct: pgtestImports,
+			onlyModule: []string{"internal/testtool"},
+			why:        "the PostgreSQL test server is a test helper over pgx and testtool; it knows no store package"},
 		{pkg: "internal/keyring", stdlibOnly: true,
 			why: "keyring seals keys with the standard library only"},
 		{pkg: "internal/h1", stdlibOnly: true,
@@ -152,6 +158,26 @@ func pkiImports(path string) bool {
 		return true
 	}
 	return !strings.Contains(strings.Split(path, "/")[0], ".")
+}
+
+// postgresImports is what store/postgres may import directly: the
+// standard library, pgx, the store contract and the shared engine.
+func postgresImports(path string) bool {
+	switch path {
+	case module + "/internal/store", module + "/internal/store/internal/engine":
+		return true
+	}
+	return isPgx(path) || !strings.Contains(strings.Split(path, "/")[0], ".")
+}
+
+// pgtestImports is what pgtest may import directly: the standard
+// library, pgx and testtool.
+func pgtestImports(path string) bool {
+	return path == module+"/internal/testtool" || isPgx(path) || !strings.Contains(strings.Split(path, "/")[0], ".")
+}
+
+func isPgx(path string) bool {
+	return path == "github.com/jackc/pgx/v5" || strings.HasPrefix(path, "github.com/jackc/pgx/v5/")
 }
 
 // authzImports is what authz may import: the standard library but

@@ -4,8 +4,8 @@
 // change log for nodes that apply incrementally, an audit log of who
 // changed what, and sealed secrets (envelope-encrypted private keys).
 //
-// The contract lives here; each engine is a child package (store/sqlite
-// now, store/postgres next) and must pass the conformance suite in
+// The contract lives here; each engine is a child package (store/sqlite,
+// store/postgres) and must pass the conformance suite in
 // store/storetest. The contract has no engine-specific semantics: the
 // caller passes the time of every write (now), the database clock decides
 // nothing, and revisions are a counter in the database, not an

@@ -10,13 +10,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/certgate/certgate/internal/store"
+	"github.com/certgate/certgate/internal/store/internal/engine"
 )
 
 // DBFile is the database's file name inside the data directory. SQLite
@@ -45,20 +44,53 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Store is the SQLite engine of store.Store. It is safe for concurrent
-// use; writes are serialised.
+// Store is the SQLite engine of store.Store: the shared statements of
+// package engine over one database file. It is safe for concurrent use;
+// writes are serialised. Close closes it: new calls fail with
+// store.ErrClosed, Watch channels are closed, a running Update is waited
+// for; closing twice is not an error.
 type Store struct {
-	db     *sql.DB
-	path   string
-	redact store.Redactor
-	log    *slog.Logger
+	*engine.DB
+	db *sql.DB // for the package's tests
+}
 
-	writer chan struct{} // capacity 1: held for the whole of an Update
-	done   chan struct{} // closed by Close
-	closed atomic.Bool
+// dialect is SQLite's: '?' placeholders; writers take the file's write
+// lock at BEGIN IMMEDIATE (the driver's _txlock), so reading the head
+// inside the transaction holds other processes off; a View is a deferred
+// transaction on one connection.
+var dialect = engine.Dialect{
+	LockHead:  `SELECT rev FROM config_head WHERE id = 1`,
+	BeginRead: beginRead,
+	MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER NOT NULL PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at INTEGER NOT NULL
+) STRICT`,
+}
 
-	mu       sync.Mutex // guards watchers
-	watchers map[chan int64]func() bool
+// beginRead starts a deferred (read) transaction on one connection: in
+// WAL mode SQLite gives it the database as of its first read, and writers
+// carry on meanwhile. (Update's transactions start IMMEDIATE, taking the
+// write lock; a read snapshot must not.)
+func beginRead(ctx context.Context, db *sql.DB) (engine.Querier, func() error, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN DEFERRED`); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	end := func() error {
+		// Ended on a fresh context: a canceled ctx must not leave the
+		// connection inside a transaction when it returns to the pool.
+		_, err := conn.ExecContext(context.Background(), `ROLLBACK`)
+		if cerr := conn.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	return conn, end, nil
 }
 
 var _ store.Store = (*Store)(nil)
@@ -69,14 +101,6 @@ var _ store.Store = (*Store)(nil)
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("sqlite store: no data directory given")
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	now := opts.Now
-	if now == nil {
-		now = time.Now
 	}
 	if err := prepareDir(opts.Dir); err != nil {
 		return nil, err
@@ -116,7 +140,17 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if mode != "wal" {
 		return fail(fmt.Errorf("sqlite store %s: journal mode is %q, not wal (is the data directory on a network file system?)", path, mode))
 	}
-	version, err := migrate(ctx, db, migrationFiles, now(), log)
+	s := &Store{
+		DB: engine.NewDB(db, engine.Options{
+			Name:    "sqlite store " + path,
+			Dialect: dialect,
+			Redact:  opts.Redact,
+			Logger:  opts.Logger,
+			Now:     opts.Now,
+		}),
+		db: db,
+	}
+	version, err := s.Migrate(ctx, migrationFiles)
 	if err != nil {
 		return fail(fmt.Errorf("sqlite store %s: %w", path, err))
 	}
@@ -127,16 +161,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return fail(err)
 		}
 	}
-	s := &Store{
-		db:       db,
-		path:     path,
-		redact:   opts.Redact,
-		log:      log,
-		writer:   make(chan struct{}, 1),
-		done:     make(chan struct{}),
-		watchers: map[chan int64]func() bool{},
-	}
-	log.Debug("store: opened", "path", path, "schema", version)
+	s.Logger().Debug("store: opened", "path", path, "schema", version)
 	return s, nil
 }
 
@@ -212,32 +237,4 @@ func checkPrivate(path, what string, want fs.FileMode, optional bool) error {
 		return fmt.Errorf("%s %s has mode %04o; it must be %04o (chmod %o %s)", what, path, perm, want, want, path)
 	}
 	return nil
-}
-
-// Close closes the store: new calls fail with store.ErrClosed, Watch
-// channels are closed, a running Update is waited for. Closing twice is
-// not an error.
-func (s *Store) Close() error {
-	if !s.closed.CompareAndSwap(false, true) {
-		return nil
-	}
-	close(s.done)
-	s.mu.Lock()
-	for ch, stop := range s.watchers {
-		stop()
-		close(ch)
-	}
-	clear(s.watchers)
-	s.mu.Unlock()
-	s.writer <- struct{}{} // wait for a running Update
-	defer func() { <-s.writer }()
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("close sqlite store %s: %w", s.path, err)
-	}
-	s.log.Debug("store: closed", "path", s.path)
-	return nil
-}
-
-func (s *Store) errClosed() error {
-	return fmt.Errorf("sqlite store %s: %w", s.path, store.ErrClosed)
 }

@@ -17,10 +17,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/certgate/certgate/internal/store"
+	"github.com/certgate/certgate/internal/store/internal/engine"
 	"github.com/certgate/certgate/internal/store/storetest"
 )
 
-func openTest(t *testing.T, dir string) *Store {
+func openTest(t testing.TB, dir string) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), Options{Dir: dir, Redact: storetest.Redact})
 	if err != nil {
@@ -32,6 +33,13 @@ func openTest(t *testing.T, dir string) *Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return openTest(t, filepath.Join(t.TempDir(), "data"))
+	})
+}
+
+func TestConformanceShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (store.Store, store.Store) {
+		dir := filepath.Join(t.TempDir(), "data")
+		return openTest(t, dir), openTest(t, dir)
 	})
 }
 
@@ -304,25 +312,25 @@ func TestMigrationsOnce(t *testing.T) {
 	s := openTest(t, dir)
 	defer s.Close()
 	fsys := fstest.MapFS{}
-	ms, err := loadMigrations(migrationFiles)
+	ms, err := engine.LoadMigrations(migrationFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		fsys["migrations/"+m.name] = &fstest.MapFile{Data: []byte(m.sql)}
+		fsys["migrations/"+m.Name] = &fstest.MapFile{Data: []byte(m.SQL)}
 	}
 	fsys["migrations/9000_extra.sql"] = &fstest.MapFile{Data: []byte(`CREATE TABLE extra (x INTEGER) STRICT;`)}
-	v, err := migrate(t.Context(), s.db, fsys, now, s.log)
+	v, err := s.Migrate(t.Context(), fsys)
 	if err != nil || v != 9000 {
-		t.Fatalf("migrate(+1) = %d, %v; want 9000", v, err)
+		t.Fatalf("Migrate(+1) = %d, %v; want 9000", v, err)
 	}
 	var n int
 	if err := s.db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil || n != len(ms)+1 {
 		t.Errorf("schema_migrations has %d rows, %v; want %d", n, err, len(ms)+1)
 	}
 	for _, bad := range []string{"x.sql", "0_zero.sql", "abc_def.sql"} {
-		if _, err := loadMigrations(fstest.MapFS{"migrations/" + bad: {}}); err == nil {
-			t.Errorf("loadMigrations(%s) succeeded", bad)
+		if _, err := engine.LoadMigrations(fstest.MapFS{"migrations/" + bad: {}}); err == nil {
+			t.Errorf("LoadMigrations(%s) succeeded", bad)
 		}
 	}
 }
@@ -358,4 +366,20 @@ func TestTwoStoresOneFile(t *testing.T) {
 	if rev, err := a.Revision(t.Context()); err != nil || rev != 20 {
 		t.Errorf("Revision() = %d, %v; want 20", rev, err)
 	}
+}
+
+// BenchmarkUpdate: a small write's latency (p50-µs, p99-µs); compare with
+// store/postgres's BenchmarkUpdate.
+func BenchmarkUpdate(b *testing.B) {
+	s := openTest(b, filepath.Join(b.TempDir(), "data"))
+	defer s.Close()
+	storetest.BenchUpdate(b, s)
+}
+
+// BenchmarkWatchSameStore: commit → Watch of the same store (SQLite's
+// Watch sees this store's commits only).
+func BenchmarkWatchSameStore(b *testing.B) {
+	s := openTest(b, filepath.Join(b.TempDir(), "data"))
+	defer s.Close()
+	storetest.BenchWatch(b, s, s)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +186,18 @@ func testInvalid(t *testing.T, s store.Store) {
 		return err
 	})
 	wantErr(t, "Update(empty actor, writing)", err, store.ErrInvalid)
+	// An actor is text every engine keeps: no NUL, no invalid UTF-8.
+	for _, actor := range []store.Actor{
+		{Name: "token:a\x00b", Via: "api"},
+		{Name: "token:\xff", Via: "api"},
+		{Name: "token:admin", Via: "a\x00"},
+	} {
+		_, err = s.Update(t.Context(), actor, base, func(tx store.Tx) error {
+			_, err := tx.Create(obj("thing", "x-1", "", "", `{}`))
+			return err
+		})
+		wantErr(t, fmt.Sprintf("Update(actor %q)", actor), err, store.ErrInvalid)
+	}
 	// A read-only Update needs no actor: it records nothing.
 	if _, err := s.Update(t.Context(), store.Actor{}, base, func(tx store.Tx) error {
 		_, err := tx.List(store.ListOptions{})

@@ -1,7 +1,11 @@
 // Package engine holds what every store engine does the same way, so
 // store/sqlite and store/postgres agree to the byte: input validation,
-// page limits, time precision, opaque cursors and audit bodies. It is
-// internal to the store packages and depends only on the store contract.
+// page limits, time precision, opaque cursors, audit bodies, and (DB) the
+// SQL statements and transaction logic of the contract over
+// database/sql, with a Dialect for what differs (placeholders, the
+// writers' lock, the read snapshot, a hook before commit) and the schema
+// migrations' bookkeeping. It is internal to the store packages and
+// depends only on the store contract and the standard library.
 package engine
 
 import (
@@ -189,10 +193,19 @@ func CheckActor(actor store.Actor) error {
 	return nil
 }
 
-// CheckWrite validates the arguments of Update.
-func CheckWrite(now time.Time) error {
+// CheckWrite validates the arguments of Update: now is set, and the
+// actor's name and channel, if given, are text every engine can keep
+// (PostgreSQL refuses a NUL or invalid UTF-8 in text): what CheckName
+// accepts.
+func CheckWrite(actor store.Actor, now time.Time) error {
 	if now.IsZero() {
 		return fmt.Errorf("update: now is zero: %w", store.ErrInvalid)
+	}
+	if err := CheckName(actor.Name); err != nil {
+		return fmt.Errorf("update: actor %w", err)
+	}
+	if err := CheckName(actor.Via); err != nil {
+		return fmt.Errorf("update: actor channel: %w", err)
 	}
 	return nil
 }

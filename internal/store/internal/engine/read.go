@@ -1,4 +1,4 @@
-package sqlite
+package engine
 
 import (
 	"context"
@@ -8,12 +8,11 @@ import (
 	"strings"
 
 	"github.com/certgate/certgate/internal/store"
-	"github.com/certgate/certgate/internal/store/internal/engine"
 )
 
-// querier is what *sql.DB and *sql.Tx share: reads run the same SQL
-// outside and inside an Update.
-type querier interface {
+// Querier is what *sql.DB, *sql.Conn and *sql.Tx share: reads run the
+// same SQL outside and inside an Update.
+type Querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
@@ -33,7 +32,7 @@ func scanObject(sc scanner) (store.Object, error) {
 		return store.Object{}, err
 	}
 	o.Body = body
-	o.CreatedAt, o.UpdatedAt = engine.Time(cre), engine.Time(upd)
+	o.CreatedAt, o.UpdatedAt = Time(cre), Time(upd)
 	return o, nil
 }
 
@@ -48,7 +47,7 @@ func dbErr(ctx context.Context, err error) error {
 }
 
 // objectByID returns the object with this ID, of any kind.
-func objectByID(ctx context.Context, q querier, id string) (store.Object, bool, error) {
+func objectByID(ctx context.Context, q Querier, id string) (store.Object, bool, error) {
 	o, err := scanObject(q.QueryRowContext(ctx, `SELECT `+objectColumns+` FROM config_objects WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Object{}, false, nil
@@ -59,11 +58,11 @@ func objectByID(ctx context.Context, q querier, id string) (store.Object, bool, 
 	return o, true, nil
 }
 
-func getObject(ctx context.Context, q querier, kind, id string) (store.Object, error) {
-	if err := engine.CheckKind(kind); err != nil {
+func getObject(ctx context.Context, q Querier, kind, id string) (store.Object, error) {
+	if err := CheckKind(kind); err != nil {
 		return store.Object{}, fmt.Errorf("get: %w", err)
 	}
-	if !engine.ValidID(id) {
+	if !ValidID(id) {
 		return store.Object{}, fmt.Errorf("%s %.40q: %w", kind, id, store.ErrNotFound)
 	}
 	o, ok, err := objectByID(ctx, q, id)
@@ -78,7 +77,7 @@ func getObject(ctx context.Context, q querier, kind, id string) (store.Object, e
 
 // nameOwner returns the ID of the object of this kind and parent with
 // this name, or "".
-func nameOwner(ctx context.Context, q querier, kind, parent, name string) (string, error) {
+func nameOwner(ctx context.Context, q Querier, kind, parent, name string) (string, error) {
 	var id string
 	err := q.QueryRowContext(ctx,
 		`SELECT id FROM config_objects WHERE kind = ? AND COALESCE(parent, '') = ? AND name = ?`,
@@ -92,11 +91,11 @@ func nameOwner(ctx context.Context, q querier, kind, parent, name string) (strin
 	return id, nil
 }
 
-func getByName(ctx context.Context, q querier, kind, parent, name string) (store.Object, error) {
-	if err := engine.CheckKind(kind); err != nil {
+func getByName(ctx context.Context, q Querier, kind, parent, name string) (store.Object, error) {
+	if err := CheckKind(kind); err != nil {
 		return store.Object{}, fmt.Errorf("get by name: %w", err)
 	}
-	if parent != "" && !engine.ValidID(parent) || name == "" || engine.CheckName(name) != nil {
+	if parent != "" && !ValidID(parent) || name == "" || CheckName(name) != nil {
 		return store.Object{}, fmt.Errorf("%s named %.60q: %w", kind, name, store.ErrNotFound)
 	}
 	o, err := scanObject(q.QueryRowContext(ctx,
@@ -114,8 +113,8 @@ func getByName(ctx context.Context, q querier, kind, parent, name string) (store
 	return o, nil
 }
 
-func listObjects(ctx context.Context, q querier, opts store.ListOptions) (store.Page, error) {
-	limit, after, err := engine.CheckList(opts)
+func listObjects(ctx context.Context, q Querier, opts store.ListOptions) (store.Page, error) {
+	limit, after, err := CheckList(opts)
 	if err != nil {
 		return store.Page{}, err
 	}
@@ -150,7 +149,7 @@ func listObjects(ctx context.Context, q querier, opts store.ListOptions) (store.
 	)
 	for rows.Next() {
 		if len(page.Objects) == limit || size >= store.MaxPageBytes {
-			page.Next = engine.ListCursor(opts, page.Objects[len(page.Objects)-1].ID)
+			page.Next = ListCursor(opts, page.Objects[len(page.Objects)-1].ID)
 			break
 		}
 		o, err := scanObject(rows)
@@ -177,8 +176,8 @@ func describe(opts store.ListOptions) string {
 	return s
 }
 
-func readMeta(ctx context.Context, q querier, key string) ([]byte, bool, error) {
-	if err := engine.CheckMeta(key, nil); err != nil {
+func readMeta(ctx context.Context, q Querier, key string) ([]byte, bool, error) {
+	if err := CheckMeta(key, nil); err != nil {
 		return nil, false, err
 	}
 	var v []byte
@@ -196,38 +195,38 @@ func readMeta(ctx context.Context, q querier, key string) ([]byte, bool, error) 
 }
 
 // Get implements store.Store.
-func (s *Store) Get(ctx context.Context, kind, id string) (store.Object, error) {
+func (s *DB) Get(ctx context.Context, kind, id string) (store.Object, error) {
 	if s.closed.Load() {
 		return store.Object{}, s.errClosed()
 	}
-	return getObject(ctx, s.db, kind, id)
+	return getObject(ctx, s.q(), kind, id)
 }
 
 // GetByName implements store.Store.
-func (s *Store) GetByName(ctx context.Context, kind, parent, name string) (store.Object, error) {
+func (s *DB) GetByName(ctx context.Context, kind, parent, name string) (store.Object, error) {
 	if s.closed.Load() {
 		return store.Object{}, s.errClosed()
 	}
-	return getByName(ctx, s.db, kind, parent, name)
+	return getByName(ctx, s.q(), kind, parent, name)
 }
 
 // List implements store.Store.
-func (s *Store) List(ctx context.Context, opts store.ListOptions) (store.Page, error) {
+func (s *DB) List(ctx context.Context, opts store.ListOptions) (store.Page, error) {
 	if s.closed.Load() {
 		return store.Page{}, s.errClosed()
 	}
-	return listObjects(ctx, s.db, opts)
+	return listObjects(ctx, s.q(), opts)
 }
 
 // Revision implements store.Store.
-func (s *Store) Revision(ctx context.Context) (int64, error) {
+func (s *DB) Revision(ctx context.Context) (int64, error) {
 	if s.closed.Load() {
 		return 0, s.errClosed()
 	}
-	return revision(ctx, s.db)
+	return revision(ctx, s.q())
 }
 
-func revision(ctx context.Context, q querier) (int64, error) {
+func revision(ctx context.Context, q Querier) (int64, error) {
 	var rev int64
 	if err := q.QueryRowContext(ctx, `SELECT rev FROM config_head WHERE id = 1`).Scan(&rev); err != nil {
 		return 0, fmt.Errorf("read revision: %w", dbErr(ctx, err))
@@ -236,14 +235,14 @@ func revision(ctx context.Context, q querier) (int64, error) {
 }
 
 // GetSecret implements store.Store.
-func (s *Store) GetSecret(ctx context.Context, id string) (store.Secret, error) {
+func (s *DB) GetSecret(ctx context.Context, id string) (store.Secret, error) {
 	if s.closed.Load() {
 		return store.Secret{}, s.errClosed()
 	}
-	if !engine.ValidID(id) {
+	if !ValidID(id) {
 		return store.Secret{}, fmt.Errorf("secret %.40q: %w", id, store.ErrNotFound)
 	}
-	sec, ok, err := readSecret(ctx, s.db, id)
+	sec, ok, err := readSecret(ctx, s.q(), id)
 	if err != nil {
 		return store.Secret{}, err
 	}
@@ -254,23 +253,23 @@ func (s *Store) GetSecret(ctx context.Context, id string) (store.Secret, error) 
 }
 
 // GetMeta implements store.Store.
-func (s *Store) GetMeta(ctx context.Context, key string) ([]byte, bool, error) {
+func (s *DB) GetMeta(ctx context.Context, key string) ([]byte, bool, error) {
 	if s.closed.Load() {
 		return nil, false, s.errClosed()
 	}
-	return readMeta(ctx, s.db, key)
+	return readMeta(ctx, s.q(), key)
 }
 
-// Changes implements store.Store. The SQLite engine keeps the whole log,
-// so it never returns store.ErrCompacted.
-func (s *Store) Changes(ctx context.Context, sinceRev int64) ([]store.Change, error) {
+// Changes implements store.Store. The engines keep the whole log, so it
+// never returns store.ErrCompacted.
+func (s *DB) Changes(ctx context.Context, sinceRev int64) ([]store.Change, error) {
 	if s.closed.Load() {
 		return nil, s.errClosed()
 	}
 	if sinceRev < 0 {
 		return nil, fmt.Errorf("changes since revision %d: %w", sinceRev, store.ErrInvalid)
 	}
-	rows, err := s.db.QueryContext(ctx,
+	rows, err := s.q().QueryContext(ctx,
 		`SELECT rev, kind, id, op FROM config_log WHERE rev > ? ORDER BY rev, seq`, sinceRev)
 	if err != nil {
 		return nil, fmt.Errorf("changes since revision %d: %w", sinceRev, dbErr(ctx, err))
@@ -291,11 +290,11 @@ func (s *Store) Changes(ctx context.Context, sinceRev int64) ([]store.Change, er
 }
 
 // Audit implements store.Store.
-func (s *Store) Audit(ctx context.Context, opts store.AuditOptions) (store.AuditPage, error) {
+func (s *DB) Audit(ctx context.Context, opts store.AuditOptions) (store.AuditPage, error) {
 	if s.closed.Load() {
 		return store.AuditPage{}, s.errClosed()
 	}
-	limit, rev, seq, below, err := engine.CheckAudit(opts)
+	limit, rev, seq, below, err := CheckAudit(opts)
 	if err != nil {
 		return store.AuditPage{}, err
 	}
@@ -319,7 +318,7 @@ func (s *Store) Audit(ctx context.Context, opts store.AuditOptions) (store.Audit
 	query += ` ORDER BY rev DESC, seq DESC LIMIT ?`
 	args = append(args, limit+1)
 
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.q().QueryContext(ctx, query, args...)
 	if err != nil {
 		return store.AuditPage{}, fmt.Errorf("audit: %w", dbErr(ctx, err))
 	}
@@ -331,7 +330,7 @@ func (s *Store) Audit(ctx context.Context, opts store.AuditOptions) (store.Audit
 	)
 	for rows.Next() {
 		if len(page.Entries) == limit || size >= store.MaxPageBytes {
-			page.Next = engine.AuditCursor(opts, lastRev, lastSeq)
+			page.Next = AuditCursor(opts, lastRev, lastSeq)
 			break
 		}
 		var (
@@ -343,7 +342,7 @@ func (s *Store) Audit(ctx context.Context, opts store.AuditOptions) (store.Audit
 			return store.AuditPage{}, fmt.Errorf("audit: %w", dbErr(ctx, err))
 		}
 		lastRev = e.Rev
-		e.At = engine.Time(at)
+		e.At = Time(at)
 		e.Before, e.After = before, after
 		page.Entries = append(page.Entries, e)
 		size += len(before) + len(after)

@@ -1,4 +1,4 @@
-package sqlite
+package engine
 
 import (
 	"bytes"
@@ -9,18 +9,17 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/store"
-	"github.com/certgate/certgate/internal/store/internal/engine"
 )
 
-// Update implements store.Store. Writers queue on s.writer (a waiting
-// writer gives up when ctx ends) and then on SQLite's own write lock
-// (BEGIN IMMEDIATE), so the revision read at the start of the transaction
-// is the one it bumps.
-func (s *Store) Update(ctx context.Context, actor store.Actor, now time.Time, fn func(tx store.Tx) error) (int64, error) {
+// Update implements store.Store. Writers of this process queue on
+// s.writer (a waiting writer gives up when ctx ends), then on the
+// database's lock (the dialect's LockHead: other processes), so the
+// revision read at the start of the transaction is the one it bumps.
+func (s *DB) Update(ctx context.Context, actor store.Actor, now time.Time, fn func(tx store.Tx) error) (int64, error) {
 	if s.closed.Load() {
 		return 0, s.errClosed()
 	}
-	if err := engine.CheckWrite(now); err != nil {
+	if err := CheckWrite(actor, now); err != nil {
 		return 0, err
 	}
 	if fn == nil {
@@ -46,16 +45,17 @@ func (s *Store) Update(ctx context.Context, actor store.Actor, now time.Time, fn
 		return 0, fmt.Errorf("update: begin: %w", dbErr(ctx, err))
 	}
 	defer sqlTx.Rollback() // no-op after Commit
-	head, err := revision(ctx, sqlTx)
-	if err != nil {
-		return 0, fmt.Errorf("update: %w", err)
+	q := s.bind(sqlTx)
+	var head int64
+	if err := q.QueryRowContext(ctx, s.dialect.LockHead).Scan(&head); err != nil {
+		return 0, fmt.Errorf("update: lock revision: %w", dbErr(ctx, err))
 	}
 	t := &tx{
 		ctx:     ctx,
-		q:       sqlTx,
+		q:       q,
 		redact:  s.redact,
 		actor:   actor,
-		now:     engine.Stamp(now),
+		now:     Stamp(now),
 		pending: head + 1,
 	}
 	err = t.run(fn)
@@ -68,27 +68,32 @@ func (s *Store) Update(ctx context.Context, actor store.Actor, now time.Time, fn
 	if t.seq == 0 {
 		return head, nil // nothing changed: roll back, write nothing
 	}
-	if err := engine.CheckActor(actor); err != nil {
+	if err := CheckActor(actor); err != nil {
 		return 0, err // checked late: a read-only Update needs no actor
 	}
-	res, err := sqlTx.ExecContext(ctx, `UPDATE config_head SET rev = ? WHERE id = 1 AND rev = ?`, t.pending, head)
+	res, err := q.ExecContext(ctx, `UPDATE config_head SET rev = ? WHERE id = 1 AND rev = ?`, t.pending, head)
 	if err != nil {
 		return 0, fmt.Errorf("update: bump revision to %d: %w", t.pending, dbErr(ctx, err))
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return 0, fmt.Errorf("update: revision %d moved during the transaction", head)
 	}
+	if s.dialect.Committing != nil {
+		if err := s.dialect.Committing(ctx, sqlTx, t.pending); err != nil {
+			return 0, fmt.Errorf("update: revision %d: %w", t.pending, dbErr(ctx, err))
+		}
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return 0, fmt.Errorf("update: commit revision %d: %w", t.pending, dbErr(ctx, err))
 	}
-	s.notify(t.pending) // still holding the write lock: watchers see revisions in order
+	s.Notify(t.pending) // still holding the write lock: watchers see revisions in order
 	return t.pending, nil
 }
 
 // tx implements store.Tx over one SQL transaction.
 type tx struct {
 	ctx     context.Context
-	q       querier
+	q       Querier
 	redact  store.Redactor
 	actor   store.Actor
 	now     time.Time
@@ -136,14 +141,14 @@ func (t *tx) record(op, kind, id, name string, before, after []byte) error {
 	t.seq++
 	if _, err := t.q.ExecContext(t.ctx,
 		`INSERT INTO config_log (rev, seq, kind, id, op, at) VALUES (?, ?, ?, ?, ?, ?)`,
-		t.pending, t.seq, kind, id, op, engine.Micros(t.now)); err != nil {
+		t.pending, t.seq, kind, id, op, Micros(t.now)); err != nil {
 		return fmt.Errorf("%s %s: record change: %w", kind, id, dbErr(t.ctx, err))
 	}
 	if _, err := t.q.ExecContext(t.ctx,
 		`INSERT INTO audit_log (rev, seq, at, actor_name, actor_via, op, kind, id, name, body_before, body_after)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.pending, t.seq, engine.Micros(t.now), t.actor.Name, t.actor.Via, op, kind, id, name,
-		blob(engine.AuditBody(t.redact, kind, before)), blob(engine.AuditBody(t.redact, kind, after))); err != nil {
+		t.pending, t.seq, Micros(t.now), t.actor.Name, t.actor.Via, op, kind, id, name,
+		blob(AuditBody(t.redact, kind, before)), blob(AuditBody(t.redact, kind, after))); err != nil {
 		return fmt.Errorf("%s %s: record audit entry: %w", kind, id, dbErr(t.ctx, err))
 	}
 	return nil
@@ -221,7 +226,7 @@ func (t *tx) Create(o store.Object) (store.Object, error) {
 	if err := t.usable(); err != nil {
 		return store.Object{}, err
 	}
-	if err := engine.CheckObject(o); err != nil {
+	if err := CheckObject(o); err != nil {
 		return store.Object{}, err
 	}
 	taken, ok, err := objectByID(t.ctx, t.q, o.ID)
@@ -244,7 +249,7 @@ func (t *tx) Create(o store.Object) (store.Object, error) {
 	o.Rev, o.CreatedAt, o.UpdatedAt = t.pending, t.now, t.now
 	if _, err := t.q.ExecContext(t.ctx,
 		`INSERT INTO config_objects (id, kind, parent, name, rev, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		o.ID, o.Kind, parent(o.Parent), o.Name, o.Rev, []byte(o.Body), engine.Micros(t.now), engine.Micros(t.now)); err != nil {
+		o.ID, o.Kind, parent(o.Parent), o.Name, o.Rev, []byte(o.Body), Micros(t.now), Micros(t.now)); err != nil {
 		return store.Object{}, t.fail(fmt.Errorf("create %s %s: %w", o.Kind, o.ID, dbErr(t.ctx, err)))
 	}
 	if err := t.record(store.OpCreate, o.Kind, o.ID, o.Name, nil, o.Body); err != nil {
@@ -257,10 +262,10 @@ func (t *tx) Replace(o store.Object, ifRev int64) (store.Object, error) {
 	if err := t.usable(); err != nil {
 		return store.Object{}, err
 	}
-	if err := engine.CheckObject(o); err != nil {
+	if err := CheckObject(o); err != nil {
 		return store.Object{}, err
 	}
-	if err := engine.CheckIfRev(ifRev); err != nil {
+	if err := CheckIfRev(ifRev); err != nil {
 		return store.Object{}, fmt.Errorf("replace %s %s: %w", o.Kind, o.ID, err)
 	}
 	cur, ok, err := objectByID(t.ctx, t.q, o.ID)
@@ -276,7 +281,7 @@ func (t *tx) Replace(o store.Object, ifRev int64) (store.Object, error) {
 	if cur.Parent != o.Parent {
 		return store.Object{}, fmt.Errorf("replace %s %s: parent is immutable (%q, not %q): %w", o.Kind, o.ID, cur.Parent, o.Parent, store.ErrInvalid)
 	}
-	if err := engine.MatchRev(cur, ifRev); err != nil {
+	if err := MatchRev(cur, ifRev); err != nil {
 		return store.Object{}, err
 	}
 	if cur.Name == o.Name && bytes.Equal(cur.Body, o.Body) {
@@ -290,7 +295,7 @@ func (t *tx) Replace(o store.Object, ifRev int64) (store.Object, error) {
 	o.Rev, o.CreatedAt, o.UpdatedAt = t.pending, cur.CreatedAt, t.now
 	if _, err := t.q.ExecContext(t.ctx,
 		`UPDATE config_objects SET name = ?, body = ?, rev = ?, updated_at = ? WHERE id = ?`,
-		o.Name, []byte(o.Body), o.Rev, engine.Micros(t.now), o.ID); err != nil {
+		o.Name, []byte(o.Body), o.Rev, Micros(t.now), o.ID); err != nil {
 		return store.Object{}, t.fail(fmt.Errorf("replace %s %s: %w", o.Kind, o.ID, dbErr(t.ctx, err)))
 	}
 	if err := t.record(store.OpUpdate, o.Kind, o.ID, o.Name, cur.Body, o.Body); err != nil {
@@ -305,17 +310,17 @@ func (t *tx) target(kind, id string, ifRev int64) (store.Object, error) {
 	if err := t.usable(); err != nil {
 		return store.Object{}, err
 	}
-	if err := engine.CheckObjectKind(kind); err != nil {
+	if err := CheckObjectKind(kind); err != nil {
 		return store.Object{}, fmt.Errorf("delete: %w", err)
 	}
-	if err := engine.CheckIfRev(ifRev); err != nil {
+	if err := CheckIfRev(ifRev); err != nil {
 		return store.Object{}, fmt.Errorf("delete %s %s: %w", kind, id, err)
 	}
 	cur, err := getObject(t.ctx, t.q, kind, id)
 	if err != nil {
 		return store.Object{}, t.fail(err)
 	}
-	if err := engine.MatchRev(cur, ifRev); err != nil {
+	if err := MatchRev(cur, ifRev); err != nil {
 		return store.Object{}, err
 	}
 	return cur, nil
@@ -424,11 +429,11 @@ func scanSecret(sc scanner) (store.Secret, error) {
 	if err := sc.Scan(&s.ID, &s.Owner, &s.KEKID, &s.WrappedDEK, &s.Ciphertext, &cre); err != nil {
 		return store.Secret{}, err
 	}
-	s.CreatedAt = engine.Time(cre)
+	s.CreatedAt = Time(cre)
 	return s, nil
 }
 
-func readSecret(ctx context.Context, q querier, id string) (store.Secret, bool, error) {
+func readSecret(ctx context.Context, q Querier, id string) (store.Secret, bool, error) {
 	s, err := scanSecret(q.QueryRowContext(ctx, `SELECT `+secretColumns+` FROM secrets WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Secret{}, false, nil
@@ -445,7 +450,7 @@ func (t *tx) PutSecret(s store.Secret) error {
 	if err := t.usable(); err != nil {
 		return err
 	}
-	if err := engine.CheckSecret(s); err != nil {
+	if err := CheckSecret(s); err != nil {
 		return err
 	}
 	if s.Owner != "" {
@@ -468,11 +473,11 @@ func (t *tx) PutSecret(s store.Secret) error {
 		op = store.OpUpdate
 		_, err = t.q.ExecContext(t.ctx,
 			`UPDATE secrets SET owner = ?, kek_id = ?, wrapped_dek = ?, ciphertext = ?, rev = ?, updated_at = ? WHERE id = ?`,
-			parent(s.Owner), s.KEKID, s.WrappedDEK, s.Ciphertext, t.pending, engine.Micros(t.now), s.ID)
+			parent(s.Owner), s.KEKID, s.WrappedDEK, s.Ciphertext, t.pending, Micros(t.now), s.ID)
 	} else {
 		_, err = t.q.ExecContext(t.ctx,
 			`INSERT INTO secrets (id, owner, kek_id, wrapped_dek, ciphertext, rev, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, parent(s.Owner), s.KEKID, s.WrappedDEK, s.Ciphertext, t.pending, engine.Micros(t.now), engine.Micros(t.now))
+			s.ID, parent(s.Owner), s.KEKID, s.WrappedDEK, s.Ciphertext, t.pending, Micros(t.now), Micros(t.now))
 	}
 	if err != nil {
 		return t.fail(fmt.Errorf("write secret %s: %w", s.ID, dbErr(t.ctx, err)))
@@ -484,7 +489,7 @@ func (t *tx) GetSecret(id string) (store.Secret, error) {
 	if err := t.usable(); err != nil {
 		return store.Secret{}, err
 	}
-	if !engine.ValidID(id) {
+	if !ValidID(id) {
 		return store.Secret{}, fmt.Errorf("secret %.40q: %w", id, store.ErrNotFound)
 	}
 	s, ok, err := t.secret(id)
@@ -501,7 +506,7 @@ func (t *tx) DeleteSecret(id string) error {
 	if err := t.usable(); err != nil {
 		return err
 	}
-	if !engine.ValidID(id) {
+	if !ValidID(id) {
 		return fmt.Errorf("secret %.40q: %w", id, store.ErrNotFound)
 	}
 	if _, ok, err := t.secret(id); err != nil {
@@ -546,7 +551,7 @@ func (t *tx) SetMeta(key string, value []byte) error {
 	if err := t.usable(); err != nil {
 		return err
 	}
-	if err := engine.CheckMeta(key, value); err != nil {
+	if err := CheckMeta(key, value); err != nil {
 		return err
 	}
 	if value == nil {
@@ -566,7 +571,7 @@ func (t *tx) SetMeta(key string, value []byte) error {
 	if _, err := t.q.ExecContext(t.ctx,
 		`INSERT INTO meta (key, value, rev, updated_at) VALUES (?, ?, ?, ?)
 		 ON CONFLICT (key) DO UPDATE SET value = excluded.value, rev = excluded.rev, updated_at = excluded.updated_at`,
-		key, value, t.pending, engine.Micros(t.now)); err != nil {
+		key, value, t.pending, Micros(t.now)); err != nil {
 		return t.fail(fmt.Errorf("set meta %s: %w", key, dbErr(t.ctx, err)))
 	}
 	return t.fail(t.record(op, store.KindMeta, key, "", nil, nil))
