@@ -52,8 +52,11 @@ var leaves = map[string][]string{
 	// authz reads the serial and fingerprint syntax of trust and the
 	// header-token syntax of h1; the rule model's declarative form stays
 	// in config, which produces authz.Rule.
-	"internal/authz":   {"internal/trust", "internal/h1"},
+	"internal/authz":   {"internal/trust", "internal/h1", "internal/duration"},
 	"internal/suggest": nil,
+	// duration: the configuration's one duration type (config and
+	// authz's settings).
+	"internal/duration": nil,
 }
 
 // controlPlane is what the data plane never reaches, directly or not.
@@ -187,7 +190,7 @@ func authzImports(path string) bool {
 	switch path {
 	case "os/exec", "database/sql", "unsafe", "reflect", "plugin":
 		return false
-	case module + "/internal/trust", module + "/internal/h1":
+	case module + "/internal/trust", module + "/internal/h1", module + "/internal/duration":
 		return true
 	}
 	if strings.HasPrefix(path, "github.com/lestrrat-go/jwx/v3/") {

@@ -1,7 +1,6 @@
 package authz
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,46 +11,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/duration"
 	"github.com/certgate/certgate/internal/h1"
 )
 
 // Duration is a time.Duration written as a Go duration string ("30s",
-// "250ms") or a whole number of seconds (30), marshaled as a string: the
-// same JSON contract as config.Duration, which the wiring step makes an
-// alias of this type so that the configuration decodes both alike.
-type Duration time.Duration
-
-// String returns the duration in Go's notation, e.g. "1m30s".
-func (d Duration) String() string { return time.Duration(d).String() }
-
-// MarshalJSON writes the duration as a string such as "500ms".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
-
-// UnmarshalJSON accepts a duration string or a whole number of seconds.
-func (d *Duration) UnmarshalJSON(data []byte) error {
-	data = bytes.TrimSpace(data)
-	if string(data) == "null" {
-		return nil
-	}
-	if len(data) > 0 && data[0] == '"' {
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
-		}
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("%q is not a duration: use a number with a unit, like \"30s\" or \"250ms\"", s)
-		}
-		*d = Duration(v)
-		return nil
-	}
-	n, err := strconv.ParseInt(string(data), 10, 32)
-	if err != nil {
-		return fmt.Errorf("%s is not a duration: use a whole number of seconds or a string like \"30s\"", data)
-	}
-	*d = Duration(time.Duration(n) * time.Second)
-	return nil
-}
+// "250ms") or a whole number of seconds (30): the configuration's one
+// duration type.
+type Duration = duration.Duration
 
 // Defaults and bounds of the settings.
 const (

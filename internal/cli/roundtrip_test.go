@@ -33,6 +33,10 @@ var fileOnly = []string{
 	"apis.integrations.tls.caFile",
 	"apis.stages.clientCertificate.certFile", "apis.stages.clientCertificate.keyFile",
 	"apis.stages.clientCertificate.certPEM", "apis.stages.clientCertificate.keyPEM",
+	// Not yet held by a store: the authorizers (issue 14) are being
+	// carried through the store, the admin API and apply/export; until
+	// then the gateway refuses them (gateway.notServedYet).
+	"authorizers", "apis.routes.authorizer", "apis.routes.scopes", "apis.identityHeaders",
 }
 
 // fullConfig is a declarative file with every field a store can hold set,

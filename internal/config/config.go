@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/certgate/certgate/internal/authz"
+)
 
 // Defaults applied by the gateway where a field is left zero.
 const (
@@ -34,6 +38,10 @@ type Config struct {
 	Truststores []Truststore `json:"truststores,omitempty"`
 	// APIs are the routed back ends that domains map base paths to.
 	APIs []API `json:"apis,omitempty"`
+	// Authorizers check a request after mutual TLS: a JWT (with its
+	// keys, optionally bound to the client certificate, RFC 8705) or an
+	// external HTTP authorizer. Routes name them.
+	Authorizers []Authorizer `json:"authorizers,omitempty"`
 	// Public is an optional plain-HTTP listener that serves only the
 	// gateway's public documents (the CRLs under
 	// /.well-known/certgate/crl/), for relying parties that fetch CRL
@@ -418,6 +426,35 @@ type API struct {
 	// Stages are the API's deployment stages. Base-path mappings name
 	// one; a stage's client certificate is presented to its back ends.
 	Stages []Stage `json:"stages,omitempty"`
+	// IdentityHeaders are request headers the gateway sets for the back
+	// end, name → template over the verified client certificate, the
+	// token's claims and scopes ({{ .Cert.Subject }}, {{ .Claims.sub }},
+	// {{ .Scopes }}; see docs/authorizers.md). A client's own copies of
+	// these headers are removed first; a value never carries a control
+	// byte; a claim that is absent yields an empty value.
+	IdentityHeaders map[string]string `json:"identityHeaders,omitempty"`
+}
+
+// Authorizer is a named check that routes run after their certificate
+// rules: exactly one of JWT or HTTP.
+type Authorizer struct {
+	// Name is unique among authorizers, with the charset of truststore
+	// names. Required.
+	Name string `json:"name,omitempty"`
+	// JWT verifies a bearer token (RFC 6750) against an issuer's keys.
+	JWT *authz.JWTSettings `json:"jwt,omitempty"`
+	// HTTP asks an external authorizer over HTTPS.
+	HTTP *authz.HTTPSettings `json:"http,omitempty"`
+}
+
+// Authorizer returns the authorizer named name, or nil.
+func (c *Config) Authorizer(name string) *Authorizer {
+	for i := range c.Authorizers {
+		if c.Authorizers[i].Name == name {
+			return &c.Authorizers[i]
+		}
+	}
+	return nil
 }
 
 // Stage is a deployment stage of an API.
@@ -525,6 +562,12 @@ type Route struct {
 	// removed and the request is forwarded as a plain one. No route
 	// forwards an h2c upgrade. Only for method GET or ANY.
 	WebSocket bool `json:"websocket,omitempty"`
+	// Authorizer names an authorizer run after the certificate rules
+	// (Allow, Deny): no token is 401, a refused one 401 or 403.
+	Authorizer string `json:"authorizer,omitempty"`
+	// Scopes the token must grant (each one, from its scope or scp
+	// claim); only with a JWT authorizer.
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // MethodAny in Route.Method matches every method.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/certgate/certgate/internal/duration"
 	"io"
 	"maps"
 	"math"
@@ -329,7 +330,10 @@ func (w *walker) add(path, format string, args ...any) {
 	w.problems = append(w.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
-var durationType = reflect.TypeFor[Duration]()
+var (
+	durationType   = reflect.TypeFor[Duration]()
+	rawMessageType = reflect.TypeFor[json.RawMessage]()
+)
 
 // value returns the JSON value for n as type t. ok is false when n is
 // null (the field keeps its default) or wrong (a problem was added).
@@ -342,6 +346,10 @@ func (w *walker) value(n *node, t reflect.Type, path string) (v any, ok bool) {
 	}
 	if t == durationType {
 		return w.duration(n, path)
+	}
+	if t == rawMessageType {
+		// Free-form JSON (an inline JWKS): any mapping, list or scalar.
+		return w.anyValue(n, path)
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -426,6 +434,47 @@ func (w *walker) value(n *node, t reflect.Type, path string) (v any, ok bool) {
 	return nil, false
 }
 
+// anyValue is n as a plain JSON value, for a free-form field.
+func (w *walker) anyValue(n *node, path string) (any, bool) {
+	if n == nil {
+		return nil, true
+	}
+	switch n.kind {
+	case mapNode:
+		out := make(map[string]any, len(n.fields))
+		for k, e := range n.fields {
+			v, ok := w.anyValue(e, join(path, k))
+			if !ok {
+				return nil, false
+			}
+			out[k] = v
+		}
+		return out, true
+	case listNode:
+		out := make([]any, 0, len(n.list))
+		for i, e := range n.list {
+			v, ok := w.anyValue(e, fmt.Sprintf("%s[%d]", path, i))
+			if !ok {
+				return nil, false
+			}
+			out = append(out, v)
+		}
+		return out, true
+	}
+	switch v := n.scalar.(type) {
+	case nil, string, bool:
+		return v, true
+	}
+	if i, isInt := integer(n); isInt {
+		return json.Number(strconv.FormatInt(i, 10)), true
+	}
+	if f, isFloat := n.scalar.(float64); isFloat && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		return f, true
+	}
+	w.add(path, "expected a JSON value, got %s", describe(n))
+	return nil, false
+}
+
 // object checks the keys of a mapping against the json fields of t.
 func (w *walker) object(n *node, t reflect.Type, path string) map[string]any {
 	fields := jsonFields(t)
@@ -465,14 +514,14 @@ func (w *walker) object(n *node, t reflect.Type, path string) map[string]any {
 func (w *walker) duration(n *node, path string) (any, bool) {
 	if n.kind == scalarNode {
 		if s, isString := n.scalar.(string); isString {
-			if _, err := parseDuration(s); err != nil {
+			if _, err := duration.Parse(s); err != nil {
 				w.add(path, "%v", err)
 				return nil, false
 			}
 			return s, true
 		}
 		if i, isInt := integer(n); isInt {
-			if _, err := durationSeconds(strconv.FormatInt(i, 10)); err != nil {
+			if _, err := duration.Seconds(strconv.FormatInt(i, 10)); err != nil {
 				w.add(path, "%v", err)
 				return nil, false
 			}

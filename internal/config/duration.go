@@ -1,81 +1,8 @@
 package config
 
-import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"math"
-	"strconv"
-	"strings"
-	"time"
-)
+import "github.com/certgate/certgate/internal/duration"
 
 // Duration is a time.Duration written as a Go duration string ("30s",
-// "1m30s", "250ms") or as a whole number of seconds (30). It is marshaled
-// as a string.
-type Duration time.Duration
-
-// String returns the duration in Go's notation, e.g. "1m30s".
-func (d Duration) String() string { return time.Duration(d).String() }
-
-// MarshalJSON writes the duration as a string such as "1m30s".
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return json.Marshal(time.Duration(d).String())
-}
-
-// UnmarshalJSON accepts a duration string or a whole number of seconds.
-// A JSON null leaves d unchanged.
-func (d *Duration) UnmarshalJSON(data []byte) error {
-	data = bytes.TrimSpace(data)
-	if string(data) == "null" {
-		return nil
-	}
-	if len(data) > 0 && data[0] == '"' {
-		var s string
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
-		}
-		v, err := parseDuration(s)
-		if err != nil {
-			return err
-		}
-		*d = v
-		return nil
-	}
-	v, err := durationSeconds(string(data))
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
-}
-
-// parseDuration parses a duration string with a unit, or "0".
-func parseDuration(s string) (Duration, error) {
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		q := quote(s)
-		if s != "" && strings.Trim(s, "0123456789") == "" {
-			return 0, fmt.Errorf("%s is not a duration: add a unit, like \"%ss\" (a number without quotes is read as seconds)", q, s)
-		}
-		return 0, fmt.Errorf("%s is not a duration: use a number with a unit, like \"30s\", \"1m30s\" or \"250ms\"", q)
-	}
-	return Duration(v), nil
-}
-
-// durationSeconds parses a decimal integer number of seconds.
-func durationSeconds(s string) (Duration, error) {
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		if errors.Is(err, strconv.ErrRange) {
-			return 0, fmt.Errorf("%s seconds is out of range", quote(s))
-		}
-		return 0, fmt.Errorf("%s is not a duration: use a whole number of seconds or a string like \"30s\"", quote(s))
-	}
-	const maxSeconds = math.MaxInt64 / int64(time.Second)
-	if n > maxSeconds || n < -maxSeconds {
-		return 0, fmt.Errorf("%d seconds is out of range", n)
-	}
-	return Duration(time.Duration(n) * time.Second), nil
-}
+// "1m30s", "250ms") or as a whole number of seconds (30), marshaled as a
+// string (package duration: the authorizers' settings use it too).
+type Duration = duration.Duration

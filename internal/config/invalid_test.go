@@ -54,7 +54,26 @@ type invalidCase struct {
 	msg   string // a substring of its message
 }
 
+// authJWT is a valid JWT authorizer named partners-jwt.
+const authJWT = "authorizers:\n  - name: partners-jwt\n    jwt: {issuer: \"https://issuer.example\", audiences: [orders], jwksUrl: \"https://issuer.example/jwks.json\"}\n"
+
 var invalidCases = []invalidCase{
+	// Authorizers (issue 14).
+	{"authorizer unknown", edit(validBase, "path: /widgets/{id}", "path: /widgets/{id}\n        authorizer: partners-jtw") + authJWT, "apis[0].routes[0].authorizer", `no authorizer named "partners-jtw"; did you mean "partners-jwt"?`},
+	{"authorizer neither kind", validBase + "authorizers:\n  - name: a\n", "authorizers[0]", "set one of jwt"},
+	{"authorizer both kinds", validBase + "authorizers:\n  - name: a\n    jwt: {issuer: i, audiences: [x], jwksUrl: \"https://i.example/k\"}\n    http: {url: \"https://a.example\"}\n", "authorizers[0]", "not both"},
+	{"authorizer duplicate", validBase + "authorizers:\n" + strings.Repeat(strings.TrimPrefix(authJWT, "authorizers:\n"), 2), "authorizers[1].name", "duplicate authorizer name"},
+	{"authorizer alg none", validBase + "authorizers:\n  - name: a\n    jwt: {issuer: i, audiences: [x], jwksUrl: \"https://i.example/k\", algorithms: [none]}\n", "authorizers[0].jwt.algorithms[0]", "none"},
+	{"authorizer HS256", validBase + "authorizers:\n  - name: a\n    jwt: {issuer: i, audiences: [x], jwksUrl: \"https://i.example/k\", algorithms: [HS256]}\n", "authorizers[0].jwt.algorithms[0]", "HS"},
+	{"authorizer no issuer", validBase + "authorizers:\n  - name: a\n    jwt: {audiences: [x], jwksUrl: \"https://i.example/k\"}\n", "authorizers[0].jwt.issuer", "required"},
+	{"authorizer clock skew", validBase + "authorizers:\n  - name: a\n    jwt: {issuer: i, audiences: [x], jwksUrl: \"https://i.example/k\", clockSkew: 1h}\n", "authorizers[0].jwt.clockSkew", ""},
+	{"authorizer http plain", validBase + "authorizers:\n  - name: a\n    http: {url: \"http://a.example\"}\n", "authorizers[0].http.url", "https"},
+	{"scopes without authorizer", edit(validBase, "path: /widgets/{id}", "path: /widgets/{id}\n        scopes: [widgets:read]"), "apis[0].routes[0].scopes", "name one in authorizer"},
+	{"scopes with http authorizer", edit(validBase, "path: /widgets/{id}", "path: /widgets/{id}\n        authorizer: a\n        scopes: [widgets:read]") + "authorizers:\n  - name: a\n    http: {url: \"https://a.example\"}\n", "apis[0].routes[0].scopes", "not a JWT authorizer"},
+	{"scope with a space", edit(validBase, "path: /widgets/{id}", "path: /widgets/{id}\n        authorizer: partners-jwt\n        scopes: [\"a b\"]") + authJWT, "apis[0].routes[0].scopes[0]", "is not a scope"},
+	{"identity header reserved", edit(validBase, "    routes:\n", "    identityHeaders: {Host: x}\n    routes:\n"), "apis[0].identityHeaders", "Host"},
+	{"identity header bad template", edit(validBase, "    routes:\n", "    identityHeaders: {X-User: \"{{ .Claims.sub \"}\n    routes:\n"), "apis[0].identityHeaders", ""},
+	{"inline jwks not JSON-able", validBase + "authorizers:\n  - name: a\n    jwt: {issuer: i, audiences: [x], jwks: {keys: [.inf]}}\n", "authorizers[0].jwt.jwks.keys[0]", "JSON value"},
 	// Decoding: unknown fields at several depths, wrong kinds, YAML itself.
 	{"unknown top-level field", validBase + "listener: []\n", "listener", `unknown field; did you mean "listeners"?`},
 	{"unknown field without suggestion", validBase + "frobnicate: 1\n", "frobnicate", "unknown field; the fields here are listeners, metrics"},

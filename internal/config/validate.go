@@ -128,6 +128,19 @@ func (v *validator) config(c *Config) {
 		}
 	}
 
+	authorizers := map[string]int{}
+	for i := range c.Authorizers {
+		path := fmt.Sprintf("authorizers[%d]", i)
+		v.authorizer(&c.Authorizers[i], path)
+		if n := c.Authorizers[i].Name; n != "" {
+			if prev, dup := authorizers[n]; dup {
+				v.add(path+".name", "duplicate authorizer name %s (also authorizers[%d])", quote(n), prev)
+			} else {
+				authorizers[n] = i
+			}
+		}
+	}
+
 	seen := map[string]hostOwner{}
 	for i := range c.Domains {
 		v.domain(&c.Domains[i], i, fmt.Sprintf("domains[%d]", i), seen, truststores, apis)
@@ -146,6 +159,7 @@ func (v *validator) config(c *Config) {
 		path := fmt.Sprintf("apis[%d]", i)
 		v.api(&c.APIs[i], path)
 		v.apiBackends(&c.APIs[i], path)
+		v.apiAuthorizers(c, &c.APIs[i], path)
 		if n := c.APIs[i].Name; n != "" && apis[n] != i {
 			v.add(path+".name", "duplicate API name %s (also apis[%d])", quote(n), apis[n])
 		}

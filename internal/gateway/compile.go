@@ -49,6 +49,9 @@ func (g *Gateway) Compile(cfg *config.Config, crls FetchedCRLs) (*Snapshot, erro
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := notServedYet(cfg); err != nil {
+		return nil, err
+	}
 	c := &compiler{g: g, cfg: cfg, crls: crls, now: g.now(), read: map[string]bool{}}
 	return c.compile()
 }
@@ -684,3 +687,26 @@ func orDefault(d, def time.Duration) time.Duration {
 // Files returns every file the snapshot was compiled from (certificates,
 // keys, CA bundles, CRLs), so a file-backed node can watch them.
 func (s *Snapshot) Files() []string { return s.files }
+
+// notServedYet refuses the authorizer settings (config.Authorizer,
+// Route.Authorizer and Scopes, API.IdentityHeaders) until the request
+// pipeline enforces them: a route that names an authorizer must never be
+// served without it.
+func notServedYet(cfg *config.Config) error {
+	var ve config.ValidationError
+	for i := range cfg.APIs {
+		a := &cfg.APIs[i]
+		if len(a.IdentityHeaders) > 0 {
+			ve.Problems = append(ve.Problems, config.Problem{Path: fmt.Sprintf("apis[%d].identityHeaders", i), Message: "identity headers are not served by this version yet"})
+		}
+		for j := range a.Routes {
+			if a.Routes[j].Authorizer != "" {
+				ve.Problems = append(ve.Problems, config.Problem{Path: fmt.Sprintf("apis[%d].routes[%d].authorizer", i, j), Message: "authorizers are not enforced by this version yet: the route is refused rather than served without its authorizer"})
+			}
+		}
+	}
+	if len(ve.Problems) > 0 {
+		return &ve
+	}
+	return nil
+}

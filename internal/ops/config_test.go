@@ -25,7 +25,9 @@ func TestConfigApplyExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	var refuse error
-	check := func(ctx context.Context, items []model.Item, openKey model.KeyOpener, _ model.ObjectReader) error { return refuse }
+	check := func(ctx context.Context, items []model.Item, openKey model.KeyOpener, _ model.ObjectReader) error {
+		return refuse
+	}
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	s := NewServices(ServicesOptions{Store: openStore(t), Key: key, Check: check, Now: func() time.Time { return now }})
 	certPEM, keyPEM := serverCert(t, "api.example.com")
