@@ -115,14 +115,10 @@ type namesData struct {
 	Names      []string
 }
 
-// domains and apis list the objects by name; editing them comes with
-// their operations.
+// domains lists the domains by name; editing them comes with their
+// operations.
 func (s *server) domains(w http.ResponseWriter, r *http.Request) {
 	s.names(w, r, model.KindDomain, "Domains", "domains")
-}
-
-func (s *server) apis(w http.ResponseWriter, r *http.Request) {
-	s.names(w, r, model.KindAPI, "APIs", "apis")
 }
 
 func (s *server) names(w http.ResponseWriter, r *http.Request, kind, title, nav string) {
