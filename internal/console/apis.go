@@ -252,22 +252,9 @@ func stageForm(r *http.Request, st model.Stage) (model.Stage, error) {
 	if _, ok := r.PostForm["variables"]; !ok {
 		return st, nil
 	}
-	st.Variables = nil
-	for line := range strings.Lines(r.PostFormValue("variables")) {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return st, fieldRefusal("variables", "one NAME=value a line")
-		}
-		if st.Variables == nil {
-			st.Variables = map[string]string{}
-		}
-		st.Variables[strings.TrimSpace(k)] = v
-	}
-	return st, nil
+	var err error
+	st.Variables, err = pairs(r.PostFormValue("variables"), "=", "variables", "one NAME=value a line")
+	return st, err
 }
 
 func (s *server) createStage(w http.ResponseWriter, r *http.Request) {
@@ -361,6 +348,31 @@ func (s *server) deleteStage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/apis/"+id+"#stages-h", http.StatusSeeOther)
+}
+
+// pairs parses lines of name, sep, value (blank lines skipped; names
+// and, for ":", values trimmed) as a form field's content; a line
+// without sep is refused as field, with msg.
+func pairs(text, sep, field, msg string) (map[string]string, error) {
+	var out map[string]string
+	for line := range strings.Lines(text) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, sep)
+		if !ok {
+			return nil, fieldRefusal(field, msg)
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		if sep == ":" {
+			v = strings.TrimSpace(v)
+		}
+		out[strings.TrimSpace(k)] = v
+	}
+	return out, nil
 }
 
 // timeoutOf shows an integration's timeout ("" for the default).

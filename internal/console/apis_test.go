@@ -93,3 +93,28 @@ func TestDescribeBackend(t *testing.T) {
 		})
 	}
 }
+
+// FuzzPairs: the lines of a variables or headers field parse into names
+// and values that were in the text, or are refused with the field's
+// message; never a panic.
+func FuzzPairs(f *testing.F) {
+	for _, s := range []string{"", "A=1\nB=2", "X-Trace: t-1\r\nAccept: */*", "no separator", "=\n:", "A==b", "\n\n  K = v  \n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, sep := range []string{"=", ":"} {
+			m, err := pairs(text, sep, "f", "bad")
+			if err != nil {
+				if m != nil {
+					t.Fatalf("pairs(%q, %q) = %v with error %v", text, sep, m, err)
+				}
+				continue
+			}
+			for k, v := range m {
+				if !strings.Contains(text, k) || !strings.Contains(text, v) {
+					t.Fatalf("pairs(%q, %q) has %q=%q, not in the text", text, sep, k, v)
+				}
+			}
+		}
+	})
+}

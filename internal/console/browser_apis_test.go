@@ -202,20 +202,27 @@ func setUpOrders(t *testing.T, g *certgate, srv *httptest.Server, rootPEM []byte
 	return a, cc
 }
 
-// TestBrowserTestInvoke is seed 001's test tab: a request through the
-// live gateway shows its status, headers, body, latency, the route
-// chosen and the back-end TLS line with the client certificate the
-// stage presented.
-func TestBrowserTestInvoke(t *testing.T) {
+// ordersPage starts certgate with setUpOrders' API in front of an https
+// back end, signs in and opens the API's page.
+func ordersPage(t *testing.T) (context.Context, api.ClientCertificate) {
+	t.Helper()
 	g := serve(t)
 	ctx := browser(t)
 	root := pkitest.NewRoot(t, "Backend Root")
 	srv := backend(t, root.Server(t, "127.0.0.1"))
 	_, cc := setUpOrders(t, g, srv, root.PEM())
-
 	g.signIn(t, ctx)
 	clickNav(t, ctx, "APIs", "APIs")
 	clickLink(t, ctx, "orders", "API orders")
+	return ctx, cc
+}
+
+// TestBrowserTestInvoke is seed 001's test tab: a request through the
+// live gateway shows its status, headers, body, latency, the route
+// chosen and the back-end TLS line with the client certificate the
+// stage presented.
+func TestBrowserTestInvoke(t *testing.T) {
+	ctx, cc := ordersPage(t)
 	do(t, ctx, "choose the Test tab and send",
 		chromedp.Click(chromedp.Search(`//nav[@aria-label="Sections"]/a[text()="Test"]`)),
 		chromedp.SetValue(chromedp.CSS("#test-method"), "POST"),
@@ -250,15 +257,7 @@ func TestBrowserTestInvoke(t *testing.T) {
 // refused while the stage presents it ("still in use by"), switch the
 // stage, then the old one deleted.
 func TestBrowserRotation(t *testing.T) {
-	g := serve(t)
-	ctx := browser(t)
-	root := pkitest.NewRoot(t, "Backend Root")
-	srv := backend(t, root.Server(t, "127.0.0.1"))
-	_, old := setUpOrders(t, g, srv, root.PEM())
-
-	g.signIn(t, ctx)
-	clickNav(t, ctx, "APIs", "APIs")
-	clickLink(t, ctx, "orders", "API orders")
+	ctx, old := ordersPage(t)
 	clickLink(t, ctx, "prod", "Stage prod of orders")
 	clickLink(t, ctx, "Rotate this certificate", "Rotate client certificate "+old.ID)
 	do(t, ctx, "step 1", chromedp.Click(chromedp.Search(`//button[text()="Generate new certificate"]`)))

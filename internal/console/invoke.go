@@ -42,21 +42,12 @@ func (s *server) invoke(w http.ResponseWriter, r *http.Request) {
 		Body:                r.PostFormValue("body"),
 		ClientCertificateID: r.PostFormValue("clientCertificateId"),
 	}
-	for line := range strings.Lines(r.PostFormValue("headers")) {
-		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			s.apiPage(w, r, fieldRefusal("headers", "one Name: value a line"), nil)
-			return
-		}
-		if in.Headers == nil {
-			in.Headers = map[string]string{}
-		}
-		in.Headers[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	hdr, err := pairs(r.PostFormValue("headers"), ":", "headers", "one Name: value a line")
+	if err != nil {
+		s.apiPage(w, r, err, nil)
+		return
 	}
+	in.Headers = hdr
 	if s.opts.Invoke == nil {
 		s.apiPage(w, r, fieldRefusal("path", "this node cannot run test requests"), nil)
 		return
