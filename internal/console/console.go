@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
@@ -9,6 +10,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -52,6 +54,16 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives failures (never tokens, keys or PEM); nil discards.
 	Logger *slog.Logger
+	// BackendTLS reports what the node knows of an https integration's
+	// back-end TLS (probe: check the back end first); a store.ErrNotFound
+	// means the node does not serve it (yet). Nil shows none.
+	BackendTLS func(ctx context.Context, apiName, integration string, probe bool) (api.BackendTLS, error)
+	// Invoke runs a prepared test request through the live gateway; nil
+	// offers no tests.
+	Invoke func(ctx context.Context, req ops.InvokeRequest) (*api.InvokeResult, error)
+	// HandshakeRefusals returns the front door's refused handshakes of
+	// the last hour by reason code; nil shows none.
+	HandshakeRefusals func() map[string]uint64
 	// SessionIdle ends a session unused for this long (default 30 min);
 	// SessionMax ends any session this old (default 12 h).
 	SessionIdle, SessionMax time.Duration
@@ -141,7 +153,7 @@ func headers(next http.Handler) http.Handler {
 
 // routes are the pages behind sign-in.
 func (s *server) routes() map[string]http.HandlerFunc {
-	return map[string]http.HandlerFunc{
+	m := map[string]http.HandlerFunc{
 		"GET /{$}":     s.dashboard,
 		"GET /domains": s.domains,
 		"GET /apis":    s.apis,
@@ -168,6 +180,8 @@ func (s *server) routes() map[string]http.HandlerFunc {
 		"GET /cas/{id}/certificates/{serial}/{doc}": s.issuedPEM,
 		"POST /cas/{id}/revoke":                     s.revoke,
 	}
+	maps.Copy(m, s.apiRoutes())
+	return m
 }
 
 // auth lets signed-in requests through and sends the others to sign-in.

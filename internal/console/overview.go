@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +54,15 @@ type dashboardData struct {
 	Status   api.NodeStatus
 	HasNode  bool
 	Expiring []expiring
+	// Refusals are the last hour's refused handshakes by reason, most
+	// first; HasRefusals says the node counts them.
+	Refusals    []refusalCount
+	HasRefusals bool
+}
+
+type refusalCount struct {
+	Reason string
+	Count  uint64
 }
 
 func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
@@ -72,7 +82,15 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, c := range certs {
 		if soon(c.ExpiresAt) {
-			d.Expiring = append(d.Expiring, expiring{"Client certificate", c.ID, "/client-certificates/" + c.ID, c.NotBefore, c.ExpiresAt})
+			kind := "Client certificate"
+			if len(c.UsedBy) > 0 {
+				var stages []string
+				for _, u := range c.UsedBy {
+					stages = append(stages, u.Name)
+				}
+				kind = "Stage client certificate (" + strings.Join(stages, ", ") + ")"
+			}
+			d.Expiring = append(d.Expiring, expiring{kind, c.ID, "/client-certificates/" + c.ID, c.NotBefore, c.ExpiresAt})
 		}
 	}
 	cas, err := s.allCAs(r)
@@ -106,8 +124,68 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if err := s.expiringServing(r, soon, &d); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if s.opts.HandshakeRefusals != nil {
+		d.HasRefusals = true
+		for reason, n := range s.opts.HandshakeRefusals() {
+			d.Refusals = append(d.Refusals, refusalCount{reason, n})
+		}
+		slices.SortFunc(d.Refusals, func(a, b refusalCount) int {
+			if a.Count != b.Count {
+				return cmp.Compare(b.Count, a.Count)
+			}
+			return strings.Compare(a.Reason, b.Reason)
+		})
+	}
 	sort.SliceStable(d.Expiring, func(i, j int) bool { return d.Expiring[i].NotAfter.Before(d.Expiring[j].NotAfter) })
 	s.render(w, r, http.StatusOK, "dashboard", &page{Title: "Dashboard", Nav: "dashboard", D: d})
+}
+
+// expiringServing adds to d the domains' server certificates and the
+// back ends' certificates (as the node last saw them) that end soon.
+func (s *server) expiringServing(r *http.Request, soon func(time.Time) bool, d *dashboardData) error {
+	ctx := r.Context()
+	domains, err := all(func(l int, a string) ([]api.Domain, string, error) { return s.ops.Domains.List(ctx, l, a) })
+	if err != nil {
+		return err
+	}
+	for _, dm := range domains {
+		if c := dm.CertificateInfo; c != nil && soon(c.NotAfter) {
+			d.Expiring = append(d.Expiring, expiring{"Domain server certificate", strings.Join(dm.Hosts, ", "), "/domains/" + dm.ID, c.NotBefore, c.NotAfter})
+		}
+	}
+	if s.opts.BackendTLS == nil {
+		return nil
+	}
+	apis, err := all(func(l int, a string) ([]api.API, string, error) { return s.ops.APIs.List(ctx, l, a) })
+	if err != nil {
+		return err
+	}
+	for _, a := range apis {
+		ins, err := all(func(l int, after string) ([]api.Integration, string, error) {
+			return s.ops.APIs.Integrations.List(ctx, a.ID, l, after)
+		})
+		if err != nil {
+			return err
+		}
+		for _, in := range ins {
+			if !strings.HasPrefix(strings.ToLower(in.URL), "https:") {
+				continue
+			}
+			b, err := s.backendOf(r, a.Name, in.Name, false)
+			if err != nil {
+				return err
+			}
+			if b.Leaf != nil && soon(b.Leaf.NotAfter) {
+				d.Expiring = append(d.Expiring, expiring{"Back-end certificate", a.Name + "/" + in.Name,
+					"/apis/" + a.ID + "/integrations/" + in.ID, b.Leaf.NotBefore, b.Leaf.NotAfter})
+			}
+		}
+	}
+	return nil
 }
 
 type namesData struct {
@@ -115,14 +193,10 @@ type namesData struct {
 	Names      []string
 }
 
-// domains and apis list the objects by name; editing them comes with
-// their operations.
+// domains lists the domains by name; editing them comes with their
+// operations.
 func (s *server) domains(w http.ResponseWriter, r *http.Request) {
 	s.names(w, r, model.KindDomain, "Domains", "domains")
-}
-
-func (s *server) apis(w http.ResponseWriter, r *http.Request) {
-	s.names(w, r, model.KindAPI, "APIs", "apis")
 }
 
 func (s *server) names(w http.ResponseWriter, r *http.Request, kind, title, nav string) {

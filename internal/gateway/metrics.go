@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/certgate/certgate/internal/upstream"
 )
@@ -141,4 +142,33 @@ func (m *metrics) publishSnapshot(s *Snapshot) {
 			m.crlNextUpdate.WithLabelValues(name, info.Issuer).Set(float64(info.NextUpdate.Unix()))
 		}
 	}
+}
+
+// HandshakeRefusals returns the front door's refused handshakes since
+// New by reason code: the failures of certgate_tls_handshakes_total,
+// summed over domains. The node samples it for the last hour's counts.
+// Safe for concurrent use.
+func (g *Gateway) HandshakeRefusals() map[string]uint64 {
+	ch := make(chan prometheus.Metric, 16)
+	go func() { g.metrics.handshakes.Collect(ch); close(ch) }()
+	out := map[string]uint64{}
+	for m := range ch {
+		var pb dto.Metric
+		if m.Write(&pb) != nil {
+			continue
+		}
+		var result, reason string
+		for _, l := range pb.GetLabel() {
+			switch l.GetName() {
+			case "result":
+				result = l.GetValue()
+			case "reason":
+				reason = l.GetValue()
+			}
+		}
+		if result == "failure" {
+			out[reason] += uint64(pb.GetCounter().GetValue())
+		}
+	}
+	return out
 }

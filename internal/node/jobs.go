@@ -31,6 +31,8 @@ type jobOptions struct {
 	// ProbeNew receives after each Apply (the reconciler's probeNew);
 	// the integrations not probed yet are probed then.
 	ProbeNew <-chan struct{}
+	// Refusals, if not nil, samples the refused handshakes each minute.
+	Refusals *refusals
 }
 
 // startJobs starts the node's schedules over g until ctx ends; the
@@ -50,6 +52,9 @@ func startJobs(ctx context.Context, g *gateway.Gateway, opts jobOptions) (stop f
 	wg.Go(func() { m.run(ctx) })
 	wg.Go(func() { probeBackends(ctx, g.ProbeBackends, interval, opts.ProbeNew) })
 	wg.Go(func() { every(ctx, expiryWarnInterval, func() { g.WarnExpiring(now()) }) })
+	if opts.Refusals != nil {
+		wg.Go(func() { opts.Refusals.run(ctx) })
+	}
 	return func() { cancel(); wg.Wait() }
 }
 

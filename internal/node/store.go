@@ -250,8 +250,10 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	// every other path, both over the same operations.
 	handler := http.NewServeMux()
 	handler.Handle("/v1/", admin.New(adminOpts))
+	refused := newRefusals(n.g.HandshakeRefusals)
 	handler.Handle("/", console.New(console.Options{
 		Ops: n.ops, Status: n.Status, TokenSHA256: func() [32]byte { return tokenHash }, Now: n.now, Logger: log,
+		BackendTLS: n.backendTLS, Invoke: n.invoke, HandshakeRefusals: refused.LastHour,
 	}))
 	cas := ca.New(ca.Options{Store: st, Key: n.key, Now: n.now, Logger: log, PublicURL: opts.PublicURL})
 	resignCtx, stopResign := context.WithCancel(ctx)
@@ -273,7 +275,7 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	}
 	log.Info("admin API listening", "url", n.AdminURL())
 
-	defer startJobs(ctx, n.g, jobOptions{Now: opts.Now, ProbeInterval: opts.BackendProbeInterval, ProbeNew: n.r.probeNew})()
+	defer startJobs(ctx, n.g, jobOptions{Now: opts.Now, ProbeInterval: opts.BackendProbeInterval, ProbeNew: n.r.probeNew, Refusals: refused})()
 	watch := st.Watch(ctx)
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	loopDone := make(chan struct{})
