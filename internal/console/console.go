@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
@@ -43,6 +44,10 @@ type Options struct {
 	// Status reports the node's applied revision and last error for the
 	// dashboard; nil shows none.
 	Status func() api.NodeStatus
+	// DryRun judges a PEM chain for domain domainID as its listener
+	// would, against truststore version (0: the domain's current one),
+	// after ops.Domains.PrepareDryRun accepted it; nil offers no dry run.
+	DryRun func(ctx context.Context, domainID string, version int, chainPEM []byte) (api.DryRunResult, error)
 	// TokenSHA256 returns the SHA-256 of the current admin token. Sign-in
 	// compares against it in constant time; a session ends when it
 	// changes (the token was rotated). A zero hash admits no one.
@@ -141,7 +146,7 @@ func headers(next http.Handler) http.Handler {
 
 // routes are the pages behind sign-in.
 func (s *server) routes() map[string]http.HandlerFunc {
-	return map[string]http.HandlerFunc{
+	routes := map[string]http.HandlerFunc{
 		"GET /{$}":     s.dashboard,
 		"GET /domains": s.domains,
 		"GET /apis":    s.apis,
@@ -168,6 +173,11 @@ func (s *server) routes() map[string]http.HandlerFunc {
 		"GET /cas/{id}/certificates/{serial}/{doc}": s.issuedPEM,
 		"POST /cas/{id}/revoke":                     s.revoke,
 	}
+	// The domain pages (domains.go) replace the names-only list.
+	for pattern, h := range s.domainRoutes() {
+		routes[pattern] = h
+	}
+	return routes
 }
 
 // auth lets signed-in requests through and sends the others to sign-in.

@@ -252,6 +252,7 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	handler.Handle("/v1/", admin.New(adminOpts))
 	handler.Handle("/", console.New(console.Options{
 		Ops: n.ops, Status: n.Status, TokenSHA256: func() [32]byte { return tokenHash }, Now: n.now, Logger: log,
+		DryRun: n.dryRun,
 	}))
 	cas := ca.New(ca.Options{Store: st, Key: n.key, Now: n.now, Logger: log, PublicURL: opts.PublicURL})
 	resignCtx, stopResign := context.WithCancel(ctx)
