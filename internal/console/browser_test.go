@@ -556,6 +556,9 @@ func TestBrowserTruststorePinAndDryRun(t *testing.T) {
 			t.Errorf("dry run against version 2 lacks %q: %q", want, got)
 		}
 	}
+	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#dry-version"))); err != nil || v != "2" {
+		t.Errorf("the version asked is not kept for the next run: %q (%v)", v, err)
+	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.scrollTo(0, document.getElementById("domains").offsetTop - 10), true`)); err != nil {
 		t.Fatal(err)
 	}

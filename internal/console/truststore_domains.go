@@ -81,6 +81,9 @@ func (s *server) pinDomain(w http.ResponseWriter, r *http.Request) {
 type dryRunView struct {
 	api.DryRunResult
 	Domain string
+	// DomainID and Asked are the form's choices, kept for the next run.
+	DomainID string
+	Asked    int
 	// Explanation is the reason code's sentence.
 	Explanation string
 }
@@ -127,7 +130,7 @@ func (s *server) dryRun(w http.ResponseWriter, r *http.Request) {
 	if res.TruststoreVersion == 0 {
 		res.TruststoreVersion = effective
 	}
-	v := &dryRunView{DryRunResult: res, Domain: s.domainRowOf(dom).Host}
+	v := &dryRunView{DryRunResult: res, Domain: s.domainRowOf(dom).Host, DomainID: domainID, Asked: in.TruststoreVersion}
 	if !res.Admitted && res.Reason != "" {
 		v.Explanation = trust.Reason(res.Reason).Describe()
 	}
