@@ -6,7 +6,6 @@ import (
 	"net/http"
 
 	"github.com/certgate/certgate/internal/api"
-	"github.com/certgate/certgate/internal/model"
 	"github.com/certgate/certgate/internal/store"
 	"github.com/certgate/certgate/internal/trust"
 )
@@ -140,58 +139,18 @@ func (s *server) deleteMapping(c *call) error {
 
 func (s *server) dryRun(c *call) error {
 	id := c.r.PathValue("id")
-	o, err := get(s.reader(c), model.KindDomain, id, "domain")
-	if err != nil {
-		return err
-	}
 	var in api.DryRunRequest
 	if err := decodeStrict(c.body, &in); err != nil {
 		return err
 	}
-	if in.ChainPEM == "" {
-		return invalid("chainPEM", "required: the client's certificate chain, PEM, leaf first")
-	}
-	certs, _, err := trust.ParseCertificates([]byte(in.ChainPEM))
+	effective, err := s.ops.Domains.PrepareDryRun(c.ctx(), id, in)
 	if err != nil {
-		return invalid("chainPEM", "%s", parseMessage(err))
-	}
-	if len(certs) > trust.MaxPresented {
-		return invalid("chainPEM", "%d certificates; a client may present at most %d", len(certs), trust.MaxPresented)
-	}
-	var d model.Domain
-	if err := decodeBody(o, &d); err != nil {
 		return err
-	}
-	version := in.TruststoreVersion
-	effective := 0
-	if d.ClientAuth.Truststore != "" {
-		ts, err := s.st.GetByName(c.ctx(), model.KindTruststore, "", d.ClientAuth.Truststore)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		if err == nil {
-			var body model.Truststore
-			if err := decodeBody(ts, &body); err != nil {
-				return err
-			}
-			effective = d.ClientAuth.TruststoreVersion
-			if effective == 0 {
-				effective = body.LatestVersion
-			}
-			if version != 0 {
-				if version < 0 || version > body.LatestVersion {
-					return invalid("truststoreVersion", "truststore %q has no version %d (its latest is %d)", body.Name, version, body.LatestVersion)
-				}
-				effective = version
-			}
-		}
-	} else if version != 0 {
-		return invalid("truststoreVersion", "the domain has no truststore")
 	}
 	if s.opts.DryRun == nil {
 		return newError(http.StatusServiceUnavailable, CodeUnavailable, "dry runs are not available on this node")
 	}
-	res, err := s.opts.DryRun(c.ctx(), id, version, []byte(in.ChainPEM))
+	res, err := s.opts.DryRun(c.ctx(), id, in.TruststoreVersion, []byte(in.ChainPEM))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("no domain with ID %q", clip(id, 64))
 	}

@@ -430,3 +430,146 @@ func TestBinaryHeadersAndCrossOrigin(t *testing.T) {
 		t.Fatalf("cross-origin POST = %d, want 403", resp.StatusCode)
 	}
 }
+
+// TestBrowserDomains is seeds 002 and 004's domain flow: create a domain
+// from certificate and key files, see its certificate's green check, map
+// it to an API stage, change its mode; a host holding a script tag is
+// refused and shown as text.
+func TestBrowserDomains(t *testing.T) {
+	g := serve(t)
+	ctx := browser(t)
+	root := pkitest.NewRoot(t, "Server Root")
+	srv := root.Server(t, "api.example.com", "www.example.com")
+	certFile := writeFile(t, "server.pem", srv.ChainPEM())
+	keyFile := writeFile(t, "server.key", srv.KeyPEM())
+	var orders struct{ ID string }
+	g.api("POST", "/v1/apis", map[string]any{"name": "orders"}, &orders)
+	g.api("POST", "/v1/apis/"+orders.ID+"/stages", map[string]any{"name": "prod"}, nil)
+	g.signIn(t, ctx)
+
+	clickNav(t, ctx, "Domains", "Domains")
+	const evil = "<script>alert(1)</script>"
+	do(t, ctx, "create with a script host",
+		chromedp.SendKeys(chromedp.CSS("#hosts"), evil),
+		chromedp.SetUploadFiles(chromedp.CSS("#certFile"), []string{certFile}),
+		chromedp.SetUploadFiles(chromedp.CSS("#keyFile"), []string{keyFile}),
+		chromedp.Click(chromedp.Search(`//button[text()="Create domain"]`)),
+	)
+	waitText(t, ctx, "#form-error", "not valid")
+	if got, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#hosts"))); err != nil || got != evil {
+		t.Fatalf("hosts field shows %q (%v), want the text %q", got, err, evil)
+	}
+	scripts, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("body script").length`))
+	if err != nil || scripts != 0 {
+		t.Fatalf("the page has %d script elements in its body (%v)", scripts, err)
+	}
+
+	do(t, ctx, "create",
+		chromedp.SetValue(chromedp.CSS("#hosts"), "api.example.com, www.example.com"),
+		chromedp.SetUploadFiles(chromedp.CSS("#certFile"), []string{certFile}),
+		chromedp.SetUploadFiles(chromedp.CSS("#keyFile"), []string{keyFile}),
+		chromedp.Click(chromedp.Search(`//button[text()="Create domain"]`)),
+	)
+	waitText(t, ctx, "h1", "Domain api.example.com")
+	waitText(t, ctx, "#cert-status", "✓ Valid until")
+
+	do(t, ctx, "map /orders to orders/prod",
+		chromedp.SendKeys(chromedp.CSS("#basePath"), "/orders"),
+		chromedp.SetValue(chromedp.CSS("#target"), "orders/prod"),
+		chromedp.Click(chromedp.Search(`//button[text()="Add mapping"]`)),
+	)
+	row := waitText(t, ctx, "#mappings tbody", "/orders")
+	if !strings.Contains(row, "orders") || !strings.Contains(row, "prod") {
+		t.Fatalf("mapping row: %q", row)
+	}
+
+	do(t, ctx, "change the mode",
+		chromedp.SetValue(chromedp.CSS("#mode"), "passthrough"),
+		chromedp.Click(chromedp.Search(`//button[text()="Save domain"]`)),
+	)
+	waitText(t, ctx, "#mode-now", "passthrough")
+	waitText(t, ctx, "#cert-status", "✓ Valid until") // the key was kept
+	screenshot(t, ctx, "console-domain.png")
+
+	clickNav(t, ctx, "Domains", "Domains")
+	list := waitText(t, ctx, "#domains tbody", "api.example.com")
+	for _, want := range []string{"www.example.com", "passthrough", "✓ Valid until"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("domains list lacks %q:\n%s", want, list)
+		}
+	}
+	clickLink(t, ctx, "api.example.com", "Domain api.example.com")
+}
+
+// TestBrowserTruststorePinAndDryRun is seed 002's rollout: upload
+// version 1 and version 2 (another CA), pin the domain to version 1, dry
+// run a chain that version 1 admits and version 2 rejects (with its
+// reason), then roll the pin forward to follow the latest.
+func TestBrowserTruststorePinAndDryRun(t *testing.T) {
+	g := serve(t)
+	ctx := browser(t)
+	oldCA := pkitest.NewRoot(t, "Partner Root 2024")
+	newCA := pkitest.NewRoot(t, "Partner Root 2026")
+	client := oldCA.Client(t, "partner-client")
+	chain := writeFile(t, "client.pem", client.ChainPEM())
+	srv := pkitest.NewRoot(t, "Server Root").Server(t, "partners.example.com")
+	g.signIn(t, ctx)
+
+	clickNav(t, ctx, "Truststores", "Truststores")
+	do(t, ctx, "create with version 1",
+		chromedp.SendKeys(chromedp.CSS("#name"), "partners"),
+		chromedp.SetUploadFiles(chromedp.CSS("#caBundleFile"), []string{writeFile(t, "v1.pem", oldCA.PEM())}),
+		chromedp.Click(chromedp.Search(`//button[text()="Create truststore"]`)),
+	)
+	waitText(t, ctx, "h1", "Truststore partners")
+	g.api("POST", "/v1/domains", map[string]any{"hosts": []string{"partners.example.com"},
+		"certificate": map[string]any{"certPEM": string(srv.ChainPEM()), "keyPEM": string(srv.KeyPEM())},
+		"clientAuth":  map[string]any{"mode": "verify", "truststore": "partners"}}, nil)
+	do(t, ctx, "upload version 2",
+		chromedp.SetUploadFiles(chromedp.CSS("#caBundleFile"), []string{writeFile(t, "v2.pem", newCA.PEM())}),
+		chromedp.Click(chromedp.Search(`//button[text()="Upload version"]`)),
+	)
+	waitText(t, ctx, "h1", "Truststore partners, version 2")
+	clickLink(t, ctx, "Back to partners", "Truststore partners")
+	waitText(t, ctx, "#ts-domains tbody", "follows the latest (version 2)")
+
+	do(t, ctx, "pin to version 1",
+		chromedp.SetValue(chromedp.CSS("#ts-domains select"), "1"),
+		chromedp.Click(chromedp.Search(`//button[text()="Set version"]`)),
+	)
+	waitText(t, ctx, "#ts-domains tbody", "pinned to version 1")
+
+	dryRun := func(version, judged string) string {
+		do(t, ctx, "dry run against "+version,
+			chromedp.SetValue(chromedp.CSS("#dry-version"), version),
+			chromedp.SetUploadFiles(chromedp.CSS("#chainFile"), []string{chain}),
+			chromedp.Click(chromedp.Search(`//button[text()="Run"]`)),
+		)
+		return waitText(t, ctx, "#dry-run-result", "by partners.example.com at version "+judged)
+	}
+	if got := dryRun("0", "1"); !strings.Contains(got, "✓ ADMITTED") {
+		t.Fatalf("dry run against the pinned version: %q", got)
+	}
+	got := dryRun("2", "2")
+	for _, want := range []string{"✗ REJECTED", "ClientCertUntrusted", "trusted"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("dry run against version 2 lacks %q: %q", want, got)
+		}
+	}
+	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#dry-version"))); err != nil || v != "2" {
+		t.Errorf("the version asked is not kept for the next run: %q (%v)", v, err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.scrollTo(0, document.getElementById("domains").offsetTop - 10), true`)); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "console-truststore-dry-run.png")
+
+	do(t, ctx, "roll forward",
+		chromedp.SetValue(chromedp.CSS("#ts-domains select"), "0"),
+		chromedp.Click(chromedp.Search(`//button[text()="Set version"]`)),
+	)
+	waitText(t, ctx, "#ts-domains tbody", "follows the latest (version 2)")
+	if got := dryRun("0", "2"); !strings.Contains(got, "✗ REJECTED") {
+		t.Fatalf("dry run after rolling forward: %q", got)
+	}
+}

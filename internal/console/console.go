@@ -45,6 +45,10 @@ type Options struct {
 	// Status reports the node's applied revision and last error for the
 	// dashboard; nil shows none.
 	Status func() api.NodeStatus
+	// DryRun judges a PEM chain for domain domainID as its listener
+	// would, against truststore version (0: the domain's current one),
+	// after ops.Domains.PrepareDryRun accepted it; nil offers no dry run.
+	DryRun func(ctx context.Context, domainID string, version int, chainPEM []byte) (api.DryRunResult, error)
 	// TokenSHA256 returns the SHA-256 of the current admin token. Sign-in
 	// compares against it in constant time; a session ends when it
 	// changes (the token was rotated). A zero hash admits no one.
@@ -155,7 +159,6 @@ func headers(next http.Handler) http.Handler {
 func (s *server) routes() map[string]http.HandlerFunc {
 	m := map[string]http.HandlerFunc{
 		"GET /{$}":     s.dashboard,
-		"GET /domains": s.domains,
 		"GET /apis":    s.apis,
 		"GET /audit":   s.audit,
 
@@ -181,6 +184,8 @@ func (s *server) routes() map[string]http.HandlerFunc {
 		"POST /cas/{id}/revoke":                     s.revoke,
 	}
 	maps.Copy(m, s.apiRoutes())
+	// The domain pages (domains.go) replace the names-only list.
+	maps.Copy(m, s.domainRoutes())
 	return m
 }
 

@@ -188,30 +188,6 @@ func (s *server) expiringServing(r *http.Request, soon func(time.Time) bool, d *
 	return nil
 }
 
-type namesData struct {
-	What, Note string
-	Names      []string
-}
-
-// domains lists the domains by name; editing them comes with their
-// operations.
-func (s *server) domains(w http.ResponseWriter, r *http.Request) {
-	s.names(w, r, model.KindDomain, "Domains", "domains")
-}
-
-func (s *server) names(w http.ResponseWriter, r *http.Request, kind, title, nav string) {
-	names, err := all(func(l int, a string) ([]string, string, error) {
-		return store.ListPage(r.Context(), s.ops.Store, store.ListOptions{Kind: kind, Limit: l, After: a},
-			func(o store.Object) (string, error) { return o.Name, nil })
-	})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	slices.Sort(names)
-	s.render(w, r, http.StatusOK, "names", &page{Title: title, Nav: nav, D: namesData{What: strings.ToLower(title), Names: names}})
-}
-
 // auditRow is one audit entry as the log page shows it.
 type auditRow struct {
 	store.AuditEntry

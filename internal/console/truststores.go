@@ -91,11 +91,23 @@ type truststoreData struct {
 	Latest     versionView
 	Versions   []api.TruststoreVersion
 	CAs        []api.CA
+	// Domains use the truststore (truststore_domains.go); DryRun is the
+	// verdict of the dry-run form just sent; Refused names the form a
+	// refusal belongs to ("version", "pin" or "dryrun").
+	Domains []domainRow
+	DryRun  *dryRunView
+	Refused string
 }
 
 func (s *server) truststore(w http.ResponseWriter, r *http.Request) { s.truststorePage(w, r, nil) }
 
 func (s *server) truststorePage(w http.ResponseWriter, r *http.Request, refused error) {
+	s.truststoreDomainsPage(w, r, truststoreData{Refused: "version"}, refused)
+}
+
+// truststoreDomainsPage shows truststore id with d's dry-run verdict, or
+// refused in the form d.Refused names.
+func (s *server) truststoreDomainsPage(w http.ResponseWriter, r *http.Request, d truststoreData, refused error) {
 	id := r.PathValue("id")
 	ts, _, err := s.ops.Truststores.Get(r.Context(), id)
 	if err != nil {
@@ -123,9 +135,15 @@ func (s *server) truststorePage(w http.ResponseWriter, r *http.Request, refused 
 		s.fail(w, r, err)
 		return
 	}
-	p := &page{Title: "Truststore " + ts.Name, Nav: "truststores", D: truststoreData{Truststore: ts, Latest: latest, Versions: versions, CAs: cas}}
+	users, err := s.truststoreUsers(r, ts.Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d.Truststore, d.Latest, d.Versions, d.CAs, d.Domains = ts, latest, versions, cas, users
+	p := &page{Title: "Truststore " + ts.Name, Nav: "truststores", D: d}
 	if refused != nil {
-		s.formRefusal(w, r, "truststore", p, refused, "caBundle", "intermediates", "cas")
+		s.formRefusal(w, r, "truststore", p, refused, "caBundle", "intermediates", "cas", "chainPEM", "truststoreVersion", "domain")
 		return
 	}
 	s.render(w, r, http.StatusOK, "truststore", p)

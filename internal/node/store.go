@@ -253,7 +253,7 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	refused := newRefusals(n.g.HandshakeRefusals)
 	handler.Handle("/", console.New(console.Options{
 		Ops: n.ops, Status: n.Status, TokenSHA256: func() [32]byte { return tokenHash }, Now: n.now, Logger: log,
-		BackendTLS: n.backendTLS, Invoke: n.invoke, HandshakeRefusals: refused.LastHour,
+		BackendTLS: n.backendTLS, Invoke: n.invoke, HandshakeRefusals: refused.LastHour, DryRun: n.dryRun,
 	}))
 	cas := ca.New(ca.Options{Store: st, Key: n.key, Now: n.now, Logger: log, PublicURL: opts.PublicURL})
 	resignCtx, stopResign := context.WithCancel(ctx)

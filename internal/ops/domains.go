@@ -327,3 +327,58 @@ func (s *Domains) Delete(ctx context.Context, actor store.Actor, id string, matc
 		return tx.DeleteTree(model.KindDomain, id, ifRev)
 	})
 }
+
+// PrepareDryRun checks a dry run of domain id (the chain is PEM, leaf
+// first, at most trust.MaxPresented certificates; the version, if not 0,
+// is one of the domain's truststore) and returns the truststore version
+// it is judged against: in.TruststoreVersion, else the domain's pin,
+// else the truststore's latest (0: the domain has no truststore). The
+// admin API and the console both run it before asking the node.
+func (s *Domains) PrepareDryRun(ctx context.Context, id string, in api.DryRunRequest) (int, error) {
+	o, err := get(storeGetter{ctx, s.st}, model.KindDomain, id, "domain")
+	if err != nil {
+		return 0, err
+	}
+	if in.ChainPEM == "" {
+		return 0, invalid("chainPEM", "required: the client's certificate chain, PEM, leaf first")
+	}
+	certs, _, err := trust.ParseCertificates([]byte(in.ChainPEM))
+	if err != nil {
+		return 0, invalid("chainPEM", "%s", ParseMessage(err))
+	}
+	if len(certs) > trust.MaxPresented {
+		return 0, invalid("chainPEM", "%d certificates; a client may present at most %d", len(certs), trust.MaxPresented)
+	}
+	var d model.Domain
+	if err := decodeBody(o, &d); err != nil {
+		return 0, err
+	}
+	version := in.TruststoreVersion
+	if d.ClientAuth.Truststore == "" {
+		if version != 0 {
+			return 0, invalid("truststoreVersion", "the domain has no truststore")
+		}
+		return 0, nil
+	}
+	ts, err := s.st.GetByName(ctx, model.KindTruststore, "", d.ClientAuth.Truststore)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var body model.Truststore
+	if err := decodeBody(ts, &body); err != nil {
+		return 0, err
+	}
+	if version != 0 {
+		if version < 0 || version > body.LatestVersion {
+			return 0, invalid("truststoreVersion", "truststore %q has no version %d (its latest is %d)", body.Name, version, body.LatestVersion)
+		}
+		return version, nil
+	}
+	if d.ClientAuth.TruststoreVersion != 0 {
+		return d.ClientAuth.TruststoreVersion, nil
+	}
+	return body.LatestVersion, nil
+}

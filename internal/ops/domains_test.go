@@ -270,3 +270,66 @@ func TestMappingLifecycle(t *testing.T) {
 	_, err = s.Mappings.Delete(ctx, testActor, d.ID, v1.ID, nil)
 	wantRefusal(t, "Delete(gone)", err, NotFound, "", "")
 }
+
+// TestPrepareDryRun: the version a dry run is judged against (asked,
+// pinned, latest, none) and its refusals, over SQLite.
+func TestPrepareDryRun(t *testing.T) {
+	ctx := context.Background()
+	s := newServices(t)
+	certPEM, keyPEM := serverCert(t, "api.example.com")
+	clients := pkitest.NewRoot(t, "Partners CA")
+	chain := string(clients.Client(t, "partner").ChainPEM())
+	if _, _, err := s.Truststores.Create(ctx, testActor, api.TruststoreCreate{Name: "partners", VersionContent: api.VersionContent{CABundle: string(clients.PEM())}}); err != nil {
+		t.Fatal(err)
+	}
+	ts, _, err := s.Truststores.Create(ctx, testActor, api.TruststoreCreate{Name: "other", VersionContent: api.VersionContent{CABundle: string(clients.PEM())}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Truststores.AddVersion(ctx, testActor, ts.ID, []byte(`{}`), true); err != nil {
+		t.Fatal(err)
+	}
+	plain, _, err := s.Domains.Create(ctx, testActor, api.DomainRequest{Hosts: []string{"api.example.com"}, Certificate: api.CertificateRequest{CertPEM: certPEM, KeyPEM: keyPEM}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, k2 := serverCert(t, "b.example.com")
+	verify := api.DomainRequest{Hosts: []string{"b.example.com"}, Certificate: api.CertificateRequest{CertPEM: c2, KeyPEM: k2}}
+	verify.ClientAuth.Mode, verify.ClientAuth.Truststore = "verify", "other"
+	pinned, _, err := s.Domains.Create(ctx, testActor, verify)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, domain string
+		in           api.DryRunRequest
+		want         int
+	}{
+		{"no truststore", plain.ID, api.DryRunRequest{ChainPEM: chain}, 0},
+		{"latest", pinned.ID, api.DryRunRequest{ChainPEM: chain}, 2},
+		{"asked", pinned.ID, api.DryRunRequest{ChainPEM: chain, TruststoreVersion: 1}, 1},
+	} {
+		if got, err := s.Domains.PrepareDryRun(ctx, tc.domain, tc.in); err != nil || got != tc.want {
+			t.Errorf("%s: PrepareDryRun = %d, %v; want %d", tc.name, got, err, tc.want)
+		}
+	}
+	if _, _, err := s.Domains.Update(ctx, testActor, pinned.ID, nil, func(cur api.DomainRequest) (api.DomainRequest, error) {
+		cur.ClientAuth.TruststoreVersion = 1
+		return cur, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Domains.PrepareDryRun(ctx, pinned.ID, api.DryRunRequest{ChainPEM: chain}); err != nil || got != 1 {
+		t.Errorf("pinned: PrepareDryRun = %d, %v; want 1", got, err)
+	}
+	_, err = s.Domains.PrepareDryRun(ctx, "dom-none", api.DryRunRequest{ChainPEM: chain})
+	wantRefusal(t, "unknown domain", err, NotFound, "", "")
+	_, err = s.Domains.PrepareDryRun(ctx, pinned.ID, api.DryRunRequest{})
+	wantRefusal(t, "no chain", err, Invalid, "", "chainPEM")
+	_, err = s.Domains.PrepareDryRun(ctx, pinned.ID, api.DryRunRequest{ChainPEM: "junk"})
+	wantRefusal(t, "junk chain", err, Invalid, "", "chainPEM")
+	_, err = s.Domains.PrepareDryRun(ctx, pinned.ID, api.DryRunRequest{ChainPEM: chain, TruststoreVersion: 3})
+	wantRefusal(t, "missing version", err, Invalid, "", "truststoreVersion")
+	_, err = s.Domains.PrepareDryRun(ctx, plain.ID, api.DryRunRequest{ChainPEM: chain, TruststoreVersion: 1})
+	wantRefusal(t, "version without truststore", err, Invalid, "", "truststoreVersion")
+}
