@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,9 @@ type listenerSpec struct {
 	defaultDomain *domain // nil: connections without SNI are refused
 	timeouts      timeouts
 	maxHeader     int
+	// proxyFrom, if not nil, are the load balancers that must send each
+	// connection's PROXY protocol header (config.ProxyProtocol.From).
+	proxyFrom []netip.Prefix
 }
 
 type timeouts struct {
