@@ -588,8 +588,9 @@ func (c *compiler) domains(apis map[string]*api) error {
 		if dc.TLS.SessionTickets != nil && !*dc.TLS.SessionTickets {
 			tc.SessionTicketsDisabled = true
 		} else {
-			tc.SetSessionTicketKeys(c.g.tickets.keys(d.policy, c.now))
-			d.ticketEpoch = ticketEpoch(c.now)
+			keys, stamp := c.g.tickets.keys(d.policy, c.now)
+			tc.SetSessionTicketKeys(keys)
+			d.ticketStamp = stamp
 		}
 		d.tls = tc
 

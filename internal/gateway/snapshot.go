@@ -118,9 +118,10 @@ type domain struct {
 	mappings []mapping // longest base path first
 	// ignoreExpiry mirrors the truststore setting for per-request expiry checks.
 	ignoreExpiry bool
-	// ticketEpoch is the rotation period of the keys in tls; rotated holds
-	// later periods' keys for a snapshot that outlives its period.
-	ticketEpoch int64
+	// ticketStamp is the derivation of the keys in tls (rotation period
+	// and secrets); rotated holds later keys for a snapshot that outlives
+	// its period or the gateway's ticket secrets.
+	ticketStamp ticketStamp
 	rotated     atomic.Pointer[epochKeys]
 }
 
