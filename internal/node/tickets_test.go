@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/certgate/certgate/internal/config"
@@ -258,4 +259,48 @@ func (tn *testNode) tlsConfigFor(host string, cache tls.ClientSessionCache) *tls
 	cfg.ClientSessionCache = cache
 	cfg.NextProtos = []string{"http/1.1"}
 	return cfg
+}
+
+// TestTicketSecretsRotateOnSchedule: the node's loop rotates the secret
+// once it is ticketRotation old, and the gateway encrypts with the new
+// one after ticketActivation, keeping the old one to decrypt.
+func TestTicketSecretsRotateOnSchedule(t *testing.T) {
+	key, err := keyring.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(t.Context(), sqlite.Options{Dir: filepath.Join(t.TempDir(), "data"), Redact: redact})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	synctest.Test(t, func(t *testing.T) {
+		var g recordedSecrets
+		const rotation = 30 * ticketCheck // the production 7 days work the same, in 10080 checks
+		ts := &ticketSecrets{st: st, key: key, g: &g, now: time.Now, log: slog.New(slog.DiscardHandler), rotation: rotation}
+		if err := ts.sync(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		first := g.get()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan struct{})
+		go func() { defer close(done); ts.run(ctx) }()
+		time.Sleep(rotation - ticketCheck/2)
+		synctest.Wait()
+		if s := g.get(); len(s) != 1 || !bytes.Equal(s[0], first[0]) {
+			t.Fatal("the secret changed before it was due")
+		}
+		time.Sleep(ticketCheck)
+		synctest.Wait()
+		if s := g.get(); len(s) != 2 || !bytes.Equal(s[0], first[0]) {
+			t.Fatalf("just after the rotation: %d secrets, the old one first: %t; want 2, true", len(s), len(s) > 0 && bytes.Equal(s[0], first[0]))
+		}
+		time.Sleep(ticketActivation)
+		synctest.Wait()
+		if s := g.get(); len(s) != 2 || !bytes.Equal(s[1], first[0]) {
+			t.Fatal("after activation: want the new secret first, the old one second")
+		}
+		cancel()
+		<-done
+	})
 }
