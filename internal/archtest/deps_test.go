@@ -57,6 +57,8 @@ var leaves = map[string][]string{
 	// duration: the configuration's one duration type (config and
 	// authz's settings).
 	"internal/duration": nil,
+	// proxyproto: the PROXY protocol header a load balancer sends.
+	"internal/proxyproto": nil,
 }
 
 // controlPlane is what the data plane never reaches, directly or not.
@@ -104,6 +106,8 @@ func rules() []rule {
 		{pkg: "internal/console", never: []string{"internal/admin", "internal/gateway", "internal/node", "internal/cli", "internal/client", "internal/crlsource", "database/sql"},
 			onlyModule: append([]string{"internal/store", "internal/model", "internal/config", "internal/api", "internal/ca", "internal/ops"}, slices.Collect(maps.Keys(leaves))...),
 			why:        "the web console renders pages over the operations: never through the admin API, never the data plane, nor SQL directly"},
+		{pkg: "internal/proxyproto", stdlibOnly: true,
+			why: "the PROXY protocol reader is bytes in, a header out, standard library only"},
 		{pkg: "internal/suggest", stdlibOnly: true,
 			why: "the suggester is strings in, a string out"},
 		{pkg: "internal/trust", direct: trustImports,

@@ -27,6 +27,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logLevel := fs.String("log-level", "info", "store mode: debug, info, warn or error")
 	publicListen := fs.String("public-listen", "", "store mode: address of a plain-HTTP listener serving only public documents (CA CRLs); default none")
 	publicURL := fs.String("public-url", "", "store mode: base URL relying parties reach the public documents at; CAs write it into issued certificates as the CRL distribution point (default http://PUBLIC-LISTEN)")
+	proxyFrom := fs.String("proxy-protocol-from", "", "store mode: CIDR[,CIDR...] of TCP load balancers that send a PROXY protocol header (v1 or v2) on the front door; connections from elsewhere are refused. Default none: no header is read")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -44,10 +45,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				return usageError("--public-url %q is not an http(s) URL such as http://crl.example.com", *publicURL)
 			}
 		}
+		var proxyProtocolFrom []string
+		if *proxyFrom != "" {
+			for _, f := range strings.Split(*proxyFrom, ",") {
+				f = strings.TrimSpace(f)
+				if _, err := config.ParseProxyFrom(f); err != nil {
+					return usageError("--proxy-protocol-from: %v", err)
+				}
+				proxyProtocolFrom = append(proxyProtocolFrom, f)
+			}
+		}
 		log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 		return node.RunStore(ctx, node.StoreOptions{
 			DataDir: *dataDir, Listen: *listen, AdminListen: *adminListen, DefaultDomain: *defaultDomain,
-			PublicListen: *publicListen, PublicURL: *publicURL,
+			PublicListen: *publicListen, PublicURL: *publicURL, ProxyProtocolFrom: proxyProtocolFrom,
 			NetHTTPOnly: netHTTPOnly(),
 			Logger:      log,
 			Notice:      func(format string, a ...any) { fmt.Fprintf(stdout, format, a...) },

@@ -107,6 +107,21 @@ type Listener struct {
 	// MaxHeaderBytes limits the size of a request's header section.
 	// 0 means DefaultMaxHeaderBytes (65536); otherwise 4096 to 1048576.
 	MaxHeaderBytes int `json:"maxHeaderBytes,omitempty"`
+	// ProxyProtocol, if set, puts the listener behind a TCP load
+	// balancer: every connection must come from one of its From prefixes
+	// and start with a PROXY protocol header (v1 or v2), whose client
+	// address the logs, identity rules and forwarded headers then see.
+	// Nil: no header is read, and a connection's peer is its client.
+	ProxyProtocol *ProxyProtocol `json:"proxyProtocol,omitempty"`
+}
+
+// ProxyProtocol configures the PROXY protocol on a listener.
+type ProxyProtocol struct {
+	// From lists the load balancers' addresses as CIDR prefixes
+	// ("10.0.0.0/24", "192.0.2.7/32", "2001:db8::/64"). A connection
+	// from any other address is closed without a byte read; one from
+	// these without a valid header too. Required: at least one.
+	From []string `json:"from,omitempty"`
 }
 
 // Timeouts of a listener. Negative values are invalid.

@@ -108,6 +108,10 @@ var invalidCases = []invalidCase{
 	{"weaker default", edit(validBase, "defaultDomain: api.example.com", "defaultDomain: www.example.com"), "listeners[0].defaultDomain", "has clientAuth.mode off, weaker than verify of domains[0]"},
 	{"allowWeakerDefault without default", edit(validBase, "    defaultDomain: api.example.com\n", "    allowWeakerDefault: true\n"), "listeners[0].allowWeakerDefault", "no effect without defaultDomain"},
 	{"negative timeout", edit(validBase, "defaultDomain: api.example.com", "defaultDomain: api.example.com\n    timeouts: {idle: -5s}"), "listeners[0].timeouts.idle", "-5s is negative"},
+	{"proxy protocol without from", edit(validBase, "defaultDomain: api.example.com", "defaultDomain: api.example.com\n    proxyProtocol: {}"), "listeners[0].proxyProtocol.from", "required"},
+	{"proxy protocol from an address", edit(validBase, "defaultDomain: api.example.com", "defaultDomain: api.example.com\n    proxyProtocol: {from: [10.0.0.0/24, 10.0.0.7]}"), "listeners[0].proxyProtocol.from[1]", "did you mean 10.0.0.7/32?"},
+	{"proxy protocol from host bits", edit(validBase, "defaultDomain: api.example.com", "defaultDomain: api.example.com\n    proxyProtocol: {from: [10.0.0.7/24]}"), "listeners[0].proxyProtocol.from[0]", "did you mean 10.0.0.0/24 or 10.0.0.7/32?"},
+	{"proxy protocol from a name", edit(validBase, "defaultDomain: api.example.com", "defaultDomain: api.example.com\n    proxyProtocol: {from: [lb.example.com]}"), "listeners[0].proxyProtocol.from[0]", "is not a CIDR prefix"},
 	{"max header bytes too small", edit(validBase, "defaultDomain: api.example.com", "defaultDomain: api.example.com\n    maxHeaderBytes: 1024"), "listeners[0].maxHeaderBytes", "1024 is out of range: 4096 to 1048576"},
 
 	// Metrics and log.
@@ -250,6 +254,7 @@ var validCases = []struct{ name, input string }{
 	{"weaker default allowed", edit(validBase, "defaultDomain: api.example.com", "defaultDomain: www.example.com\n    allowWeakerDefault: true")},
 	{"two listeners", edit(validBase, "    defaultDomain: api.example.com\n", "    defaultDomain: api.example.com\n  - address: 127.0.0.1:9443\n")},
 	{"all timeouts", edit(validBase, "defaultDomain: api.example.com", "defaultDomain: api.example.com\n    timeouts: {handshake: 5s, readHeader: 5, read: 0s, write: 1m, idle: 0}\n    maxHeaderBytes: 1048576")},
+	{"proxy protocol", edit(validBase, "defaultDomain: api.example.com", "defaultDomain: api.example.com\n    proxyProtocol: {from: [10.0.0.0/24, 192.0.2.7/32, \"2001:db8::/64\"]}")},
 	{"metrics on localhost", validBase + "metrics: {address: \"localhost:9100\"}\n"},
 	{"metrics on IPv6 loopback", validBase + "metrics: {address: \"[::1]:9100\"}\n"},
 	{"metrics anywhere when allowed", validBase + "metrics: {address: \":9100\", allowNonLoopback: true}\n"},

@@ -206,6 +206,32 @@ func (v *validator) listener(c *Config, l *Listener, path string, hosts map[stri
 	if n := l.MaxHeaderBytes; n != 0 && (n < MinMaxHeaderBytes || n > MaxMaxHeaderBytes) {
 		v.add(path+".maxHeaderBytes", "%d is out of range: %d to %d (0 for the default %d)", n, MinMaxHeaderBytes, MaxMaxHeaderBytes, DefaultMaxHeaderBytes)
 	}
+	if pp := l.ProxyProtocol; pp != nil {
+		if len(pp.From) == 0 {
+			v.add(path+".proxyProtocol.from", "required: the load balancers' addresses as CIDR prefixes, such as \"10.0.0.0/24\"")
+		}
+		for j, f := range pp.From {
+			if _, err := ParseProxyFrom(f); err != nil {
+				v.add(fmt.Sprintf("%s.proxyProtocol.from[%d]", path, j), "%s", err)
+			}
+		}
+	}
+}
+
+// ParseProxyFrom parses one of ProxyProtocol.From: a CIDR prefix with no
+// host bits set beyond its length (what a typo would make).
+func ParseProxyFrom(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		if a, err2 := netip.ParseAddr(s); err2 == nil && a.Zone() == "" {
+			return netip.Prefix{}, fmt.Errorf("%s is an address, not a CIDR prefix; did you mean %s?", quote(s), netip.PrefixFrom(a, a.BitLen()))
+		}
+		return netip.Prefix{}, fmt.Errorf("%s is not a CIDR prefix such as \"10.0.0.0/24\" or \"2001:db8::/64\"", quote(s))
+	}
+	if m := p.Masked(); m != p {
+		return netip.Prefix{}, fmt.Errorf("%s has host bits set beyond /%d; did you mean %s or %s?", quote(s), p.Bits(), m, netip.PrefixFrom(p.Addr(), p.Addr().BitLen()))
+	}
+	return p, nil
 }
 
 func (v *validator) defaultDomain(c *Config, l *Listener, path string, hosts map[string]hostOwner) {

@@ -588,8 +588,9 @@ func (c *compiler) domains(apis map[string]*api) error {
 		if dc.TLS.SessionTickets != nil && !*dc.TLS.SessionTickets {
 			tc.SessionTicketsDisabled = true
 		} else {
-			tc.SetSessionTicketKeys(c.g.tickets.keys(d.policy, c.now))
-			d.ticketEpoch = ticketEpoch(c.now)
+			keys, stamp := c.g.tickets.keys(d.policy, c.now)
+			tc.SetSessionTicketKeys(keys)
+			d.ticketStamp = stamp
 		}
 		d.tls = tc
 
@@ -660,6 +661,18 @@ func (c *compiler) listeners() error {
 		}
 		if _, _, err := net.SplitHostPort(lc.Address); err != nil {
 			return fmt.Errorf("%s.address: %w", path, err)
+		}
+		if pp := lc.ProxyProtocol; pp != nil {
+			if len(pp.From) == 0 {
+				return fmt.Errorf("%s.proxyProtocol.from: no load balancer address", path)
+			}
+			for j, f := range pp.From {
+				p, err := config.ParseProxyFrom(f)
+				if err != nil {
+					return fmt.Errorf("%s.proxyProtocol.from[%d]: %w", path, j, err)
+				}
+				spec.proxyFrom = append(spec.proxyFrom, p)
+			}
 		}
 		if lc.DefaultDomain != "" {
 			h, err := hostname.Normalize(lc.DefaultDomain)

@@ -223,11 +223,23 @@ func (l *listener) handshake(raw net.Conn) {
 		raw.Close()
 		return
 	}
-	c := &conn{Conn: raw, g: g, listener: spec, accepted: g.now()}
-	tc := tls.Server(c, &tls.Config{GetConfigForClient: c.configForClient})
+	accepted := g.now()
 	// A deadline rather than HandshakeContext: crypto/tls watches a
-	// context with a goroutine of its own per handshake.
+	// context with a goroutine of its own per handshake. It bounds the
+	// PROXY protocol header too.
 	raw.SetDeadline(time.Now().Add(spec.timeouts.handshake))
+	nc := raw
+	if spec.proxyFrom != nil {
+		pc, reason, err := acceptProxied(raw, spec)
+		if err != nil {
+			g.logProxyRefused(l, raw, reason, err)
+			raw.Close()
+			return
+		}
+		nc = pc
+	}
+	c := &conn{Conn: nc, g: g, listener: spec, accepted: accepted}
+	tc := tls.Server(c, &tls.Config{GetConfigForClient: c.configForClient})
 	err := tc.Handshake()
 	if err == nil {
 		raw.SetDeadline(time.Time{})

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net/http/httputil"
+	"net/netip"
 	"net/url"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,9 @@ type listenerSpec struct {
 	defaultDomain *domain // nil: connections without SNI are refused
 	timeouts      timeouts
 	maxHeader     int
+	// proxyFrom, if not nil, are the load balancers that must send each
+	// connection's PROXY protocol header (config.ProxyProtocol.From).
+	proxyFrom []netip.Prefix
 }
 
 type timeouts struct {
@@ -114,9 +118,10 @@ type domain struct {
 	mappings []mapping // longest base path first
 	// ignoreExpiry mirrors the truststore setting for per-request expiry checks.
 	ignoreExpiry bool
-	// ticketEpoch is the rotation period of the keys in tls; rotated holds
-	// later periods' keys for a snapshot that outlives its period.
-	ticketEpoch int64
+	// ticketStamp is the derivation of the keys in tls (rotation period
+	// and secrets); rotated holds later keys for a snapshot that outlives
+	// its period or the gateway's ticket secrets.
+	ticketStamp ticketStamp
 	rotated     atomic.Pointer[epochKeys]
 }
 

@@ -89,6 +89,10 @@ type StoreOptions struct {
 	// no periodic probes). New integrations are probed once right after
 	// they are applied either way.
 	BackendProbeInterval time.Duration
+	// ProxyProtocolFrom, if set, puts the front door behind TCP load
+	// balancers at these CIDR prefixes, which send the PROXY protocol
+	// header (config.ProxyProtocol); `--proxy-protocol-from`.
+	ProxyProtocolFrom []string
 }
 
 // StoreNode is a running store-backed gateway.
@@ -203,7 +207,11 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	// One cache of decoded truststore versions for the admin API's
 	// validation and the node's compiles: a write that does not touch a
 	// version with a million-entry CRL does not decode its 30 MB again.
-	n.settings = model.Settings{Listeners: []config.Listener{{Address: opts.Listen, DefaultDomain: opts.DefaultDomain}},
+	proxyProtocol, err := proxyProtocolFrom(opts.ProxyProtocolFrom)
+	if err != nil {
+		return err
+	}
+	n.settings = model.Settings{Listeners: []config.Listener{{Address: opts.Listen, DefaultDomain: opts.DefaultDomain, ProxyProtocol: proxyProtocol}},
 		Versions: model.NewVersionCache(0)}
 	if opts.PublicListen != "" {
 		n.settings.Public = &config.Public{Address: opts.PublicListen}
@@ -223,6 +231,11 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	}
 	defer socks.close()
 	n.g = gateway.New(gateway.Options{Logger: log, Registerer: opts.Registerer, Listen: socks.listen, Now: opts.Now, NetHTTPOnly: opts.NetHTTPOnly})
+	stopTickets, err := n.shareTicketSecrets(ctx) // every node on the store resumes every node's sessions
+	if err != nil {
+		return err
+	}
+	defer stopTickets()
 	n.crls = crlsource.New(crlsource.Options{Logger: log, Registerer: opts.Registerer, Now: opts.Now})
 	defer n.crls.Close()
 	n.r = newReconciler(log, n.g, n.crls)
