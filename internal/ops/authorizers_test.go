@@ -48,7 +48,11 @@ func TestAuthorizerLifecycle(t *testing.T) {
 			return a
 		}(), "jwt.algorithms[0]"},
 		{"no issuer", func() api.AuthorizerSpec { a := jwtAuthorizer("a"); a.JWT.Issuer = ""; return a }(), "jwt.issuer"},
-		{"jwks not JSON keys", func() api.AuthorizerSpec { a := jwtAuthorizer("a"); a.JWT.JWKS = json.RawMessage(`{"keys":7}`); return a }(), "jwt.jwks"},
+		{"jwks not JSON keys", func() api.AuthorizerSpec {
+			a := jwtAuthorizer("a")
+			a.JWT.JWKS = json.RawMessage(`{"keys":7}`)
+			return a
+		}(), "jwt.jwks"},
 		{"jwks file", func() api.AuthorizerSpec {
 			a := jwtAuthorizer("a")
 			a.JWT.JWKS, a.JWT.JWKSFile = nil, "/etc/jwks.json"
