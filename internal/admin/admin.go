@@ -167,6 +167,13 @@ var routes = func() []route {
 		{method: "GET", pattern: "/v1/apis/{id}/integrations/{cid}/tls", handle: (*server).integrationTLS},
 		{method: "POST", pattern: "/v1/apis/{id}/test-invoke", handle: (*server).testInvoke, body: true, limit: MaxInvokeBodyBytes},
 
+		{method: "POST", pattern: "/v1/authorizers", handle: (*server).createAuthorizer, body: true},
+		{method: "GET", pattern: "/v1/authorizers", handle: (*server).listAuthorizers},
+		{method: "GET", pattern: "/v1/authorizers/{id}", handle: (*server).getAuthorizer},
+		{method: "PUT", pattern: "/v1/authorizers/{id}", handle: (*server).putAuthorizer, body: true},
+		{method: "PATCH", pattern: "/v1/authorizers/{id}", handle: (*server).patchAuthorizer, body: true},
+		{method: "DELETE", pattern: "/v1/authorizers/{id}", handle: (*server).deleteAuthorizer},
+
 		{method: "POST", pattern: "/v1/client-certificates", handle: (*server).createClientCert, body: true},
 		{method: "GET", pattern: "/v1/client-certificates", handle: (*server).listClientCerts},
 		{method: "GET", pattern: "/v1/client-certificates/{id}", handle: (*server).getClientCert},

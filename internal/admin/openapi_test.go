@@ -327,6 +327,7 @@ func TestOpenAPIConformance(t *testing.T) {
 	e.fail(404, CodeNotFound, req{method: "POST", path: aPath + "/routes", body: map[string]any{"path": "/x"}})
 
 	conformNewRoutes(t, e)
+	conformAuthorizers(t, e)
 
 	// Every operation was seen with a success and with an error.
 	e.val.mu.Lock()

@@ -35,6 +35,7 @@ const (
 	CodeAPIInUse             = ops.CodeAPIInUse         // 409: a mapping uses the API
 	CodeStageInUse           = ops.CodeStageInUse       // 409: a mapping uses the stage
 	CodeIntegrationInUse     = ops.CodeIntegrationInUse // 409: a route uses the integration
+	CodeAuthorizerInUse      = ops.CodeAuthorizerInUse  // 409: a route names the authorizer
 	CodeDryRunFailed         = "DryRunFailed"           // 422: the domain's configuration could not be judged
 	CodeBodyTooLarge         = "BodyTooLarge"           // 413
 	CodeUnsupportedMediaType = "UnsupportedMediaType"   // 415

@@ -11,16 +11,31 @@ import (
 type APIRequest struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
+	// IdentityHeaders are the headers set for the back end, name →
+	// template (config.API.IdentityHeaders).
+	IdentityHeaders map[string]string `json:"identityHeaders,omitempty"`
+}
+
+// APIPatch is a JSON Merge Patch (RFC 7396) of an API, as the typed
+// client sends it: nil fields are left out (unchanged); an identity
+// header whose value is nil is removed.
+type APIPatch struct {
+	Name            *string            `json:"name,omitempty"`
+	Description     *string            `json:"description,omitempty"`
+	IdentityHeaders map[string]*string `json:"identityHeaders,omitempty"`
 }
 
 // API is an API as the API shows it; its integrations, routes and
 // stages are collections of their own.
 type API struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description,omitempty"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// IdentityHeaders are the headers set for the back end, name →
+	// template.
+	IdentityHeaders map[string]string `json:"identityHeaders,omitempty"`
+	CreatedAt       time.Time         `json:"createdAt"`
+	UpdatedAt       time.Time         `json:"updatedAt"`
 }
 
 // Integration is an integration of an API as the API shows it. Its body

@@ -96,6 +96,7 @@ func given(fs *flag.FlagSet) map[string]bool {
 type routeFlags struct {
 	method, path, integration string
 	require, websocket        bool
+	authorizer, scopes        string
 }
 
 func (f *routeFlags) register(fs *flag.FlagSet) {
@@ -104,6 +105,8 @@ func (f *routeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.integration, "integration", "", "integration name (default: the API's only one)")
 	fs.BoolVar(&f.require, "require-client-cert", false, "require a verified client certificate")
 	fs.BoolVar(&f.websocket, "websocket", false, "let GET requests upgrade to WebSocket (the tunnel after the back end's 101 carries arbitrary bytes to its back end)")
+	fs.StringVar(&f.authorizer, "authorizer", "", "authorizer run after the certificate rules (see certgate authorizers list; \"\" removes it)")
+	fs.StringVar(&f.scopes, "scopes", "", "scopes the token must grant, comma-separated (a JWT authorizer only; \"\" removes them)")
 }
 
 func (f *routeFlags) apply(r *config.Route, set map[string]bool) {
@@ -121,6 +124,12 @@ func (f *routeFlags) apply(r *config.Route, set map[string]bool) {
 	}
 	if set["websocket"] {
 		r.WebSocket = f.websocket
+	}
+	if set["authorizer"] {
+		r.Authorizer = f.authorizer
+	}
+	if set["scopes"] {
+		r.Scopes = splitList(f.scopes)
 	}
 }
 
@@ -258,7 +267,7 @@ func deleteAPIChild(kind, collection string, del func(c *client.Client, ctx cont
 }
 
 func runUpdateRoute(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("apis update-route", "API ROUTE [--method M] [--path P] [--integration I] [--require-client-cert[=false]] [--websocket[=false]]\n\nROUTE is the route's ID, \"METHOD PATH\" or a path only one route has.", stderr)
+	fs := newFlagSet("apis update-route", "API ROUTE [--method M] [--path P] [--integration I] [--require-client-cert[=false]] [--websocket[=false]] [--authorizer NAME] [--scopes a,b]\n\nROUTE is the route's ID, \"METHOD PATH\" or a path only one route has.", stderr)
 	a := &adminFlags{}
 	a.register(fs)
 	f := &routeFlags{}
@@ -343,7 +352,7 @@ func printAPI(w io.Writer, v *apiView) error {
 		return err
 	}
 	fmt.Fprintln(w, "\nROUTES")
-	rows = [][]string{{"METHOD", "PATH", "INTEGRATION", "CLIENT CERT", "WEBSOCKET", "RULES", "ID"}}
+	rows = [][]string{{"METHOD", "PATH", "INTEGRATION", "CLIENT CERT", "WEBSOCKET", "RULES", "AUTHORIZER", "SCOPES", "ID"}}
 	for _, r := range v.Routes {
 		cert := "-"
 		if r.RequireClientCert {
@@ -353,7 +362,20 @@ func printAPI(w io.Writer, v *apiView) error {
 		if n := len(r.Allow) + len(r.Deny); n > 0 {
 			rules = fmt.Sprintf("%d allow, %d deny", len(r.Allow), len(r.Deny))
 		}
-		rows = append(rows, []string{r.Method, r.Path, orDash(r.Integration), cert, yesDash(r.WebSocket), rules, r.ID})
+		rows = append(rows, []string{r.Method, r.Path, orDash(r.Integration), cert, yesDash(r.WebSocket), rules, orDash(r.Authorizer), orDash(strings.Join(r.Scopes, ",")), r.ID})
+	}
+	if err := printRows(w, rows); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nIDENTITY HEADERS")
+	rows = [][]string{{"HEADER", "TEMPLATE"}}
+	names := make([]string, 0, len(v.IdentityHeaders))
+	for n := range v.IdentityHeaders {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		rows = append(rows, []string{n, v.IdentityHeaders[n]})
 	}
 	if err := printRows(w, rows); err != nil {
 		return err

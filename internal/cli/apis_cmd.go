@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/url"
+	"strings"
 
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/client"
@@ -25,7 +26,8 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 			return c.CreateAPI(ctx, api.APIRequest{Name: pos[0], Description: *desc})
 		})
 	}},
-	"get":    {"show an API with its integrations, routes and stages", runAPIGet},
+	"get":    {"show an API with its integrations, routes, identity headers and stages", runAPIGet},
+	"update": {"change an API's description or identity headers (--identity-header 'X-User={{ .Claims.sub }}'; X-User= removes one)", runAPIUpdate},
 	"list":   {"list APIs", listAll("apis list", "/v1/apis", "id", "name", "description")},
 	"delete": {"delete an API and its integrations, routes and stages", deleteNamed("apis delete", "/v1/apis", (*client.Client).DeleteAPI)},
 	"add-integration": {"add a back end to an API", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -53,7 +55,7 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 	"update-integration": {"change an integration (only the flags given), e.g. its back end's CA bundle", runUpdateIntegration},
 	"delete-integration": {"delete an integration (refused while a route uses it)", deleteAPIChild("integration", "integrations", (*client.Client).DeleteIntegration)},
 	"add-route": {"add a route to an API", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("apis add-route", "API --path /widgets/{id} [--method GET] [flags]", stderr)
+		fs := newFlagSet("apis add-route", "API --path /widgets/{id} [--method GET] [--authorizer NAME --scopes a,b] [flags]", stderr)
 		a := &adminFlags{}
 		a.register(fs)
 		f := &routeFlags{}
@@ -77,7 +79,7 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 	"update-stage": {"change a stage's client certificate or variables", runUpdateStage},
 	"delete-stage": {"delete a stage (refused while a mapping uses it)", deleteAPIChild("stage", "stages", (*client.Client).DeleteStage)},
 	"routes": {"list an API's routes", onNamed("apis routes", "/v1/apis", func(ctx context.Context, a *adminFlags, stdout io.Writer, path string) error {
-		return a.list(ctx, stdout, path+"/routes", "id", "method", "path", "integration", "requireClientCert", "websocket")
+		return a.list(ctx, stdout, path+"/routes", "id", "method", "path", "integration", "requireClientCert", "websocket", "authorizer", "scopes")
 	})},
 	"add-stage": {"add a stage (its variables and the client certificate it presents to back ends)", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs := newFlagSet("apis add-stage", "API NAME [--client-certificate cc-...] [--var k=v ...]", stderr)
@@ -183,5 +185,48 @@ func runUpdateStage(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
 		return c.UpdateStage(ctx, apiID, sid, cur, resp.ETag)
+	})
+}
+
+func runAPIUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("apis update", "API [--description D] [--identity-header 'X-User={{ .Claims.sub }}' ...]\n\nAn identity header given as NAME= (empty template) is removed.", stderr)
+	a := &adminFlags{}
+	a.register(fs)
+	desc := fs.String("description", "", "description")
+	var headers multiFlag
+	fs.Var(&headers, "identity-header", "NAME=TEMPLATE header set for the back end (repeatable; NAME= removes one)")
+	apiID, _, err := apiCommand(ctx, fs, a, args, []string{"API"})
+	if err != nil {
+		return err
+	}
+	set := given(fs)
+	if len(set) == 0 {
+		return usageError("nothing to change: give --description or --identity-header")
+	}
+	var patch api.APIPatch
+	if set["description"] {
+		patch.Description = desc
+	}
+	for _, kv := range headers {
+		name, tmpl, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			return usageError("--identity-header %q: want NAME=TEMPLATE (NAME= removes one)", kv)
+		}
+		if patch.IdentityHeaders == nil {
+			patch.IdentityHeaders = map[string]*string{}
+		}
+		if tmpl == "" {
+			patch.IdentityHeaders[name] = nil
+		} else {
+			patch.IdentityHeaders[name] = &tmpl
+		}
+	}
+	// Read, change, and write back only if nobody changed it since.
+	return a.typed(ctx, stdout, func(c *client.Client) (any, *client.Response, error) {
+		_, resp, err := c.API(ctx, apiID)
+		if err != nil {
+			return nil, resp, err
+		}
+		return c.PatchAPI(ctx, apiID, patch, resp.ETag)
 	})
 }

@@ -39,7 +39,8 @@ func loadApplyFile(path string) (*config.Config, error) {
 // inlineFiles reads the files a resources file references into the
 // fields the admin API takes (the server reads no file): CA bundles and
 // intermediates after the files' text, CRLs (PEM or DER) before the
-// inline ones, certificates and keys, back-end CA bundles. What a
+// inline ones, certificates and keys, back-end CA bundles, JWT
+// authorizers' key sets (jwksFile → jwks). What a
 // store-backed gateway takes from its flags (listeners, metrics, log,
 // public, published CRLs) is left out.
 func inlineFiles(cfg *config.Config) error {
@@ -110,6 +111,20 @@ func inlineFiles(cfg *config.Config) error {
 			}
 			t.CABundle, t.CAFile = string(data), ""
 		}
+	}
+	for i := range cfg.Authorizers {
+		j := cfg.Authorizers[i].JWT
+		if j == nil || j.JWKSFile == "" {
+			continue
+		}
+		data, err := os.ReadFile(j.JWKSFile)
+		if err != nil {
+			return fmt.Errorf("authorizers[%d].jwt.jwksFile: %w", i, err)
+		}
+		if !json.Valid(data) {
+			return fmt.Errorf("authorizers[%d].jwt.jwksFile %s: not JSON (want a JWK Set, {\"keys\": [...]})", i, j.JWKSFile)
+		}
+		j.JWKS, j.JWKSFile = json.RawMessage(data), ""
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ var commands = map[string]command{
 	"truststores":         {"manage versioned truststores through the admin API", truststoresCmd},
 	"domains":             {"manage domains and their base-path mappings through the admin API", domainsCmd},
 	"apis":                {"manage APIs, their integrations, routes and stages through the admin API", apisCmd},
+	"authorizers":         {"manage authorizers (JWT with JWKS, external) that routes run after mutual TLS", authorizersCmd},
 	"integrations":        {"inspect an integration's back-end TLS (certificate, handshake, client certificate)", integrationsCmd},
 	"test-invoke":         {"run a request through an API's live pipeline and show what the gateway did", runTestInvoke},
 	"client-certificates": {"manage the client certificates stages present to back ends", clientCertificatesCmd},

@@ -261,6 +261,7 @@ var collections = map[string][2]string{
 	"/v1/domains":             {"domain", "certgate domains list"},
 	"/v1/apis":                {"API", "certgate apis list"},
 	"/v1/cas":                 {"CA", "certgate cas list"},
+	"/v1/authorizers":         {"authorizer", "certgate authorizers list"},
 	"/v1/client-certificates": {"client certificate", "certgate client-certificates list"},
 	"integrations":            {"integration", "certgate apis get API"},
 	"routes":                  {"route", "certgate apis routes API"},

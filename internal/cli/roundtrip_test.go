@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	yaml "go.yaml.in/yaml/v2"
 
+	"github.com/certgate/certgate/internal/authz"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
@@ -33,11 +35,20 @@ var fileOnly = []string{
 	"apis.integrations.tls.caFile",
 	"apis.stages.clientCertificate.certFile", "apis.stages.clientCertificate.keyFile",
 	"apis.stages.clientCertificate.certPEM", "apis.stages.clientCertificate.keyPEM",
-	// Not yet held by a store: the authorizers (issue 14) are being
-	// carried through the store, the admin API and apply/export; until
-	// then the gateway refuses them (gateway.notServedYet).
-	"authorizers", "apis.routes.authorizer", "apis.routes.scopes", "apis.identityHeaders",
+	"authorizers.jwt.jwksFile",
 }
+
+// authorizersServed says whether the gateway serves routes that name an
+// authorizer and APIs with identity headers. Until the data plane
+// enforces them (issue 14), gateway.notServedYet refuses them and the
+// tests assert that refusal, naming the field, instead of the success;
+// the data plane's merge sets it to true, which switches the success
+// cases on (TestApplyExportRoundTrip, TestAuthorizersThroughCLI).
+const authorizersServed = false
+
+// testJWKS is a public P-256 key set (its private key is not kept),
+// compact with its members in order, as export writes it.
+const testJWKS = `{"keys":[{"alg":"ES256","crv":"P-256","kid":"k1","kty":"EC","use":"sig","x":"_dHSWJc6nI20V3Mn1J5y0RN16Pp9HX3XHFdVOlAW6nM","y":"moh8gWCLmKrgktn6jGkHjX7UHgLMp0UO3jZn0jjUvAM"}]}`
 
 // fullConfig is a declarative file with every field a store can hold set,
 // in export's order. ca names a certgate CA and cc the ID of a client
@@ -93,14 +104,70 @@ func fullConfig(t *testing.T, ca, cc string) *config.Config {
 			Routes: []config.Route{
 				{Method: "ANY", Path: "/legacy/{proxy+}", Integration: "legacy"},
 				{Method: "GET", Path: "/widgets/{id}", Integration: "backend", RequireClientCert: true,
-					Allow: []config.Rule{rule}, Deny: []config.Rule{rule}, WebSocket: true},
+					Allow: []config.Rule{rule}, Deny: []config.Rule{rule}, WebSocket: true,
+					Authorizer: "partners-jwt", Scopes: []string{"widgets:read", "widgets:list"}},
 			},
+			IdentityHeaders: map[string]string{"X-Client-Subject": "{{ .Cert.Subject }}", "X-User": "{{ .Claims.sub }}"},
 			Stages: []config.Stage{
 				{Name: "prod", Variables: map[string]string{"region": "eu"}, ClientCertificate: &config.ClientCertificate{ID: cc}},
 				{Name: "test"},
 			},
 		}},
+		Authorizers: []config.Authorizer{
+			{Name: "issuer-url", JWT: &authz.JWTSettings{Issuer: "https://issuer.example", Audiences: []string{"orders"}, JWKSURL: "https://issuer.example/.well-known/jwks.json"}},
+			{Name: "partner-policy", HTTP: &authz.HTTPSettings{URL: "https://authz.internal/check", Timeout: config.Duration(500 * time.Millisecond),
+				CacheTTL: config.Duration(time.Minute), ForwardHeaders: []string{"Authorization"}}},
+			{Name: "partners-jwt", JWT: &authz.JWTSettings{
+				Issuer: "https://issuer.example", Audiences: []string{"orders", "billing"}, JWKS: json.RawMessage(testJWKS),
+				Algorithms: []string{"ES256", "EdDSA"}, ClockSkew: config.Duration(10 * time.Second), CertificateBound: true,
+				Claims: map[string]string{"tenant": "acme"},
+			}},
+		},
 	}
+}
+
+// sameJSON compares free-form JSON (an inline JWKS) by its compact
+// form: export -o json indents it.
+var sameJSON = cmp.Comparer(func(a, b json.RawMessage) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	var ca, cb bytes.Buffer
+	return json.Compact(&ca, a) == nil && json.Compact(&cb, b) == nil && bytes.Equal(ca.Bytes(), cb.Bytes())
+})
+
+// withoutServedLater removes from cfg what the gateway does not serve
+// yet (see authorizersServed): the routes' authorizers and scopes and
+// the APIs' identity headers. The authorizers themselves stay.
+func withoutServedLater(cfg *config.Config) {
+	for i := range cfg.APIs {
+		cfg.APIs[i].IdentityHeaders = nil
+		for j := range cfg.APIs[i].Routes {
+			cfg.APIs[i].Routes[j].Authorizer, cfg.APIs[i].Routes[j].Scopes = "", nil
+		}
+	}
+}
+
+// yamlFile writes cfg as a YAML file in dir and returns its path.
+func yamlFile(t *testing.T, dir, name string, cfg *config.Config) string {
+	t.Helper()
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.MapSlice
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	text, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, name)
+	if err := os.WriteFile(file, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
 
 // unset lists the JSON paths of fields of v (of type t) that are zero in
@@ -198,27 +265,23 @@ func TestApplyExportRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := fullConfig(t, "partners-ca", cc.ID)
-
-	raw, err := json.Marshal(want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc yaml.MapSlice
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	text, err := yaml.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	file := filepath.Join(dir, "full.yaml")
-	if err := os.WriteFile(file, text, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := yamlFile(t, dir, "full.yaml", want)
 	certgate := func(stdin string, args ...string) string {
 		t.Helper()
 		return runBinary(t, bin, s.data, stdin, args...)
+	}
+	if !authorizersServed {
+		// The gateway refuses the file, naming each field it does not
+		// serve yet; without them the rest round-trips.
+		code, _, errOut := s.run("apply", "-f", file)
+		for _, field := range []string{"].authorizer: authorizers are not enforced", "apis[0].identityHeaders"} {
+			if code == 0 || !strings.Contains(errOut, field) {
+				t.Errorf("apply of the full file: exit %d, %q; want a refusal naming %s", code, errOut, field)
+			}
+		}
+		withoutServedLater(want)
+		file = yamlFile(t, dir, "served.yaml", want)
 	}
 	certgate("", "apply", "-f", file)
 
@@ -227,7 +290,7 @@ func TestApplyExportRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want.Domains[0].Certificate.KeyPEM = "" // never exported
-	if diff := cmp.Diff(want, &got); diff != "" {
+	if diff := cmp.Diff(want, &got, sameJSON); diff != "" {
 		t.Errorf("export after apply differs (-applied +exported):\n%s", diff)
 	}
 

@@ -229,6 +229,11 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range c.PublishedCRLs {
 		abs(&c.PublishedCRLs[i].CRLFile)
 	}
+	for i := range c.Authorizers {
+		if j := c.Authorizers[i].JWT; j != nil {
+			abs(&j.JWKSFile)
+		}
+	}
 	if c.Log != nil && c.Log.Output != LogStdout && c.Log.Output != LogStderr {
 		abs(&c.Log.Output)
 	}

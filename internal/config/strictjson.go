@@ -108,7 +108,7 @@ func DecodeStrictJSON(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &JSONError{Kind: JSONEmpty}
 	}
-	c := &checker{dec: json.NewDecoder(bytes.NewReader(data))}
+	c := &checker{dec: json.NewDecoder(bytes.NewReader(data)), data: data}
 	c.dec.UseNumber()
 	if err := c.value(reflect.ValueOf(v).Elem(), ""); err != nil {
 		return JSONSyntaxError(err)
@@ -153,6 +153,7 @@ func JSONSyntaxError(err error) *JSONError {
 
 type checker struct {
 	dec      *json.Decoder
+	data     []byte // what dec reads
 	problems []Problem
 }
 
@@ -181,6 +182,7 @@ func (c *checker) value(v reflect.Value, path string) error {
 }
 
 func (c *checker) decode(v reflect.Value, path string) error {
+	start := c.dec.InputOffset()
 	tok, err := c.dec.Token()
 	if err != nil {
 		return err
@@ -195,6 +197,16 @@ func (c *checker) decode(v reflect.Value, path string) error {
 		v = v.Elem()
 	}
 	t := v.Type()
+	if t == rawMessageType { // free-form JSON (an inline JWKS): kept as sent
+		if _, ok := tok.(json.Delim); ok {
+			if err := c.skip(tok); err != nil {
+				return err
+			}
+		}
+		raw := bytes.TrimLeft(c.data[start:c.dec.InputOffset()], " \t\r\n,:")
+		v.SetBytes(bytes.Clone(raw))
+		return nil
+	}
 	if k := t.Kind(); k != reflect.Struct && k != reflect.Slice && k != reflect.Map && reflect.PointerTo(t).Implements(unmarshalerType) {
 		return c.custom(tok, v, path)
 	}

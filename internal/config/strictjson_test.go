@@ -54,6 +54,28 @@ func TestDecodeStrictJSONKinds(t *testing.T) {
 	}
 }
 
+// TestDecodeStrictJSONRawMessage: free-form JSON (an inline JWKS) is
+// kept byte for byte as sent, as encoding/json keeps it, whatever its
+// kind; what follows it still decodes strictly.
+func TestDecodeStrictJSONRawMessage(t *testing.T) {
+	for _, jwks := range []string{`{"keys" : [ {"kty":"EC", "x":"\u0041"}, 1.5e3, null ]}`, `"text"`, `7`, `[]`, `{}`} {
+		in := `{"name":"a","jwt":{"issuer":"i","audiences":["x"],"jwks":` + jwks + ` ,"clockSkew":"5s"}}`
+		var a Authorizer
+		if err := DecodeStrictJSON([]byte(in), &a); err != nil {
+			t.Fatalf("DecodeStrictJSON(%s) = %v", in, err)
+		}
+		if string(a.JWT.JWKS) != jwks || a.JWT.ClockSkew != Duration(5e9) {
+			t.Errorf("DecodeStrictJSON(%s): jwks %s, clockSkew %v; want %s, 5s", in, a.JWT.JWKS, a.JWT.ClockSkew, jwks)
+		}
+	}
+	var a Authorizer
+	err := DecodeStrictJSON([]byte(`{"name":"a","jwt":{"jwks":{"keys":[]},"isuer":"i"}}`), &a)
+	var je *JSONError
+	if !errors.As(err, &je) || len(je.Problems) != 1 || je.Problems[0].Path != "jwt.isuer" {
+		t.Errorf("DecodeStrictJSON(unknown field after jwks) = %v, want jwt.isuer", err)
+	}
+}
+
 // FuzzDecodeStrictJSON: any input decodes into a Config as encoding/json
 // would, or is refused with a *JSONError that repeats no 65 bytes of it.
 func FuzzDecodeStrictJSON(f *testing.F) {
@@ -62,6 +84,7 @@ func FuzzDecodeStrictJSON(f *testing.F) {
 	f.Add([]byte(`{"domians":[],"` + strings.Repeat("x", 80) + `":1}`))
 	f.Add([]byte(`{"apis":[{"name":"a","name":"b"}]} x`))
 	f.Add([]byte(`[[[[`))
+	f.Add([]byte(`{"authorizers":[{"name":"a","jwt":{"issuer":"i","audiences":["x"],"jwks": {"keys" : [{"kty":"EC","x":"\u0041"}]}}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var got Config
 		err := DecodeStrictJSON(data, &got)

@@ -219,12 +219,20 @@ func Assemble(items []Item, s Settings, openKey KeyOpener, read ObjectReader) (*
 		cfg.Domains = append(cfg.Domains, cd)
 	}
 
+	for _, it := range byKind[KindAuthorizer] {
+		var au Authorizer
+		if err := decode(it, &au); err != nil {
+			return nil, err
+		}
+		cfg.Authorizers = append(cfg.Authorizers, au)
+	}
+
 	for _, it := range byKind[KindAPI] {
 		var a API
 		if err := decode(it, &a); err != nil {
 			return nil, err
 		}
-		ca := config.API{Name: a.Name}
+		ca := config.API{Name: a.Name, IdentityHeaders: a.IdentityHeaders}
 		for _, ii := range children(KindIntegration, it.ID) {
 			var in config.Integration
 			if err := decode(ii, &in); err != nil {

@@ -10,8 +10,8 @@ import (
 
 // Export turns a revision's objects into the declarative resources they
 // hold: truststores (the content and settings of their latest version),
-// domains with their mappings, and APIs with their integrations, routes
-// and stages — what `certgate export` writes and `certgate apply` (POST
+// domains with their mappings, APIs with their integrations, routes
+// and stages, and authorizers — what `certgate export` writes and `certgate apply` (POST
 // /v1/config/apply) takes back. items must hold every object of those
 // kinds and the CAs; of truststore versions only the latest ones are
 // needed.
@@ -19,7 +19,7 @@ import (
 // Objects that hold private keys are exported by reference: a domain
 // carries its certificate without its key, a truststore that follows
 // certgate CAs names them (cas, by CA name), a stage names its client
-// certificate by ID. Lists are sorted (truststores and APIs by name,
+// certificate by ID. Lists are sorted (truststores, APIs and authorizers by name,
 // domains by first host, mappings by base path, integrations and stages
 // by name, routes by path then method), so equal stores export equal
 // files. It reads no file and opens no key.
@@ -107,7 +107,7 @@ func Export(items []Item) (*config.Config, error) {
 		if err := decode(it, &a); err != nil {
 			return nil, err
 		}
-		ca := config.API{Name: a.Name}
+		ca := config.API{Name: a.Name, IdentityHeaders: a.IdentityHeaders}
 		for _, ii := range children[KindIntegration+"/"+it.ID] {
 			var in config.Integration
 			if err := decode(ii, &in); err != nil {
@@ -141,5 +141,14 @@ func Export(items []Item) (*config.Config, error) {
 		cfg.APIs = append(cfg.APIs, ca)
 	}
 	slices.SortFunc(cfg.APIs, func(a, b config.API) int { return cmp.Compare(a.Name, b.Name) })
+
+	for _, it := range byKind[KindAuthorizer] {
+		var au Authorizer
+		if err := decode(it, &au); err != nil {
+			return nil, err
+		}
+		cfg.Authorizers = append(cfg.Authorizers, au)
+	}
+	slices.SortFunc(cfg.Authorizers, func(a, b config.Authorizer) int { return cmp.Compare(a.Name, b.Name) })
 	return cfg, nil
 }

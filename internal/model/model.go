@@ -26,6 +26,7 @@ const (
 	KindClientCertificate = "client_certificate"
 	KindCA                = "ca"
 	KindIssued            = "issued_certificate"
+	KindAuthorizer        = "authorizer"
 )
 
 // Prefix is the ID prefix of each kind (IDs read "ts-3f9k2c…").
@@ -41,6 +42,7 @@ var Prefix = map[string]string{
 	KindClientCertificate: "cc",
 	KindCA:                "ca",
 	KindIssued:            "crt",
+	KindAuthorizer:        "az",
 	KindContent:           "tsc",
 }
 
@@ -104,7 +106,15 @@ type TruststoreVersion struct {
 type API struct {
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
+	// IdentityHeaders are the headers set for the back end, name →
+	// template (config.API.IdentityHeaders).
+	IdentityHeaders map[string]string `json:"identityHeaders,omitempty"`
 }
+
+// Authorizer is the stored body of an authorizer (object Name: its
+// name): the declarative one, whose JWT keys are inline (jwks) or a URL
+// (jwksUrl), never a file.
+type Authorizer = config.Authorizer
 
 // Stage is a deployment stage of an API (object Parent: the API's ID).
 type Stage struct {

@@ -387,7 +387,7 @@ func (n *StoreNode) fail(rev int64, err error) error {
 func readItems(rtx store.ReadTx) ([]model.Item, error) {
 	var out []model.Item
 	for _, kind := range []string{model.KindDomain, model.KindMapping, model.KindTruststore, model.KindTruststoreVersion,
-		model.KindAPI, model.KindIntegration, model.KindRoute, model.KindStage, model.KindClientCertificate, model.KindCA} {
+		model.KindAPI, model.KindIntegration, model.KindRoute, model.KindStage, model.KindClientCertificate, model.KindCA, model.KindAuthorizer} {
 		after := ""
 		for {
 			page, err := rtx.List(store.ListOptions{Kind: kind, Limit: 500, After: after})

@@ -66,11 +66,11 @@ func APIView(o store.Object) (api.API, error) {
 	if err := decodeBody(o, &a); err != nil {
 		return api.API{}, err
 	}
-	return api.API{ID: o.ID, Name: a.Name, Description: a.Description, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
+	return api.API{ID: o.ID, Name: a.Name, Description: a.Description, IdentityHeaders: a.IdentityHeaders, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}, nil
 }
 
 func checkAPI(in *api.APIRequest) error {
-	errs := LocalProblems(&config.Config{APIs: []config.API{{Name: in.Name}}}, "apis[0]")
+	errs := LocalProblems(&config.Config{APIs: []config.API{{Name: in.Name, IdentityHeaders: in.IdentityHeaders}}}, "apis[0]")
 	if len(in.Description) > 1000 {
 		errs = append(errs, api.FieldError{Path: "description", Message: "at most 1000 bytes"})
 	}
@@ -114,7 +114,7 @@ func (s *APIs) Create(ctx context.Context, actor store.Actor, in api.APIRequest)
 		}
 		var err error
 		out, err = tx.Create(store.Object{Kind: model.KindAPI, ID: store.NewID(model.Prefix[model.KindAPI]), Name: in.Name,
-			Body: MustJSON(model.API{Name: in.Name, Description: in.Description})})
+			Body: MustJSON(model.API{Name: in.Name, Description: in.Description, IdentityHeaders: in.IdentityHeaders})})
 		return err
 	})
 	return writtenView(out, rev, err, APIView)
@@ -131,8 +131,8 @@ func (s *APIs) Get(ctx context.Context, id string) (api.API, int64, error) {
 	return show(ctx, s.st, model.KindAPI, "", id, "API", APIView)
 }
 
-// Update changes API id's name and description to what change makes of
-// the current ones, in one transaction, if match accepts its revision. A
+// Update changes API id's name, description and identity headers to
+// what change makes of the current ones, in one transaction, if match accepts its revision. A
 // rename carries the base-path mappings that use the API along.
 func (s *APIs) Update(ctx context.Context, actor store.Actor, id string, match Match, change func(cur api.APIRequest) (api.APIRequest, error)) (api.API, Written, error) {
 	var out store.Object
@@ -145,7 +145,7 @@ func (s *APIs) Update(ctx context.Context, actor store.Actor, id string, match M
 		if err := decodeBody(o, &cur); err != nil {
 			return err
 		}
-		in, err := change(api.APIRequest{Name: cur.Name, Description: cur.Description})
+		in, err := change(api.APIRequest{Name: cur.Name, Description: cur.Description, IdentityHeaders: cur.IdentityHeaders})
 		if err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func (s *APIs) Update(ctx context.Context, actor store.Actor, id string, match M
 			}
 		}
 		o.Name = in.Name
-		o.Body = MustJSON(model.API{Name: in.Name, Description: in.Description})
+		o.Body = MustJSON(model.API{Name: in.Name, Description: in.Description, IdentityHeaders: in.IdentityHeaders})
 		out, err = tx.Replace(o, ifRev)
 		return err
 	})
@@ -334,19 +334,32 @@ func (c *Children[In, Out]) Delete(ctx context.Context, actor store.Actor, apiID
 	})
 }
 
-// apiStub is the API a child is validated in: its name and integrations
-// (with a stub URL), so references between children resolve.
-func apiStub(tx store.Tx, apiObj store.Object) (config.API, error) {
+// apiStub is the configuration a child is validated in: the API's name
+// and integrations (with a stub URL), and the store's authorizers, so
+// references resolve.
+func apiStub(tx store.Tx, apiObj store.Object) (*config.Config, error) {
 	var a model.API
 	if err := decodeBody(apiObj, &a); err != nil {
-		return config.API{}, err
+		return nil, err
 	}
 	ca := config.API{Name: a.Name}
 	err := store.ListAll(tx, store.ListOptions{Kind: model.KindIntegration, Parent: apiObj.ID}, func(o store.Object) error {
 		ca.Integrations = append(ca.Integrations, config.Integration{Name: o.Name, URL: "https://stub.invalid"})
 		return nil
 	})
-	return ca, err
+	if err != nil {
+		return nil, err
+	}
+	cfg := &config.Config{APIs: []config.API{ca}}
+	err = store.ListAll(tx, store.ListOptions{Kind: model.KindAuthorizer}, func(o store.Object) error {
+		var au model.Authorizer
+		if err := decodeBody(o, &au); err != nil {
+			return err
+		}
+		cfg.Authorizers = append(cfg.Authorizers, au)
+		return nil
+	})
+	return cfg, err
 }
 
 // Integrations.
@@ -408,12 +421,12 @@ var routeSpec = childSpec[config.Route, api.Route]{
 		if in.Method == "" {
 			in.Method = config.MethodAny
 		}
-		ca, err := apiStub(tx, apiObj)
+		cfg, err := apiStub(tx, apiObj)
 		if err != nil {
 			return nil, "", err
 		}
-		ca.Routes = []config.Route{*in}
-		if errs := LocalProblems(&config.Config{APIs: []config.API{ca}}, "apis[0].routes[0]"); len(errs) > 0 {
+		cfg.APIs[0].Routes = []config.Route{*in}
+		if errs := LocalProblems(cfg, "apis[0].routes[0]"); len(errs) > 0 {
 			return nil, "", invalidFields(errs)
 		}
 		return in, "", nil

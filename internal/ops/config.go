@@ -33,13 +33,14 @@ type live struct {
 	integrations map[string]map[string]store.Object // API ID → name
 	routes       map[string]map[string]store.Object // API ID → "METHOD path"
 	stages       map[string]map[string]store.Object // API ID → name
+	authorizers  map[string]store.Object            // by name
 }
 
 // exportKinds are the kinds Export reads (truststore versions: the
 // latest ones only).
 var exportKinds = []string{
 	model.KindTruststore, model.KindDomain, model.KindMapping, model.KindAPI,
-	model.KindIntegration, model.KindRoute, model.KindStage, model.KindCA,
+	model.KindIntegration, model.KindRoute, model.KindStage, model.KindCA, model.KindAuthorizer,
 }
 
 // readLive reads the resources of the store as tx sees them.
@@ -51,6 +52,7 @@ func readLive(tx interface {
 		truststores: map[string]store.Object{}, versions: map[string]store.Object{}, domains: map[string]store.Object{},
 		mappings: map[string]map[string]store.Object{}, apis: map[string]store.Object{},
 		integrations: map[string]map[string]store.Object{}, routes: map[string]map[string]store.Object{}, stages: map[string]map[string]store.Object{},
+		authorizers: map[string]store.Object{},
 	}
 	under := func(m map[string]map[string]store.Object, parent, key string, o store.Object) {
 		if m[parent] == nil {
@@ -101,6 +103,8 @@ func readLive(tx interface {
 				under(l.routes, o.Parent, routeKey(r), o)
 			case model.KindStage:
 				under(l.stages, o.Parent, o.Name, o)
+			case model.KindAuthorizer:
+				l.authorizers[o.Name] = o
 			}
 			return nil
 		})
@@ -272,6 +276,11 @@ func checkApplied(want *config.Config) error {
 			files(fmt.Sprintf("apis[%d].integrations[%d].tls.caFile", i, j), in.TLS.CAFile != "")
 		}
 	}
+	for i, au := range want.Authorizers {
+		if au.JWT != nil && au.JWT.JWKSFile != "" {
+			errs = append(errs, api.FieldError{Path: fmt.Sprintf("authorizers[%d].jwt.jwksFile", i), Message: "files are read by the client (certgate apply inlines them); send the keys inline in jwt.jwks"})
+		}
+	}
 	if len(errs) == 0 {
 		var ve *config.ValidationError
 		if err := want.ValidateResources(); errors.As(err, &ve) {
@@ -332,6 +341,11 @@ func sameJSON(x, y any) bool {
 }
 
 func (a *applier) apply(want *config.Config) error {
+	for i := range want.Authorizers {
+		if err := a.authorizer(&want.Authorizers[i]); err != nil {
+			return err
+		}
+	}
 	for i := range want.Truststores {
 		if err := a.truststore(&want.Truststores[i], fmt.Sprintf("truststores[%d]", i)); err != nil {
 			return err
@@ -354,6 +368,7 @@ func (a *applier) apply(want *config.Config) error {
 	}
 	wantAPI := func(name string) bool { return want.API(name) != nil }
 	wantTS := func(name string) bool { return want.Truststore(name) != nil }
+	wantAuthorizer := func(name string) bool { return want.Authorizer(name) != nil }
 	for _, del := range []struct {
 		what string
 		objs map[string]store.Object
@@ -362,6 +377,7 @@ func (a *applier) apply(want *config.Config) error {
 		{"domain", a.live.domains, func(host string) bool { return wantDom[host] }},
 		{"api", a.live.apis, wantAPI},
 		{"truststore", a.live.truststores, wantTS},
+		{"authorizer", a.live.authorizers, wantAuthorizer},
 	} {
 		for _, name := range sortedKeys(del.objs) {
 			if del.want(name) {
@@ -450,17 +466,51 @@ func (a *applier) truststore(ts *config.Truststore, path string) error {
 	return err
 }
 
-// api creates an API if needed and makes its integrations, routes and
-// stages those of the file.
+// authorizer creates or replaces an authorizer (the file holds all of
+// it: its keys inline or a URL).
+func (a *applier) authorizer(want *config.Authorizer) error {
+	body := MustJSON(want)
+	o, ok := a.live.authorizers[want.Name]
+	switch {
+	case !ok:
+		a.note("+ authorizer %s", want.Name)
+		_, err := a.tx.Create(store.Object{Kind: model.KindAuthorizer, ID: store.NewID(model.Prefix[model.KindAuthorizer]), Name: want.Name, Body: body})
+		return err
+	case !bytes.Equal(o.Body, body):
+		a.note("~ authorizer %s", want.Name)
+		o.Body = body
+		_, err := a.tx.Replace(o, store.AnyRev)
+		return err
+	}
+	return nil
+}
+
+// api creates an API if needed (or changes its identity headers; its
+// description is not in the file and stays) and makes its integrations,
+// routes and stages those of the file.
 func (a *applier) api(want *config.API, path string) error {
 	o, ok := a.live.apis[want.Name]
 	if !ok {
 		a.note("+ api %s", want.Name)
 		var err error
 		o, err = a.tx.Create(store.Object{Kind: model.KindAPI, ID: store.NewID(model.Prefix[model.KindAPI]), Name: want.Name,
-			Body: MustJSON(model.API{Name: want.Name})})
+			Body: MustJSON(model.API{Name: want.Name, IdentityHeaders: want.IdentityHeaders})})
 		if err != nil {
 			return err
+		}
+	} else {
+		var cur model.API
+		if err := decodeBody(o, &cur); err != nil {
+			return err
+		}
+		if (len(cur.IdentityHeaders) > 0 || len(want.IdentityHeaders) > 0) && !sameJSON(cur.IdentityHeaders, want.IdentityHeaders) {
+			a.note("~ api %s: identity headers", want.Name)
+			cur.IdentityHeaders = want.IdentityHeaders
+			o.Body = MustJSON(cur)
+			var err error
+			if o, err = a.tx.Replace(o, store.AnyRev); err != nil {
+				return err
+			}
 		}
 	}
 	// label names a child in the changes: "route orders GET /x",

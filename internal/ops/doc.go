@@ -5,9 +5,10 @@
 // issued by a certgate CA; read, change, delete refused while a stage
 // presents one), domains (their keys sealed) and their base-path
 // mappings, APIs with their integrations, routes and stages (deletes and
-// renames refused while something uses them), the declarative
-// configuration (export, apply with a dry run) and the audit listing,
-// over store transactions. Services holds them all, built once. Reads
+// renames refused while something uses them), authorizers (deletes
+// refused while a route names one, renames carried to the routes), the
+// declarative configuration (export, apply with a dry run) and the audit
+// listing, over store transactions. Services holds them all, built once. Reads
 // answer with the wire views of internal/api.
 //
 // Every write is one store transaction, run through Options.Update so the

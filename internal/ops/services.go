@@ -61,6 +61,7 @@ type Services struct {
 	Domains            *Domains
 	Mappings           *Mappings
 	APIs               *APIs
+	Authorizers        *Authorizers
 	Config             *Config
 	Audit              *Audit
 	Invocations        *Invocations
@@ -84,6 +85,7 @@ func NewServices(opts ServicesOptions) *Services {
 	s.Domains = NewDomains(DomainOptions{Options: o, Key: opts.Key})
 	s.Mappings = NewMappings(o)
 	s.APIs = NewAPIs(o)
+	s.Authorizers = NewAuthorizers(o)
 	s.Config = NewConfig(ConfigOptions{Options: o, Key: opts.Key, Check: s.Check})
 	s.Audit = NewAudit(opts.Store)
 	s.Invocations = NewInvocations(opts.Store, opts.Key)
@@ -123,7 +125,7 @@ func (s *Services) Check(ctx context.Context, tx store.Tx) error {
 var checkedKinds = []string{
 	model.KindDomain, model.KindMapping, model.KindTruststore,
 	model.KindAPI, model.KindIntegration, model.KindRoute, model.KindStage,
-	model.KindClientCertificate, model.KindCA,
+	model.KindClientCertificate, model.KindCA, model.KindAuthorizer,
 }
 
 // Candidate lists the objects of the pending revision. Truststore
