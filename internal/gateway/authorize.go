@@ -2,7 +2,7 @@ package gateway
 
 import (
 	"context"
-		"crypto/x509"
+	"crypto/x509"
 	"fmt"
 	"net/http"
 	"strings"

@@ -1,9 +1,15 @@
 package gateway
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -11,7 +17,9 @@ import (
 
 	"github.com/certgate/certgate/internal/authz"
 	"github.com/certgate/certgate/internal/authz/authztest"
+	"github.com/certgate/certgate/internal/echo"
 	"github.com/certgate/certgate/internal/pki/pkitest"
+	"github.com/certgate/certgate/internal/testtool"
 )
 
 // The authorizer tests run through the real mTLS front door: a JWKS
@@ -487,5 +495,69 @@ func TestAuthorizerInvoke(t *testing.T) {
 		if res.Status != tc.status || res.Code != tc.code {
 			t.Errorf("invoke with %v: status %d code %q, want %d %q", tc.header, res.Status, res.Code, tc.status, tc.code)
 		}
+	}
+}
+
+// TestAuthorizerCurl is seed 004's flow with curl: mutual TLS plus a
+// bearer JWT reaches /widgets and the back end's JSON comes back; each
+// refusal shows its status and WWW-Authenticate. Run with -v to see the
+// session.
+func TestAuthorizerCurl(t *testing.T) {
+	curl := testtool.Require(t, "curl")
+	f := newAuthzFixture(t)
+	e := f.e
+	port := e.addr()[strings.LastIndexByte(e.addr(), ':')+1:]
+	base := []string{"-sS", "-i", "--max-time", "10",
+		"--cacert", e.write("server-ca.pem", e.serverCA.PEM()),
+		"--cert", e.write("partner.pem", f.partner.ChainPEM()), "--key", e.write("partner.key", f.partner.KeyPEM()),
+		"--resolve", "a.test:" + port + ":127.0.0.1"}
+	run := func(token string) (status int, headers http.Header, body string) {
+		t.Helper()
+		args := slices.Clone(base)
+		if token != "" {
+			args = append(args, "-H", "Authorization: Bearer "+token)
+		}
+		args = append(args, "https://a.test:"+port+"/widgets")
+		out, err := exec.Command(curl, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("curl: %v: %s", err, out)
+		}
+		// curl speaks HTTP/2 and prints "HTTP/2 200".
+		out = bytes.Replace(out, []byte("HTTP/2 "), []byte("HTTP/2.0 "), 1)
+		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(out)), nil)
+		if err != nil {
+			t.Fatalf("curl output %q: %v", out, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		t.Logf("$ curl --cert partner.pem --key partner.key%s https://a.test/widgets\n%s %s\nWWW-Authenticate: %s\n%s",
+			map[bool]string{true: ` -H "Authorization: Bearer …"`, false: ""}[token != ""], resp.Proto, resp.Status, resp.Header.Get("WWW-Authenticate"), b)
+		return resp.StatusCode, resp.Header, string(b)
+	}
+	status, _, body := run(authztest.Sign(t, f.es, f.claims(nil), nil))
+	var echoedReq echo.Response
+	if err := json.Unmarshal([]byte(body), &echoedReq); status != 200 || err != nil || echoedReq.Path != "/widgets" || fmt.Sprint(echoedReq.Headers["X-User"]) != "[partner-7]" {
+		t.Fatalf("with mTLS and a valid token: %d %s", status, body)
+	}
+	for _, tc := range []struct {
+		name   string
+		token  string
+		status int
+		reason authz.Reason
+		want   string
+	}{
+		{"no token", "", 401, authz.ReasonTokenMissing, `Bearer realm="certgate"`},
+		{"expired", authztest.Sign(t, f.es, f.claims(map[string]any{"exp": f.clock.Now().Add(-time.Hour).Unix(), "iat": f.clock.Now().Add(-2 * time.Hour).Unix()}), nil), 401, authz.ReasonTokenExpired, invalid(authz.ReasonTokenExpired)},
+		{"wrong audience", authztest.Sign(t, f.es, f.claims(map[string]any{"aud": "billing"}), nil), 401, authz.ReasonTokenAudienceMismatch, invalid(authz.ReasonTokenAudienceMismatch)},
+		{"bound to another certificate", authztest.Sign(t, f.es, f.claims(map[string]any{"cnf": map[string]string{"x5t#S256": authztest.Thumbprint(f.other.Cert)}}), nil), 401, authz.ReasonTokenNotBound, invalid(authz.ReasonTokenNotBound)},
+		{"missing scope", authztest.Sign(t, f.es, f.claims(map[string]any{"scope": "orders:write"}), nil), 403, authz.ReasonScopeMissing,
+			`Bearer realm="certgate", error="insufficient_scope", error_description="` + authz.ReasonScopeMissing.Describe() + `", scope="widgets:read"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, h, body := run(tc.token)
+			var p problem
+			if err := json.Unmarshal([]byte(body), &p); err != nil || status != tc.status || p.Code != string(tc.reason) || h.Get("WWW-Authenticate") != tc.want {
+				t.Fatalf("%d %q %s; want %d %s with WWW-Authenticate %q", status, h.Get("WWW-Authenticate"), body, tc.status, tc.reason, tc.want)
+			}
+		})
 	}
 }

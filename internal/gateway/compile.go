@@ -135,7 +135,7 @@ type compiler struct {
 	auths Authorizers
 	bound map[string]bool
 	now   time.Time
-	sum  []byte // running digest input
+	sum   []byte // running digest input
 	// trustKeys are the trust cache keys of the truststores, by index:
 	// digests of their content, CRLs included, for the snapshot ID.
 	trustKeys [][32]byte
