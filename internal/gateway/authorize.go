@@ -91,15 +91,29 @@ type authzInput struct {
 	method, path string
 	// authorization is the (first) Authorization header value.
 	authorization string
-	// header returns the request's header (built on demand by the fast
-	// path: only an external authorizer needs it).
-	header func() http.Header
+	// hdr is the request's header on the net/http path; on the fast
+	// path fields holds the head's fields, made into a header only for
+	// an external authorizer.
+	hdr    http.Header
+	fields []h1.Field
+}
+
+// header returns the request's header.
+func (in *authzInput) header() http.Header {
+	if in.hdr != nil {
+		return in.hdr
+	}
+	hdr := make(http.Header, len(in.fields))
+	for _, f := range in.fields {
+		hdr.Add(string(f.Name), string(f.Value))
+	}
+	return hdr
 }
 
 // authorize runs the route's authorizer (step 5, after its certificate
 // rules) and, for an API with identity headers, renders them. It sets
 // rq.authz and rq.identity, or returns the denial.
-func (g *Gateway) authorize(ctx context.Context, rq *request, ap *api, v *verdict, in authzInput) *denial {
+func (g *Gateway) authorize(ctx context.Context, rq *request, ap *api, v *verdict, in *authzInput) *denial {
 	ra := rq.route.auth
 	var leaf *x509.Certificate
 	if v.status == certheader.Verified && v.ident != nil {

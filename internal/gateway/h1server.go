@@ -309,7 +309,8 @@ func (h *h1conn) serveRequest(start time.Time) h1Outcome {
 		dn = g.routeAPI(rq, m.api, req.Method, &v)
 	}
 	if dn == nil && (rq.route.auth != nil || m.api.identity != nil) {
-		dn = g.authorize(context.Background(), rq, m.api, &v, h.authzInput())
+		in := h.authzInput()
+		dn = g.authorize(context.Background(), rq, m.api, &v, &in)
 	}
 	var (
 		status int
@@ -488,7 +489,7 @@ var errClientGone = upstream.ErrClientGone
 // Authorization field and, for an external authorizer, the header.
 func (h *h1conn) authzInput() authzInput {
 	req := &h.req
-	in := authzInput{method: req.Method, path: h.rq.apiPath}
+	in := authzInput{method: req.Method, path: h.rq.apiPath, fields: req.Fields}
 	for _, f := range req.Fields {
 		if h1.EqualFold(f.Name, "authorization") {
 			// A view of the read buffer, which stays as it is until the
@@ -496,13 +497,6 @@ func (h *h1conn) authzInput() authzInput {
 			in.authorization = unsafe.String(unsafe.SliceData(f.Value), len(f.Value))
 			break
 		}
-	}
-	in.header = func() http.Header {
-		hdr := make(http.Header, len(req.Fields))
-		for _, f := range req.Fields {
-			hdr.Add(string(f.Name), string(f.Value))
-		}
-		return hdr
 	}
 	return in
 }

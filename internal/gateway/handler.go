@@ -177,9 +177,8 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, rq *request, 
 	}
 	// 5b. The route's authorizer, and the API's identity headers.
 	if rq.route.auth != nil || ap.identity != nil {
-		in := authzInput{method: r.Method, path: rq.apiPath, authorization: r.Header.Get("Authorization"),
-			header: func() http.Header { return r.Header }}
-		if dn := g.authorize(r.Context(), rq, ap, v, in); dn != nil {
+		in := authzInput{method: r.Method, path: rq.apiPath, authorization: r.Header.Get("Authorization"), hdr: r.Header}
+		if dn := g.authorize(r.Context(), rq, ap, v, &in); dn != nil {
 			if dn.challenge != "" {
 				w.Header().Set("WWW-Authenticate", dn.challenge)
 			}
