@@ -571,7 +571,9 @@ func (c *compiler) domains(apis map[string]*api) error {
 			dialects = []string{string(certheader.RFC9440)}
 		}
 		for _, dl := range dialects {
-			d.dialects = append(d.dialects, certheader.Dialect(dl))
+			if dl != config.DialectNone {
+				d.dialects = append(d.dialects, certheader.Dialect(dl))
+			}
 		}
 		if d.strip, err = certheader.NewNames(dc.Headers.Strip...); err != nil {
 			return fmt.Errorf("%s.headers.strip: %w", path, err)
