@@ -12,14 +12,13 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/certgate/certgate/internal/authz/authztest"
 )
 
 // testClock is an injected clock tests move by hand.
@@ -179,47 +178,9 @@ func hs256(secret, input []byte) []byte {
 	return m.Sum(nil)
 }
 
-// jwksServer is a JWKS endpoint over real TLS whose keys, Cache-Control
-// and availability a test changes.
-type jwksServer struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	body    []byte
-	cc      string
-	down    bool
-	fetches atomic.Int32
-}
-
-func newJWKSServer(t *testing.T, body []byte, cacheControl string) *jwksServer {
+// newJWKSServer is a JWKS endpoint over real TLS whose keys,
+// Cache-Control and availability a test changes.
+func newJWKSServer(t *testing.T, body []byte, cacheControl string) *authztest.JWKSServer {
 	t.Helper()
-	s := &jwksServer{body: body, cc: cacheControl}
-	s.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fetches.Add(1)
-		s.mu.Lock()
-		body, cc, down := s.body, s.cc, s.down
-		s.mu.Unlock()
-		if down {
-			http.Error(w, "issuer down", http.StatusServiceUnavailable)
-			return
-		}
-		if cc != "" {
-			w.Header().Set("Cache-Control", cc)
-		}
-		w.Header().Set("Content-Type", "application/jwk-set+json")
-		w.Write(body)
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func (s *jwksServer) set(body []byte) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.body = body
-}
-
-func (s *jwksServer) setDown(down bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.down = down
+	return authztest.NewJWKSServer(t, body, cacheControl)
 }

@@ -132,25 +132,8 @@ func BenchmarkProxyKeepAliveJWT(b *testing.B) {
 	setH1(b, e, os.Getenv("CERTGATE_HTTP1") != "net/http")
 	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	b.Cleanup(ok.Close)
-	key := authztest.NewES256(b, "k1")
-	v, err := authz.NewJWT(authz.JWTSettings{Issuer: testIssuer, Audiences: []string{"orders"}, JWKS: authztest.JWKS(b, key)}, authz.JWTOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	e.auths = Authorizers{"partners-jwt": {JWT: v}}
-	routes := `      - {method: GET, path: "/items/{proxy+}"}
-      - {method: GET, path: "/jwt/{proxy+}", authorizer: partners-jwt, scopes: ["widgets:read"]}
-`
-	yaml := strings.Replace(e.config([]domainYAML{{hosts: "a.test, 127.0.0.1", mode: "verify", dialects: "rfc9440"}}, "", routes), e.backend.URL, ok.URL, 1) +
-		"    identityHeaders: {X-User: \"{{ .Claims.sub }}\"}\n" +
-		fmt.Sprintf("authorizers:\n  - name: partners-jwt\n    jwt: {issuer: %q, audiences: [orders], jwks: %s}\n", testIssuer, authztest.JWKS(b, key))
-	e.apply(yaml)
+	token := applyJWTRoutes(b, e, ok.URL, "{X-User: \"{{ .Claims.sub }}\"}")
 	leaf := e.inter.Client(e.t, "bench")
-	token := func(i int) string {
-		now := time.Now()
-		return authztest.Sign(b, key, map[string]any{"iss": testIssuer, "aud": "orders", "sub": "partner-7", "scope": "widgets:read",
-			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": strconv.Itoa(i)}, nil)
-	}
 	for _, bc := range []struct {
 		name, path string
 		tokens     func(n int) []string // nil: no Authorization
@@ -219,27 +202,11 @@ func cpuTime(b *testing.B) time.Duration {
 // on an API with identity headers.
 func BenchmarkAuthorizeStep(b *testing.B) {
 	e := newEnvLevel(b, slog.LevelWarn)
-	key := authztest.NewES256(b, "k1")
-	v, err := authz.NewJWT(authz.JWTSettings{Issuer: testIssuer, Audiences: []string{"orders"}, JWKS: authztest.JWKS(b, key)}, authz.JWTOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	e.auths = Authorizers{"partners-jwt": {JWT: v}}
-	routes := `      - {method: GET, path: "/items/{proxy+}"}
-      - {method: GET, path: "/jwt/{proxy+}", authorizer: partners-jwt, scopes: ["widgets:read"]}
-`
-	e.apply(e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, "", routes) +
-		"    identityHeaders: {X-User: \"{{ .Claims.sub }}\", X-Client-Subject: \"{{ .Cert.Subject }}\"}\n" +
-		fmt.Sprintf("authorizers:\n  - name: partners-jwt\n    jwt: {issuer: %q, audiences: [orders], jwks: %s}\n", testIssuer, authztest.JWKS(b, key)))
+	token := applyJWTRoutes(b, e, "", "{X-User: \"{{ .Claims.sub }}\", X-Client-Subject: \"{{ .Cert.Subject }}\"}")
 	ap := e.g.snap.Load().apis["echo"]
 	leaf := e.inter.Client(e.t, "bench")
 	vd := verdict{ran: true, status: certheader.Verified, ident: &trust.Identity{Leaf: leaf.Cert}}
 	c := &conn{}
-	token := func(i int) string {
-		now := time.Now()
-		return authztest.Sign(b, key, map[string]any{"iss": testIssuer, "aud": "orders", "sub": "partner-7", "scope": "widgets:read",
-			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": strconv.Itoa(i)}, nil)
-	}
 	for _, bc := range []struct {
 		name, path string
 		tokens     func(n int) []string
@@ -272,5 +239,33 @@ func BenchmarkAuthorizeStep(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// applyJWTRoutes serves API "echo" on domain a.test (mode verify) with
+// GET /items/{proxy+} and GET /jwt/{proxy+} behind an ES256 JWT
+// authorizer requiring scope widgets:read, the identity headers ih (a
+// YAML map), and the back end at backend ("": the echo back end). It
+// returns a signer of valid tokens, each distinct by i.
+func applyJWTRoutes(b *testing.B, e *env, backend, ih string) func(i int) string {
+	key := authztest.NewES256(b, "k1")
+	v, err := authz.NewJWT(authz.JWTSettings{Issuer: testIssuer, Audiences: []string{"orders"}, JWKS: authztest.JWKS(b, key)}, authz.JWTOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.auths = Authorizers{"partners-jwt": {JWT: v}}
+	routes := `      - {method: GET, path: "/items/{proxy+}"}
+      - {method: GET, path: "/jwt/{proxy+}", authorizer: partners-jwt, scopes: ["widgets:read"]}
+`
+	yaml := e.config([]domainYAML{{hosts: "a.test, 127.0.0.1", mode: "verify", dialects: "rfc9440"}}, "", routes)
+	if backend != "" {
+		yaml = strings.Replace(yaml, e.backend.URL, backend, 1)
+	}
+	e.apply(yaml + "    identityHeaders: " + ih + "\n" +
+		fmt.Sprintf("authorizers:\n  - name: partners-jwt\n    jwt: {issuer: %q, audiences: [orders], jwks: %s}\n", testIssuer, authztest.JWKS(b, key)))
+	return func(i int) string {
+		now := time.Now()
+		return authztest.Sign(b, key, map[string]any{"iss": testIssuer, "aud": "orders", "sub": "partner-7", "scope": "widgets:read",
+			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": strconv.Itoa(i)}, nil)
 	}
 }
