@@ -28,24 +28,6 @@ import (
 
 const testIssuer = "https://issuer.test"
 
-// authzClock is the verifiers' injected clock.
-type authzClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *authzClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *authzClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // authzFixture is a front door (domain a.test, mode verify) whose API
 // "echo" has identity headers and routes with authorizers:
 //
@@ -58,7 +40,7 @@ type authzFixture struct {
 	es, rs, ed, es2 authztest.Key
 	jwks            *authztest.JWKSServer
 	ext             *authztest.Authorizer
-	clock           *authzClock
+	clock           *authztest.Clock
 	partner, other  *pkitest.Leaf
 
 	mu     sync.Mutex
@@ -69,7 +51,7 @@ type authzFixture struct {
 
 func newAuthzFixture(t *testing.T) *authzFixture {
 	t.Helper()
-	f := &authzFixture{e: newEnv(t), clock: &authzClock{t: time.Now().Truncate(time.Second)}, release: make(chan struct{})}
+	f := &authzFixture{e: newEnv(t), clock: authztest.NewClock(time.Now().Truncate(time.Second)), release: make(chan struct{})}
 	e := f.e
 	f.es, f.rs, f.ed = authztest.NewES256(t, "k1"), authztest.NewRS256(t, "r1"), authztest.NewEdDSA(t, "e1")
 	f.es2 = authztest.NewES256(t, "k2")

@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -25,6 +26,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Key is a test issuer's private key with its kid and JWS algorithm.
@@ -95,11 +97,15 @@ func JWKS(t testing.TB, keys ...Key) []byte {
 }
 
 // Sign returns a compact JWS of claims signed with k; header entries
-// override the default {"alg": k.Alg, "kid": k.Kid, "typ": "JWT"} (a nil
-// value removes one). An "alg" of "none" gives an empty signature.
+// override the default {"alg": k.Alg, "kid": k.Kid, "typ": "JWT"} (no kid
+// when k.Kid is ""; a nil value removes an entry). The signature is made
+// for the header's alg (see Signature).
 func Sign(t testing.TB, k Key, claims map[string]any, header map[string]any) string {
 	t.Helper()
-	hdr := map[string]any{"alg": k.Alg, "kid": k.Kid, "typ": "JWT"}
+	hdr := map[string]any{"alg": k.Alg, "typ": "JWT"}
+	if k.Kid != "" {
+		hdr["kid"] = k.Kid
+	}
 	for n, v := range header {
 		if v == nil {
 			delete(hdr, n)
@@ -114,39 +120,84 @@ func Sign(t testing.TB, k Key, claims map[string]any, header map[string]any) str
 	}
 	input := b64(hb) + "." + b64(cb)
 	alg, _ := hdr["alg"].(string)
+	return input + "." + b64(Signature(t, alg, k.Priv, []byte(input)))
+}
+
+// Signature is the JWS signature of input with alg and priv: ES256,
+// ES384, RS256, RS512, PS256, EdDSA, "none" (empty) or HS256 keyed with
+// the PEM of priv's public key (the algorithm-confusion attack: an
+// attacker knows the public key).
+func Signature(t testing.TB, alg string, priv crypto.Signer, input []byte) []byte {
+	t.Helper()
 	var sig []byte
+	var err error
 	switch alg {
 	case "none":
-	case "ES256":
-		sum := sha256.Sum256([]byte(input))
-		r, s, err := ecdsa.Sign(rand.Reader, k.Priv.(*ecdsa.PrivateKey), sum[:])
+	case "ES256", "ES384":
+		h, size := crypto.SHA256, 32
+		if alg == "ES384" {
+			h, size = crypto.SHA384, 48
+		}
+		d := h.New()
+		d.Write(input)
+		r, s, err := ecdsa.Sign(rand.Reader, priv.(*ecdsa.PrivateKey), d.Sum(nil))
 		if err != nil {
 			t.Fatal(err)
 		}
-		sig = make([]byte, 64)
-		r.FillBytes(sig[:32])
-		s.FillBytes(sig[32:])
-	case "RS256":
-		sum := sha256.Sum256([]byte(input))
-		if sig, err = rsa.SignPKCS1v15(rand.Reader, k.Priv.(*rsa.PrivateKey), crypto.SHA256, sum[:]); err != nil {
-			t.Fatal(err)
+		sig = make([]byte, 2*size)
+		r.FillBytes(sig[:size])
+		s.FillBytes(sig[size:])
+	case "RS256", "PS256":
+		sum := sha256.Sum256(input)
+		if alg == "RS256" {
+			sig, err = rsa.SignPKCS1v15(rand.Reader, priv.(*rsa.PrivateKey), crypto.SHA256, sum[:])
+		} else {
+			sig, err = rsa.SignPSS(rand.Reader, priv.(*rsa.PrivateKey), crypto.SHA256, sum[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
 		}
+	case "RS512":
+		sum := sha512.Sum512(input)
+		sig, err = rsa.SignPKCS1v15(rand.Reader, priv.(*rsa.PrivateKey), crypto.SHA512, sum[:])
 	case "EdDSA":
-		sig = ed25519.Sign(k.Priv.(ed25519.PrivateKey), []byte(input))
+		sig = ed25519.Sign(priv.(ed25519.PrivateKey), input)
 	case "HS256":
-		// Algorithm confusion: the HMAC secret is the public key's PEM,
-		// which an attacker knows.
-		der, err := x509.MarshalPKIXPublicKey(k.Priv.Public())
+		der, err := x509.MarshalPKIXPublicKey(priv.Public())
 		if err != nil {
 			t.Fatal(err)
 		}
 		m := hmac.New(sha256.New, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-		m.Write([]byte(input))
+		m.Write(input)
 		sig = m.Sum(nil)
 	default:
-		t.Fatalf("Sign: alg %q", alg)
+		t.Fatalf("Signature: alg %q", alg)
 	}
-	return input + "." + b64(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
+}
+
+// Clock is an injected clock (for JWTOptions.Now and HTTPOptions.Now)
+// that tests move by hand. Safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock reading t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 // Thumbprint is the RFC 8705 x5t#S256 of cert: base64url (no padding) of
