@@ -23,7 +23,9 @@ import (
 // testClock is an injected clock tests move by hand.
 type testClock = authztest.Clock
 
-func newTestClock() *testClock { return authztest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)) }
+func newTestClock() *testClock {
+	return authztest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
+}
 
 // signingKey is a test issuer's private key.
 type signingKey struct {
