@@ -543,3 +543,39 @@ func TestAuthorizerCurl(t *testing.T) {
 		})
 	}
 }
+
+// TestSpoofedSubjectNeverForwarded: a client-sent X-Client-Subject never
+// reaches a back end, whether the API names it in identityHeaders or not,
+// and dialects [none] sends no certificate header besides the status.
+func TestSpoofedSubjectNeverForwarded(t *testing.T) {
+	e := newEnv(t)
+	partner := e.inter.Client(t, "partner-7")
+	base := e.config([]domainYAML{{hosts: "a.test", mode: "verify", dialects: "none"}}, "", "")
+	for name, tc := range map[string]struct {
+		yaml string
+		want []string // the back end's X-Client-Subject
+	}{
+		"no identity headers": {base, nil},
+		"identity headers":    {base + "    identityHeaders: {X-Client-Subject: \"{{ .Cert.Subject }}\"}\n", []string{"CN=partner-7"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e.apply(tc.yaml)
+			for _, tr := range authzTransports {
+				e.g.netHTTPOnly.Store(tr.netHTTP)
+				resp, body, err := e.get(e.client(clientOpts{sni: "a.test", cert: partner, h2: tr.h2}), "a.test", "/x",
+					http.Header{"X-Client-Subject": {"CN=admin"}, "x-client-subject": {"CN=root"}})
+				e.g.netHTTPOnly.Store(false)
+				if err != nil || resp.StatusCode != 200 {
+					t.Fatalf("%s: %v %v %s", tr.name, err, resp, body)
+				}
+				got := echoed(t, body).Headers
+				if !slices.Equal(got["X-Client-Subject"], tc.want) {
+					t.Errorf("%s: back end got X-Client-Subject %q, want %q", tr.name, got["X-Client-Subject"], tc.want)
+				}
+				if got["Client-Cert"] != nil || fmt.Sprint(got["Certgate-Client-Cert-Status"]) != "[verified]" {
+					t.Errorf("%s: dialects [none]: back end got Client-Cert %q, status %q", tr.name, got["Client-Cert"], got["Certgate-Client-Cert-Status"])
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"context"
+	"crypto/x509"
 	"log/slog"
 	"net/http"
 	"os"
@@ -102,5 +104,47 @@ func TestFileNodeJWKSFile(t *testing.T) {
 	f.waitApplied(t)
 	if s1, s2 := get(k1), get(k2); s1 != 401 || s2 != 200 {
 		t.Fatalf("after rotating the file: k1 %d, k2 %d; want 401, 200", s1, s2)
+	}
+}
+
+// TestAuthorizersVerifyTLS: the node's external authorizers and JWKS
+// fetches verify the server's certificate (the system's trust anchors by
+// default): an authorizer the node does not trust fails closed, one it
+// trusts answers.
+func TestAuthorizersVerifyTLS(t *testing.T) {
+	ext := authztest.NewAuthorizer(t, func(map[string]any) (int, string) { return 200, `{"allow": true}` })
+	key := authztest.NewES256(t, "k1")
+	jwks := authztest.NewJWKSServer(t, authztest.JWKS(t, key), "")
+	token := authztest.Sign(t, key, map[string]any{"iss": "https://issuer.test", "aud": "orders", "exp": time.Now().Add(time.Hour).Unix()}, nil)
+	cfg := &config.Config{Authorizers: []config.Authorizer{
+		{Name: "policy", HTTP: &authz.HTTPSettings{URL: ext.URL + "/check"}},
+		{Name: "jwt", JWT: &authz.JWTSettings{Issuer: "https://issuer.test", Audiences: []string{"orders"}, JWKSURL: jwks.URL}},
+	}}
+	ask := func(a *authorizers) (authz.Result, authz.Result) {
+		live := a.For(cfg)
+		if live["policy"].HTTP == nil || live["jwt"].JWT == nil {
+			t.Fatalf("For: %+v", live)
+		}
+		return live["policy"].HTTP.Authorize(context.Background(), authz.Request{Method: "GET", Path: "/x", Route: "GET /x"}),
+			live["jwt"].JWT.Verify(context.Background(), token, nil, nil)
+	}
+	ext0, jwt0 := ask(newAuthorizers(slog.New(slog.DiscardHandler), nil))
+	if ext0.Allowed || ext0.Reason != authz.ReasonAuthorizerUnavailable || jwt0.Reason != authz.ReasonAuthorizerUnavailable {
+		t.Errorf("untrusted servers: external %+v, JWT %+v; want both AuthorizerUnavailable", ext0, jwt0)
+	}
+	if ext.Calls() != 0 || jwks.Fetches() != 0 {
+		t.Errorf("untrusted servers got %d calls and %d fetches", ext.Calls(), jwks.Fetches())
+	}
+
+	trusted := newAuthorizers(slog.New(slog.DiscardHandler), nil)
+	trusted.roots = func() (*x509.CertPool, error) {
+		pool := x509.NewCertPool()
+		pool.AddCert(ext.Certificate())
+		pool.AddCert(jwks.Certificate())
+		return pool, nil
+	}
+	ext1, jwt1 := ask(trusted)
+	if !ext1.Allowed || !jwt1.Allowed {
+		t.Errorf("trusted servers: external %+v, JWT %+v; want both allowed", ext1, jwt1)
 	}
 }
