@@ -204,9 +204,9 @@ for p in "${PEERS[@]}"; do start_peer "$p"; done
 for p in "${PEERS[@]}"; do
   extra=()
   if [ "$p" = certgate ]; then
-    # certgate forwards the client certificate (RFC 9440 Client-Cert, whose
-    # subject is checked) and its verification status.
-    extra=(-subject-header Client-Cert -require Certgate-Client-Cert-Status=verified)
+    # certgate forwards the subject in X-Client-Subject (its API's
+    # identityHeaders), as the peers do, and the verification status.
+    extra=(-require Certgate-Client-Cert-Status=verified)
   fi
   if ! out=$(timeout -k 5 60 "$lg" check -addr "127.0.0.1:${port[$p]}" "${common[@]}" -peer "$p" \
        -backend "127.0.0.1:$backend_port" -rogue-cert "$pki/rogue.pem" -rogue-key "$pki/rogue.key" "${extra[@]}" 2>&1); then

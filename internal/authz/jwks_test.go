@@ -6,18 +6,20 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/certgate/certgate/internal/authz/authztest"
 )
 
 // newURLVerifier builds a verifier over srv's JWKS with clock.
-func newURLVerifier(t *testing.T, srv *jwksServer, clock *testClock) (*JWTVerifier, error) {
+func newURLVerifier(t *testing.T, srv *authztest.JWKSServer, clock *testClock) (*JWTVerifier, error) {
 	t.Helper()
-	return NewJWT(JWTSettings{Issuer: testIssuer, Audiences: []string{"orders"}, JWKSURL: srv.srv.URL + "/jwks.json"},
-		JWTOptions{HTTPClient: srv.srv.Client(), Now: clock.Now})
+	return NewJWT(JWTSettings{Issuer: testIssuer, Audiences: []string{"orders"}, JWKSURL: srv.URL + "/jwks.json"},
+		JWTOptions{HTTPClient: srv.Client(), Now: clock.Now})
 }
 
 // startURLVerifier serves key a's JWKS with cacheControl and builds a
 // verifier over it, failing the test when the first fetch fails.
-func startURLVerifier(t *testing.T, cacheControl string) (*JWTVerifier, *jwksServer, *testClock) {
+func startURLVerifier(t *testing.T, cacheControl string) (*JWTVerifier, *authztest.JWKSServer, *testClock) {
 	t.Helper()
 	testKeys(t)
 	clock := newTestClock()
@@ -46,11 +48,11 @@ func TestJWKSRotation(t *testing.T) {
 		t.Fatalf("kid a: %s", r.Reason)
 	}
 	// The issuer rotates: b is published next to a.
-	srv.set(jwksOf(t, true, esKey("a"), es2Key("b")))
+	srv.Set(jwksOf(t, true, esKey("a"), es2Key("b")))
 	if r := verifyWith(t, v, clock, es2Key("b")); r.Reason != ReasonTokenUnknownKey {
 		t.Fatalf("kid b within 10s of the last fetch: reason %q, want TokenUnknownKey (rate limit)", r.Reason)
 	}
-	if n := srv.fetches.Load(); n != 1 {
+	if n := srv.Fetches(); n != 1 {
 		t.Fatalf("%d fetches, want 1: the refetch is rate-limited", n)
 	}
 	clock.Advance(jwksRetry)
@@ -60,19 +62,19 @@ func TestJWKSRotation(t *testing.T) {
 	if r := verifyWith(t, v, clock, esKey("a")); !r.Allowed {
 		t.Fatalf("kid a after rotation: %s, want allowed until removed", r.Reason)
 	}
-	if n := srv.fetches.Load(); n != 2 {
+	if n := srv.Fetches(); n != 2 {
 		t.Fatalf("%d fetches, want 2", n)
 	}
 	// a is removed; it keeps working until the scheduled refresh
 	// (max-age=120 after the last fetch).
-	srv.set(jwksOf(t, true, es2Key("b")))
+	srv.Set(jwksOf(t, true, es2Key("b")))
 	if r := verifyWith(t, v, clock, esKey("a")); !r.Allowed {
 		t.Fatalf("kid a before the refresh: %s", r.Reason)
 	}
 	clock.Advance(2 * time.Minute)
 	verifyWith(t, v, clock, es2Key("b")) // starts the background refresh
 	v.src.bg.Wait()
-	if n := srv.fetches.Load(); n != 3 {
+	if n := srv.Fetches(); n != 3 {
 		t.Fatalf("%d fetches, want 3 (scheduled refresh)", n)
 	}
 	if r := verifyWith(t, v, clock, esKey("a")); r.Reason != ReasonTokenUnknownKey {
@@ -95,7 +97,7 @@ func TestJWKSRefetchRateLimit(t *testing.T) {
 		}
 	}
 	// 20s: the construction fetch, then one at 10s and one at 20s.
-	if n := srv.fetches.Load(); n != 3 {
+	if n := srv.Fetches(); n != 3 {
 		t.Errorf("%d fetches in 20s of unknown kids, want 3", n)
 	}
 }
@@ -104,11 +106,11 @@ func TestJWKSRefetchRateLimit(t *testing.T) {
 // known keys; an unknown kid is refused.
 func TestJWKSDown(t *testing.T) {
 	v, srv, clock := startURLVerifier(t, "max-age=60")
-	srv.setDown(true)
+	srv.SetDown(true)
 	clock.Advance(time.Hour)
 	verifyWith(t, v, clock, esKey("a")) // the refresh fails in the background
 	v.src.bg.Wait()
-	if n := srv.fetches.Load(); n != 2 {
+	if n := srv.Fetches(); n != 2 {
 		t.Fatalf("%d fetches, want 2 (a failed refresh)", n)
 	}
 	if r := verifyWith(t, v, clock, esKey("a")); !r.Allowed {
@@ -126,7 +128,7 @@ func TestJWKSDownAtStart(t *testing.T) {
 	testKeys(t)
 	clock := newTestClock()
 	srv := newJWKSServer(t, jwksOf(t, true, esKey("a")), "")
-	srv.setDown(true)
+	srv.SetDown(true)
 	v, err := newURLVerifier(t, srv, clock)
 	if !errors.Is(err, ErrKeysUnavailable) || v == nil {
 		t.Fatalf("NewJWT = %v, %v; want a verifier and ErrKeysUnavailable", v, err)
@@ -135,7 +137,7 @@ func TestJWKSDownAtStart(t *testing.T) {
 	if r.Allowed || r.Reason != ReasonAuthorizerUnavailable || r.Status != 503 {
 		t.Fatalf("no keys: %+v, want 503 AuthorizerUnavailable", r)
 	}
-	srv.setDown(false)
+	srv.SetDown(false)
 	if r := verifyWith(t, v, clock, esKey("a")); r.Allowed {
 		t.Fatal("allowed within 10s of the failed fetch: the retry is not rate-limited")
 	}
@@ -200,7 +202,7 @@ func TestJWKSConcurrent(t *testing.T) {
 		})
 	}
 	for range 10 {
-		srv.set(jwksOf(t, true, esKey("a"), es2Key("b")))
+		srv.Set(jwksOf(t, true, esKey("a"), es2Key("b")))
 		clock.Advance(time.Minute)
 	}
 	wg.Wait()

@@ -9,37 +9,22 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwk"
+
+	"github.com/certgate/certgate/internal/authz/authztest"
 )
 
 // testClock is an injected clock tests move by hand.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type testClock = authztest.Clock
 
-func newTestClock() *testClock { return &testClock{t: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newTestClock() *testClock {
+	return authztest.NewClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // signingKey is a test issuer's private key.
@@ -102,74 +87,16 @@ func jwksOf(t testing.TB, withAlg bool, keys ...signingKey) []byte {
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // mint signs claims by hand with k: header {"alg","kid","typ"} plus
-// extra (a nil value removes a field). alg overrides k.alg when not "".
+// extra (a nil value removes a field).
 func mint(t testing.TB, k signingKey, claims map[string]any, extra map[string]any) string {
 	t.Helper()
-	hdr := map[string]any{"alg": k.alg, "typ": "JWT"}
-	if k.kid != "" {
-		hdr["kid"] = k.kid
-	}
-	for n, v := range extra {
-		if v == nil {
-			delete(hdr, n)
-		} else {
-			hdr[n] = v
-		}
-	}
-	hb, _ := json.Marshal(hdr)
-	cb, _ := json.Marshal(claims)
-	input := b64(hb) + "." + b64(cb)
-	alg, _ := hdr["alg"].(string)
-	return input + "." + b64(sign(t, alg, k.priv, []byte(input)))
+	return authztest.Sign(t, authztest.Key{Kid: k.kid, Alg: k.alg, Priv: k.priv}, claims, extra)
 }
 
 // sign makes a JWS signature of input with alg.
 func sign(t testing.TB, alg string, priv crypto.Signer, input []byte) []byte {
 	t.Helper()
-	switch alg {
-	case "ES256", "ES384":
-		h := crypto.SHA256
-		size := 32
-		if alg == "ES384" {
-			h, size = crypto.SHA384, 48
-		}
-		d := h.New()
-		d.Write(input)
-		r, s, err := ecdsa.Sign(rand.Reader, priv.(*ecdsa.PrivateKey), d.Sum(nil))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := make([]byte, 2*size)
-		r.FillBytes(out[:size])
-		s.FillBytes(out[size:])
-		return out
-	case "RS256", "PS256":
-		sum := sha256.Sum256(input)
-		var sig []byte
-		var err error
-		if alg == "RS256" {
-			sig, err = rsa.SignPKCS1v15(rand.Reader, priv.(*rsa.PrivateKey), crypto.SHA256, sum[:])
-		} else {
-			sig, err = rsa.SignPSS(rand.Reader, priv.(*rsa.PrivateKey), crypto.SHA256, sum[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sig
-	case "RS512":
-		sum := sha512.Sum512(input)
-		sig, err := rsa.SignPKCS1v15(rand.Reader, priv.(*rsa.PrivateKey), crypto.SHA512, sum[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sig
-	case "EdDSA":
-		return ed25519.Sign(priv.(ed25519.PrivateKey), input)
-	case "none":
-		return nil
-	}
-	t.Fatalf("sign: unsupported alg %q", alg)
-	return nil
+	return authztest.Signature(t, alg, priv, input)
 }
 
 // hs256 signs input with HMAC-SHA256 under secret.
@@ -179,47 +106,9 @@ func hs256(secret, input []byte) []byte {
 	return m.Sum(nil)
 }
 
-// jwksServer is a JWKS endpoint over real TLS whose keys, Cache-Control
-// and availability a test changes.
-type jwksServer struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	body    []byte
-	cc      string
-	down    bool
-	fetches atomic.Int32
-}
-
-func newJWKSServer(t *testing.T, body []byte, cacheControl string) *jwksServer {
+// newJWKSServer is a JWKS endpoint over real TLS whose keys,
+// Cache-Control and availability a test changes.
+func newJWKSServer(t *testing.T, body []byte, cacheControl string) *authztest.JWKSServer {
 	t.Helper()
-	s := &jwksServer{body: body, cc: cacheControl}
-	s.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fetches.Add(1)
-		s.mu.Lock()
-		body, cc, down := s.body, s.cc, s.down
-		s.mu.Unlock()
-		if down {
-			http.Error(w, "issuer down", http.StatusServiceUnavailable)
-			return
-		}
-		if cc != "" {
-			w.Header().Set("Cache-Control", cc)
-		}
-		w.Header().Set("Content-Type", "application/jwk-set+json")
-		w.Write(body)
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
-}
-
-func (s *jwksServer) set(body []byte) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.body = body
-}
-
-func (s *jwksServer) setDown(down bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.down = down
+	return authztest.NewJWKSServer(t, body, cacheControl)
 }

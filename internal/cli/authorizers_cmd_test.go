@@ -15,9 +15,9 @@ import (
 // file, an external one), listed in a table without JSON, shown,
 // changed, refused with the field at fault and deleted; a route that
 // names an authorizer that does not exist is refused naming the field.
-// Routes that name an authorizer and identity headers are refused by the
-// gateway until the data plane serves them (authorizersServed); the
-// success path after that is below, switched on by the constant.
+// A route then names it, with scopes, and the API sets identity
+// headers; the authorizer in use cannot be deleted; a rename carries
+// the routes along.
 func TestAuthorizersThroughCLI(t *testing.T) {
 	bin := buildBinary(t)
 	s := startStoreNode(t)
@@ -77,35 +77,27 @@ func TestAuthorizersThroughCLI(t *testing.T) {
 
 	addRoute := []string{"apis", "add-route", "orders", "--method", "GET", "--path", "/widgets", "--authorizer", "partners-jwt", "--scopes", "widgets:read,widgets:list"}
 	identity := []string{"apis", "update", "orders", "--identity-header", "X-User={{ .Claims.sub }}", "--identity-header", "X-Client-Subject={{ .Cert.Subject }}"}
-	if !authorizersServed {
-		// The gateway refuses to serve a route without its authorizer:
-		// the write is refused, naming the field. The data plane's merge
-		// flips authorizersServed, and the success path below runs.
-		refused([]string{"routes[0].authorizer", "not enforced by this version yet"}, addRoute...)
-		refused([]string{"apis[0].identityHeaders", "not served by this version yet"}, identity...)
-	} else {
-		certgate(addRoute...)
-		out = certgate("apis", "routes", "orders")
-		if !strings.Contains(out, "partners-jwt") || !strings.Contains(out, "widgets:read,widgets:list") {
-			t.Errorf("apis routes: want the route's authorizer and scopes:\n%s", out)
-		}
-		refused([]string{"AuthorizerInUse", "orders GET /widgets"}, "authorizers", "delete", "partners-jwt")
-		certgate(identity...)
-		certgate("apis", "add-route", "orders", "--method", "POST", "--path", "/widgets")
-		certgate("apis", "update-route", "orders", "POST /widgets", "--authorizer", "partner-policy")
-		certgate("authorizers", "update", "partners-jwt", "--rename", "partners")
-		certgate("apis", "update", "orders", "--identity-header", "X-User=")
-		out = certgate("apis", "get", "orders")
-		for _, w := range []string{`X-Client-Subject\s+\{\{ \.Cert\.Subject \}\}`, `GET\s+/widgets\s.*\spartners\s+widgets:read,widgets:list\s`, `POST\s+/widgets\s.*\spartner-policy\s`} {
-			if !regexp.MustCompile(w).MatchString(out) {
-				t.Errorf("apis get: want %s in\n%s", w, out)
-			}
-		}
-		if strings.Contains(out, "X-User") {
-			t.Errorf("apis get: X-User was removed, still shown:\n%s", out)
-		}
-		certgate("apis", "delete-route", "orders", "POST /widgets")
+	certgate(addRoute...)
+	out = certgate("apis", "routes", "orders")
+	if !strings.Contains(out, "partners-jwt") || !strings.Contains(out, "widgets:read,widgets:list") {
+		t.Errorf("apis routes: want the route's authorizer and scopes:\n%s", out)
 	}
+	refused([]string{"AuthorizerInUse", "orders GET /widgets"}, "authorizers", "delete", "partners-jwt")
+	certgate(identity...)
+	certgate("apis", "add-route", "orders", "--method", "POST", "--path", "/widgets")
+	certgate("apis", "update-route", "orders", "POST /widgets", "--authorizer", "partner-policy")
+	certgate("authorizers", "update", "partners-jwt", "--rename", "partners")
+	certgate("apis", "update", "orders", "--identity-header", "X-User=")
+	out = certgate("apis", "get", "orders")
+	for _, w := range []string{`X-Client-Subject\s+\{\{ \.Cert\.Subject \}\}`, `GET\s+/widgets\s.*\spartners\s+widgets:read,widgets:list\s`, `POST\s+/widgets\s.*\spartner-policy\s`} {
+		if !regexp.MustCompile(w).MatchString(out) {
+			t.Errorf("apis get: want %s in\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "X-User") {
+		t.Errorf("apis get: X-User was removed, still shown:\n%s", out)
+	}
+	certgate("apis", "delete-route", "orders", "POST /widgets")
 
 	if out := certgate("authorizers", "delete", "partner-policy"); !strings.Contains(out, "authorizer partner-policy deleted") {
 		t.Errorf("authorizers delete: %s", out)

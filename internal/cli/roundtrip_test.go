@@ -38,14 +38,6 @@ var fileOnly = []string{
 	"authorizers.jwt.jwksFile",
 }
 
-// authorizersServed says whether the gateway serves routes that name an
-// authorizer and APIs with identity headers. Until the data plane
-// enforces them (issue 14), gateway.notServedYet refuses them and the
-// tests assert that refusal, naming the field, instead of the success;
-// the data plane's merge sets it to true, which switches the success
-// cases on (TestApplyExportRoundTrip, TestAuthorizersThroughCLI).
-const authorizersServed = false
-
 // testJWKS is a public P-256 key set (its private key is not kept),
 // compact with its members in order, as export writes it.
 const testJWKS = `{"keys":[{"alg":"ES256","crv":"P-256","kid":"k1","kty":"EC","use":"sig","x":"_dHSWJc6nI20V3Mn1J5y0RN16Pp9HX3XHFdVOlAW6nM","y":"moh8gWCLmKrgktn6jGkHjX7UHgLMp0UO3jZn0jjUvAM"}]}`
@@ -135,18 +127,6 @@ var sameJSON = cmp.Comparer(func(a, b json.RawMessage) bool {
 	var ca, cb bytes.Buffer
 	return json.Compact(&ca, a) == nil && json.Compact(&cb, b) == nil && bytes.Equal(ca.Bytes(), cb.Bytes())
 })
-
-// withoutServedLater removes from cfg what the gateway does not serve
-// yet (see authorizersServed): the routes' authorizers and scopes and
-// the APIs' identity headers. The authorizers themselves stay.
-func withoutServedLater(cfg *config.Config) {
-	for i := range cfg.APIs {
-		cfg.APIs[i].IdentityHeaders = nil
-		for j := range cfg.APIs[i].Routes {
-			cfg.APIs[i].Routes[j].Authorizer, cfg.APIs[i].Routes[j].Scopes = "", nil
-		}
-	}
-}
 
 // yamlFile writes cfg as a YAML file in dir and returns its path.
 func yamlFile(t *testing.T, dir, name string, cfg *config.Config) string {
@@ -270,18 +250,6 @@ func TestApplyExportRoundTrip(t *testing.T) {
 	certgate := func(stdin string, args ...string) string {
 		t.Helper()
 		return runBinary(t, bin, s.data, stdin, args...)
-	}
-	if !authorizersServed {
-		// The gateway refuses the file, naming each field it does not
-		// serve yet; without them the rest round-trips.
-		code, _, errOut := s.run("apply", "-f", file)
-		for _, field := range []string{"].authorizer: authorizers are not enforced", "apis[0].identityHeaders"} {
-			if code == 0 || !strings.Contains(errOut, field) {
-				t.Errorf("apply of the full file: exit %d, %q; want a refusal naming %s", code, errOut, field)
-			}
-		}
-		withoutServedLater(want)
-		file = yamlFile(t, dir, "served.yaml", want)
 	}
 	certgate("", "apply", "-f", file)
 

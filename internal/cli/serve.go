@@ -151,7 +151,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return &exitError{code: 1, err: err}
 	}
 	// CRL sources are not fetched: they show as pending warnings.
-	snap, err := gateway.New(gateway.Options{}).Compile(cfg, nil)
+	snap, err := node.Validate(cfg)
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}

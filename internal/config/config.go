@@ -305,7 +305,8 @@ const (
 type Headers struct {
 	// Dialects are the header formats to send, each at most once:
 	// "rfc9440" (Client-Cert, Client-Cert-Chain), "xfcc"
-	// (X-Forwarded-Client-Cert) and "alb" (X-Amzn-Mtls-Clientcert*).
+	// (X-Forwarded-Client-Cert) and "alb" (X-Amzn-Mtls-Clientcert*), or
+	// ["none"] alone (the API's identityHeaders carry the identity).
 	// nil means ["rfc9440"]; an empty list is an error.
 	Dialects []string `json:"dialects,omitempty"`
 	// Strip are extra header names always removed from clients' requests,
@@ -318,6 +319,10 @@ const (
 	DialectRFC9440 = "rfc9440"
 	DialectXFCC    = "xfcc"
 	DialectALB     = "alb"
+	// DialectNone sends no certificate header (only
+	// Certgate-Client-Cert-Status), for back ends that read the API's
+	// identityHeaders instead; it is listed alone.
+	DialectNone = "none"
 )
 
 // Mapping maps a base path of a domain to an API. A request is served by

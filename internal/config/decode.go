@@ -226,6 +226,11 @@ func (c *Config) resolvePaths(dir string) {
 			}
 		}
 	}
+	for i := range c.Authorizers {
+		if j := c.Authorizers[i].JWT; j != nil {
+			abs(&j.JWKSFile)
+		}
+	}
 	for i := range c.PublishedCRLs {
 		abs(&c.PublishedCRLs[i].CRLFile)
 	}

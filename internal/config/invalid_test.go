@@ -150,6 +150,7 @@ var invalidCases = []invalidCase{
 	{"advertise without truststore", edit(validBase, "{certFile: www.pem, keyFile: www.key}", "{certFile: www.pem, keyFile: www.key}\n    clientAuth: {mode: passthrough, advertiseCANames: true}"), "domains[1].clientAuth.advertiseCANames", "needs a truststore"},
 	{"unknown dialect", edit(validBase, "      truststore: partners\n", "      truststore: partners\n    headers: {dialects: [rfc9440, envoy]}\n"), "domains[0].headers.dialects[1]", `"envoy" is not a dialect`},
 	{"duplicate dialect", edit(validBase, "      truststore: partners\n", "      truststore: partners\n    headers: {dialects: [xfcc, alb, xfcc]}\n"), "domains[0].headers.dialects[2]", "already listed as dialects[0]"},
+	{"none with a dialect", edit(validBase, "      truststore: partners\n", "      truststore: partners\n    headers: {dialects: [rfc9440, none]}\n"), "domains[0].headers.dialects[1]", "list it alone"},
 	{"empty dialects", edit(validBase, "      truststore: partners\n", "      truststore: partners\n    headers: {dialects: []}\n"), "domains[0].headers.dialects", "list at least one"},
 	{"bad strip header", edit(validBase, "      truststore: partners\n", "      truststore: partners\n    headers: {strip: [X-Ok, \"X Bad\"]}\n"), "domains[0].headers.strip[1]", "invalid header name"},
 	{"mapping API reference", edit(validBase, "mappings: [{api: orders}]", "mappings: [{api: order}]"), "domains[1].mappings[0].api", `no API named "order"`},

@@ -425,15 +425,20 @@ func (v *validator) domain(d *Domain, index int, path string, seen map[string]ho
 
 	hp := path + ".headers"
 	if d.Headers.Dialects != nil && len(d.Headers.Dialects) == 0 {
-		v.add(hp+".dialects", "empty: list at least one of rfc9440, xfcc, alb, or leave it out for the default [rfc9440]")
+		v.add(hp+".dialects", "empty: list at least one of rfc9440, xfcc, alb, or [none], or leave it out for the default [rfc9440]")
 	}
 	dialects := map[string]int{}
 	for j, dl := range d.Headers.Dialects {
 		p := fmt.Sprintf("%s.dialects[%d]", hp, j)
 		switch dl {
 		case DialectRFC9440, DialectXFCC, DialectALB:
+		case DialectNone:
+			if len(d.Headers.Dialects) > 1 {
+				v.add(p, "none sends no certificate header: list it alone")
+				continue
+			}
 		default:
-			v.add(p, "%s is not a dialect: use rfc9440, xfcc or alb", quote(dl))
+			v.add(p, "%s is not a dialect: use rfc9440, xfcc, alb or none", quote(dl))
 			continue
 		}
 		if prev, dup := dialects[dl]; dup {

@@ -46,13 +46,25 @@ const (
 // ticket keys, back-end transports and observations) is shared with the
 // result; neither cfg nor crls may be modified after Compile.
 func (g *Gateway) Compile(cfg *config.Config, crls FetchedCRLs) (*Snapshot, error) {
+	return g.CompileWith(cfg, Inputs{CRLs: crls})
+}
+
+// CompileWith is Compile with every input the node supplies: the CRL
+// copies and the live authorizers. A route naming an authorizer that is
+// not in in.Authorizers (or could not be built) fails the compile: a
+// route is never served without its authorizer. in is only read.
+func (g *Gateway) CompileWith(cfg *config.Config, in Inputs) (*Snapshot, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := notServedYet(cfg); err != nil {
-		return nil, err
+	c := &compiler{g: g, cfg: cfg, crls: in.CRLs, auths: in.Authorizers, bound: map[string]bool{}, now: g.now(), read: map[string]bool{}}
+	for _, a := range cfg.Authorizers {
+		if a.JWT != nil && a.JWT.JWKSFile != "" {
+			// The node reads it (Authorizer.Digest); a file-backed node
+			// watches it among Files.
+			c.read[a.JWT.JWKSFile] = true
+		}
 	}
-	c := &compiler{g: g, cfg: cfg, crls: crls, now: g.now(), read: map[string]bool{}}
 	return c.compile()
 }
 
@@ -118,8 +130,12 @@ type compiler struct {
 	g    *Gateway
 	cfg  *config.Config
 	crls FetchedCRLs
-	now  time.Time
-	sum  []byte // running digest input
+	// auths are the live authorizers; bound, those routes bound to (their
+	// digests entered sum).
+	auths Authorizers
+	bound map[string]bool
+	now   time.Time
+	sum   []byte // running digest input
 	// trustKeys are the trust cache keys of the truststores, by index:
 	// digests of their content, CRLs included, for the snapshot ID.
 	trustKeys [][32]byte
@@ -400,6 +416,16 @@ func (c *compiler) apis() (map[string]*api, error) {
 	for i, a := range c.cfg.APIs {
 		path := fmt.Sprintf("apis[%d]", i)
 		ap := &api{name: a.Name}
+		if len(a.IdentityHeaders) > 0 {
+			ih, err := authz.ParseIdentityHeaders(a.IdentityHeaders)
+			if err != nil {
+				return nil, fmt.Errorf("%s.%w", path, err)
+			}
+			ap.identity = ih
+			for _, n := range ih.Names() {
+				ap.identityLower = append(ap.identityLower, strings.ToLower(n))
+			}
+		}
 		if err := c.stages(ap, &c.cfg.APIs[i], path); err != nil {
 			return nil, err
 		}
@@ -449,6 +475,9 @@ func (c *compiler) apis() (map[string]*api, error) {
 			}
 			if re.policy, err = authz.Compile(config.AuthzRules(r.Allow), config.AuthzRules(r.Deny)); err != nil {
 				return nil, fmt.Errorf("%s.%w", field, err)
+			}
+			if err := c.bindAuthorizer(field, &a.Routes[k], re); err != nil {
+				return nil, err
 			}
 			if err := ap.routes.Add(method, tmpl, re); err != nil {
 				return nil, fmt.Errorf("%s: %w", field, err)
@@ -542,7 +571,9 @@ func (c *compiler) domains(apis map[string]*api) error {
 			dialects = []string{string(certheader.RFC9440)}
 		}
 		for _, dl := range dialects {
-			d.dialects = append(d.dialects, certheader.Dialect(dl))
+			if dl != config.DialectNone {
+				d.dialects = append(d.dialects, certheader.Dialect(dl))
+			}
 		}
 		if d.strip, err = certheader.NewNames(dc.Headers.Strip...); err != nil {
 			return fmt.Errorf("%s.headers.strip: %w", path, err)
@@ -700,26 +731,3 @@ func orDefault(d, def time.Duration) time.Duration {
 // Files returns every file the snapshot was compiled from (certificates,
 // keys, CA bundles, CRLs), so a file-backed node can watch them.
 func (s *Snapshot) Files() []string { return s.files }
-
-// notServedYet refuses the authorizer settings (config.Authorizer,
-// Route.Authorizer and Scopes, API.IdentityHeaders) until the request
-// pipeline enforces them: a route that names an authorizer must never be
-// served without it.
-func notServedYet(cfg *config.Config) error {
-	var ve config.ValidationError
-	for i := range cfg.APIs {
-		a := &cfg.APIs[i]
-		if len(a.IdentityHeaders) > 0 {
-			ve.Problems = append(ve.Problems, config.Problem{Path: fmt.Sprintf("apis[%d].identityHeaders", i), Message: "identity headers are not served by this version yet"})
-		}
-		for j := range a.Routes {
-			if a.Routes[j].Authorizer != "" {
-				ve.Problems = append(ve.Problems, config.Problem{Path: fmt.Sprintf("apis[%d].routes[%d].authorizer", i, j), Message: "authorizers are not enforced by this version yet: the route is refused rather than served without its authorizer"})
-			}
-		}
-	}
-	if len(ve.Problems) > 0 {
-		return &ve
-	}
-	return nil
-}

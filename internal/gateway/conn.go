@@ -54,6 +54,9 @@ type conn struct {
 	h2        bool
 	httpState atomic.Int32
 	doomed    atomic.Pointer[trust.Reason]
+	// certText memoises the client certificate as text, for identity
+	// headers and the external authorizer (authorize.go).
+	certText atomic.Pointer[certInfoMemo]
 }
 
 // Close closes the connection and stops tracking it.

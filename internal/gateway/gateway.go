@@ -1,12 +1,14 @@
 // Package gateway is certgate's data plane: front-door listeners with
 // per-domain TLS and client-certificate policy, the HTTP pipeline (spoofed
 // identity headers stripped, Host checked against the TLS policy, routing,
-// identity rules) and the reverse proxy to back ends, over the transports
+// identity rules, the routes' authorizers and the APIs' identity headers)
+// and the reverse proxy to back ends, over the transports
 // and the connection pool of internal/upstream, which also does the TLS
 // to back ends and keeps what was observed of them.
 //
 // It serves from one immutable Snapshot read through an atomic pointer;
-// Compile builds a Snapshot from a config.Config and the fetched CRLs,
+// Compile builds a Snapshot from a config.Config, the fetched CRLs and the
+// live authorizers the node built (CompileWith),
 // and Apply swaps it in. The gateway keeps no configuration and never
 // compiles by itself: the node owns that loop (and CRL fetching), and
 // it runs no background loop either: the node schedules back-end probes

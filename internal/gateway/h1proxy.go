@@ -139,11 +139,15 @@ func (h *h1conn) send(be *upstream.H1Conn, in *integration, rq *request, first b
 	w.WriteString("\r\n")
 	strip := c.dom.strip
 	other := rq.dom.strip
+	identity := rq.ap.identity != nil || len(rq.authz.Headers) > 0
 	for _, f := range req.Fields {
 		if h1.HopByHop(f.Name) || h1.NamedIn(req.ConnTokens, f.Name) {
 			continue
 		}
 		if certheader.IsOwnedBytes(f.Name) || strip.ContainsBytes(f.Name) || (rq.dom != c.dom && other.ContainsBytes(f.Name)) {
+			continue
+		}
+		if identity && identityNamed(rq.ap, rq, f.Name) {
 			continue
 		}
 		w.Write(f.Name)
@@ -164,11 +168,13 @@ func (h *h1conn) send(be *upstream.H1Conn, in *integration, rq *request, first b
 	w.WriteString("X-Forwarded-Host: ")
 	w.Write(req.Host)
 	w.WriteString("\r\nX-Forwarded-Proto: https\r\n")
-	for _, f := range rq.headers {
-		w.WriteString(f.Name)
-		w.WriteString(": ")
-		w.WriteString(f.Value)
-		w.WriteString("\r\n")
+	for _, fs := range [2][]certheader.Field{rq.headers, rq.identity} {
+		for _, f := range fs {
+			w.WriteString(f.Name)
+			w.WriteString(": ")
+			w.WriteString(f.Value)
+			w.WriteString("\r\n")
+		}
 	}
 	switch {
 	case req.Chunked:

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/certgate/certgate/internal/h1"
 	"github.com/certgate/certgate/internal/hostname"
@@ -307,6 +308,10 @@ func (h *h1conn) serveRequest(start time.Time) h1Outcome {
 	if dn == nil {
 		dn = g.routeAPI(rq, m.api, req.Method, &v)
 	}
+	if dn == nil && (rq.route.auth != nil || m.api.identity != nil) {
+		in := h.authzInput()
+		dn = g.authorize(context.Background(), rq, m.api, &v, &in)
+	}
 	var (
 		status int
 		bytes  int64
@@ -345,6 +350,11 @@ func (h *h1conn) deny(dn *denial, consumed bool) (int64, h1Outcome) {
 	w := h.bw
 	h.writeStatusLine(dn.status)
 	w.WriteString("Content-Type: application/problem+json\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n")
+	if dn.challenge != "" {
+		w.WriteString("WWW-Authenticate: ")
+		w.WriteString(dn.challenge)
+		w.WriteString("\r\n")
+	}
 	if dn.allow != nil {
 		w.WriteString("Allow: ")
 		for i, m := range dn.allow {
@@ -474,3 +484,19 @@ func dateField(now time.Time) []byte {
 // errClientGone: reading the request body or writing the response to the
 // client failed.
 var errClientGone = upstream.ErrClientGone
+
+// authzInput is what the authorizer step reads of the parsed head: the
+// Authorization field and, for an external authorizer, the header.
+func (h *h1conn) authzInput() authzInput {
+	req := &h.req
+	in := authzInput{method: req.Method, path: h.rq.apiPath, fields: req.Fields}
+	for _, f := range req.Fields {
+		if h1.EqualFold(f.Name, "authorization") {
+			// A view of the read buffer, which stays as it is until the
+			// authorizer returned: a cache hit copies nothing.
+			in.authorization = unsafe.String(unsafe.SliceData(f.Value), len(f.Value))
+			break
+		}
+	}
+	return in
+}

@@ -33,6 +33,14 @@ type request struct {
 	invoke   *invocation         // non-nil for a test invocation (invoke.go)
 	ruled    bool                // the route's identity rules decided (decision)
 	decision authz.Decision
+	// authorizer names the route's authorizer that ran ("" for none) and
+	// authz is its result; identity are the identity headers (and the
+	// external authorizer's) to set on the request to the back end.
+	authorizer string
+	authz      authz.Result
+	identity   []certheader.Field
+	// ap is the routed request's API (nil before routing).
+	ap *api
 
 	// respBody wraps the back end's response body on the net/http path, to
 	// tell a back end that failed mid-response from a client gone away.
@@ -103,6 +111,7 @@ type denial struct {
 	status       int
 	code, detail string
 	allow        []string // 405: the methods the route accepts
+	challenge    string   // WWW-Authenticate of an authorizer's refusal
 	close        bool     // the connection must close after the answer
 }
 
@@ -166,6 +175,20 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, rq *request, 
 		g.deny(w, rq, dn.status, dn.code, dn.detail)
 		return
 	}
+	// 5b. The route's authorizer, and the API's identity headers.
+	if rq.route.auth != nil || ap.identity != nil {
+		in := authzInput{method: r.Method, path: rq.apiPath, authorization: r.Header.Get("Authorization"), hdr: r.Header}
+		if dn := g.authorize(r.Context(), rq, ap, v, &in); dn != nil {
+			if dn.challenge != "" {
+				w.Header().Set("WWW-Authenticate", dn.challenge)
+			}
+			g.deny(w, rq, dn.status, dn.code, dn.detail)
+			return
+		}
+		// The client's own copies of the identity headers never reach
+		// the back end; Rewrite sets the gateway's (proxy.go).
+		stripIdentity(r.Header, ap, rq)
+	}
 
 	// 6. Proxy: a WebSocket upgrade only where the route allows it (a test
 	// invocation has no connection to switch), never h2c.
@@ -188,6 +211,7 @@ func (g *Gateway) routeAPI(rq *request, ap *api, method string, v *verdict) *den
 		return connectDenial
 	}
 	var params route.Params
+	rq.ap = ap
 	re, status, allow := ap.routes.Match(method, rq.apiPath, &params)
 	switch status {
 	case route.NotFound:
@@ -413,6 +437,12 @@ func (g *Gateway) accessLine(ctx context.Context, a accessInfo, rq *request, sta
 	}
 	if rq.ruled {
 		attrs = append(attrs, slog.String("authz", rq.decision.String()))
+	}
+	if rq.authorizer != "" {
+		attrs = append(attrs, slog.String("authorizer", rq.authorizer))
+		if rq.authz.Reason != "" {
+			attrs = append(attrs, slog.String("authz_reason", string(rq.authz.Reason)))
+		}
 	}
 	if rq.invoke != nil {
 		attrs = append(attrs, slog.Bool("test_invoke", true))

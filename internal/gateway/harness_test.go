@@ -44,6 +44,8 @@ type env struct {
 	// crls are the fetched CRL sources that load compiles with (nil:
 	// none fetched).
 	crls FetchedCRLs
+	// auths are the live authorizers load compiles with (nil: none).
+	auths Authorizers
 }
 
 func newEnv(t *testing.T) *env { return newEnvTB(t) }
@@ -100,7 +102,7 @@ func (e *env) load(yaml string) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.g.Compile(cfg, e.crls)
+	return e.g.CompileWith(cfg, Inputs{CRLs: e.crls, Authorizers: e.auths})
 }
 
 // apply loads, compiles and applies yaml, failing the test on error.

@@ -16,6 +16,7 @@ type metrics struct {
 	requests          *prometheus.CounterVec   // domain, api, route, status, code
 	requestSeconds    *prometheus.HistogramVec // domain, api, route
 	backendErrors     *prometheus.CounterVec   // api, integration, code
+	authzDecisions    *prometheus.CounterVec   // authorizer, result, reason
 	certExpiry        *prometheus.GaugeVec     // kind, owner, subject, serial
 	crlNextUpdate     *prometheus.GaugeVec     // truststore, issuer
 	reloads           *prometheus.CounterVec   // result
@@ -45,6 +46,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from request headers read to response complete.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 		}, []string{"domain", "api", "route"}),
+		authzDecisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "certgate_authz_decisions_total",
+			Help: "Decisions of the routes' authorizers by authorizer, result (allow|deny) and reason code (empty when allowed).",
+		}, []string{"authorizer", "result", "reason"}),
 		backendErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "certgate_backend_errors_total",
 			Help: "Failed back-end calls by API, integration and problem code.",
@@ -72,7 +77,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.handshakes, m.handshakeSeconds, m.requests, m.requestSeconds,
-			m.backendErrors, m.certExpiry, m.crlNextUpdate, m.reloads, m.lastReloadSuccess, m.openConns)
+			m.backendErrors, m.authzDecisions, m.certExpiry, m.crlNextUpdate, m.reloads, m.lastReloadSuccess, m.openConns)
 	}
 	m.rev = newRevocationMetrics(reg)
 	m.backend = upstream.NewMetrics()

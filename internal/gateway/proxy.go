@@ -47,6 +47,9 @@ func (g *Gateway) newProxy(in *integration) *httputil.ReverseProxy {
 			pr.SetXForwarded()
 			if rq != nil {
 				certheader.Apply(out.Header, rq.headers)
+				for _, f := range rq.identity {
+					out.Header[f.Name] = []string{f.Value}
+				}
 				if rq.invoke != nil {
 					rq.invoke.setUpstream(out.URL.String())
 				}

@@ -136,6 +136,10 @@ type api struct {
 	routes       route.Table[*routeEntry]
 	integrations []*integration
 	stages       []*stage // config order; stages[i].index == i
+	// identity are the API's identity headers (nil: none); identityLower
+	// their names in lower case, stripped from client requests.
+	identity      *authz.IdentityHeaders
+	identityLower []string
 }
 
 // stage is a compiled API stage: the client certificate its calls present
@@ -156,6 +160,8 @@ type routeEntry struct {
 	websocket bool
 	// policy holds the route's identity rules; nil when it has none.
 	policy *authz.Policy
+	// auth is the route's authorizer, run after policy; nil for none.
+	auth *routeAuthorizer
 	// counted caches the request metrics of the route's last answer
 	// (domain and status), sparing the label lookups while they repeat.
 	counted atomic.Pointer[routeCounters]

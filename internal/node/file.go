@@ -110,6 +110,7 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 	defer crls.Close()
 	r := newReconciler(log, g, crls)
 	r.applied = opts.Applied
+	r.auths.now = opts.Now
 
 	// Watch before the first load, so an edit made while it loads (or as
 	// soon as Ready reports) is not missed.

@@ -11,7 +11,8 @@ import (
 )
 
 // reconciler is a node's one control loop: the configuration source
-// (file or store) and the CRL fetcher feed gateway.Compile, and the result
+// (file or store), the CRL fetcher and the live authorizers feed
+// gateway.Compile, and the result
 // is applied. Every compile-and-apply runs on the loop's goroutine (the
 // sources hand their work over with do), so there is one writer of the
 // gateway. A configuration that fails to compile or apply is never
@@ -20,7 +21,9 @@ type reconciler struct {
 	log  *slog.Logger
 	g    *gateway.Gateway
 	crls *crlsource.Fetcher
-	jobs chan func()
+	// auths are the live authorizers Compile binds routes to.
+	auths *authorizers
+	jobs  chan func()
 
 	// cfg is the configuration of the running snapshot; touched only on
 	// the loop (or before it starts).
@@ -39,7 +42,7 @@ type reconciler struct {
 }
 
 func newReconciler(log *slog.Logger, g *gateway.Gateway, crls *crlsource.Fetcher) *reconciler {
-	return &reconciler{log: log, g: g, crls: crls, jobs: make(chan func()), probeNew: make(chan struct{}, 1)}
+	return &reconciler{log: log, g: g, crls: crls, auths: newAuthorizers(log, nil), jobs: make(chan func()), probeNew: make(chan struct{}, 1)}
 }
 
 // current returns the snapshot last applied by the loop (nil before).
@@ -50,12 +53,12 @@ func (r *reconciler) current() *gateway.Snapshot { return r.snap.Load() }
 // source serves its CRL from the first snapshot that names it; one that
 // fails compiles as pending.
 func (r *reconciler) compile(cfg *config.Config) (*gateway.Snapshot, error) {
-	snap, err := r.g.Compile(cfg, fetched(r.crls.Current()))
+	snap, err := r.g.CompileWith(cfg, r.inputs(cfg))
 	if err != nil {
 		return nil, err
 	}
 	if r.crls.Prime(uses(snap)) {
-		return r.g.Compile(cfg, fetched(r.crls.Current()))
+		return r.g.CompileWith(cfg, r.inputs(cfg))
 	}
 	return snap, nil
 }
@@ -69,6 +72,7 @@ func (r *reconciler) apply(cfg *config.Config, snap *gateway.Snapshot) error {
 	r.cfg = cfg
 	r.snap.Store(snap)
 	r.crls.Retain(uses(snap))
+	r.auths.Retain(cfg)
 	select {
 	case r.probeNew <- struct{}{}:
 	default: // a probe of new integrations is pending already
@@ -84,7 +88,7 @@ func (r *reconciler) crlChanged() {
 	if r.cfg == nil || cur == nil {
 		return
 	}
-	snap, err := r.g.Compile(r.cfg, fetched(r.crls.Current()))
+	snap, err := r.g.CompileWith(r.cfg, r.inputs(r.cfg))
 	if err != nil {
 		r.g.RecordReloadFailure()
 		r.log.Error("compiling the configuration again for a new CRL failed; the running configuration stays", "error", err)
@@ -130,6 +134,12 @@ func (r *reconciler) do(ctx context.Context, fn func()) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// inputs are what Compile takes besides cfg: the CRL copies and cfg's
+// live authorizers.
+func (r *reconciler) inputs(cfg *config.Config) gateway.Inputs {
+	return gateway.Inputs{CRLs: fetched(r.crls.Current()), Authorizers: r.auths.For(cfg)}
 }
 
 // fetched converts the fetcher's copies for Compile.

@@ -478,7 +478,7 @@ func (n *StoreNode) check(ctx context.Context, items []model.Item, openKey model
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	_, err = n.g.Compile(cfg, fetched(n.crls.Current()))
+	_, err = n.g.CompileWith(cfg, n.r.inputs(cfg))
 	return err
 }
 
@@ -534,7 +534,7 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 	if err != nil {
 		return api.DryRunResult{}, err
 	}
-	snap, err := n.g.Compile(cfg, fetched(n.crls.Current()))
+	snap, err := n.g.CompileWith(cfg, n.r.inputs(cfg))
 	if err != nil {
 		return api.DryRunResult{}, err
 	}
