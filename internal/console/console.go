@@ -158,9 +158,9 @@ func headers(next http.Handler) http.Handler {
 // routes are the pages behind sign-in.
 func (s *server) routes() map[string]http.HandlerFunc {
 	m := map[string]http.HandlerFunc{
-		"GET /{$}":     s.dashboard,
-		"GET /apis":    s.apis,
-		"GET /audit":   s.audit,
+		"GET /{$}":   s.dashboard,
+		"GET /apis":  s.apis,
+		"GET /audit": s.audit,
 
 		"GET /truststores":                      s.truststores,
 		"POST /truststores":                     s.createTruststore,
