@@ -158,9 +158,9 @@ func headers(next http.Handler) http.Handler {
 // routes are the pages behind sign-in.
 func (s *server) routes() map[string]http.HandlerFunc {
 	m := map[string]http.HandlerFunc{
-		"GET /{$}":     s.dashboard,
-		"GET /apis":    s.apis,
-		"GET /audit":   s.audit,
+		"GET /{$}":   s.dashboard,
+		"GET /apis":  s.apis,
+		"GET /audit": s.audit,
 
 		"GET /truststores":                      s.truststores,
 		"POST /truststores":                     s.createTruststore,
@@ -184,6 +184,7 @@ func (s *server) routes() map[string]http.HandlerFunc {
 		"POST /cas/{id}/revoke":                     s.revoke,
 	}
 	maps.Copy(m, s.apiRoutes())
+	maps.Copy(m, s.authorizerRoutes())
 	// The domain pages (domains.go) replace the names-only list.
 	maps.Copy(m, s.domainRoutes())
 	return m
