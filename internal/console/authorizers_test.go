@@ -37,6 +37,25 @@ func es256JWKS(t *testing.T, kid string) string {
 	return string(b)
 }
 
+// ordersWidgets makes API orders with integration inv and route GET
+// /widgets.
+func ordersWidgets(t *testing.T, e *env) (api.API, api.Route) {
+	t.Helper()
+	ctx := context.Background()
+	a, _, err := e.ops.APIs.Create(ctx, actor, api.APIRequest{Name: "orders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.ops.APIs.Integrations.Create(ctx, actor, a.ID, config.Integration{Name: "inv", URL: "http://127.0.0.1:1"}); err != nil {
+		t.Fatal(err)
+	}
+	rt, _, err := e.ops.APIs.Routes.Create(ctx, actor, a.ID, config.Route{Method: "GET", Path: "/widgets", Integration: "inv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, rt
+}
+
 // TestAuthorizerPages: an authorizer made, listed, edited and deleted
 // through the forms; a route names it (in a store without the node's
 // check) and the API page shows it; delete is refused while the route
@@ -74,17 +93,7 @@ func TestAuthorizerPages(t *testing.T) {
 		}
 	}
 
-	a, _, err := e.ops.APIs.Create(ctx, actor, api.APIRequest{Name: "orders"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := e.ops.APIs.Integrations.Create(ctx, actor, a.ID, config.Integration{Name: "inv", URL: "http://127.0.0.1:1"}); err != nil {
-		t.Fatal(err)
-	}
-	rt, _, err := e.ops.APIs.Routes.Create(ctx, actor, a.ID, config.Route{Method: "GET", Path: "/widgets", Integration: "inv"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, rt := ordersWidgets(t, e)
 	routePage := "/apis/" + a.ID + "/routes/" + rt.ID
 	if body := e.do(c, "GET", routePage, nil).body; !strings.Contains(body, `<option value="partners-jwt">partners-jwt</option>`) {
 		t.Errorf("the route editor does not offer the authorizer:\n%s", body)
@@ -151,17 +160,7 @@ func TestAuthorizerFormErrors(t *testing.T) {
 	c := e.client()
 	e.signIn(c)
 	ctx := context.Background()
-	a, _, err := e.ops.APIs.Create(ctx, actor, api.APIRequest{Name: "orders"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := e.ops.APIs.Integrations.Create(ctx, actor, a.ID, config.Integration{Name: "inv", URL: "http://127.0.0.1:1"}); err != nil {
-		t.Fatal(err)
-	}
-	rt, _, err := e.ops.APIs.Routes.Create(ctx, actor, a.ID, config.Route{Method: "GET", Path: "/widgets", Integration: "inv"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, rt := ordersWidgets(t, e)
 	jwt := func(kv ...string) url.Values {
 		v := url.Values{"kind": {"jwt"}, "name": {"p"}, "issuer": {"https://i.example"}, "audiences": {"orders"}, "jwks": {es256JWKS(t, "k1")}}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -170,12 +169,7 @@ func TestAuthorizerFormErrors(t *testing.T) {
 		return v
 	}
 	fieldErr := `<p class="field-error">`
-	cases := []struct {
-		name, path string
-		form       url.Values
-		status     int
-		want       []string
-	}{
+	cases := []formCase{
 		{"JWKS not JSON", "/authorizers", jwt("jwks", "{not json"), 422, []string{`<p class="field-error" id="jwt-jwks-error">not a JWKS`, "{not json</textarea>"}},
 		{"JWKS without keys", "/authorizers", jwt("jwks", `{"keys":[]}`), 422, []string{`id="jwt-jwks-error">JWKS holds no key`}},
 		{"two key sources", "/authorizers", jwt("jwksUrl", "https://i.example/jwks"), 422, []string{fieldErr + "set exactly one key source"}},
@@ -202,19 +196,7 @@ func TestAuthorizerFormErrors(t *testing.T) {
 		{"unknown authorizer's edit", "/authorizers/az-none", jwt(), 404, []string{"az-none"}},
 		{"unknown authorizer's delete", "/authorizers/az-none/delete", url.Values{}, 404, []string{"az-none"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			ans := e.do(c, "POST", tc.path, tc.form)
-			if ans.status != tc.status {
-				t.Fatalf("POST %s = %d, want %d:\n%s", tc.path, ans.status, tc.status, ans.body)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(ans.body, w) {
-					t.Errorf("POST %s: page lacks %q:\n%s", tc.path, w, ans.body)
-				}
-			}
-		})
-	}
+	e.posts(t, c, cases)
 	if ans := e.do(c, "GET", "/authorizers/az-none", nil); ans.status != 404 {
 		t.Errorf("GET /authorizers/az-none = %d, want 404", ans.status)
 	}
