@@ -58,6 +58,9 @@ type apiData struct {
 	Certs        []api.ClientCertificate
 	Invoke       *invokeView
 	Methods      []string
+	// IdentityHeaders are the API's identity headers as the form's
+	// Name=template lines.
+	IdentityHeaders string
 }
 
 // methods are the choices of the method selects.
@@ -66,11 +69,12 @@ var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS
 // apiForms are the forms of an API's page, by the hidden field "form"
 // each sends, with the fields each shows its errors next to.
 var apiForms = map[string][]string{
-	"integration": {"name", "url", "timeout", "tls"},
-	"route":       {"method", "path", "integration", "requireClientCert"},
-	"stage":       {"name", "clientCertificateId", "variables"},
-	"invoke":      {"method", "path", "headers", "body", "stage", "clientCertificateId"},
-	"delete":      {},
+	"integration":     {"name", "url", "timeout", "tls"},
+	"route":           {"method", "path", "integration", "requireClientCert"},
+	"identityHeaders": {"identityHeaders"},
+	"stage":           {"name", "clientCertificateId", "variables"},
+	"invoke":          {"method", "path", "headers", "body", "stage", "clientCertificateId"},
+	"delete":          {},
 }
 
 func (s *server) apiView(w http.ResponseWriter, r *http.Request) { s.apiPage(w, r, nil, nil) }
@@ -101,7 +105,7 @@ func (s *server) apiData(r *http.Request, id string) (apiData, error) {
 	if err != nil {
 		return apiData{}, err
 	}
-	d := apiData{API: a, Methods: methods}
+	d := apiData{API: a, Methods: methods, IdentityHeaders: lines(a.IdentityHeaders, " = ")}
 	if d.Integrations, err = all(func(l int, after string) ([]api.Integration, string, error) {
 		return s.ops.APIs.Integrations.List(ctx, id, l, after)
 	}); err != nil {
@@ -159,13 +163,23 @@ func (s *server) deleteAPI(w http.ResponseWriter, r *http.Request) {
 
 // Routes.
 
+// routeFields are the fields of the route editor.
+var routeFields = []string{"method", "path", "integration", "requireClientCert", "authorizer", "scopes"}
+
 // routeForm overwrites the fields the route form has onto rt (the rest,
-// such as allow and deny rules, stay as they are).
+// such as allow and deny rules, stay as they are; the add form has no
+// authorizer and scopes).
 func routeForm(r *http.Request, rt config.Route) config.Route {
 	rt.Method = strings.TrimSpace(r.PostFormValue("method"))
 	rt.Path = strings.TrimSpace(r.PostFormValue("path"))
 	rt.Integration = r.PostFormValue("integration")
 	rt.RequireClientCert = r.PostFormValue("requireClientCert") == "on"
+	if _, ok := r.PostForm["authorizer"]; ok {
+		rt.Authorizer = r.PostFormValue("authorizer")
+	}
+	if _, ok := r.PostForm["scopes"]; ok {
+		rt.Scopes = splitList(r.PostFormValue("scopes"))
+	}
 	return rt
 }
 
@@ -173,7 +187,7 @@ func (s *server) createRoute(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	id := r.PathValue("id")
 	if _, _, err := s.ops.APIs.Routes.Create(r.Context(), actor, id, routeForm(r, config.Route{})); err != nil {
-		s.apiPage(w, r, err, nil)
+		s.apiPage(w, r, checkRefusal(err, apiForms["route"]...), nil)
 		return
 	}
 	http.Redirect(w, r, "/apis/"+id+"#routes-h", http.StatusSeeOther)
@@ -184,6 +198,8 @@ type routeData struct {
 	Route        api.Route
 	Integrations []api.Integration
 	Methods      []string
+	// Authorizers are the names of the authorizers a route may name.
+	Authorizers []string
 }
 
 func (s *server) route(w http.ResponseWriter, r *http.Request) { s.routePage(w, r, nil) }
@@ -207,9 +223,14 @@ func (s *server) routePage(w http.ResponseWriter, r *http.Request, refused error
 		s.fail(w, r, err)
 		return
 	}
-	p := &page{Title: "Route " + rt.Method + " " + rt.Path, Nav: "apis", D: routeData{API: a, Route: rt, Integrations: ins, Methods: methods}}
+	names, err := s.authorizerNames(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := &page{Title: "Route " + rt.Method + " " + rt.Path, Nav: "apis", D: routeData{API: a, Route: rt, Integrations: ins, Methods: methods, Authorizers: names}}
 	if refused != nil {
-		s.formRefusal(w, r, "route", p, refused, "method", "path", "integration", "requireClientCert")
+		s.formRefusal(w, r, "route", p, checkRefusal(refused, routeFields...), routeFields...)
 		return
 	}
 	s.render(w, r, http.StatusOK, "route", p)
@@ -240,6 +261,28 @@ func (s *server) deleteRoute(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/apis/"+id+"#routes-h", http.StatusSeeOther)
+}
+
+// setIdentityHeaders replaces the API's identity headers with the
+// form's Name = template lines.
+func (s *server) setIdentityHeaders(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	id := r.PathValue("id")
+	hs, err := pairs(r.PostFormValue("identityHeaders"), "=", "identityHeaders", "one Name = template a line")
+	for k, v := range hs {
+		hs[k] = strings.TrimSpace(v)
+	}
+	if err == nil {
+		_, _, err = s.ops.APIs.Update(r.Context(), actor, id, nil, func(cur api.APIRequest) (api.APIRequest, error) {
+			cur.IdentityHeaders = hs
+			return cur, nil
+		})
+	}
+	if err != nil {
+		s.apiPage(w, r, checkRefusal(err, apiForms["identityHeaders"]...), nil)
+		return
+	}
+	http.Redirect(w, r, "/apis/"+id+"#identity-h", http.StatusSeeOther)
 }
 
 // Stages.

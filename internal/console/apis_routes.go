@@ -15,6 +15,7 @@ func (s *server) apiRoutes() map[string]http.HandlerFunc {
 		"POST /apis/{id}/integrations/{iid}":         s.updateIntegration,
 		"POST /apis/{id}/integrations/{iid}/check":   s.checkIntegration,
 		"POST /apis/{id}/integrations/{iid}/delete":  s.deleteIntegration,
+		"POST /apis/{id}/identity-headers":           s.setIdentityHeaders,
 		"POST /apis/{id}/routes":                     s.createRoute,
 		"GET /apis/{id}/routes/{rid}":                s.route,
 		"POST /apis/{id}/routes/{rid}":               s.updateRoute,

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -22,12 +23,7 @@ func TestAPIFormErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "/apis/" + a.ID
-	cases := []struct {
-		name, path string
-		form       url.Values
-		status     int
-		want       []string
-	}{
+	cases := []formCase{
 		{"API with a bad name", "/apis", url.Values{"name": {"no spaces"}}, 422, []string{`class="field-error"`}},
 		{"API name taken", "/apis", url.Values{"name": {"orders"}}, 409, []string{"an API named &#34;orders&#34; exists"}},
 		{"integration without a URL", base + "/integrations", url.Values{"form": {"integration"}, "name": {"inv"}}, 422,
@@ -42,6 +38,29 @@ func TestAPIFormErrors(t *testing.T) {
 		{"unknown API's integration", "/apis/api-none/integrations", url.Values{"name": {"x"}, "url": {"http://x"}}, 404, []string{"api-none"}},
 		{"rotation of an unknown certificate", "/client-certificates/cc-none/rotate/new", url.Values{}, 404, []string{"cc-none"}},
 	}
+	e.posts(t, c, cases)
+	for _, p := range []string{"/apis/api-none", base + "/integrations/int-none", base + "/routes/rt-none", base + "/stages/st-none", "/client-certificates/cc-none/rotate"} {
+		if ans := e.do(c, "GET", p, nil); ans.status != 404 {
+			t.Errorf("GET %s = %d, want 404", p, ans.status)
+		}
+	}
+	if ans := e.do(c, "GET", "/apis", nil); !strings.Contains(ans.body, `<a href="/apis/`+a.ID+`">orders</a>`) {
+		t.Errorf("the APIs page does not link orders by its name:\n%s", ans.body)
+	}
+}
+
+// formCase is a form sent (form to path) and the status and page
+// fragments it must answer with.
+type formCase struct {
+	name, path string
+	form       url.Values
+	status     int
+	want       []string
+}
+
+// posts sends each case's form with c and checks the answer.
+func (e *env) posts(t *testing.T, c *http.Client, cases []formCase) {
+	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ans := e.do(c, "POST", tc.path, tc.form)
@@ -54,14 +73,6 @@ func TestAPIFormErrors(t *testing.T) {
 				}
 			}
 		})
-	}
-	for _, p := range []string{"/apis/api-none", base + "/integrations/int-none", base + "/routes/rt-none", base + "/stages/st-none", "/client-certificates/cc-none/rotate"} {
-		if ans := e.do(c, "GET", p, nil); ans.status != 404 {
-			t.Errorf("GET %s = %d, want 404", p, ans.status)
-		}
-	}
-	if ans := e.do(c, "GET", "/apis", nil); !strings.Contains(ans.body, `<a href="/apis/`+a.ID+`">orders</a>`) {
-		t.Errorf("the APIs page does not link orders by its name:\n%s", ans.body)
 	}
 }
 

@@ -184,6 +184,7 @@ func (s *server) routes() map[string]http.HandlerFunc {
 		"POST /cas/{id}/revoke":                     s.revoke,
 	}
 	maps.Copy(m, s.apiRoutes())
+	maps.Copy(m, s.authorizerRoutes())
 	// The domain pages (domains.go) replace the names-only list.
 	maps.Copy(m, s.domainRoutes())
 	return m
