@@ -210,7 +210,7 @@ func TestAuthorizerFormErrors(t *testing.T) {
 // their path, and errors that are not a check's pass through.
 func TestCheckRefusal(t *testing.T) {
 	ve := &config.ValidationError{Problems: []config.Problem{
-		{Path: "apis[2].routes[0].authorizer", Message: "not enforced yet"},
+		{Path: "apis[2].routes[0].authorizer", Message: "no authorizer named \"x\""},
 		{Path: "apis[2].routes[0].scopes[1]", Message: "bad scope"},
 		{Path: "domains[0].hosts", Message: "elsewhere"},
 	}}
