@@ -17,6 +17,11 @@ import (
 	"github.com/certgate/certgate/internal/node"
 )
 
+// EnvDatabaseURL is the environment variable serve reads the shared
+// database's URL from when --database-url is not given (it keeps a
+// password out of the process list).
+const EnvDatabaseURL = "CERTGATE_DATABASE_URL"
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "--config gateway.yaml | --data-dir DIR [flags]", stderr)
 	path := fs.String("config", "", "DB-less mode: declarative configuration file (reloaded on change and on SIGHUP)")
@@ -27,6 +32,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logLevel := fs.String("log-level", "info", "store mode: debug, info, warn or error")
 	publicListen := fs.String("public-listen", "", "store mode: address of a plain-HTTP listener serving only public documents (CA CRLs); default none")
 	publicURL := fs.String("public-url", "", "store mode: base URL relying parties reach the public documents at; CAs write it into issued certificates as the CRL distribution point (default http://PUBLIC-LISTEN)")
+	databaseURL := fs.String("database-url", os.Getenv(EnvDatabaseURL), "store mode: PostgreSQL database shared by several nodes (postgres://user@host:5432/db); the configuration, sealed keys, CAs, audit log and admin token live there, the data dir keeps this node's files (default $"+EnvDatabaseURL+"; none: SQLite in the data dir)")
+	masterKeyFile := fs.String("master-key-file", "", "store mode: the master key's file when $CERTGATE_MASTER_KEY is not set (default DATA-DIR/master.key); every node of one database needs the same key")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -48,6 +55,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return node.RunStore(ctx, node.StoreOptions{
 			DataDir: *dataDir, Listen: *listen, AdminListen: *adminListen, DefaultDomain: *defaultDomain,
 			PublicListen: *publicListen, PublicURL: *publicURL,
+			DatabaseURL: *databaseURL, MasterKeyFile: *masterKeyFile,
 			NetHTTPOnly: netHTTPOnly(),
 			Logger:      log,
 			Notice:      func(format string, a ...any) { fmt.Fprintf(stdout, format, a...) },

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -36,7 +37,6 @@ import (
 	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/store"
-	"github.com/certgate/certgate/internal/store/sqlite"
 	"github.com/certgate/certgate/internal/trust"
 )
 
@@ -89,6 +89,19 @@ type StoreOptions struct {
 	// no periodic probes). New integrations are probed once right after
 	// they are applied either way.
 	BackendProbeInterval time.Duration
+	// DatabaseURL, if set, keeps the configuration, sealed keys, CAs,
+	// issued inventory, audit log and admin token's hash in this
+	// PostgreSQL database, shared by every node that names it; DataDir
+	// then keeps only this node's files (admin CA copy, token, URL).
+	// "": the SQLite database in DataDir (one node).
+	DatabaseURL string
+	// MasterKeyFile is the master key's file when CERTGATE_MASTER_KEY is
+	// not set ("": DataDir/master.key). Every node of one database uses
+	// the same key.
+	MasterKeyFile string
+	// StorePollInterval is the PostgreSQL store's backstop poll for a
+	// lost notification (0: postgres.DefaultPollInterval).
+	StorePollInterval time.Duration
 }
 
 // StoreNode is a running store-backed gateway.
@@ -178,7 +191,7 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		return err
 	}
 	defer unlock()
-	st, err := sqlite.Open(ctx, sqlite.Options{Dir: opts.DataDir, Redact: redact, Logger: log})
+	st, err := openStore(ctx, opts, log)
 	if err != nil {
 		return err
 	}
@@ -534,11 +547,14 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 	return dryRunResult(v, version), nil
 }
 
-// masterKey loads the master key (environment, else DATA_DIR/master.key)
-// and checks it against the store. The key file is created only for a
-// store that holds nothing sealed yet: once keys are sealed, a missing
-// file is an error naming the key ID the data needs (a new key would be
-// a wrong one, and the warning to back it up would invite keeping it).
+// masterKey loads the master key (environment, else the key file:
+// opts.MasterKeyFile or DATA_DIR/master.key) and checks it against the
+// store. The key file is created only for a store that holds nothing
+// sealed yet: once keys are sealed, a missing file is an error naming the
+// key ID the data needs (a new key would be a wrong one, and the warning
+// to back it up would invite keeping it). Nodes sharing a database and
+// starting at once race to write the check value: the first wins, and
+// the others check their key against it.
 func (n *StoreNode) masterKey(ctx context.Context) (*keyring.MasterKey, error) {
 	raw, found, err := n.st.GetMeta(ctx, metaKEKCheck)
 	if err != nil {
@@ -555,7 +571,10 @@ func (n *StoreNode) masterKey(ctx context.Context) (*keyring.MasterKey, error) {
 		return nil, err
 	}
 	if !ok {
-		path := filepath.Join(n.opts.DataDir, MasterKeyFile)
+		path := n.opts.MasterKeyFile
+		if path == "" {
+			path = filepath.Join(n.opts.DataDir, MasterKeyFile)
+		}
 		need := cv.KEKID
 		if !found {
 			if need, err = n.sealedWith(ctx); err != nil {
@@ -564,9 +583,9 @@ func (n *StoreNode) masterKey(ctx context.Context) (*keyring.MasterKey, error) {
 		}
 		if found || need != "" {
 			if k, err = keyring.LoadFile(path); errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("master key file %s is missing, and this data directory holds keys sealed with master key id %.40q: "+
-					"restore that key file from its backup (or set %s); a new key would not open them, so none is created",
-					path, need, keyring.EnvVar)
+				return nil, fmt.Errorf("master key file %s is missing, and %s holds keys sealed with master key id %.40q: "+
+					"restore that key file from its backup or copy it from a node of the same database (or set %s); a new key would not open them, so none is created",
+					path, n.keysHolder(), need, keyring.EnvVar)
 			} else if err != nil {
 				return nil, err
 			}
@@ -581,18 +600,31 @@ func (n *StoreNode) masterKey(ctx context.Context) (*keyring.MasterKey, error) {
 		}
 	}
 	if !found {
-		cv, err := keyring.CheckValue(k)
+		mine, err := keyring.CheckValue(k)
 		if err != nil {
 			return nil, err
 		}
-		b, err := jsonMarshal(cv)
+		b, err := jsonMarshal(mine)
 		if err != nil {
 			return nil, err
 		}
-		_, err = n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, time.Now(), func(tx store.Tx) error { return tx.SetMeta(metaKEKCheck, b) })
-		return k, err
+		if _, err := n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, time.Now(), func(tx store.Tx) error {
+			raw, ok, err := tx.GetMeta(metaKEKCheck)
+			if err != nil || !ok {
+				cv = mine
+				return errors.Join(err, tx.SetMeta(metaKEKCheck, b))
+			}
+			// Another node wrote it first: check against its value.
+			return jsonUnmarshal(raw, &cv)
+		}); err != nil {
+			return nil, err
+		}
 	}
 	if err := keyring.VerifyCheck(k, cv); err != nil {
+		if n.shared() {
+			return nil, fmt.Errorf("this node's master key (id %s) does not open the database's sealed keys (sealed with master key id %.40q): "+
+				"give every node of one database the same key (%s or --master-key-file): %w", k.ID(), cv.KEKID, keyring.EnvVar, err)
+		}
 		return nil, err
 	}
 	return k, nil
@@ -617,32 +649,69 @@ func (n *StoreNode) sealedWith(ctx context.Context) (string, error) {
 }
 
 // adminToken creates the admin token on first start (its plaintext is
-// written once to DATA_DIR/admin.token) and returns its SHA-256.
+// written once to DATA_DIR/admin.token) and returns its SHA-256. On a
+// shared database only the first node creates it; the others find its
+// hash, and the operator copies admin.token to their data directories
+// (docs/multi-node.md).
 func (n *StoreNode) adminToken(ctx context.Context) ([32]byte, error) {
 	var sum [32]byte
 	raw, found, err := n.st.GetMeta(ctx, metaTokenSHA256)
 	if err != nil {
 		return sum, err
 	}
+	path := filepath.Join(n.opts.DataDir, TokenFile)
 	if found && len(raw) == 32 {
 		copy(sum[:], raw)
+		n.checkTokenFile(path, sum)
 		return sum, nil
 	}
 	b := make([]byte, 32)
 	rand.Read(b)
 	token := "cgt_" + base64.RawURLEncoding.EncodeToString(b)
 	sum = sha256.Sum256([]byte(token))
-	path := filepath.Join(n.opts.DataDir, TokenFile)
 	if err := WriteFile0600(path, []byte(token+"\n")); err != nil {
 		return sum, err
 	}
+	won := false
 	if _, err := n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, time.Now(), func(tx store.Tx) error {
+		raw, ok, err := tx.GetMeta(metaTokenSHA256)
+		if err != nil {
+			return err
+		}
+		if ok && len(raw) == 32 { // another node created it meanwhile
+			copy(sum[:], raw)
+			return nil
+		}
+		won = true
 		return tx.SetMeta(metaTokenSHA256, sum[:])
 	}); err != nil {
+		os.Remove(path)
 		return sum, err
+	}
+	if !won {
+		os.Remove(path)
+		n.checkTokenFile(path, sum)
+		return sum, nil
 	}
 	n.opts.Notice("created the admin API token: %s (mode 0600; shown nowhere else)\n", path)
 	return sum, nil
+}
+
+// checkTokenFile tells the operator of a node whose data directory holds
+// no copy of the admin token, or a stale one, where to get it.
+func (n *StoreNode) checkTokenFile(path string, sum [32]byte) {
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if n.shared() {
+			n.opts.Notice("the admin API token is kept in the database (as a hash) by the node that created it; "+
+				"copy that node's admin.token to %s (mode 0600) to use the CLI here\n", path)
+		}
+	case err != nil:
+		n.log.Warn("admin token file unreadable", "file", path, "error", err)
+	case sha256.Sum256(bytes.TrimSpace(b)) != sum:
+		n.log.Warn("the admin token file does not hold the store's admin token; copy admin.token from the node that created it", "file", path)
+	}
 }
 
 // adminTLS returns the admin API's TLS configuration: a server certificate
@@ -651,30 +720,11 @@ func (n *StoreNode) adminToken(ctx context.Context) ([32]byte, error) {
 // TLS 1.2 clients get the AEAD suites of config.DefaultCipherSuites.
 func (n *StoreNode) adminTLS(ctx context.Context) (*tls.Config, error) {
 	now := time.Now()
-	var ca *pki.Issuer
-	certPEM, found, err := n.st.GetMeta(ctx, metaAdminCACert)
+	ca, err := n.adminCA(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if found {
-		b, _ := pem.Decode(certPEM)
-		if b == nil {
-			return nil, errors.New("stored admin CA certificate is not PEM")
-		}
-		cert, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("stored admin CA certificate: %w", err)
-		}
-		keyPEM, err := n.openKeyFunc(storeSecrets{ctx, n.st})(secretAdminCA)
-		if err != nil {
-			return nil, fmt.Errorf("admin CA key: %w", err)
-		}
-		key, err := pki.ParseKeyPEM(keyPEM)
-		if err != nil {
-			return nil, fmt.Errorf("admin CA key: %w", err)
-		}
-		ca = &pki.Issuer{Cert: cert, Key: key}
-	} else {
+	if ca == nil {
 		if ca, err = pki.NewRoot(pki.KeyECDSAP256, pkix.Name{CommonName: "certgate admin CA", Organization: []string{"certgate"}}, now, 10*365*24*time.Hour); err != nil {
 			return nil, err
 		}
@@ -686,13 +736,23 @@ func (n *StoreNode) adminTLS(ctx context.Context) (*tls.Config, error) {
 		if err != nil {
 			return nil, err
 		}
+		won := false
 		if _, err := n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, now, func(tx store.Tx) error {
+			if _, ok, err := tx.GetMeta(metaAdminCACert); err != nil || ok {
+				return err // another node of the database created it meanwhile
+			}
+			won = true
 			if err := tx.PutSecret(store.Secret{ID: secretAdminCA, KEKID: sealed.KEKID, WrappedDEK: sealed.WrappedDEK, Ciphertext: sealed.Ciphertext, CreatedAt: now}); err != nil {
 				return err
 			}
 			return tx.SetMeta(metaAdminCACert, pki.CertPEM(ca.Cert))
 		}); err != nil {
 			return nil, err
+		}
+		if !won {
+			if ca, err = n.adminCA(ctx); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := WriteFile0600(filepath.Join(n.opts.DataDir, AdminCAFile), pki.CertPEM(ca.Cert)); err != nil {
@@ -722,6 +782,31 @@ func (n *StoreNode) adminTLS(ctx context.Context) (*tls.Config, error) {
 		CipherSuites: config.DefaultCipherSuites(),
 		Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw, ca.Cert.Raw}, PrivateKey: key, Leaf: cert}},
 	}, nil
+}
+
+// adminCA reads the admin CA from the store (nil if there is none yet).
+func (n *StoreNode) adminCA(ctx context.Context) (*pki.Issuer, error) {
+	certPEM, found, err := n.st.GetMeta(ctx, metaAdminCACert)
+	if err != nil || !found {
+		return nil, err
+	}
+	b, _ := pem.Decode(certPEM)
+	if b == nil {
+		return nil, errors.New("stored admin CA certificate is not PEM")
+	}
+	cert, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("stored admin CA certificate: %w", err)
+	}
+	keyPEM, err := n.openKeyFunc(storeSecrets{ctx, n.st})(secretAdminCA)
+	if err != nil {
+		return nil, fmt.Errorf("admin CA key: %w", err)
+	}
+	key, err := pki.ParseKeyPEM(keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("admin CA key: %w", err)
+	}
+	return &pki.Issuer{Cert: cert, Key: key}, nil
 }
 
 // WriteFile0600 replaces path atomically (temporary file, rename) with
