@@ -55,7 +55,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return node.RunStore(ctx, node.StoreOptions{
 			DataDir: *dataDir, Listen: *listen, AdminListen: *adminListen, DefaultDomain: *defaultDomain,
 			PublicListen: *publicListen, PublicURL: *publicURL,
-			DatabaseURL: *databaseURL, MasterKeyFile: *masterKeyFile,
+			DatabaseURL: *databaseURL, MasterKeyFile: *masterKeyFile, Version: Version,
 			NetHTTPOnly: netHTTPOnly(),
 			Logger:      log,
 			Notice:      func(format string, a ...any) { fmt.Fprintf(stdout, format, a...) },

@@ -30,6 +30,18 @@ type testNode struct {
 	stopOnce sync.Once
 	cancel   context.CancelFunc
 	done     chan error
+	// stopCalled is closed by stop.
+	stopCalled chan struct{}
+}
+
+// stopped reports whether stop was called.
+func (tn *testNode) stopped() bool {
+	select {
+	case <-tn.stopCalled:
+		return true
+	default:
+		return false
+	}
 }
 
 // stop ends the node and waits for RunStore to return (once; the
@@ -37,6 +49,7 @@ type testNode struct {
 func (tn *testNode) stop() {
 	tn.t.Helper()
 	tn.stopOnce.Do(func() {
+		close(tn.stopCalled)
 		tn.cancel()
 		if err := <-tn.done; err != nil {
 			tn.t.Errorf("node: %v", err)
@@ -54,7 +67,7 @@ func startNode(t testing.TB, edit func(*StoreOptions)) *testNode {
 // startNodeIn is startNode on data directory data.
 func startNodeIn(t testing.TB, data string, edit func(*StoreOptions)) *testNode {
 	t.Helper()
-	tn := &testNode{t: t, data: data}
+	tn := &testNode{t: t, data: data, stopCalled: make(chan struct{})}
 	tn.serverCA = pkitest.NewRoot(t, "Server CA")
 	tn.server = tn.serverCA.Server(t, "a.test")
 	opts := StoreOptions{DataDir: tn.data, Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}

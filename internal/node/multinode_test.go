@@ -31,6 +31,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	pg.Stop()
 	pgDurable.Stop()
+	pgOutage.Stop()
 	os.Exit(code)
 }
 
@@ -363,4 +364,109 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(ms(lat[len(lat)/2]), "median-ms")
 	b.ReportMetric(ms(lat[(len(lat)*99)/100]), "p99-ms")
 	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
+}
+
+// statusOf reads GET /v1/status on tn.
+func statusOf(t testing.TB, tn *testNode) api.NodeStatus {
+	t.Helper()
+	var st api.NodeStatus
+	tn.do("GET", "/v1/status", nil, &st)
+	return st
+}
+
+// waitStatus polls tn's status until ok accepts it. The bound only
+// guards against a hang.
+func waitStatus(t testing.TB, tn *testNode, what string, ok func(api.NodeStatus) bool) api.NodeStatus {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := statusOf(t, tn)
+		if ok(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: status of %s never showed it: %+v", what, tn.data, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// fastBeats gives nodes a short heartbeat interval.
+func fastBeats(o *StoreOptions) { o.HeartbeatInterval = 100 * time.Millisecond }
+
+// TestClusterStatusAndLease: every node's status lists all three nodes
+// (ID, addresses, revision); a stopped node is flagged silent after 3
+// intervals; the CRL lease is held by exactly one node and moves to
+// another when its holder stops.
+func TestClusterStatusAndLease(t *testing.T) {
+	c := startCluster(t, 3, fastBeats)
+	ids := map[string]*testNode{}
+	for _, tn := range c.nodes {
+		ids[statusOf(t, tn).NodeID] = tn
+	}
+	if len(ids) != 3 {
+		t.Fatalf("node IDs %v, want 3 distinct", ids)
+	}
+	b := c.nodes[1]
+	st := waitStatus(t, b, "three nodes on the latest revision", func(st api.NodeStatus) bool {
+		if len(st.Nodes) != 3 {
+			return false
+		}
+		for _, cn := range st.Nodes {
+			if cn.Revision != st.StoreRevision || cn.Silent || cn.Behind {
+				return false
+			}
+		}
+		return true
+	})
+	for _, cn := range st.Nodes {
+		tn := ids[cn.ID]
+		if tn == nil || cn.AdminURL != tn.n.AdminURL() || cn.Listen != tn.gw || cn.LastContact.IsZero() {
+			t.Errorf("node %+v does not describe one of the nodes", cn)
+		}
+	}
+
+	holder := func() (string, int) {
+		var who string
+		k := 0
+		for id, tn := range ids {
+			if tn.stopped() {
+				continue
+			}
+			if slices.Contains(statusOf(t, tn).Leases, leaseCRLResign) {
+				who, k = id, k+1
+			}
+		}
+		return who, k
+	}
+	first, k := holder()
+	if k != 1 {
+		t.Fatalf("%d nodes hold the CRL lease, want 1", k)
+	}
+	ids[first].stop()
+	var other *testNode
+	for id, tn := range ids {
+		if id != first {
+			other = tn
+		}
+	}
+	waitStatus(t, other, "the stopped holder flagged silent", func(st api.NodeStatus) bool {
+		for _, cn := range st.Nodes {
+			if cn.ID == first {
+				return cn.Silent
+			}
+		}
+		return false
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		next, k := holder()
+		if k == 1 && next != first {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s stopped the lease is held by %d nodes (%s)", first, k, next)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

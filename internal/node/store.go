@@ -102,6 +102,14 @@ type StoreOptions struct {
 	// StorePollInterval is the PostgreSQL store's backstop poll for a
 	// lost notification (0: postgres.DefaultPollInterval).
 	StorePollInterval time.Duration
+	// NodeID names the node in the store's status table and leases ("":
+	// the ID kept in DataDir/node.id, made at the first start).
+	NodeID string
+	// HeartbeatInterval is the time between two heartbeats (0:
+	// DefaultHeartbeatInterval).
+	HeartbeatInterval time.Duration
+	// Version is the software version the node reports.
+	Version string
 }
 
 // StoreNode is a running store-backed gateway.
@@ -125,6 +133,8 @@ type StoreNode struct {
 	// settingsWarning says that --default-domain names no domain yet
 	// ("" when it does, or is not set).
 	settingsWarning string
+	id              string
+	cluster         clusterState
 }
 
 // Gateway returns the data plane.
@@ -149,6 +159,7 @@ func (n *StoreNode) Status() api.NodeStatus {
 		st.Warnings = append(slices.Clone(st.Warnings), n.settingsWarning)
 	}
 	n.mu.Unlock()
+	n.clusterStatus(&st)
 	for _, c := range n.crls.Status() {
 		st.CRLSources = append(st.CRLSources, api.CRLSourceStatus{
 			URL: c.URL, Truststores: c.Truststores, LastAttempt: c.LastAttempt, LastSuccess: c.LastSuccess,
@@ -200,6 +211,10 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	if n.now == nil {
 		n.now = time.Now
 	}
+	if n.id, err = nodeID(opts); err != nil {
+		return err
+	}
+	n.cluster.startedAt = n.now()
 
 	if n.key, err = n.masterKey(ctx); err != nil {
 		return err
@@ -266,15 +281,25 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	handler.Handle("/", console.New(console.Options{
 		Ops: n.ops, Status: n.Status, TokenSHA256: func() [32]byte { return tokenHash }, Now: n.now, Logger: log,
 	}))
-	cas := ca.New(ca.Options{Store: st, Key: n.key, Now: n.now, Logger: log, PublicURL: opts.PublicURL})
-	resignCtx, stopResign := context.WithCancel(ctx)
-	resignDone := make(chan struct{})
-	go func() { defer close(resignDone); resignCRLs(resignCtx, cas, n.now, crlResignInterval, log) }()
-	defer func() { stopResign(); <-resignDone }() // before the store closes
 	if n.adminLn = socks.take(opts.AdminListen); n.adminLn == nil {
 		n.g.Shutdown(context.Background())
 		return fmt.Errorf("--admin-listen %s: no socket was bound", opts.AdminListen)
 	}
+	// The first heartbeat before the schedules: a node that gets the
+	// CRL lease re-signs at once, as a single node always did.
+	n.beat(ctx)
+	beatCtx, stopBeats := context.WithCancel(ctx)
+	beatsDone := make(chan struct{})
+	go func() { defer close(beatsDone); n.heartbeats(beatCtx) }()
+	defer func() { stopBeats(); <-beatsDone }() // before the store closes
+	cas := ca.New(ca.Options{Store: st, Key: n.key, Now: n.now, Logger: log, PublicURL: opts.PublicURL})
+	resignCtx, stopResign := context.WithCancel(ctx)
+	resignDone := make(chan struct{})
+	go func() {
+		defer close(resignDone)
+		resignCRLs(resignCtx, cas, n.now, crlResignInterval, func() bool { return n.holds(leaseCRLResign) }, log)
+	}()
+	defer func() { stopResign(); <-resignDone }() // before the store closes
 	asrv := &http.Server{Handler: handler, TLSConfig: adminTLS, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
 		if err := asrv.ServeTLS(n.adminLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
