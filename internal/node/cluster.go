@@ -234,6 +234,10 @@ func (n *StoreNode) clusterStatus(st *api.NodeStatus) {
 	slices.Sort(st.Leases)
 	for _, cn := range c.nodes {
 		cn.Silent = now.Sub(cn.LastContact) > 3*time.Duration(cn.Interval)
+		if cn.ID == n.id {
+			// This node's own row is live, not as of its last heartbeat.
+			cn.Revision, cn.LastError = st.ActiveRevision, st.LastError
+		}
 		st.Nodes = append(st.Nodes, cn)
 	}
 }
