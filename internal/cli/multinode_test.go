@@ -150,3 +150,69 @@ func TestServeDatabaseURL(t *testing.T) {
 		t.Errorf("serve with another master key: exit %d\n%s", code, out)
 	}
 }
+
+// TestStoreMigrate: a SQLite data directory made through the CLI is
+// copied into PostgreSQL by `store migrate`; a node on that database,
+// with the directory's master key and token, answers the same requests
+// and takes writes; a second migrate into the database is refused.
+func TestStoreMigrate(t *testing.T) {
+	for _, env := range []string{client.EnvURL, client.EnvToken, client.EnvCA, client.EnvDataDir, EnvDatabaseURL, "CERTGATE_MASTER_KEY"} {
+		t.Setenv(env, "")
+		os.Unsetenv(env)
+	}
+	// A SQLite node made through the CLI, then stopped.
+	data := filepath.Join(t.TempDir(), "data")
+	ctx, cancel := context.WithCancel(t.Context())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- node.RunStore(ctx, node.StoreOptions{DataDir: data, Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0",
+			ShutdownTimeout: 5 * time.Second, Ready: func(*node.StoreNode) { close(ready) }})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatal(err)
+	}
+	s := &storeCLI{t: t, data: data}
+	s.must("apis", "create", "orders")
+	s.must("apis", "add-integration", "orders", "--name", "backend", "--url", "https://orders.internal.example")
+	s.must("apis", "add-route", "orders", "--method", "GET", "--path", "/widgets/{id}")
+	before := s.must("apis", "get", "orders", "-o", "json")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	url := pg.URL(t)
+	migrate := func() (int, string) {
+		var out bytes.Buffer
+		code := Main(t.Context(), []string{"store", "migrate", "--from", data, "--to", url}, &out, &out)
+		t.Logf("$ certgate store migrate --from DATA --to URL (exit %d)\n%s", code, out.String())
+		return code, out.String()
+	}
+	if code, out := migrate(); code != 0 || !strings.Contains(out, "counts verified") || !strings.Contains(out, "3 objects") {
+		t.Errorf("store migrate: exit %d\n%s", code, out)
+	}
+
+	pgNode := &storeCLI{t: t, data: filepath.Join(t.TempDir(), "pg-node")}
+	if err := os.MkdirAll(pgNode.data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := os.ReadFile(filepath.Join(data, node.TokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pgNode.data, node.TokenFile), tok, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serveInProcess(t, pgNode.data, "--database-url", url, "--master-key-file", filepath.Join(data, node.MasterKeyFile))
+	if after := pgNode.must("apis", "get", "orders", "-o", "json"); after != before {
+		t.Errorf("apis get orders after the migration:\n%s\nbefore:\n%s", after, before)
+	}
+	pgNode.must("apis", "add-route", "orders", "--method", "POST", "--path", "/widgets")
+
+	if code, out := migrate(); code == 0 || !strings.Contains(out, "must be empty") {
+		t.Errorf("second migrate: exit %d\n%s", code, out)
+	}
+}

@@ -27,3 +27,10 @@ type Lease struct {
 func (l Lease) Held(holder string, now time.Time) bool {
 	return l.Holder == holder && now.Before(l.Expires)
 }
+
+// CopyCounts are the rows a store copy carried, per table, each checked
+// against the source's after the copy.
+type CopyCounts struct {
+	Revision                                int64
+	Objects, Secrets, Meta, Changes, Audits int64
+}
