@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,54 +26,42 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// lockedBuffer is a bytes.Buffer safe for a serve goroutine and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // serveInProcess runs `certgate serve args...` until the test ends and
-// waits for its admin.url in data.
-func serveInProcess(t *testing.T, data string, args ...string) *lockedBuffer {
+// waits until it serves. It returns serve's output so far.
+func serveInProcess(t *testing.T, data string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out lockedBuffer
+	// A file: serve writes from its goroutine, the test reads.
+	out, err := os.Create(filepath.Join(t.TempDir(), "serve.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() string { b, _ := os.ReadFile(out.Name()); return string(b) }
 	done := make(chan int, 1)
 	go func() {
-		done <- Main(ctx, append([]string{"serve", "--data-dir", data, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, args...), &out, &out)
+		done <- Main(ctx, append([]string{"serve", "--data-dir", data, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, args...), out, out)
 	}()
 	t.Cleanup(func() {
 		cancel()
 		if code := <-done; code != 0 {
-			t.Errorf("serve exited %d:\n%s", code, out.String())
+			t.Errorf("serve exited %d:\n%s", code, read())
 		}
+		out.Close()
 	})
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(out.String(), "certgate serving") {
+	for !strings.Contains(read(), "certgate serving") {
 		select {
 		case code := <-done:
 			done <- code
-			t.Fatalf("serve exited %d:\n%s", code, out.String())
+			t.Fatalf("serve exited %d:\n%s", code, read())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve did not start:\n%s", out.String())
+			t.Fatalf("serve did not start:\n%s", read())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return &out
+	return read()
 }
 
 // TestServeDatabaseURL: two `certgate serve` on one PostgreSQL database
@@ -92,8 +79,8 @@ func TestServeDatabaseURL(t *testing.T) {
 	key := filepath.Join(root, "master.key")
 	a, b := &storeCLI{t: t, data: filepath.Join(root, "a")}, &storeCLI{t: t, data: filepath.Join(root, "b")}
 	outA := serveInProcess(t, a.data, "--database-url", url, "--master-key-file", key)
-	if !strings.Contains(outA.String(), "created the admin API token") {
-		t.Errorf("first node did not create the token:\n%s", outA.String())
+	if !strings.Contains(outA, "created the admin API token") {
+		t.Errorf("first node did not create the token:\n%s", outA)
 	}
 	// The second node: the URL from the environment; the token copied
 	// from the first, as docs/multi-node.md says.

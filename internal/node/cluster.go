@@ -177,8 +177,12 @@ func (n *StoreNode) report(ctx context.Context, now time.Time) error {
 	} else {
 		behind = now.Sub(c.behindSince) >= n.heartbeatInterval()
 	}
+	listen := n.opts.Listen
+	if a := n.g.Addr(n.opts.Listen); a != nil { // nil once the gateway is shutting down
+		listen = a.String()
+	}
 	body, err := jsonMarshal(api.ClusterNode{
-		ID: n.id, AdminURL: n.AdminURL(), Listen: n.g.Addr(n.opts.Listen).String(), Version: n.opts.Version,
+		ID: n.id, AdminURL: n.AdminURL(), Listen: listen, Version: n.opts.Version,
 		Revision: st.ActiveRevision, StoreRevision: rev, LastError: st.LastError, StartedAt: c.startedAt,
 		Interval: config.Duration(n.heartbeatInterval()), Behind: behind,
 	})

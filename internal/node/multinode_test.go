@@ -3,6 +3,8 @@ package node
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -468,5 +470,33 @@ func TestClusterStatusAndLease(t *testing.T) {
 			t.Fatalf("after %s stopped the lease is held by %d nodes (%s)", first, k, next)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestStoreMetrics: --metrics-listen in store mode serves the gateway's
+// metrics and the node's revision, store health, cluster and lease.
+func TestStoreMetrics(t *testing.T) {
+	var addr string
+	tn := startNode(t, func(o *StoreOptions) {
+		o.MetricsListen = "127.0.0.1:0"
+		o.MetricsListening = func(a net.Addr) { addr = a.String() }
+	})
+	st := statusOf(t, tn)
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		fmt.Sprintf("certgate_active_revision %d\n", st.ActiveRevision),
+		"certgate_store_up 1\n",
+		`certgate_cluster_nodes{state="ok"} 1` + "\n",
+		`certgate_lease_held{lease="crl-resign"} 1` + "\n",
+		"go_goroutines",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }

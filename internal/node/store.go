@@ -110,6 +110,12 @@ type StoreOptions struct {
 	HeartbeatInterval time.Duration
 	// Version is the software version the node reports.
 	Version string
+	// MetricsListen, if set, is the address of a plain-HTTP Prometheus
+	// endpoint (/metrics, /healthz, /readyz); metrics reveal host names
+	// and traffic volumes, so keep it on loopback or a private network.
+	MetricsListen string
+	// MetricsListening, if set, is told the bound metrics address.
+	MetricsListening func(addr net.Addr)
 }
 
 // StoreNode is a running store-backed gateway.
@@ -245,13 +251,15 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		{what: "--listen", address: opts.Listen},
 		{what: "--public-listen", address: opts.PublicListen, optional: true},
 		{what: "--admin-listen", address: opts.AdminListen},
+		{what: "--metrics-listen", address: opts.MetricsListen, optional: true},
 	})
 	if err != nil {
 		return err
 	}
 	defer socks.close()
-	n.g = gateway.New(gateway.Options{Logger: log, Registerer: opts.Registerer, Listen: socks.listen, Now: opts.Now, NetHTTPOnly: opts.NetHTTPOnly})
-	n.crls = crlsource.New(crlsource.Options{Logger: log, Registerer: opts.Registerer, Now: opts.Now})
+	reg, gather := metricsRegistry(opts)
+	n.g = gateway.New(gateway.Options{Logger: log, Registerer: reg, Listen: socks.listen, Now: opts.Now, NetHTTPOnly: opts.NetHTTPOnly})
+	n.crls = crlsource.New(crlsource.Options{Logger: log, Registerer: reg, Now: opts.Now})
 	defer n.crls.Close()
 	n.r = newReconciler(log, n.g, n.crls)
 	rev, err := st.Revision(ctx)
@@ -311,6 +319,15 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	}
 	log.Info("admin API listening", "url", n.AdminURL())
 
+	if opts.MetricsListen != "" {
+		n.registerStoreMetrics(reg)
+		stopMetrics, err := serveMetrics("--metrics-listen", opts.MetricsListen, gather, n.g, log, socks.listen, opts.MetricsListening)
+		if err != nil {
+			n.g.Shutdown(context.Background())
+			return err
+		}
+		defer stopMetrics()
+	}
 	defer startJobs(ctx, n.g, jobOptions{Now: opts.Now, ProbeInterval: opts.BackendProbeInterval, ProbeNew: n.r.probeNew})()
 	watch := st.Watch(ctx)
 	loopCtx, stopLoop := context.WithCancel(ctx)
