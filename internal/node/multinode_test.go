@@ -500,3 +500,35 @@ func TestStoreMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterStatusBehind: a node that cannot serve the store's revision
+// for longer than a heartbeat interval (here its reconciler is held) is
+// flagged behind in every node's status, and no longer once it catches
+// up.
+func TestClusterStatusBehind(t *testing.T) {
+	c := startCluster(t, 2, fastBeats)
+	a, b := c.nodes[0], c.nodes[1]
+	bID := statusOf(t, b).NodeID
+	row := func(st api.NodeStatus) api.ClusterNode {
+		for _, cn := range st.Nodes {
+			if cn.ID == bID {
+				return cn
+			}
+		}
+		return api.ClusterNode{}
+	}
+	unblock := make(chan struct{})
+	held := make(chan struct{})
+	go b.n.r.do(t.Context(), func() { close(held); <-unblock })
+	<-held
+	if err := c.addRoute(a, "/while-held"); err != nil {
+		close(unblock)
+		t.Fatal(err)
+	}
+	waitStatus(t, a, "node B behind", func(st api.NodeStatus) bool { return row(st).Behind })
+	close(unblock)
+	waitStatus(t, a, "node B caught up", func(st api.NodeStatus) bool {
+		r := row(st)
+		return !r.Behind && r.Revision == st.StoreRevision
+	})
+}
