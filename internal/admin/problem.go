@@ -40,6 +40,7 @@ const (
 	CodeBodyTooLarge         = "BodyTooLarge"           // 413
 	CodeUnsupportedMediaType = "UnsupportedMediaType"   // 415
 	CodeUnavailable          = "Unavailable"            // 503: a node function is not wired in
+	CodeStoreUnavailable     = "StoreUnavailable"       // 503: the shared database cannot be reached; the gateway serves on
 	CodeInternal             = "InternalError"          // 500: logged, details withheld
 )
 
@@ -141,6 +142,9 @@ func toProblem(err error) (p api.Problem, internal bool) {
 			Detail: "the change conflicts with another object or a concurrent change; read and try again"}
 	case errors.Is(err, store.ErrInvalid):
 		p = api.Problem{Status: http.StatusUnprocessableEntity, Code: CodeValidationFailed, Detail: "the store refused the object as invalid"}
+	case errors.Is(err, store.ErrUnavailable):
+		p = api.Problem{Status: http.StatusServiceUnavailable, Code: CodeStoreUnavailable,
+			Detail: "the configuration store cannot be reached; the gateway keeps serving its last configuration; retry the change later"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		p = api.Problem{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Detail: "the request was cancelled or timed out"}
 	default:

@@ -32,11 +32,13 @@ func (s *server) status(c *call) error {
 	if s.opts.Status != nil {
 		st = s.opts.Status()
 	}
-	rev, err := s.st.Revision(c.ctx())
-	if err != nil {
+	// With the store unreachable the node still reports what it serves
+	// (its status says since when the store is unreachable).
+	if rev, err := s.st.Revision(c.ctx()); err == nil {
+		st.StoreRevision = rev
+	} else if !errors.Is(err, store.ErrUnavailable) {
 		return err
 	}
-	st.StoreRevision = rev
 	writeJSON(c.w, http.StatusOK, st)
 	return nil
 }

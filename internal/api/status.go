@@ -3,6 +3,8 @@ package api
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/certgate/certgate/internal/config"
 )
 
 // NodeStatus is what GET /v1/status reports.
@@ -25,6 +27,44 @@ type NodeStatus struct {
 	// CRLSources are the CRLs the node fetches for truststores'
 	// crlSources, with their health.
 	CRLSources []CRLSourceStatus `json:"crlSources,omitempty"`
+	// NodeID is this node's ID among the nodes of its store.
+	NodeID string `json:"nodeId,omitempty"`
+	// StoreError is why the store could not be reached at the node's
+	// last attempt, since StoreUnreachableSince ("" and zero when it
+	// could). The node serves its last configuration meanwhile.
+	StoreError            string    `json:"storeError,omitempty"`
+	StoreUnreachableSince time.Time `json:"storeUnreachableSince,omitzero"`
+	// Leases are the once-per-cluster jobs this node runs (e.g.
+	// "crl-resign").
+	Leases []string `json:"leases,omitempty"`
+	// Nodes are every node that heartbeats to the store, as last read
+	// (by ID).
+	Nodes []ClusterNode `json:"nodes,omitempty"`
+}
+
+// ClusterNode is one node's last heartbeat in the store, with what the
+// reading node concludes from it.
+type ClusterNode struct {
+	ID string `json:"id"`
+	// AdminURL and Listen are the node's admin API and front-door
+	// addresses; Version its software version.
+	AdminURL string `json:"adminUrl,omitempty"`
+	Listen   string `json:"listen,omitempty"`
+	Version  string `json:"version,omitempty"`
+	// Revision is the revision the node serves; StoreRevision the
+	// store's when it last looked.
+	Revision      int64     `json:"revision"`
+	StoreRevision int64     `json:"storeRevision"`
+	LastError     string    `json:"lastError,omitempty"`
+	StartedAt     time.Time `json:"startedAt,omitzero"`
+	// LastContact is the time of its last heartbeat; Interval the time
+	// between two.
+	LastContact time.Time       `json:"lastContact"`
+	Interval    config.Duration `json:"interval"`
+	// Behind: the node has not served the store's revision for longer
+	// than a heartbeat interval. Silent: no heartbeat for 3 intervals.
+	Behind bool `json:"behind"`
+	Silent bool `json:"silent"`
 }
 
 // CRLSourceStatus is the health of one fetched CRL.

@@ -121,7 +121,10 @@ var statusCmd = func(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return problemError(err)
 	}
-	return a.show(stdout, st)
+	if a.output != "table" {
+		return a.show(stdout, st)
+	}
+	return printStatus(stdout, a, *st)
 }
 
 func runUpdateStage(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -39,6 +39,7 @@ var commands = map[string]command{
 	"cas":                 {"manage certificate authorities: issue, revoke, publish CRLs", casCmd},
 	"status":              {"show the gateway's applied revision and last error", statusCmd},
 	"master-key":          {"rotate the master key that seals private keys at rest", masterKeyCmd},
+	"store":               {"move a data directory's store to PostgreSQL (several nodes)", storeCmd},
 	"apply":               {"make a store-backed gateway match a declarative file (--dry-run shows the diff)", runApply},
 	"export":              {"write a store-backed gateway's configuration as a declarative file", runExport},
 }

@@ -17,6 +17,11 @@ import (
 	"github.com/certgate/certgate/internal/node"
 )
 
+// EnvDatabaseURL is the environment variable serve reads the shared
+// database's URL from when --database-url is not given (it keeps a
+// password out of the process list).
+const EnvDatabaseURL = "CERTGATE_DATABASE_URL"
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", "--config gateway.yaml | --data-dir DIR [flags]", stderr)
 	path := fs.String("config", "", "DB-less mode: declarative configuration file (reloaded on change and on SIGHUP)")
@@ -28,6 +33,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	publicListen := fs.String("public-listen", "", "store mode: address of a plain-HTTP listener serving only public documents (CA CRLs); default none")
 	publicURL := fs.String("public-url", "", "store mode: base URL relying parties reach the public documents at; CAs write it into issued certificates as the CRL distribution point (default http://PUBLIC-LISTEN)")
 	proxyFrom := fs.String("proxy-protocol-from", "", "store mode: CIDR[,CIDR...] of TCP load balancers that send a PROXY protocol header (v1 or v2) on the front door; connections from elsewhere are refused. Default none: no header is read")
+	databaseURL := fs.String("database-url", os.Getenv(EnvDatabaseURL), "store mode: PostgreSQL database shared by several nodes (postgres://user@host:5432/db); the configuration, sealed keys, CAs, audit log and admin token live there, the data dir keeps this node's files (default $"+EnvDatabaseURL+"; none: SQLite in the data dir)")
+	metricsListen := fs.String("metrics-listen", "", "store mode: address of a plain-HTTP Prometheus endpoint (/metrics, /healthz, /readyz); keep it on loopback or a private network; default none")
+	masterKeyFile := fs.String("master-key-file", "", "store mode: the master key's file when $CERTGATE_MASTER_KEY is not set (default DATA-DIR/master.key); every node of one database needs the same key")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -59,6 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return node.RunStore(ctx, node.StoreOptions{
 			DataDir: *dataDir, Listen: *listen, AdminListen: *adminListen, DefaultDomain: *defaultDomain,
 			PublicListen: *publicListen, PublicURL: *publicURL, ProxyProtocolFrom: proxyProtocolFrom,
+			DatabaseURL: *databaseURL, MasterKeyFile: *masterKeyFile, Version: Version, MetricsListen: *metricsListen,
 			NetHTTPOnly: netHTTPOnly(),
 			Logger:      log,
 			Notice:      func(format string, a ...any) { fmt.Fprintf(stdout, format, a...) },

@@ -152,7 +152,11 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 	if opts.Applied != nil {
 		opts.Applied(snap)
 	}
-	stopMetrics, err := serveMetrics(cfg, reg, g, log, socks.listen, opts.MetricsListening)
+	metricsAddr := ""
+	if cfg.Metrics != nil {
+		metricsAddr = cfg.Metrics.Address
+	}
+	stopMetrics, err := serveMetrics("metrics.address", metricsAddr, reg, g, log, socks.listen, opts.MetricsListening)
 	if err != nil {
 		g.Shutdown(context.Background())
 		return err
@@ -404,14 +408,15 @@ func (w *fileWatcher) reject(why string, err error) {
 	w.log.Error("configuration rejected; the previous configuration keeps serving", "trigger", why, "error", err)
 }
 
-// serveMetrics starts the Prometheus endpoint if configured.
-func serveMetrics(cfg *config.Config, reg *prometheus.Registry, g *gateway.Gateway, log *slog.Logger, listen func(string) (net.Listener, error), listening func(net.Addr)) (func(), error) {
-	if cfg.Metrics == nil || cfg.Metrics.Address == "" {
+// serveMetrics starts the Prometheus endpoint on address (what names
+// its setting in errors); "" serves none.
+func serveMetrics(what, address string, reg prometheus.Gatherer, g *gateway.Gateway, log *slog.Logger, listen func(string) (net.Listener, error), listening func(net.Addr)) (func(), error) {
+	if address == "" {
 		return func() {}, nil
 	}
-	ln, err := listen(cfg.Metrics.Address)
+	ln, err := listen(address)
 	if err != nil {
-		return nil, fmt.Errorf("metrics.address: listen on %s: %w", cfg.Metrics.Address, err)
+		return nil, fmt.Errorf("%s: listen on %s: %w", what, address, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,13 +27,47 @@ type testNode struct {
 	serverCA *pkitest.CA
 	server   *pkitest.Leaf
 	gw       string // the front door's address
+	stopOnce sync.Once
+	cancel   context.CancelFunc
+	done     chan error
+	// stopCalled is closed by stop.
+	stopCalled chan struct{}
+}
+
+// stopped reports whether stop was called.
+func (tn *testNode) stopped() bool {
+	select {
+	case <-tn.stopCalled:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop ends the node and waits for RunStore to return (once; the
+// test's cleanup calls it too).
+func (tn *testNode) stop() {
+	tn.t.Helper()
+	tn.stopOnce.Do(func() {
+		close(tn.stopCalled)
+		tn.cancel()
+		if err := <-tn.done; err != nil {
+			tn.t.Errorf("node: %v", err)
+		}
+	})
 }
 
 // startNode runs RunStore until the test ends. edit may change the
 // options before the start.
 func startNode(t testing.TB, edit func(*StoreOptions)) *testNode {
 	t.Helper()
-	tn := &testNode{t: t, data: filepath.Join(t.TempDir(), "data")}
+	return startNodeIn(t, filepath.Join(t.TempDir(), "data"), edit)
+}
+
+// startNodeIn is startNode on data directory data.
+func startNodeIn(t testing.TB, data string, edit func(*StoreOptions)) *testNode {
+	t.Helper()
+	tn := &testNode{t: t, data: data, stopCalled: make(chan struct{})}
 	tn.serverCA = pkitest.NewRoot(t, "Server CA")
 	tn.server = tn.serverCA.Server(t, "a.test")
 	opts := StoreOptions{DataDir: tn.data, Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
@@ -53,12 +88,8 @@ func startNode(t testing.TB, edit func(*StoreOptions)) *testNode {
 		cancel()
 		t.Fatal("node did not start")
 	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node: %v", err)
-		}
-	})
+	tn.cancel, tn.done = cancel, done
+	t.Cleanup(tn.stop)
 	var err error
 	if tn.c, err = client.New(client.Options{DataDir: tn.data}); err != nil {
 		t.Fatal(err)

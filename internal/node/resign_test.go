@@ -49,7 +49,7 @@ func TestResignCRLsSchedule(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			resignCRLs(ctx, cas, time.Now, 10*time.Minute, slog.New(slog.DiscardHandler))
+			resignCRLs(ctx, cas, time.Now, 10*time.Minute, nil, slog.New(slog.DiscardHandler))
 		}()
 		synctest.Wait()
 		if n := number(); n != 1 {

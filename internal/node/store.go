@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -36,7 +37,6 @@ import (
 	"github.com/certgate/certgate/internal/ops"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/store"
-	"github.com/certgate/certgate/internal/store/sqlite"
 	"github.com/certgate/certgate/internal/trust"
 )
 
@@ -93,6 +93,33 @@ type StoreOptions struct {
 	// balancers at these CIDR prefixes, which send the PROXY protocol
 	// header (config.ProxyProtocol); `--proxy-protocol-from`.
 	ProxyProtocolFrom []string
+	// DatabaseURL, if set, keeps the configuration, sealed keys, CAs,
+	// issued inventory, audit log and admin token's hash in this
+	// PostgreSQL database, shared by every node that names it; DataDir
+	// then keeps only this node's files (admin CA copy, token, URL).
+	// "": the SQLite database in DataDir (one node).
+	DatabaseURL string
+	// MasterKeyFile is the master key's file when CERTGATE_MASTER_KEY is
+	// not set ("": DataDir/master.key). Every node of one database uses
+	// the same key.
+	MasterKeyFile string
+	// StorePollInterval is the PostgreSQL store's backstop poll for a
+	// lost notification (0: postgres.DefaultPollInterval).
+	StorePollInterval time.Duration
+	// NodeID names the node in the store's status table and leases ("":
+	// the ID kept in DataDir/node.id, made at the first start).
+	NodeID string
+	// HeartbeatInterval is the time between two heartbeats (0:
+	// DefaultHeartbeatInterval).
+	HeartbeatInterval time.Duration
+	// Version is the software version the node reports.
+	Version string
+	// MetricsListen, if set, is the address of a plain-HTTP Prometheus
+	// endpoint (/metrics, /healthz, /readyz); metrics reveal host names
+	// and traffic volumes, so keep it on loopback or a private network.
+	MetricsListen string
+	// MetricsListening, if set, is told the bound metrics address.
+	MetricsListening func(addr net.Addr)
 }
 
 // StoreNode is a running store-backed gateway.
@@ -116,6 +143,8 @@ type StoreNode struct {
 	// settingsWarning says that --default-domain names no domain yet
 	// ("" when it does, or is not set).
 	settingsWarning string
+	id              string
+	cluster         clusterState
 }
 
 // Gateway returns the data plane.
@@ -140,6 +169,7 @@ func (n *StoreNode) Status() api.NodeStatus {
 		st.Warnings = append(slices.Clone(st.Warnings), n.settingsWarning)
 	}
 	n.mu.Unlock()
+	n.clusterStatus(&st)
 	for _, c := range n.crls.Status() {
 		st.CRLSources = append(st.CRLSources, api.CRLSourceStatus{
 			URL: c.URL, Truststores: c.Truststores, LastAttempt: c.LastAttempt, LastSuccess: c.LastSuccess,
@@ -182,7 +212,7 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		return err
 	}
 	defer unlock()
-	st, err := sqlite.Open(ctx, sqlite.Options{Dir: opts.DataDir, Redact: redact, Logger: log})
+	st, err := openStore(ctx, opts, log)
 	if err != nil {
 		return err
 	}
@@ -191,6 +221,10 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	if n.now == nil {
 		n.now = time.Now
 	}
+	if n.id, err = nodeID(opts); err != nil {
+		return err
+	}
+	n.cluster.startedAt = n.now()
 
 	if n.key, err = n.masterKey(ctx); err != nil {
 		return err
@@ -225,18 +259,20 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		{what: "--listen", address: opts.Listen},
 		{what: "--public-listen", address: opts.PublicListen, optional: true},
 		{what: "--admin-listen", address: opts.AdminListen},
+		{what: "--metrics-listen", address: opts.MetricsListen, optional: true},
 	})
 	if err != nil {
 		return err
 	}
 	defer socks.close()
-	n.g = gateway.New(gateway.Options{Logger: log, Registerer: opts.Registerer, Listen: socks.listen, Now: opts.Now, NetHTTPOnly: opts.NetHTTPOnly})
+	reg, gather := metricsRegistry(opts)
+	n.g = gateway.New(gateway.Options{Logger: log, Registerer: reg, Listen: socks.listen, Now: opts.Now, NetHTTPOnly: opts.NetHTTPOnly})
 	stopTickets, err := n.shareTicketSecrets(ctx) // every node on the store resumes every node's sessions
 	if err != nil {
 		return err
 	}
 	defer stopTickets()
-	n.crls = crlsource.New(crlsource.Options{Logger: log, Registerer: opts.Registerer, Now: opts.Now})
+	n.crls = crlsource.New(crlsource.Options{Logger: log, Registerer: reg, Now: opts.Now})
 	defer n.crls.Close()
 	n.r = newReconciler(log, n.g, n.crls)
 	rev, err := st.Revision(ctx)
@@ -268,15 +304,25 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		Ops: n.ops, Status: n.Status, TokenSHA256: func() [32]byte { return tokenHash }, Now: n.now, Logger: log,
 		BackendTLS: n.backendTLS, Invoke: n.invoke, HandshakeRefusals: refused.LastHour, DryRun: n.dryRun,
 	}))
-	cas := ca.New(ca.Options{Store: st, Key: n.key, Now: n.now, Logger: log, PublicURL: opts.PublicURL})
-	resignCtx, stopResign := context.WithCancel(ctx)
-	resignDone := make(chan struct{})
-	go func() { defer close(resignDone); resignCRLs(resignCtx, cas, n.now, crlResignInterval, log) }()
-	defer func() { stopResign(); <-resignDone }() // before the store closes
 	if n.adminLn = socks.take(opts.AdminListen); n.adminLn == nil {
 		n.g.Shutdown(context.Background())
 		return fmt.Errorf("--admin-listen %s: no socket was bound", opts.AdminListen)
 	}
+	// The first heartbeat before the schedules: a node that gets the
+	// CRL lease re-signs at once, as a single node always did.
+	n.beat(ctx)
+	beatCtx, stopBeats := context.WithCancel(ctx)
+	beatsDone := make(chan struct{})
+	go func() { defer close(beatsDone); n.heartbeats(beatCtx) }()
+	defer func() { stopBeats(); <-beatsDone }() // before the store closes
+	cas := ca.New(ca.Options{Store: st, Key: n.key, Now: n.now, Logger: log, PublicURL: opts.PublicURL})
+	resignCtx, stopResign := context.WithCancel(ctx)
+	resignDone := make(chan struct{})
+	go func() {
+		defer close(resignDone)
+		resignCRLs(resignCtx, cas, n.now, crlResignInterval, func() bool { return n.holds(leaseCRLResign) }, log)
+	}()
+	defer func() { stopResign(); <-resignDone }() // before the store closes
 	asrv := &http.Server{Handler: handler, TLSConfig: adminTLS, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
 		if err := asrv.ServeTLS(n.adminLn, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -288,6 +334,15 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	}
 	log.Info("admin API listening", "url", n.AdminURL())
 
+	if opts.MetricsListen != "" {
+		n.registerStoreMetrics(reg)
+		stopMetrics, err := serveMetrics("--metrics-listen", opts.MetricsListen, gather, n.g, log, socks.listen, opts.MetricsListening)
+		if err != nil {
+			n.g.Shutdown(context.Background())
+			return err
+		}
+		defer stopMetrics()
+	}
 	defer startJobs(ctx, n.g, jobOptions{Now: opts.Now, ProbeInterval: opts.BackendProbeInterval, ProbeNew: n.r.probeNew, Refusals: refused})()
 	watch := st.Watch(ctx)
 	loopCtx, stopLoop := context.WithCancel(ctx)
@@ -383,24 +438,23 @@ func (n *StoreNode) fail(rev int64, err error) error {
 	return err
 }
 
-// readItems reads every object of one read snapshot.
+// readItems reads every object of one read snapshot, kind by kind in
+// the order below (by ID within a kind). It lists kind by kind rather
+// than everything at once: truststore contents (a million-entry CRL is
+// 30 MB) are read by their versions' digests only on a cache miss, never
+// by every revision's read.
 func readItems(rtx store.ReadTx) ([]model.Item, error) {
+	kinds := []string{model.KindDomain, model.KindMapping, model.KindTruststore, model.KindTruststoreVersion,
+		model.KindAPI, model.KindIntegration, model.KindRoute, model.KindStage, model.KindClientCertificate, model.KindCA,
+		model.KindAuthorizer}
 	var out []model.Item
-	for _, kind := range []string{model.KindDomain, model.KindMapping, model.KindTruststore, model.KindTruststoreVersion,
-		model.KindAPI, model.KindIntegration, model.KindRoute, model.KindStage, model.KindClientCertificate, model.KindCA, model.KindAuthorizer} {
-		after := ""
-		for {
-			page, err := rtx.List(store.ListOptions{Kind: kind, Limit: 500, After: after})
-			if err != nil {
-				return nil, err
-			}
-			for _, o := range page.Objects {
-				out = append(out, model.Item{Kind: o.Kind, ID: o.ID, Parent: o.Parent, Name: o.Name, Body: o.Body})
-			}
-			if page.Next == "" {
-				break
-			}
-			after = page.Next
+	for _, kind := range kinds {
+		err := store.ListAll(rtx, store.ListOptions{Kind: kind, Limit: store.MaxPageLimit}, func(o store.Object) error {
+			out = append(out, model.Item{Kind: o.Kind, ID: o.ID, Parent: o.Parent, Name: o.Name, Body: o.Body})
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -549,11 +603,14 @@ func (n *StoreNode) dryRun(ctx context.Context, domainID string, version int, ch
 	return dryRunResult(v, version), nil
 }
 
-// masterKey loads the master key (environment, else DATA_DIR/master.key)
-// and checks it against the store. The key file is created only for a
-// store that holds nothing sealed yet: once keys are sealed, a missing
-// file is an error naming the key ID the data needs (a new key would be
-// a wrong one, and the warning to back it up would invite keeping it).
+// masterKey loads the master key (environment, else the key file:
+// opts.MasterKeyFile or DATA_DIR/master.key) and checks it against the
+// store. The key file is created only for a store that holds nothing
+// sealed yet: once keys are sealed, a missing file is an error naming the
+// key ID the data needs (a new key would be a wrong one, and the warning
+// to back it up would invite keeping it). Nodes sharing a database and
+// starting at once race to write the check value: the first wins, and
+// the others check their key against it.
 func (n *StoreNode) masterKey(ctx context.Context) (*keyring.MasterKey, error) {
 	raw, found, err := n.st.GetMeta(ctx, metaKEKCheck)
 	if err != nil {
@@ -570,7 +627,10 @@ func (n *StoreNode) masterKey(ctx context.Context) (*keyring.MasterKey, error) {
 		return nil, err
 	}
 	if !ok {
-		path := filepath.Join(n.opts.DataDir, MasterKeyFile)
+		path := n.opts.MasterKeyFile
+		if path == "" {
+			path = filepath.Join(n.opts.DataDir, MasterKeyFile)
+		}
 		need := cv.KEKID
 		if !found {
 			if need, err = n.sealedWith(ctx); err != nil {
@@ -579,9 +639,9 @@ func (n *StoreNode) masterKey(ctx context.Context) (*keyring.MasterKey, error) {
 		}
 		if found || need != "" {
 			if k, err = keyring.LoadFile(path); errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("master key file %s is missing, and this data directory holds keys sealed with master key id %.40q: "+
-					"restore that key file from its backup (or set %s); a new key would not open them, so none is created",
-					path, need, keyring.EnvVar)
+				return nil, fmt.Errorf("master key file %s is missing, and %s holds keys sealed with master key id %.40q: "+
+					"restore that key file from its backup or copy it from a node of the same database (or set %s); a new key would not open them, so none is created",
+					path, n.keysHolder(), need, keyring.EnvVar)
 			} else if err != nil {
 				return nil, err
 			}
@@ -596,18 +656,31 @@ func (n *StoreNode) masterKey(ctx context.Context) (*keyring.MasterKey, error) {
 		}
 	}
 	if !found {
-		cv, err := keyring.CheckValue(k)
+		mine, err := keyring.CheckValue(k)
 		if err != nil {
 			return nil, err
 		}
-		b, err := jsonMarshal(cv)
+		b, err := jsonMarshal(mine)
 		if err != nil {
 			return nil, err
 		}
-		_, err = n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, time.Now(), func(tx store.Tx) error { return tx.SetMeta(metaKEKCheck, b) })
-		return k, err
+		if _, err := n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, time.Now(), func(tx store.Tx) error {
+			raw, ok, err := tx.GetMeta(metaKEKCheck)
+			if err != nil || !ok {
+				cv = mine
+				return errors.Join(err, tx.SetMeta(metaKEKCheck, b))
+			}
+			// Another node wrote it first: check against its value.
+			return jsonUnmarshal(raw, &cv)
+		}); err != nil {
+			return nil, err
+		}
 	}
 	if err := keyring.VerifyCheck(k, cv); err != nil {
+		if n.shared() {
+			return nil, fmt.Errorf("this node's master key (id %s) does not open the database's sealed keys (sealed with master key id %.40q): "+
+				"give every node of one database the same key (%s or --master-key-file): %w", k.ID(), cv.KEKID, keyring.EnvVar, err)
+		}
 		return nil, err
 	}
 	return k, nil
@@ -632,32 +705,69 @@ func (n *StoreNode) sealedWith(ctx context.Context) (string, error) {
 }
 
 // adminToken creates the admin token on first start (its plaintext is
-// written once to DATA_DIR/admin.token) and returns its SHA-256.
+// written once to DATA_DIR/admin.token) and returns its SHA-256. On a
+// shared database only the first node creates it; the others find its
+// hash, and the operator copies admin.token to their data directories
+// (docs/multi-node.md).
 func (n *StoreNode) adminToken(ctx context.Context) ([32]byte, error) {
 	var sum [32]byte
 	raw, found, err := n.st.GetMeta(ctx, metaTokenSHA256)
 	if err != nil {
 		return sum, err
 	}
+	path := filepath.Join(n.opts.DataDir, TokenFile)
 	if found && len(raw) == 32 {
 		copy(sum[:], raw)
+		n.checkTokenFile(path, sum)
 		return sum, nil
 	}
 	b := make([]byte, 32)
 	rand.Read(b)
 	token := "cgt_" + base64.RawURLEncoding.EncodeToString(b)
 	sum = sha256.Sum256([]byte(token))
-	path := filepath.Join(n.opts.DataDir, TokenFile)
 	if err := WriteFile0600(path, []byte(token+"\n")); err != nil {
 		return sum, err
 	}
+	won := false
 	if _, err := n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, time.Now(), func(tx store.Tx) error {
+		raw, ok, err := tx.GetMeta(metaTokenSHA256)
+		if err != nil {
+			return err
+		}
+		if ok && len(raw) == 32 { // another node created it meanwhile
+			copy(sum[:], raw)
+			return nil
+		}
+		won = true
 		return tx.SetMeta(metaTokenSHA256, sum[:])
 	}); err != nil {
+		os.Remove(path)
 		return sum, err
+	}
+	if !won {
+		os.Remove(path)
+		n.checkTokenFile(path, sum)
+		return sum, nil
 	}
 	n.opts.Notice("created the admin API token: %s (mode 0600; shown nowhere else)\n", path)
 	return sum, nil
+}
+
+// checkTokenFile tells the operator of a node whose data directory holds
+// no copy of the admin token, or a stale one, where to get it.
+func (n *StoreNode) checkTokenFile(path string, sum [32]byte) {
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if n.shared() {
+			n.opts.Notice("the admin API token is kept in the database (as a hash) by the node that created it; "+
+				"copy that node's admin.token to %s (mode 0600) to use the CLI here\n", path)
+		}
+	case err != nil:
+		n.log.Warn("admin token file unreadable", "file", path, "error", err)
+	case sha256.Sum256(bytes.TrimSpace(b)) != sum:
+		n.log.Warn("the admin token file does not hold the store's admin token; copy admin.token from the node that created it", "file", path)
+	}
 }
 
 // adminTLS returns the admin API's TLS configuration: a server certificate
@@ -666,30 +776,11 @@ func (n *StoreNode) adminToken(ctx context.Context) ([32]byte, error) {
 // TLS 1.2 clients get the AEAD suites of config.DefaultCipherSuites.
 func (n *StoreNode) adminTLS(ctx context.Context) (*tls.Config, error) {
 	now := time.Now()
-	var ca *pki.Issuer
-	certPEM, found, err := n.st.GetMeta(ctx, metaAdminCACert)
+	ca, err := n.adminCA(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if found {
-		b, _ := pem.Decode(certPEM)
-		if b == nil {
-			return nil, errors.New("stored admin CA certificate is not PEM")
-		}
-		cert, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("stored admin CA certificate: %w", err)
-		}
-		keyPEM, err := n.openKeyFunc(storeSecrets{ctx, n.st})(secretAdminCA)
-		if err != nil {
-			return nil, fmt.Errorf("admin CA key: %w", err)
-		}
-		key, err := pki.ParseKeyPEM(keyPEM)
-		if err != nil {
-			return nil, fmt.Errorf("admin CA key: %w", err)
-		}
-		ca = &pki.Issuer{Cert: cert, Key: key}
-	} else {
+	if ca == nil {
 		if ca, err = pki.NewRoot(pki.KeyECDSAP256, pkix.Name{CommonName: "certgate admin CA", Organization: []string{"certgate"}}, now, 10*365*24*time.Hour); err != nil {
 			return nil, err
 		}
@@ -701,13 +792,23 @@ func (n *StoreNode) adminTLS(ctx context.Context) (*tls.Config, error) {
 		if err != nil {
 			return nil, err
 		}
+		won := false
 		if _, err := n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, now, func(tx store.Tx) error {
+			if _, ok, err := tx.GetMeta(metaAdminCACert); err != nil || ok {
+				return err // another node of the database created it meanwhile
+			}
+			won = true
 			if err := tx.PutSecret(store.Secret{ID: secretAdminCA, KEKID: sealed.KEKID, WrappedDEK: sealed.WrappedDEK, Ciphertext: sealed.Ciphertext, CreatedAt: now}); err != nil {
 				return err
 			}
 			return tx.SetMeta(metaAdminCACert, pki.CertPEM(ca.Cert))
 		}); err != nil {
 			return nil, err
+		}
+		if !won {
+			if ca, err = n.adminCA(ctx); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := WriteFile0600(filepath.Join(n.opts.DataDir, AdminCAFile), pki.CertPEM(ca.Cert)); err != nil {
@@ -737,6 +838,31 @@ func (n *StoreNode) adminTLS(ctx context.Context) (*tls.Config, error) {
 		CipherSuites: config.DefaultCipherSuites(),
 		Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw, ca.Cert.Raw}, PrivateKey: key, Leaf: cert}},
 	}, nil
+}
+
+// adminCA reads the admin CA from the store (nil if there is none yet).
+func (n *StoreNode) adminCA(ctx context.Context) (*pki.Issuer, error) {
+	certPEM, found, err := n.st.GetMeta(ctx, metaAdminCACert)
+	if err != nil || !found {
+		return nil, err
+	}
+	b, _ := pem.Decode(certPEM)
+	if b == nil {
+		return nil, errors.New("stored admin CA certificate is not PEM")
+	}
+	cert, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("stored admin CA certificate: %w", err)
+	}
+	keyPEM, err := n.openKeyFunc(storeSecrets{ctx, n.st})(secretAdminCA)
+	if err != nil {
+		return nil, fmt.Errorf("admin CA key: %w", err)
+	}
+	key, err := pki.ParseKeyPEM(keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("admin CA key: %w", err)
+	}
+	return &pki.Issuer{Cert: cert, Key: key}, nil
 }
 
 // WriteFile0600 replaces path atomically (temporary file, rename) with

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -143,11 +142,7 @@ func benchWriteToTraffic(b *testing.B, crlEntries int) {
 		lat = append(lat, time.Since(t0))
 	}
 	b.StopTimer()
-	slices.Sort(lat)
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	b.ReportMetric(ms(lat[len(lat)/2]), "median-ms")
-	b.ReportMetric(ms(lat[(len(lat)*99)/100]), "p99-ms")
-	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
+	reportLatency(b, lat)
 }
 
 // resetPeakRSS resets the process's VmHWM (Linux: writing 5 to

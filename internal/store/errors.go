@@ -21,6 +21,11 @@ var (
 	// ErrCompacted: Changes was asked for revisions the change log no
 	// longer holds; the caller must reload everything.
 	ErrCompacted = errors.New("change log compacted")
+	// ErrUnavailable: the store's database cannot be reached (refused or
+	// lost connection, server shutting down). Nothing was written, unless
+	// the connection was lost while a commit was answered (Update's error
+	// then names the commit); the same call may succeed once it is back.
+	ErrUnavailable = errors.New("store unavailable")
 	// ErrClosed: the store (or the transaction) has been closed.
 	ErrClosed = errors.New("store closed")
 )

@@ -161,6 +161,25 @@ type Store interface {
 	// ok is false if the key was never set.
 	GetMeta(ctx context.Context, key string) (value []byte, ok bool, err error)
 
+	// Heartbeat records node id's report (a JSON body, at most
+	// MaxMetaSize bytes) seen at now, replacing the node's previous one.
+	// It is not a change of the configuration: no revision, change-log
+	// or audit entry, no Watch event. id is shaped like an object ID.
+	Heartbeat(ctx context.Context, id string, body json.RawMessage, now time.Time) error
+	// Nodes returns every node's last heartbeat, ordered by ID.
+	Nodes(ctx context.Context) ([]NodeEntry, error)
+	// AcquireLease gives lease name to holder until now+ttl if it is
+	// free, expired at now, or already holder's (a renewal), and returns
+	// the lease as it stands after the call: holder got it if
+	// Lease.Held(holder, now). Atomic across every Store on the database;
+	// like Heartbeat, not a configuration change. name and holder are
+	// shaped like object IDs; ttl must be positive.
+	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (Lease, error)
+	// ReleaseLease ends holder's lease name, so that another holder takes
+	// it without waiting for it to expire. Releasing a lease holder does
+	// not hold is not an error (and changes nothing).
+	ReleaseLease(ctx context.Context, name, holder string) error
+
 	// Close releases the store; later calls fail with ErrClosed. Closing
 	// twice is not an error.
 	Close() error

@@ -18,6 +18,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	pg.Stop()
 	pgDurable.Stop()
+	pgCrash.Stop()
 	os.Exit(code)
 }
 

@@ -141,4 +141,10 @@ func testClosed(t *testing.T, s store.Store) {
 	wantErr(t, "GetSecret() after Close", err, store.ErrClosed)
 	_, err = s.List(t.Context(), store.ListOptions{})
 	wantErr(t, "List() after Close", err, store.ErrClosed)
+	wantErr(t, "Heartbeat() after Close", s.Heartbeat(t.Context(), "node-a", []byte(`{}`), base), store.ErrClosed)
+	_, err = s.Nodes(t.Context())
+	wantErr(t, "Nodes() after Close", err, store.ErrClosed)
+	_, err = s.AcquireLease(t.Context(), "job", "node-a", base, time.Minute)
+	wantErr(t, "AcquireLease() after Close", err, store.ErrClosed)
+	wantErr(t, "ReleaseLease() after Close", s.ReleaseLease(t.Context(), "job", "node-a"), store.ErrClosed)
 }

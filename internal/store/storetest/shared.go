@@ -18,6 +18,7 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b store.Store)) {
 	}{
 		{"ConcurrentWriters", testSharedConcurrentWriters},
 		{"ReadsOtherWrites", testSharedReads},
+		{"Lease", testSharedLease},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Closed", testClosed},
 		{"View", testView},
 		{"ViewConcurrentWriter", testViewConcurrentWriter},
+		{"Heartbeat", testHeartbeat},
+		{"Lease", testLease},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

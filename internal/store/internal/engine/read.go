@@ -3,9 +3,13 @@ package engine
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 
 	"github.com/certgate/certgate/internal/store"
 )
@@ -43,7 +47,34 @@ func dbErr(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return cerr
 	}
+	if unreachable(err) && !errors.Is(err, store.ErrUnavailable) {
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
 	return err
+}
+
+// unreachable reports whether err says the database cannot be reached
+// (a refused or lost connection, a server shutting down), whatever the
+// driver: a network error, an unexpected EOF, a bad connection, a
+// driver's error that says the statement never reached the database
+// (SafeToRetry, as pgx's closed connection), or a SQLSTATE of class 08
+// (connection exception) or 57P01-57P03 (shutdown, crash, cannot
+// connect now).
+func unreachable(err error) bool {
+	var ne net.Error
+	var coded interface{ SQLState() string }
+	var unsent interface{ SafeToRetry() bool }
+	switch {
+	case errors.As(err, &unsent) && unsent.SafeToRetry():
+		return true
+	case errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
+		return true
+	case errors.As(err, &coded):
+		c := coded.SQLState()
+		return strings.HasPrefix(c, "08") || c == "57P01" || c == "57P02" || c == "57P03"
+	}
+	return false
 }
 
 // objectByID returns the object with this ID, of any kind.

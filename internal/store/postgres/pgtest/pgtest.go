@@ -41,11 +41,12 @@ import (
 
 // Server is one running PostgreSQL server.
 type Server struct {
-	bin  string // the directory of initdb, pg_ctl, postgres
-	dir  string // owns data/, the socket, the log
-	port int
-	cred *syscall.Credential // the postgres user's, when run as root
-	dbs  atomic.Int64
+	bin     string // the directory of initdb, pg_ctl, postgres
+	dir     string // owns data/, the socket, the log
+	port    int
+	durable bool
+	cred    *syscall.Credential // the postgres user's, when run as root
+	dbs     atomic.Int64
 }
 
 // Shared is a server started by the first test of a package that asks
@@ -144,7 +145,7 @@ func isExec(p string) bool {
 // starts a server on it, on a free port of 127.0.0.1; durable keeps fsync
 // on. The caller stops it with Stop.
 func Start(bin string, durable bool) (*Server, error) {
-	s := &Server{bin: bin}
+	s := &Server{bin: bin, durable: durable}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -179,11 +180,7 @@ func Start(bin string, durable bool) (*Server, error) {
 			os.RemoveAll(dir)
 			return nil, err
 		}
-		opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=200", s.port, dir)
-		if !durable {
-			opts += " -c fsync=off -c full_page_writes=off"
-		}
-		out, err := s.run("pg_ctl", "-D", s.data(), "-l", filepath.Join(dir, "server.log"), "-w", "-t", "60", "-o", opts, "start")
+		out, err := s.start()
 		if err == nil {
 			return s, nil
 		}
@@ -197,6 +194,35 @@ func Start(bin string, durable bool) (*Server, error) {
 }
 
 func (s *Server) data() string { return filepath.Join(s.dir, "data") }
+
+// start runs pg_ctl start on the server's data directory and port.
+func (s *Server) start() ([]byte, error) {
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=200", s.port, s.dir)
+	if !s.durable {
+		opts += " -c fsync=off -c full_page_writes=off"
+	}
+	return s.run("pg_ctl", "-D", s.data(), "-l", filepath.Join(s.dir, "server.log"), "-w", "-t", "60", "-o", opts, "start")
+}
+
+// Crash stops the server at once, as an outage would (pg_ctl stop -m
+// immediate: no checkpoint, clients cut off), keeping its data for
+// Restart.
+func (s *Server) Crash() error {
+	if out, err := s.run("pg_ctl", "-D", s.data(), "-m", "immediate", "-w", "stop"); err != nil {
+		return fmt.Errorf("pg_ctl stop -m immediate: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// Restart starts a stopped server again on the same port and data
+// (recovering after Crash).
+func (s *Server) Restart() error {
+	if out, err := s.start(); err != nil {
+		log, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
+		return fmt.Errorf("pg_ctl start: %w\n%s\n%.2000s", err, out, log)
+	}
+	return nil
+}
 
 // run runs one of the server's programs, as the postgres user when root.
 func (s *Server) run(prog string, args ...string) ([]byte, error) {
