@@ -73,15 +73,23 @@ func TestResumptionAcrossNodesOnPostgres(t *testing.T) {
 					full = append(full, i)
 				}
 			}
-			t.Logf("%s: %d of %d connections alternating between two nodes resumed (full handshakes: connections %v)", name, resumed, conns, full)
+			t.Logf("%s: %d of %d connections alternating between two nodes resumed (full handshakes at connections %v)", name, resumed, conns, firstOf(full))
 			if len(full) == 0 || full[0] != 0 {
-				t.Errorf("the first connection resumed, with an empty session cache (full handshakes %v)", full)
+				t.Errorf("the first connection resumed, with an empty session cache (full handshakes at %v)", firstOf(full))
 			}
 			if resumed != conns-1 {
-				t.Errorf("%d of %d resumed, want all but the first; full handshakes at connections %v", resumed, conns, full)
+				t.Errorf("%d of %d resumed, want all but the first; full handshakes at connections %v", resumed, conns, firstOf(full))
 			}
 		})
 	}
+}
+
+// firstOf is up to the first 10 of s, for a message.
+func firstOf(s []int) string {
+	if len(s) > 10 {
+		return fmt.Sprintf("%v… (%d in all)", s[:10], len(s))
+	}
+	return fmt.Sprint(s)
 }
 
 // proxyClient is the client address the load balancer announces in
