@@ -141,8 +141,15 @@ func column(spec string) (path, head string) {
 }
 
 // label makes a JSON field name upper-case words: "clientCertificateId"
-// → "CLIENT CERTIFICATE ID", "certificatePEM" → "CERTIFICATE PEM".
+// → "CLIENT CERTIFICATE ID", "certificatePEM" → "CERTIFICATE PEM". A
+// name that is not a field name (a header name such as
+// "X-Client-Subject", a key the user chose) is shown as it is.
 func label(name string) string {
+	for _, r := range name {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			return name
+		}
+	}
 	var b strings.Builder
 	for i, r := range name {
 		if i > 0 && unicode.IsUpper(r) && !unicode.IsUpper(rune(name[i-1])) {
