@@ -90,7 +90,7 @@ func newEnvTLS(t *testing.T, tlsClientCAs *x509.CertPool, opts ...envOption) *en
 			}
 			return token, err
 		},
-		Check:       e.check,
+		Check: e.check,
 		Status: func() api.NodeStatus {
 			return api.NodeStatus{ActiveRevision: 1, ConfigID: "cfg-test", AppliedAt: time.Unix(1700000000, 0).UTC()}
 		},
