@@ -12,13 +12,7 @@ import (
 
 var adminTokenCmd = resourceCommand("admin-token", map[string]verb{
 	"rotate": {"replace the admin API token; the new one goes to DATA_DIR/admin.token (0600)", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet("admin-token rotate", "[--data-dir DIR]", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		if _, err := parseWithPositional(fs, args, 0); err != nil {
-			return err
-		}
-		c, err := a.client()
+		_, c, err := adminCommand("admin-token rotate", "[--data-dir DIR]", args, stderr)
 		if err != nil {
 			return err
 		}
