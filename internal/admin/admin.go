@@ -62,9 +62,15 @@ type Options struct {
 	// the dry-run route with 503. An error wrapping store.ErrNotFound is a
 	// 404, any other a 422 DryRunFailed.
 	DryRun func(ctx context.Context, domainID string, version int, chainPEM []byte) (api.DryRunResult, error)
-	// TokenSHA256 is the SHA-256 of the bearer token, compared in
-	// constant time. The zero value accepts no token.
-	TokenSHA256 [32]byte
+	// TokenSHA256 returns the SHA-256 of the bearer token the API accepts
+	// now, compared in constant time; it is called on every request, so a
+	// rotation takes effect at once. nil, or a zero hash, accepts no
+	// token.
+	TokenSHA256 func() [32]byte
+	// RotateToken replaces the admin token as actor and returns the new
+	// one (POST /v1/admin-token/rotate); after it returns, TokenSHA256
+	// must report the new token's hash. nil answers the route with 503.
+	RotateToken func(ctx context.Context, actor store.Actor) (string, error)
 	// ClientCAs, if set, also authenticate requests whose TLS connection
 	// carries a verified client certificate that chains to one of them
 	// (with the clientAuth extended key usage). nil: tokens only.
@@ -136,6 +142,7 @@ var routes = func() []route {
 		{method: "GET", pattern: "/v1/audit", handle: (*server).audit},
 		{method: "GET", pattern: "/v1/config", handle: (*server).exportConfig},
 		{method: "POST", pattern: "/v1/config/apply", handle: (*server).applyConfig, body: true, limit: MaxConfigBodyBytes},
+		{method: "POST", pattern: "/v1/admin-token/rotate", handle: (*server).rotateToken},
 
 		{method: "POST", pattern: "/v1/truststores", handle: (*server).createTruststore, body: true, limit: MaxTruststoreBodyBytes},
 		{method: "GET", pattern: "/v1/truststores", handle: (*server).listTruststores},
@@ -340,8 +347,11 @@ func (s *server) authenticate(r *http.Request) (store.Actor, error) {
 			return store.Actor{}, errUnauthorized
 		}
 		sum := sha256.Sum256([]byte(token))
-		var zero [32]byte
-		if s.opts.TokenSHA256 == zero || subtle.ConstantTimeCompare(sum[:], s.opts.TokenSHA256[:]) != 1 {
+		var zero, want [32]byte
+		if s.opts.TokenSHA256 != nil {
+			want = s.opts.TokenSHA256()
+		}
+		if want == zero || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
 			return store.Actor{}, errUnauthorized
 		}
 		return store.Actor{Name: "token", Via: "api"}, nil

@@ -73,7 +73,7 @@ func TestAuthentication(t *testing.T) {
 		t.Errorf("revision %d, want %d", e.revision(), rev+1)
 	}
 	// Without a configured token hash, no token is accepted.
-	e0 := newEnv(t, func(o *Options) { o.TokenSHA256 = [32]byte{} })
+	e0 := newEnv(t, func(o *Options) { o.TokenSHA256 = nil })
 	e0.fail(401, CodeUnauthorized, req{method: "GET", path: "/v1/status"})
 }
 

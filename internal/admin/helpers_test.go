@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +41,8 @@ type env struct {
 	hc    *http.Client
 	val   *validator // checks every exchange against openapi.json
 	token string
+	// hash is the token hash the API accepts; RotateToken replaces it.
+	hash atomic.Pointer[[32]byte]
 
 	mu     sync.Mutex
 	bodies [][]byte // every response body, to search for private keys
@@ -71,11 +74,23 @@ func newEnvTLS(t *testing.T, tlsClientCAs *x509.CertPool, opts ...envOption) *en
 		t.Fatalf("keyring: %v", err)
 	}
 	e := &env{t: t, st: st, token: testToken, val: newValidator(t)}
+	sum := sha256.Sum256([]byte(testToken))
+	e.hash.Store(&sum)
+	rotator := ops.NewServices(ops.ServicesOptions{Store: st, Key: key})
 	o := Options{
 		Store:       st,
 		Key:         key,
-		TokenSHA256: sha256.Sum256([]byte(testToken)),
-		Check:       e.check,
+		TokenSHA256: func() [32]byte { return *e.hash.Load() },
+		// As a node does: the store gets the new hash, the API accepts it
+		// at once.
+		RotateToken: func(ctx context.Context, actor store.Actor) (string, error) {
+			token, sum, err := rotator.RotateAdminToken(ctx, actor)
+			if err == nil {
+				e.hash.Store(&sum)
+			}
+			return token, err
+		},
+		Check: e.check,
 		Status: func() api.NodeStatus {
 			return api.NodeStatus{ActiveRevision: 1, ConfigID: "cfg-test", AppliedAt: time.Unix(1700000000, 0).UTC()}
 		},

@@ -328,6 +328,7 @@ func TestOpenAPIConformance(t *testing.T) {
 
 	conformNewRoutes(t, e)
 	conformAuthorizers(t, e)
+	conformAdminToken(t, e)
 
 	// Every operation was seen with a success and with an error.
 	e.val.mu.Lock()

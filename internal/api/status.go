@@ -106,3 +106,32 @@ type Actor struct {
 	Name string `json:"name"`
 	Via  string `json:"via,omitempty"`
 }
+
+// Node states, as ClusterNode.State says them.
+const (
+	NodeOK     = "ok"
+	NodeError  = "error"
+	NodeBehind = "behind"
+	NodeSilent = "silent"
+)
+
+// State is the node's state in one word, worst first: NodeSilent,
+// NodeBehind, NodeError or NodeOK. The CLI's status table and the
+// console's dashboard both show it.
+func (n ClusterNode) State() string {
+	switch {
+	case n.Silent:
+		return NodeSilent
+	case n.Behind:
+		return NodeBehind
+	case n.LastError != "":
+		return NodeError
+	}
+	return NodeOK
+}
+
+// AdminTokenRotated is the answer of POST /v1/admin-token/rotate: the new
+// admin token, shown this once (the store keeps only its hash).
+type AdminTokenRotated struct {
+	Token string `json:"token"`
+}

@@ -107,13 +107,7 @@ var apisCmd = resourceCommand("apis", map[string]verb{
 })
 
 var statusCmd = func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("status", "", stderr)
-	a := &adminFlags{}
-	a.register(fs)
-	if _, err := parseWithPositional(fs, args, 0); err != nil {
-		return err
-	}
-	c, err := a.client()
+	a, c, err := adminCommand("status", "", args, stderr)
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ var commands = map[string]command{
 	"client-certificates": {"manage the client certificates stages present to back ends", clientCertificatesCmd},
 	"cas":                 {"manage certificate authorities: issue, revoke, publish CRLs", casCmd},
 	"status":              {"show the gateway's applied revision and last error", statusCmd},
+	"admin-token":         {"rotate the admin API token (every node of the store follows)", adminTokenCmd},
 	"master-key":          {"rotate the master key that seals private keys at rest", masterKeyCmd},
 	"store":               {"move a data directory's store to PostgreSQL (several nodes)", storeCmd},
 	"apply":               {"make a store-backed gateway match a declarative file (--dry-run shows the diff)", runApply},

@@ -328,17 +328,27 @@ func listAll(cmd, collection string, cols ...string) func(ctx context.Context, a
 	})
 }
 
+// adminCommand parses the admin flags of command cmd (synopsis usage),
+// which takes no positional argument, and returns them with their client.
+func adminCommand(cmd, usage string, args []string, stderr io.Writer) (*adminFlags, *client.Client, error) {
+	fs := newFlagSet(cmd, usage, stderr)
+	a := &adminFlags{}
+	a.register(fs)
+	if _, err := parseWithPositional(fs, args, 0); err != nil {
+		return nil, nil, err
+	}
+	c, err := a.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, c, nil
+}
+
 // listTyped makes a verb that lists what read returns through the typed
 // client and prints it with show.
 func listTyped[T any](cmd string, read func(c *client.Client, ctx context.Context) ([]T, error), show func(a *adminFlags, stdout io.Writer, items []T) error) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		fs := newFlagSet(cmd, "", stderr)
-		a := &adminFlags{}
-		a.register(fs)
-		if _, err := parseWithPositional(fs, args, 0); err != nil {
-			return err
-		}
-		c, err := a.client()
+		a, c, err := adminCommand(cmd, "", args, stderr)
 		if err != nil {
 			return err
 		}

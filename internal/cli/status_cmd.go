@@ -31,21 +31,8 @@ func printStatus(w io.Writer, a *adminFlags, st api.NodeStatus) error {
 		if n.ID == st.NodeID {
 			id += " (this node)"
 		}
-		rows = append(rows, []string{id, nodeState(n), strconv.FormatInt(n.Revision, 10),
+		rows = append(rows, []string{id, n.State(), strconv.FormatInt(n.Revision, 10),
 			n.LastContact.UTC().Format(time.RFC3339), n.AdminURL, n.Listen, n.Version})
 	}
 	return printRows(w, rows)
-}
-
-// nodeState is a node's state in one word: silent, behind, error or ok.
-func nodeState(n api.ClusterNode) string {
-	switch {
-	case n.Silent:
-		return "silent"
-	case n.Behind:
-		return "behind"
-	case n.LastError != "":
-		return "error"
-	}
-	return "ok"
 }

@@ -42,51 +42,8 @@ func TestStoreModeCLI(t *testing.T) {
 	backend := httptest.NewServer(echo.Handler())
 	defer backend.Close()
 
-	start := func() (gw string, stop func()) {
-		cmd := exec.Command(bin, "serve", "--data-dir", data, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-level", "warn")
-		stdout, _ := cmd.StdoutPipe()
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		stop = func() {
-			cmd.Process.Signal(os.Interrupt)
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("serve exited with %v", err)
-				}
-			case <-time.After(15 * time.Second):
-				cmd.Process.Kill()
-				t.Error("serve did not stop")
-			}
-		}
-		re := regexp.MustCompile(`certgate serving (\S+) \(gateway\)`)
-		sc := bufio.NewScanner(stdout)
-		deadline := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
-		defer deadline.Stop()
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				go io.Copy(io.Discard, stdout)
-				return m[1], stop
-			}
-		}
-		stop()
-		t.Fatal("serve printed no ready line")
-		return "", nil
-	}
-	cli := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(bin, append(args, "--data-dir", data)...)
-		out, err := cmd.CombinedOutput()
-		t.Logf("$ certgate %s\n%s", strings.Join(args, " "), out)
-		if err != nil {
-			t.Fatalf("certgate %s: %v", strings.Join(args, " "), err)
-		}
-		return string(out)
-	}
+	start := func() (gw string, stop func()) { return serveBinary(t, bin, data) }
+	cli := func(args ...string) string { t.Helper(); return runBinary(t, bin, data, "", args...) }
 
 	gw, stop := start()
 	pool := x509.NewCertPool()
@@ -214,4 +171,44 @@ func TestStoreModeCLI(t *testing.T) {
 	if fi, err := os.Stat(data); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("data dir mode %v, want 0700", fi.Mode().Perm())
 	}
+}
+
+// serveBinary starts the built binary's serve --data-dir data on
+// loopback ports and returns the front door's address and a stop that
+// interrupts it and checks it exits cleanly.
+func serveBinary(t *testing.T, bin, data string) (gw string, stop func()) {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--data-dir", data, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--log-level", "warn")
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stop = func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve exited with %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			t.Error("serve did not stop")
+		}
+	}
+	re := regexp.MustCompile(`certgate serving (\S+) \(gateway\)`)
+	sc := bufio.NewScanner(stdout)
+	deadline := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
+	defer deadline.Stop()
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			go io.Copy(io.Discard, stdout)
+			return m[1], stop
+		}
+	}
+	stop()
+	t.Fatal("serve printed no ready line")
+	return "", nil
 }

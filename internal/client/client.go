@@ -52,7 +52,13 @@ type Client struct {
 	base  *url.URL
 	token string
 	hc    *http.Client
+	dir   string
 }
+
+// DataDir returns the data directory the client resolved (Options.DataDir,
+// else $CERTGATE_DATA_DIR, else "data"), whether or not it read files
+// there.
+func (c *Client) DataDir() string { return c.dir }
 
 // New resolves opts and returns a client. It does not contact the server.
 func New(opts Options) (*Client, error) {
@@ -102,6 +108,7 @@ func New(opts Options) (*Client, error) {
 		base:  u,
 		token: token,
 		hc:    &http.Client{Timeout: timeout, Transport: &http.Transport{TLSClientConfig: tcfg, Proxy: nil}},
+		dir:   dir,
 	}, nil
 }
 

@@ -100,6 +100,15 @@ func (c *Client) Status(ctx context.Context) (*api.NodeStatus, error) {
 	return out, err
 }
 
+// RotateAdminToken replaces the admin token (POST
+// /v1/admin-token/rotate) and returns the new one, which the server shows
+// only this once. This client's own token is refused from then on: make
+// a new client with the new token.
+func (c *Client) RotateAdminToken(ctx context.Context) (*api.AdminTokenRotated, error) {
+	out, _, err := call[api.AdminTokenRotated](ctx, c, http.MethodPost, "/v1/admin-token/rotate", nil, "")
+	return out, err
+}
+
 // list reads every page of collection path as Ts.
 func list[T any](ctx context.Context, c *Client, path string) ([]T, error) {
 	raw, err := c.List(ctx, path)

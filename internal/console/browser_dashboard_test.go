@@ -19,7 +19,8 @@ import (
 // TestBrowserDashboardServing: the dashboard's expiring certificates
 // include a domain's server certificate and a back end's certificate
 // (sorted by expiry, each linking to its page), the CRL sources with
-// their health and the refused handshakes of the last hour.
+// their health, the refused handshakes of the last hour and the store's
+// nodes (this one, ok).
 func TestBrowserDashboardServing(t *testing.T) {
 	g := serve(t)
 	ctx := browser(t)
@@ -73,6 +74,9 @@ func TestBrowserDashboardServing(t *testing.T) {
 		t.Errorf("CRL sources lack the truststore:\n%s", crls)
 	}
 	waitText(t, ctx, "#refusals", "None")
+	if nodes := waitText(t, ctx, "#nodes", "(this node)"); !strings.Contains(nodes, "✓ ok") {
+		t.Errorf("the node's own row is not marked ok:\n%s", nodes)
+	}
 	clickLink(t, ctx, "orders/inventory", "Integration inventory of orders")
 	waitText(t, ctx, "#backend-status", "⚠ Expires")
 }

@@ -53,6 +53,10 @@ type Options struct {
 	// compares against it in constant time; a session ends when it
 	// changes (the token was rotated). A zero hash admits no one.
 	TokenSHA256 func() [32]byte
+	// RotateToken replaces the admin token as actor and returns the new
+	// one; after it returns, TokenSHA256 reports the new hash, so every
+	// session (the rotating one too) ends. nil offers no rotation.
+	RotateToken func(ctx context.Context, actor store.Actor) (string, error)
 	// Now is the clock of sessions, the sign-in limit and validity
 	// marks; nil means time.Now.
 	Now func() time.Time
@@ -158,9 +162,10 @@ func headers(next http.Handler) http.Handler {
 // routes are the pages behind sign-in.
 func (s *server) routes() map[string]http.HandlerFunc {
 	m := map[string]http.HandlerFunc{
-		"GET /{$}":   s.dashboard,
-		"GET /apis":  s.apis,
-		"GET /audit": s.audit,
+		"GET /{$}":                 s.dashboard,
+		"POST /admin-token/rotate": s.rotateToken,
+		"GET /apis":                s.apis,
+		"GET /audit":               s.audit,
 
 		"GET /truststores":                      s.truststores,
 		"POST /truststores":                     s.createTruststore,

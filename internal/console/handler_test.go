@@ -18,6 +18,7 @@ import (
 	"github.com/certgate/certgate/internal/api"
 	"github.com/certgate/certgate/internal/keyring"
 	"github.com/certgate/certgate/internal/ops"
+	"github.com/certgate/certgate/internal/store"
 	"github.com/certgate/certgate/internal/store/sqlite"
 )
 
@@ -50,6 +51,8 @@ type env struct {
 	ops   *ops.Services
 	mu    sync.Mutex
 	token [32]byte
+	// status is what Options.Status reports.
+	status api.NodeStatus
 }
 
 func newEnv(t *testing.T) *env {
@@ -63,14 +66,24 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatalf("keyring.Generate: %v", err)
 	}
-	e := &env{t: t, clock: &fakeClock{t: time.Now()}, token: sha256.Sum256([]byte(testToken))}
+	e := &env{t: t, clock: &fakeClock{t: time.Now()}, token: sha256.Sum256([]byte(testToken)),
+		status: api.NodeStatus{ActiveRevision: 7, LastError: "boom", LastErrorRevision: 8}}
 	e.ops = ops.NewServices(ops.ServicesOptions{Store: st, Key: key, Now: e.clock.now})
 	h := New(Options{
-		Ops: e.ops,
-		Status: func() api.NodeStatus {
-			return api.NodeStatus{ActiveRevision: 7, LastError: "boom", LastErrorRevision: 8}
-		},
+		Ops:         e.ops,
+		Status:      func() api.NodeStatus { e.mu.Lock(); defer e.mu.Unlock(); return e.status },
 		TokenSHA256: func() [32]byte { e.mu.Lock(); defer e.mu.Unlock(); return e.token },
+		// As a node does: the store gets the new hash, the console
+		// accepts it at once.
+		RotateToken: func(ctx context.Context, actor store.Actor) (string, error) {
+			token, sum, err := e.ops.RotateAdminToken(ctx, actor)
+			if err == nil {
+				e.mu.Lock()
+				e.token = sum
+				e.mu.Unlock()
+			}
+			return token, err
+		},
 		Now:         e.clock.now,
 		SessionIdle: 10 * time.Minute,
 		SessionMax:  time.Hour,

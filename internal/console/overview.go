@@ -58,6 +58,10 @@ type dashboardData struct {
 	// first; HasRefusals says the node counts them.
 	Refusals    []refusalCount
 	HasRefusals bool
+	// Nodes are the store's nodes with their states.
+	Nodes []nodeRow
+	// CanRotate offers the admin token's rotation.
+	CanRotate bool
 }
 
 type refusalCount struct {
@@ -69,7 +73,9 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 	var d dashboardData
 	if s.opts.Status != nil {
 		d.Status, d.HasNode = s.opts.Status(), true
+		d.Nodes = nodeRows(d.Status)
 	}
+	d.CanRotate = s.opts.RotateToken != nil
 	ctx := r.Context()
 	horizon := s.now().Add(Soon)
 	soon := func(na time.Time) bool { return !na.IsZero() && na.Before(horizon) }

@@ -3,12 +3,10 @@ package node
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -20,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,7 +51,6 @@ const (
 // Meta keys in the store.
 const (
 	metaKEKCheck    = "kek_check"
-	metaTokenSHA256 = "admin_token_sha256"
 	metaAdminCACert = "admin_ca_cert"
 	secretAdminCA   = "sec-admin-ca"
 )
@@ -145,6 +143,10 @@ type StoreNode struct {
 	settingsWarning string
 	id              string
 	cluster         clusterState
+	// tokenHash is the admin token's SHA-256 the admin API and the
+	// console accept: replaced at once by a rotation on this node, and
+	// read again from the store on each revision and poll tick.
+	tokenHash atomic.Pointer[[32]byte]
 }
 
 // Gateway returns the data plane.
@@ -233,6 +235,7 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	if err != nil {
 		return err
 	}
+	n.tokenHash.Store(&tokenHash)
 	adminTLS, err := n.adminTLS(ctx)
 	if err != nil {
 		return err
@@ -290,7 +293,8 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 		Ops:         n.ops,
 		Status:      n.Status,
 		DryRun:      n.dryRun,
-		TokenSHA256: tokenHash,
+		TokenSHA256: n.tokenSHA256,
+		RotateToken: n.rotateToken,
 		Logger:      log,
 		BackendTLS:  n.backendTLS,
 		Invoke:      n.invoke,
@@ -301,7 +305,7 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	handler.Handle("/v1/", admin.New(adminOpts))
 	refused := newRefusals(n.g.HandshakeRefusals)
 	handler.Handle("/", console.New(console.Options{
-		Ops: n.ops, Status: n.Status, TokenSHA256: func() [32]byte { return tokenHash }, Now: n.now, Logger: log,
+		Ops: n.ops, Status: n.Status, TokenSHA256: n.tokenSHA256, RotateToken: n.rotateToken, Now: n.now, Logger: log,
 		BackendTLS: n.backendTLS, Invoke: n.invoke, HandshakeRefusals: refused.LastHour, DryRun: n.dryRun,
 	}))
 	if n.adminLn = socks.take(opts.AdminListen); n.adminLn == nil {
@@ -362,8 +366,10 @@ loop:
 			if !ok {
 				break loop
 			}
+			n.refreshToken(ctx)
 			n.r.do(ctx, func() { n.applyLogged(ctx, rev) })
 		case <-poll.C:
+			n.refreshToken(ctx)
 			if rev, err := st.Revision(ctx); err == nil && rev > n.Status().ActiveRevision && rev > n.Status().LastErrorRevision {
 				n.r.do(ctx, func() { n.applyLogged(ctx, rev) })
 			}
@@ -711,7 +717,7 @@ func (n *StoreNode) sealedWith(ctx context.Context) (string, error) {
 // (docs/multi-node.md).
 func (n *StoreNode) adminToken(ctx context.Context) ([32]byte, error) {
 	var sum [32]byte
-	raw, found, err := n.st.GetMeta(ctx, metaTokenSHA256)
+	raw, found, err := n.st.GetMeta(ctx, ops.MetaAdminTokenSHA256)
 	if err != nil {
 		return sum, err
 	}
@@ -721,16 +727,13 @@ func (n *StoreNode) adminToken(ctx context.Context) ([32]byte, error) {
 		n.checkTokenFile(path, sum)
 		return sum, nil
 	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	token := "cgt_" + base64.RawURLEncoding.EncodeToString(b)
-	sum = sha256.Sum256([]byte(token))
+	token, sum := ops.NewAdminToken()
 	if err := WriteFile0600(path, []byte(token+"\n")); err != nil {
 		return sum, err
 	}
 	won := false
 	if _, err := n.st.Update(ctx, store.Actor{Name: "node", Via: "startup"}, time.Now(), func(tx store.Tx) error {
-		raw, ok, err := tx.GetMeta(metaTokenSHA256)
+		raw, ok, err := tx.GetMeta(ops.MetaAdminTokenSHA256)
 		if err != nil {
 			return err
 		}
@@ -739,7 +742,7 @@ func (n *StoreNode) adminToken(ctx context.Context) ([32]byte, error) {
 			return nil
 		}
 		won = true
-		return tx.SetMeta(metaTokenSHA256, sum[:])
+		return tx.SetMeta(ops.MetaAdminTokenSHA256, sum[:])
 	}); err != nil {
 		os.Remove(path)
 		return sum, err
