@@ -77,6 +77,7 @@ func TestBrowserDashboardServing(t *testing.T) {
 	if nodes := waitText(t, ctx, "#nodes", "(this node)"); !strings.Contains(nodes, "✓ ok") {
 		t.Errorf("the node's own row is not marked ok:\n%s", nodes)
 	}
+	screenshot(t, ctx, "console-dashboard.png")
 	clickLink(t, ctx, "orders/inventory", "Integration inventory of orders")
 	waitText(t, ctx, "#backend-status", "⚠ Expires")
 }

@@ -324,7 +324,6 @@ func TestBrowserDashboard(t *testing.T) {
 			t.Errorf("row %d = %q, want %q marked as expiring", i, rows[i], w)
 		}
 	}
-	screenshot(t, ctx, "console-dashboard.png")
 	clickLink(t, ctx, "short-ca", "Certificate authority short-ca")
 }
 

@@ -241,6 +241,8 @@ func (n *StoreNode) clusterStatus(st *api.NodeStatus) {
 		if cn.ID == n.id {
 			// This node's own row is live, not as of its last heartbeat.
 			cn.Revision, cn.LastError = st.ActiveRevision, st.LastError
+			// The store is at least at the revision served.
+			cn.StoreRevision = max(cn.StoreRevision, st.StoreRevision, cn.Revision)
 		}
 		st.Nodes = append(st.Nodes, cn)
 	}
