@@ -125,11 +125,7 @@ func (n *StoreNode) beat(parent context.Context) {
 		if parent.Err() != nil {
 			return // stopping
 		}
-		if c.unreachable.IsZero() {
-			c.unreachable = now
-			n.log.Error("store unreachable; serving the last configuration", "error", err)
-		}
-		c.storeErr = err.Error()
+		n.unreachableLocked(now, err)
 		// A lease not renewed is another node's once it expires.
 		for name, exp := range c.leases {
 			if !now.Before(exp) {
@@ -210,6 +206,28 @@ func (n *StoreNode) releaseLeases() {
 			n.log.Warn("lease not released; it passes to another node when it expires", "lease", name, "error", err)
 		}
 	}
+}
+
+// storeFailed marks the store unreachable when err says it is (the
+// backstop poll notices within its 2 s, before the next heartbeat).
+func (n *StoreNode) storeFailed(err error) {
+	if !errors.Is(err, store.ErrUnavailable) {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.unreachableLocked(n.now(), err)
+}
+
+// unreachableLocked records a failure to reach the store at now; n.mu is
+// held.
+func (n *StoreNode) unreachableLocked(now time.Time, err error) {
+	c := &n.cluster
+	if c.unreachable.IsZero() {
+		c.unreachable = now
+		n.log.Error("store unreachable; serving the last configuration", "error", err)
+	}
+	c.storeErr = err.Error()
 }
 
 // holds reports whether this node holds lease name now.

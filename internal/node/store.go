@@ -370,7 +370,10 @@ loop:
 			n.r.do(ctx, func() { n.applyLogged(ctx, rev) })
 		case <-poll.C:
 			n.refreshToken(ctx)
-			if rev, err := st.Revision(ctx); err == nil && rev > n.Status().ActiveRevision && rev > n.Status().LastErrorRevision {
+			rev, err := st.Revision(ctx)
+			if err != nil {
+				n.storeFailed(err)
+			} else if rev > n.Status().ActiveRevision && rev > n.Status().LastErrorRevision {
 				n.r.do(ctx, func() { n.applyLogged(ctx, rev) })
 			}
 		}
