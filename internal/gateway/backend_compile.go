@@ -10,6 +10,7 @@ import (
 
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/hostname"
+	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/upstream"
 )
 
@@ -48,7 +49,7 @@ func (c *compiler) stages(ap *api, a *config.API, path string) error {
 func parseClientCert(cc *config.ClientCertificate, certPEM, keyPEM []byte) (*upstream.ClientCert, error) {
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, fmt.Errorf("certificate and key do not form a usable pair: %s", keyPairError(err))
+		return nil, fmt.Errorf("certificate and key do not form a usable pair: %s", pki.KeyPairError(err))
 	}
 	return upstream.NewClientCert(cc.ID, pair)
 }

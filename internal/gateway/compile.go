@@ -19,6 +19,7 @@ import (
 	"github.com/certgate/certgate/internal/certheader"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/hostname"
+	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/route"
 	"github.com/certgate/certgate/internal/trust"
 )
@@ -506,7 +507,7 @@ func (c *compiler) domains(apis map[string]*api) error {
 		pair, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			// Never echo key material: crypto/tls errors describe, not dump.
-			return fmt.Errorf("%s.certificate: certificate and key do not form a usable pair: %s", path, keyPairError(err))
+			return fmt.Errorf("%s.certificate: certificate and key do not form a usable pair: %s", path, pki.KeyPairError(err))
 		}
 		leaf := pair.Leaf
 		if leaf == nil {
@@ -658,19 +659,6 @@ func domainCipherSuites(names []string, leaf *x509.Certificate) ([]uint16, error
 		ids = append(ids, id)
 	}
 	return ids, nil
-}
-
-// keyPairError turns a crypto/tls key-pair error into a message that is
-// safe to log (it never includes PEM or key bytes).
-func keyPairError(err error) string {
-	msg := err.Error()
-	if strings.Contains(msg, "private key does not match public key") {
-		return "the private key does not match the certificate's public key"
-	}
-	if strings.Contains(msg, "failed to find") || strings.Contains(msg, "failed to parse") {
-		return msg
-	}
-	return "unreadable certificate or key"
 }
 
 func (c *compiler) listeners() error {

@@ -31,7 +31,7 @@ const maxOCSPRequest = 4 << 10
 func newOCSPResponder(certPEM, keyPEM string, rl *x509.RevocationList) (*pki.OCSPResponder, error) {
 	pair, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
 	if err != nil {
-		return nil, fmt.Errorf("ocsp: %s", keyPairError(err))
+		return nil, fmt.Errorf("ocsp: %s", pki.KeyPairError(err))
 	}
 	cert := pair.Leaf
 	if cert == nil {
