@@ -73,6 +73,8 @@ func rules() []rule {
 			why: "the data plane serves a snapshot; it never touches the store, the admin API, the CRL fetcher or SQL"},
 		{pkg: "internal/upstream", never: append(slices.Clone(controlPlane), "internal/gateway"), direct: upstreamImports,
 			why: "the connections to back ends serve the gateway without knowing it: no store, admin API, CRL fetcher or SQL, no configuration or files; of certgate only the wire views and the HTTP/1.1 parser"},
+		{pkg: "internal/publicdoc", never: append(slices.Clone(controlPlane), "internal/gateway", "internal/upstream"), direct: publicdocImports,
+			why: "the public documents are compiled from the configuration and served from a Set: no front door, no back ends, no store, admin API, CRL fetcher or SQL; of certgate only config, pki and trust"},
 		{pkg: "internal/config", never: append(slices.Clone(controlPlane), "internal/gateway"),
 			why: "the declarative model is data and validation only"},
 		{pkg: "internal/admin", never: []string{"internal/gateway", "internal/node", "internal/cli", "internal/client", "database/sql"},
@@ -152,6 +154,20 @@ func upstreamImports(path string) bool {
 		return path == module+"/internal/api" || path == module+"/internal/h1"
 	}
 	return path != "os" && path != "io/fs" && path != "database/sql"
+}
+
+// publicdocImports is what publicdoc may import directly: of certgate
+// config, pki and trust; no networking but net/http's types, no
+// processes, no SQL.
+func publicdocImports(path string) bool {
+	if strings.HasPrefix(path, module+"/") {
+		return path == module+"/internal/config" || path == module+"/internal/pki" || path == module+"/internal/trust"
+	}
+	switch path {
+	case "net", "os/exec", "database/sql":
+		return false
+	}
+	return true
 }
 
 // pkiImports is what pki may import: the standard library but I/O,

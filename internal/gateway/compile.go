@@ -167,7 +167,7 @@ func (c *compiler) compile() (*Snapshot, error) {
 	if err := c.truststores(); err != nil {
 		return nil, err
 	}
-	if err := c.publishedCRLs(); err != nil {
+	if err := c.publicDocs(); err != nil {
 		return nil, err
 	}
 	apis, err := c.apis()

@@ -14,6 +14,7 @@ import (
 	"github.com/certgate/certgate/internal/authz"
 	"github.com/certgate/certgate/internal/certheader"
 	"github.com/certgate/certgate/internal/hostname"
+	"github.com/certgate/certgate/internal/publicdoc"
 	"github.com/certgate/certgate/internal/route"
 	"github.com/certgate/certgate/internal/trust"
 	"github.com/certgate/certgate/internal/upstream"
@@ -51,13 +52,12 @@ type Snapshot struct {
 	// files the snapshot was compiled from.
 	files []string
 
-	// Revocation data and public documents (compile.go, public.go).
+	// Revocation data and public documents (compile.go; the documents are publicdoc's).
 	// crlSources are the truststores' CRL sources and the copy each got;
-	// published are the CRLs served under
-	// /.well-known/certgate/crl/ by name; publicAddress is the plain-HTTP
-	// public listener's ("" for none).
+	// published are the public documents (CRLs, OCSP responders);
+	// publicAddress is the plain-HTTP public listener's ("" for none).
 	crlSources    []crlSourceSpec
-	published     map[string]*publishedCRL
+	published     *publicdoc.Set
 	publicAddress string
 }
 
