@@ -75,6 +75,8 @@ func rules() []rule {
 			why: "the connections to back ends serve the gateway without knowing it: no store, admin API, CRL fetcher or SQL, no configuration or files; of certgate only the wire views and the HTTP/1.1 parser"},
 		{pkg: "internal/publicdoc", never: append(slices.Clone(controlPlane), "internal/gateway", "internal/upstream"), direct: publicdocImports,
 			why: "the public documents are compiled from the configuration and served from a Set: no front door, no back ends, no store, admin API, CRL fetcher or SQL; of certgate only config, pki and trust"},
+		{pkg: "internal/truststore", never: append(slices.Clone(controlPlane), "internal/gateway", "internal/upstream", "internal/publicdoc"), direct: truststoreImports,
+			why: "compiling truststores is the configuration, files read through the caller and fetched CRL copies in, trust.Stores out: no networking, no store, admin API, CRL fetcher or SQL, no data plane; of certgate only config and trust"},
 		{pkg: "internal/config", never: append(slices.Clone(controlPlane), "internal/gateway"),
 			why: "the declarative model is data and validation only"},
 		{pkg: "internal/admin", never: []string{"internal/gateway", "internal/node", "internal/cli", "internal/client", "database/sql"},
@@ -165,6 +167,19 @@ func publicdocImports(path string) bool {
 	}
 	switch path {
 	case "net", "os/exec", "database/sql":
+		return false
+	}
+	return true
+}
+
+// truststoreImports is what truststore may import directly: of certgate
+// config and trust; no networking, processes or SQL.
+func truststoreImports(path string) bool {
+	if strings.HasPrefix(path, module+"/") {
+		return path == module+"/internal/config" || path == module+"/internal/trust"
+	}
+	switch path {
+	case "net", "net/http", "os/exec", "database/sql":
 		return false
 	}
 	return true

@@ -13,6 +13,7 @@ import (
 	"github.com/certgate/certgate/internal/certheader"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/h1"
+	"github.com/certgate/certgate/internal/truststore"
 )
 
 // Authorizer is the live object of one configured authorizer (a
@@ -39,7 +40,7 @@ type Authorizers map[string]Authorizer
 // Inputs are what Compile takes besides the configuration: the copies
 // and live objects the node fetched and built.
 type Inputs struct {
-	CRLs        FetchedCRLs
+	CRLs        truststore.FetchedCRLs
 	Authorizers Authorizers
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/echo"
 	"github.com/certgate/certgate/internal/pki/pkitest"
+	"github.com/certgate/certgate/internal/truststore"
 )
 
 // env is a complete front door for one test: a client PKI (root and
@@ -43,7 +44,7 @@ type env struct {
 	address  string // configured listener address
 	// crls are the fetched CRL sources that load compiles with (nil:
 	// none fetched).
-	crls FetchedCRLs
+	crls truststore.FetchedCRLs
 	// auths are the live authorizers load compiles with (nil: none).
 	auths Authorizers
 }

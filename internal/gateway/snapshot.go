@@ -17,6 +17,7 @@ import (
 	"github.com/certgate/certgate/internal/publicdoc"
 	"github.com/certgate/certgate/internal/route"
 	"github.com/certgate/certgate/internal/trust"
+	"github.com/certgate/certgate/internal/truststore"
 	"github.com/certgate/certgate/internal/upstream"
 )
 
@@ -56,7 +57,7 @@ type Snapshot struct {
 	// crlSources are the truststores' CRL sources and the copy each got;
 	// published are the public documents (CRLs, OCSP responders);
 	// publicAddress is the plain-HTTP public listener's ("" for none).
-	crlSources    []crlSourceSpec
+	crlSources    []truststore.SourceUse
 	published     *publicdoc.Set
 	publicAddress string
 }
