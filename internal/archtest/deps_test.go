@@ -59,6 +59,8 @@ var leaves = map[string][]string{
 	"internal/duration": nil,
 	// proxyproto: the PROXY protocol header a load balancer sends.
 	"internal/proxyproto": nil,
+	// ticketkey: session-ticket keys derived from secrets.
+	"internal/ticketkey": nil,
 }
 
 // controlPlane is what the data plane never reaches, directly or not.
@@ -112,6 +114,8 @@ func rules() []rule {
 			why:        "the web console renders pages over the operations: never through the admin API, never the data plane, nor SQL directly"},
 		{pkg: "internal/proxyproto", stdlibOnly: true,
 			why: "the PROXY protocol reader is bytes in, a header out, standard library only"},
+		{pkg: "internal/ticketkey", stdlibOnly: true, direct: func(path string) bool { return path != "os" && path != "net" && path != "log/slog" },
+			why: "session-ticket keys are secrets and time in, keys out, standard library only: no files, networking or logging (secrets are never logged)"},
 		{pkg: "internal/suggest", stdlibOnly: true,
 			why: "the suggester is strings in, a string out"},
 		{pkg: "internal/trust", direct: trustImports,

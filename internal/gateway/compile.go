@@ -410,9 +410,9 @@ func (c *compiler) domains(apis map[string]*api) error {
 		if dc.TLS.SessionTickets != nil && !*dc.TLS.SessionTickets {
 			tc.SessionTicketsDisabled = true
 		} else {
-			keys, stamp := c.g.tickets.keys(d.policy, c.now)
+			var keys [][32]byte
+			d.tickets, keys = c.g.tickets.Scope(d.policy, c.now)
 			tc.SetSessionTicketKeys(keys)
-			d.ticketStamp = stamp
 		}
 		d.tls = tc
 

@@ -16,6 +16,7 @@ import (
 	"github.com/certgate/certgate/internal/hostname"
 	"github.com/certgate/certgate/internal/publicdoc"
 	"github.com/certgate/certgate/internal/route"
+	"github.com/certgate/certgate/internal/ticketkey"
 	"github.com/certgate/certgate/internal/trust"
 	"github.com/certgate/certgate/internal/truststore"
 	"github.com/certgate/certgate/internal/upstream"
@@ -119,11 +120,10 @@ type domain struct {
 	mappings []mapping // longest base path first
 	// ignoreExpiry mirrors the truststore setting for per-request expiry checks.
 	ignoreExpiry bool
-	// ticketStamp is the derivation of the keys in tls (rotation period
-	// and secrets); rotated holds later keys for a snapshot that outlives
-	// its period or the gateway's ticket secrets.
-	ticketStamp ticketStamp
-	rotated     atomic.Pointer[epochKeys]
+	// tickets are the session-ticket keys of policy (nil with session
+	// tickets off): those in tls, and later ones for a snapshot that
+	// outlives their period or the gateway's ticket secrets.
+	tickets *ticketkey.Scoped
 }
 
 type mapping struct {
