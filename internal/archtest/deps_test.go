@@ -79,6 +79,14 @@ func rules() []rule {
 			why: "the public documents are compiled from the configuration and served from a Set: no front door, no back ends, no store, admin API, CRL fetcher or SQL; of certgate only config, pki and trust"},
 		{pkg: "internal/truststore", never: append(slices.Clone(controlPlane), "internal/gateway", "internal/upstream", "internal/publicdoc"), direct: truststoreImports,
 			why: "compiling truststores is the configuration, files read through the caller and fetched CRL copies in, trust.Stores out: no networking, no store, admin API, CRL fetcher or SQL, no data plane; of certgate only config and trust"},
+		{pkg: "internal/capture", never: append(slices.Clone(controlPlane), "internal/gateway", "internal/upstream"),
+			direct: func(path string) bool {
+				if strings.HasPrefix(path, module+"/") {
+					return path == module+"/internal/api"
+				}
+				return path != "os" && path != "net" && path != "os/exec" && path != "database/sql"
+			},
+			why: "recording a test invocation's response and logs is writers and records in, a wire result out: of certgate only the wire schema; no files, networking or SQL"},
 		{pkg: "internal/config", never: append(slices.Clone(controlPlane), "internal/gateway"),
 			why: "the declarative model is data and validation only"},
 		{pkg: "internal/admin", never: []string{"internal/gateway", "internal/node", "internal/cli", "internal/client", "database/sql"},

@@ -30,6 +30,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/certgate/certgate/internal/capture"
 	"github.com/certgate/certgate/internal/ticketkey"
 	"github.com/certgate/certgate/internal/trust"
 	"github.com/certgate/certgate/internal/upstream"
@@ -119,7 +120,7 @@ func New(opts Options) *Gateway {
 		g.log = slog.New(slog.DiscardHandler)
 	}
 	// Test invocations collect the log lines of their request.
-	g.log = slog.New(&teeHandler{inner: g.log.Handler()})
+	g.log = slog.New(capture.Handler(g.log.Handler()))
 	g.systemRoots = x509.SystemCertPool
 	g.netHTTPOnly.Store(opts.NetHTTPOnly)
 	if g.now == nil {
