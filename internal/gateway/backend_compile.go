@@ -5,8 +5,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/url"
-	"slices"
-	"time"
 
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/hostname"
@@ -54,22 +52,10 @@ func parseClientCert(cc *config.ClientCertificate, certPEM, keyPEM []byte) (*ups
 	return upstream.NewClientCert(cc.ID, pair)
 }
 
-// clientCertWarnings lints a stage certificate: one a back end will
-// refuse is worth a warning, not a failed configuration (the back end
-// may not check, and rotation must stay possible).
+// clientCertWarnings lints a stage certificate (upstream.ClientCert.Lint).
 func (c *compiler) clientCertWarnings(field, stageName string, cc *upstream.ClientCert) {
-	leaf := cc.Leaf
-	warn := func(format string, args ...any) {
-		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: stage %q client certificate %q: ", field, stageName, cc.ID)+fmt.Sprintf(format, args...))
-	}
-	if len(leaf.ExtKeyUsage) > 0 && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageClientAuth) && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageAny) {
-		warn("has no clientAuth extended key usage; back ends that check it will refuse it")
-	}
-	switch {
-	case c.now.After(leaf.NotAfter):
-		warn("expired on %s", leaf.NotAfter.UTC().Format(time.RFC3339))
-	case c.now.Before(leaf.NotBefore):
-		warn("is not valid before %s", leaf.NotBefore.UTC().Format(time.RFC3339))
+	for _, w := range cc.Lint(c.now) {
+		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: stage %q client certificate %q: %s", field, stageName, cc.ID, w))
 	}
 }
 
