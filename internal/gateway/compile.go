@@ -80,7 +80,7 @@ type compiler struct {
 	crls truststore.FetchedCRLs
 	// auths are the live authorizers; bound, those routes bound to (their
 	// digests entered sum).
-	auths Authorizers
+	auths authz.Authorizers
 	bound map[string]bool
 	now   time.Time
 	sum   []byte // running digest input

@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/certgate/certgate/internal/authz"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/echo"
 	"github.com/certgate/certgate/internal/pki/pkitest"
@@ -46,7 +47,7 @@ type env struct {
 	// none fetched).
 	crls truststore.FetchedCRLs
 	// auths are the live authorizers load compiles with (nil: none).
-	auths Authorizers
+	auths authz.Authorizers
 }
 
 func newEnv(t *testing.T) *env { return newEnvTB(t) }
