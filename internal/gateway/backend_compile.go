@@ -9,6 +9,7 @@ import (
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/hostname"
 	"github.com/certgate/certgate/internal/pki"
+	"github.com/certgate/certgate/internal/truststore"
 	"github.com/certgate/certgate/internal/upstream"
 )
 
@@ -128,16 +129,20 @@ func (c *compiler) backendPolicy(field string, in *config.Integration, u *url.UR
 	}
 	o.ServerName = n
 
-	var certs []*x509.Certificate
+	var (
+		certs []*x509.Certificate
+		warns []string
+	)
 	switch {
 	case t.CAFile != "":
-		certs, err = c.certs(field+".tls.caFile", t.CAFile)
+		certs, warns, err = truststore.ReadCerts(c.readFile, field+".tls.caFile", t.CAFile, "")
 	case t.CABundle != "":
-		certs, err = c.inlineCerts(field+".tls.caBundle", t.CABundle)
+		certs, warns, err = truststore.ReadCerts(nil, field+".tls.caBundle", "", t.CABundle)
 	}
 	if err != nil {
 		return nil, err
 	}
+	c.snap.warnings = append(c.snap.warnings, warns...)
 	o.MinVersion = tls.VersionTLS12
 	if t.MinVersion == config.TLS13 {
 		o.MinVersion = tls.VersionTLS13

@@ -179,29 +179,6 @@ func (c *compiler) truststores() error {
 	return nil
 }
 
-func (c *compiler) certs(field, file string) ([]*x509.Certificate, error) {
-	data, err := c.readFile(field, file)
-	if err != nil {
-		return nil, err
-	}
-	return c.parseCerts(field+": "+file, data)
-}
-
-func (c *compiler) inlineCerts(field, pemData string) ([]*x509.Certificate, error) {
-	return c.parseCerts(field, []byte(pemData))
-}
-
-func (c *compiler) parseCerts(where string, data []byte) ([]*x509.Certificate, error) {
-	certs, warns, err := trust.ParseCertificates(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
-	}
-	for _, w := range warns {
-		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: %s", where, w))
-	}
-	return certs, nil
-}
-
 func (c *compiler) apis() (map[string]*api, error) {
 	out := map[string]*api{}
 	for i, a := range c.cfg.APIs {

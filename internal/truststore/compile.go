@@ -292,24 +292,37 @@ func staleEffect(tc trust.Config) string {
 }
 
 func (c *compiler) certs(field, file string) ([]*x509.Certificate, error) {
-	data, err := c.o.ReadFile(field, file)
-	if err != nil {
-		return nil, err
-	}
-	return c.parseCerts(field+": "+file, data)
+	return c.kept(ReadCerts(c.o.ReadFile, field, file, ""))
 }
 
 func (c *compiler) inlineCerts(field, pemData string) ([]*x509.Certificate, error) {
-	return c.parseCerts(field, []byte(pemData))
+	return c.kept(ReadCerts(nil, field, "", pemData))
 }
 
-func (c *compiler) parseCerts(where string, data []byte) ([]*x509.Certificate, error) {
+// kept adds warns to the warnings and returns certs, err.
+func (c *compiler) kept(certs []*x509.Certificate, warns []string, err error) ([]*x509.Certificate, error) {
+	c.out.Warnings = append(c.out.Warnings, warns...)
+	return certs, err
+}
+
+// ReadCerts returns the PEM certificates of a configured file (file set:
+// read through read) or of pemData, and the warnings worth showing an
+// operator; errors and warnings name field (and the file).
+func ReadCerts(read func(field, path string) ([]byte, error), field, file, pemData string) ([]*x509.Certificate, []string, error) {
+	where, data := field, []byte(pemData)
+	if file != "" {
+		var err error
+		if data, err = read(field, file); err != nil {
+			return nil, nil, err
+		}
+		where = field + ": " + file
+	}
 	certs, warns, err := trust.ParseCertificates(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
+		return nil, nil, fmt.Errorf("%s: %w", where, err)
 	}
-	for _, w := range warns {
-		c.warn("%s: %s", where, w)
+	for i, w := range warns {
+		warns[i] = where + ": " + w
 	}
-	return certs, nil
+	return certs, warns, nil
 }
