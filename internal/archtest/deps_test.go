@@ -59,6 +59,8 @@ var leaves = map[string][]string{
 	"internal/duration": nil,
 	// proxyproto: the PROXY protocol header a load balancer sends.
 	"internal/proxyproto": nil,
+	// ticketkey: session-ticket keys derived from secrets.
+	"internal/ticketkey": nil,
 }
 
 // controlPlane is what the data plane never reaches, directly or not.
@@ -73,6 +75,18 @@ func rules() []rule {
 			why: "the data plane serves a snapshot; it never touches the store, the admin API, the CRL fetcher or SQL"},
 		{pkg: "internal/upstream", never: append(slices.Clone(controlPlane), "internal/gateway"), direct: upstreamImports,
 			why: "the connections to back ends serve the gateway without knowing it: no store, admin API, CRL fetcher or SQL, no configuration or files; of certgate only the wire views and the HTTP/1.1 parser"},
+		{pkg: "internal/publicdoc", never: append(slices.Clone(controlPlane), "internal/gateway", "internal/upstream"), direct: publicdocImports,
+			why: "the public documents are compiled from the configuration and served from a Set: no front door, no back ends, no store, admin API, CRL fetcher or SQL; of certgate only config, pki and trust"},
+		{pkg: "internal/truststore", never: append(slices.Clone(controlPlane), "internal/gateway", "internal/upstream", "internal/publicdoc"), direct: truststoreImports,
+			why: "compiling truststores is the configuration, files read through the caller and fetched CRL copies in, trust.Stores out: no networking, no store, admin API, CRL fetcher or SQL, no data plane; of certgate only config and trust"},
+		{pkg: "internal/capture", never: append(slices.Clone(controlPlane), "internal/gateway", "internal/upstream"),
+			direct: func(path string) bool {
+				if strings.HasPrefix(path, module+"/") {
+					return path == module+"/internal/api"
+				}
+				return path != "os" && path != "net" && path != "os/exec" && path != "database/sql"
+			},
+			why: "recording a test invocation's response and logs is writers and records in, a wire result out: of certgate only the wire schema; no files, networking or SQL"},
 		{pkg: "internal/config", never: append(slices.Clone(controlPlane), "internal/gateway"),
 			why: "the declarative model is data and validation only"},
 		{pkg: "internal/admin", never: []string{"internal/gateway", "internal/node", "internal/cli", "internal/client", "database/sql"},
@@ -108,6 +122,8 @@ func rules() []rule {
 			why:        "the web console renders pages over the operations: never through the admin API, never the data plane, nor SQL directly"},
 		{pkg: "internal/proxyproto", stdlibOnly: true,
 			why: "the PROXY protocol reader is bytes in, a header out, standard library only"},
+		{pkg: "internal/ticketkey", stdlibOnly: true, direct: func(path string) bool { return path != "os" && path != "net" && path != "log/slog" },
+			why: "session-ticket keys are secrets and time in, keys out, standard library only: no files, networking or logging (secrets are never logged)"},
 		{pkg: "internal/suggest", stdlibOnly: true,
 			why: "the suggester is strings in, a string out"},
 		{pkg: "internal/trust", direct: trustImports,
@@ -152,6 +168,33 @@ func upstreamImports(path string) bool {
 		return path == module+"/internal/api" || path == module+"/internal/h1"
 	}
 	return path != "os" && path != "io/fs" && path != "database/sql"
+}
+
+// publicdocImports is what publicdoc may import directly: of certgate
+// config, pki and trust; no networking but net/http's types, no
+// processes, no SQL.
+func publicdocImports(path string) bool {
+	if strings.HasPrefix(path, module+"/") {
+		return path == module+"/internal/config" || path == module+"/internal/pki" || path == module+"/internal/trust"
+	}
+	switch path {
+	case "net", "os/exec", "database/sql":
+		return false
+	}
+	return true
+}
+
+// truststoreImports is what truststore may import directly: of certgate
+// config and trust; no networking, processes or SQL.
+func truststoreImports(path string) bool {
+	if strings.HasPrefix(path, module+"/") {
+		return path == module+"/internal/config" || path == module+"/internal/trust"
+	}
+	switch path {
+	case "net", "net/http", "os/exec", "database/sql":
+		return false
+	}
+	return true
 }
 
 // pkiImports is what pki may import: the standard library but I/O,

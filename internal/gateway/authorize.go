@@ -13,34 +13,14 @@ import (
 	"github.com/certgate/certgate/internal/certheader"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/h1"
+	"github.com/certgate/certgate/internal/truststore"
 )
-
-// Authorizer is the live object of one configured authorizer (a
-// config.Authorizer): exactly one of JWT or HTTP, or neither with Why
-// saying what went wrong. The node builds and owns it (a JWKS URL is
-// fetched and refreshed, a JWKS file read); Compile only binds routes to
-// it, so a route is served with the object the node keeps, never one
-// Compile built.
-type Authorizer struct {
-	JWT  *authz.JWTVerifier
-	HTTP *authz.HTTPAuthorizer
-	// Digest identifies what the object was built from (the settings and,
-	// for a jwksFile, the file's content); it enters the snapshot ID, so
-	// that a new object means a new snapshot.
-	Digest [32]byte
-	// Why says why no object could be built, for the compile error.
-	Why string
-}
-
-// Authorizers are the live authorizers by name. A name that is absent
-// has not been built. Compile only reads it.
-type Authorizers map[string]Authorizer
 
 // Inputs are what Compile takes besides the configuration: the copies
 // and live objects the node fetched and built.
 type Inputs struct {
-	CRLs        FetchedCRLs
-	Authorizers Authorizers
+	CRLs        truststore.FetchedCRLs
+	Authorizers authz.Authorizers
 }
 
 // routeAuthorizer is a route's authorizer, bound at compile time.

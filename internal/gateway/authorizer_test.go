@@ -70,13 +70,13 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	jwt := func(bound bool) authz.JWTSettings {
 		return authz.JWTSettings{Issuer: testIssuer, Audiences: []string{"orders"}, JWKSURL: f.jwks.URL + "/jwks.json", CertificateBound: bound}
 	}
-	e.auths = Authorizers{}
+	e.auths = authz.Authorizers{}
 	for name, s := range map[string]authz.JWTSettings{"partners-jwt": jwt(false), "bound-jwt": jwt(true)} {
 		v, err := authz.NewJWT(s, authz.JWTOptions{HTTPClient: f.jwks.Client(), Now: f.clock.Now})
 		if err != nil {
 			t.Fatalf("NewJWT(%s): %v", name, err)
 		}
-		e.auths[name] = Authorizer{JWT: v, Digest: [32]byte{byte(len(name))}}
+		e.auths[name] = authz.Authorizer{JWT: v, Digest: [32]byte{byte(len(name))}}
 	}
 	h, err := authz.NewHTTPAuthorizer(authz.HTTPSettings{URL: f.ext.URL + "/check", Timeout: authz.Duration(300 * time.Millisecond),
 		CacheTTL: authz.Duration(time.Minute), ForwardHeaders: []string{"Authorization"}},
@@ -84,7 +84,7 @@ func newAuthzFixture(t *testing.T) *authzFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.auths["policy"] = Authorizer{HTTP: h}
+	e.auths["policy"] = authz.Authorizer{HTTP: h}
 	e.apply(f.config())
 	return f
 }
@@ -301,7 +301,7 @@ func TestAuthorizerJWKSDown(t *testing.T) {
 	if err == nil {
 		t.Fatal("NewJWT with the issuer down: no error")
 	}
-	f.e.auths["partners-jwt"] = Authorizer{JWT: v, Digest: [32]byte{1, 2}}
+	f.e.auths["partners-jwt"] = authz.Authorizer{JWT: v, Digest: [32]byte{1, 2}}
 	f.e.apply(f.config())
 	resp, body := f.do(t, false, f.partner, "/widgets", authztest.Sign(t, f.es, f.claims(nil), nil), nil)
 	wantRefused(t, resp, body, 503, authz.ReasonAuthorizerUnavailable, "")
@@ -442,7 +442,7 @@ func TestIdentityHeadersHostile(t *testing.T) {
 // route served without it.
 func TestAuthorizerNotAvailableIsRefused(t *testing.T) {
 	f := newAuthzFixture(t)
-	for name, auths := range map[string]Authorizers{
+	for name, auths := range map[string]authz.Authorizers{
 		"not built":    {"bound-jwt": f.e.auths["bound-jwt"], "policy": f.e.auths["policy"]},
 		"build failed": {"partners-jwt": {Why: "jwksFile: open keys.json: no such file"}, "bound-jwt": f.e.auths["bound-jwt"], "policy": f.e.auths["policy"]},
 		"none":         nil,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	// Imported as wire: this package has a type named api.
@@ -109,20 +108,28 @@ func (g *Gateway) ProbeBackend(ctx context.Context, api, integration string) (wi
 // client certificate of the API's first stage that has one, as that
 // stage's requests would.
 func (g *Gateway) probe(ctx context.Context, in *integration) error {
-	t := in.upstreams[0]
-	for _, u := range in.upstreams[1:] {
-		if u.Cert() != nil {
-			t = u
-			break
-		}
-	}
+	t := probeTransport(in)
 	if err := t.Probe(ctx); err != nil {
 		// A failed handshake is in the view; only a connection that could
 		// not be made is an error.
-		g.log.Warn("back-end TLS probe could not connect", "api", in.api, "integration", in.name, "url", in.target.String(), "error", err)
+		g.probeFailed(in, err)
 		return fmt.Errorf("probe %s: %w", in.target.Host, err)
 	}
 	return nil
+}
+
+// probeTransport is the transport a probe of in uses.
+func probeTransport(in *integration) *upstream.Transport {
+	for _, u := range in.upstreams[1:] {
+		if u.Cert() != nil {
+			return u
+		}
+	}
+	return in.upstreams[0]
+}
+
+func (g *Gateway) probeFailed(in *integration, err error) {
+	g.log.Warn("back-end TLS probe could not connect", "api", in.api, "integration", in.name, "url", in.target.String(), "error", err)
 }
 
 // backendsApplied runs after Apply swapped s in: it retires the
@@ -156,29 +163,17 @@ func (g *Gateway) ProbeBackends(ctx context.Context, onlyNew bool) {
 	if s == nil {
 		return
 	}
-	sem := make(chan struct{}, backendProbeParallel)
-	var wg sync.WaitGroup
+	var ts []*upstream.Transport
+	of := map[*upstream.Transport]*integration{}
 	for _, a := range s.apis {
 		for _, in := range a.integrations {
-			e := in.entry()
-			if e == nil || (onlyNew && e.Probed()) {
-				continue
+			if e := in.entry(); e != nil && !(onlyNew && e.Probed()) {
+				t := probeTransport(in)
+				ts, of[t] = append(ts, t), in
 			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				wg.Wait()
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				g.probe(ctx, in)
-			}()
 		}
 	}
-	wg.Wait()
+	upstream.ProbeAll(ctx, ts, backendProbeParallel, func(t *upstream.Transport, err error) { g.probeFailed(of[t], err) })
 }
 
 // WarnExpiring logs a warning for each stage client certificate of the

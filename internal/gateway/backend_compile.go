@@ -5,11 +5,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/url"
-	"slices"
-	"time"
 
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/hostname"
+	"github.com/certgate/certgate/internal/pki"
+	"github.com/certgate/certgate/internal/truststore"
 	"github.com/certgate/certgate/internal/upstream"
 )
 
@@ -48,27 +48,15 @@ func (c *compiler) stages(ap *api, a *config.API, path string) error {
 func parseClientCert(cc *config.ClientCertificate, certPEM, keyPEM []byte) (*upstream.ClientCert, error) {
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, fmt.Errorf("certificate and key do not form a usable pair: %s", keyPairError(err))
+		return nil, fmt.Errorf("certificate and key do not form a usable pair: %s", pki.KeyPairError(err))
 	}
 	return upstream.NewClientCert(cc.ID, pair)
 }
 
-// clientCertWarnings lints a stage certificate: one a back end will
-// refuse is worth a warning, not a failed configuration (the back end
-// may not check, and rotation must stay possible).
+// clientCertWarnings lints a stage certificate (upstream.ClientCert.Lint).
 func (c *compiler) clientCertWarnings(field, stageName string, cc *upstream.ClientCert) {
-	leaf := cc.Leaf
-	warn := func(format string, args ...any) {
-		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: stage %q client certificate %q: ", field, stageName, cc.ID)+fmt.Sprintf(format, args...))
-	}
-	if len(leaf.ExtKeyUsage) > 0 && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageClientAuth) && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageAny) {
-		warn("has no clientAuth extended key usage; back ends that check it will refuse it")
-	}
-	switch {
-	case c.now.After(leaf.NotAfter):
-		warn("expired on %s", leaf.NotAfter.UTC().Format(time.RFC3339))
-	case c.now.Before(leaf.NotBefore):
-		warn("is not valid before %s", leaf.NotBefore.UTC().Format(time.RFC3339))
+	for _, w := range cc.Lint(c.now) {
+		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: stage %q client certificate %q: %s", field, stageName, cc.ID, w))
 	}
 }
 
@@ -141,16 +129,20 @@ func (c *compiler) backendPolicy(field string, in *config.Integration, u *url.UR
 	}
 	o.ServerName = n
 
-	var certs []*x509.Certificate
+	var (
+		certs []*x509.Certificate
+		warns []string
+	)
 	switch {
 	case t.CAFile != "":
-		certs, err = c.certs(field+".tls.caFile", t.CAFile)
+		certs, warns, err = truststore.ReadCerts(c.readFile, field+".tls.caFile", t.CAFile, "")
 	case t.CABundle != "":
-		certs, err = c.inlineCerts(field+".tls.caBundle", t.CABundle)
+		certs, warns, err = truststore.ReadCerts(nil, field+".tls.caBundle", "", t.CABundle)
 	}
 	if err != nil {
 		return nil, err
 	}
+	c.snap.warnings = append(c.snap.warnings, warns...)
 	o.MinVersion = tls.VersionTLS12
 	if t.MinVersion == config.TLS13 {
 		o.MinVersion = tls.VersionTLS13

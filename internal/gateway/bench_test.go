@@ -253,7 +253,7 @@ func applyJWTRoutes(b *testing.B, e *env, backend, ih string) func(i int) string
 	if err != nil {
 		b.Fatal(err)
 	}
-	e.auths = Authorizers{"partners-jwt": {JWT: v}}
+	e.auths = authz.Authorizers{"partners-jwt": {JWT: v}}
 	routes := `      - {method: GET, path: "/items/{proxy+}"}
       - {method: GET, path: "/jwt/{proxy+}", authorizer: partners-jwt, scopes: ["widgets:read"]}
 `

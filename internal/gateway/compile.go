@@ -19,8 +19,10 @@ import (
 	"github.com/certgate/certgate/internal/certheader"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/hostname"
+	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/route"
 	"github.com/certgate/certgate/internal/trust"
+	"github.com/certgate/certgate/internal/truststore"
 )
 
 // Defaults applied where the configuration leaves a value unset.
@@ -45,7 +47,7 @@ const (
 // sources to fetch. The gateway's state that outlives snapshots (session
 // ticket keys, back-end transports and observations) is shared with the
 // result; neither cfg nor crls may be modified after Compile.
-func (g *Gateway) Compile(cfg *config.Config, crls FetchedCRLs) (*Snapshot, error) {
+func (g *Gateway) Compile(cfg *config.Config, crls truststore.FetchedCRLs) (*Snapshot, error) {
 	return g.CompileWith(cfg, Inputs{CRLs: crls})
 }
 
@@ -68,71 +70,17 @@ func (g *Gateway) CompileWith(cfg *config.Config, in Inputs) (*Snapshot, error) 
 	return c.compile()
 }
 
-// FetchedCRL is the copy of a CRL source that Compile takes.
-type FetchedCRL struct {
-	// CRL is the fetched CRL; nil when no good copy exists yet.
-	CRL *x509.RevocationList
-	// SHA256 is the digest of CRL.Raw (it enters the snapshot ID).
-	SHA256 [32]byte
-	// Why says why there is no copy (e.g. the last fetch error), for the
-	// snapshot's warnings.
-	Why string
-}
-
-// FetchedCRLs are the copies of CRL sources by URL. A URL that is not
-// present has not been fetched. Compile only reads it.
-type FetchedCRLs map[string]FetchedCRL
-
-// CRLSourceUse is how one truststore of a snapshot uses a CRL source.
-type CRLSourceUse struct {
-	Truststore string
-	Source     config.CRLSource
-	// CAs are the truststore's CA certificates (roots, then
-	// intermediates): a fetched CRL must be signed by one of them.
-	CAs []*x509.Certificate
-}
-
 // CRLSources returns the CRL sources the snapshot's truststores use, in
 // configuration order, for the node to fetch.
-func (s *Snapshot) CRLSources() []CRLSourceUse {
-	out := make([]CRLSourceUse, len(s.crlSources))
-	for i, sp := range s.crlSources {
-		out[i] = CRLSourceUse{Truststore: sp.truststore, Source: sp.src, CAs: sp.cas}
-	}
-	return out
-}
-
-// crlSourceSpec is how one truststore of a snapshot uses a CRL source,
-// and the copy it compiled with.
-type crlSourceSpec struct {
-	ts, index  int // truststores[ts].crlSources[index]
-	url        string
-	truststore string
-	src        config.CRLSource
-	cas        []*x509.Certificate
-	// pending is true when the truststore compiled without a copy; copy
-	// is the one it compiled with otherwise.
-	pending bool
-	copy    FetchedCRL
-}
-
-// sourceDigest adds what a truststore took from its sources to the
-// snapshot ID input.
-func sourceDigest(sp *crlSourceSpec) []byte {
-	b := []byte(sp.url)
-	if sp.pending {
-		return append(b, " pending"...)
-	}
-	return append(b, sp.copy.SHA256[:]...)
-}
+func (s *Snapshot) CRLSources() []truststore.SourceUse { return slices.Clone(s.crlSources) }
 
 type compiler struct {
 	g    *Gateway
 	cfg  *config.Config
-	crls FetchedCRLs
+	crls truststore.FetchedCRLs
 	// auths are the live authorizers; bound, those routes bound to (their
 	// digests entered sum).
-	auths Authorizers
+	auths authz.Authorizers
 	bound map[string]bool
 	now   time.Time
 	sum   []byte // running digest input
@@ -166,7 +114,7 @@ func (c *compiler) compile() (*Snapshot, error) {
 	if err := c.truststores(); err != nil {
 		return nil, err
 	}
-	if err := c.publishedCRLs(); err != nil {
+	if err := c.publicDocs(); err != nil {
 		return nil, err
 	}
 	apis, err := c.apis()
@@ -210,205 +158,25 @@ func (c *compiler) idConfig() *config.Config {
 	return &cfg
 }
 
-// truststores builds every truststore in two passes: first the content
-// of each (CAs, CRL files, deny-list), then the CRLs from sources (their
-// fetched copies in c.crls) and the Stores.
+// truststores compiles the configuration's truststores (truststore.Compile)
+// into the snapshot, through the gateway's trust cache.
 func (c *compiler) truststores() error {
-	tcs := make([]trust.Config, len(c.cfg.Truststores))
-	crls := make([][]rawCRL, len(c.cfg.Truststores))
-	var sources []crlSourceSpec
-	for i, ts := range c.cfg.Truststores {
-		path := fmt.Sprintf("truststores[%d]", i)
-		tc := trust.Config{
-			Name:                 ts.Name,
-			IgnoreExpiry:         ts.IgnoreClientCertExpiry,
-			RequireClientAuthEKU: ts.RequireClientAuthEKU,
-			MaxCertSize:          ts.MaxCertificateBytes,
-		}
-		if ts.CRLStale == config.CRLStaleSoftFail {
-			tc.CRLStale = trust.StaleSoftFail
-		}
-		if ts.MaxChainDepth != nil {
-			tc.MaxChainDepth = *ts.MaxChainDepth
-		}
-		for j, f := range ts.CAFiles {
-			certs, err := c.certs(fmt.Sprintf("%s.caFiles[%d]", path, j), f)
-			if err != nil {
-				return err
-			}
-			tc.Roots = append(tc.Roots, certs...)
-		}
-		if ts.CABundle != "" {
-			certs, err := c.inlineCerts(path+".caBundle", ts.CABundle)
-			if err != nil {
-				return err
-			}
-			tc.Roots = append(tc.Roots, certs...)
-		}
-		for j, f := range ts.IntermediateFiles {
-			certs, err := c.certs(fmt.Sprintf("%s.intermediateFiles[%d]", path, j), f)
-			if err != nil {
-				return err
-			}
-			tc.Intermediates = append(tc.Intermediates, certs...)
-		}
-		if ts.Intermediates != "" {
-			certs, err := c.inlineCerts(path+".intermediates", ts.Intermediates)
-			if err != nil {
-				return err
-			}
-			tc.Intermediates = append(tc.Intermediates, certs...)
-		}
-		// CRLs are parsed only if the trust cache has no Store built
-		// from the same content (see cachedStore).
-		for j, data := range ts.CRLs {
-			crls[i] = append(crls[i], rawCRL{field: fmt.Sprintf("crls[%d]", j), pem: data})
-		}
-		for j, f := range ts.CRLFiles {
-			field := fmt.Sprintf("%s.crlFiles[%d]", path, j)
-			data, err := c.readFile(field, f)
-			if err != nil {
-				return err
-			}
-			crls[i] = append(crls[i], rawCRL{field: fmt.Sprintf("crlFiles[%d]: %s", j, f), data: data})
-		}
-		for j, sn := range ts.Deny.Serials {
-			n, err := trust.ParseSerial(sn)
-			if err != nil {
-				return fmt.Errorf("%s.deny.serials[%d]: %w", path, j, err)
-			}
-			tc.DenySerials = append(tc.DenySerials, n)
-		}
-		for j, fp := range ts.Deny.Fingerprints {
-			b, err := trust.ParseFingerprint(fp)
-			if err != nil {
-				return fmt.Errorf("%s.deny.fingerprints[%d]: %w", path, j, err)
-			}
-			tc.DenyFingerprints = append(tc.DenyFingerprints, b)
-		}
-		cas := slices.Concat(tc.Roots, tc.Intermediates)
-		for j, src := range ts.CRLSources {
-			sources = append(sources, crlSourceSpec{ts: i, index: j, url: src.URL, truststore: ts.Name, src: src, cas: cas})
-		}
-		tcs[i] = tc
+	out, err := truststore.Compile(c.cfg.Truststores, c.crls, truststore.Options{ReadFile: c.readFile, Cache: c.g.trustCache, Now: c.now})
+	if err != nil {
+		return err
 	}
-
-	// CRL sources: one without a good copy compiles as pending, which
-	// the truststore treats as a stale CRL (fail closed).
-	for k := range sources {
-		sp := &sources[k]
-		if cp := c.crls[sp.url]; cp.CRL != nil {
-			sp.copy = cp
-			continue
-		}
-		why := c.crls[sp.url].Why
-		if why == "" {
-			why = "not fetched"
-		}
-		sp.pending = true
-		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("truststores[%d].crlSources[%d]: no copy of %s has been fetched yet (%s); until one is, %s",
-			sp.ts, sp.index, sp.url, why, staleEffect(tcs[sp.ts])))
-	}
-
-	c.trustKeys = make([][32]byte, len(c.cfg.Truststores))
-	for i, ts := range c.cfg.Truststores {
-		path := fmt.Sprintf("truststores[%d]", i)
-		tc := tcs[i]
-		c.trustKeys[i] = storeKey(tc, crls[i], ts.CRLsKey)
-		st, warns, err := c.cachedStore(i, tc, crls[i], sources)
-		if err != nil {
-			return fmt.Errorf("%s: truststore %q: %w", path, ts.Name, err)
-		}
-		for _, w := range warns {
-			c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: truststore %q: %s", path, ts.Name, w))
-		}
-		c.snap.truststores[ts.Name] = st
-		for _, r := range tc.Roots {
-			c.snap.certs = append(c.snap.certs, loadedCert{kind: "ca", owner: ts.Name, cert: r})
-		}
-		for _, r := range tc.Intermediates {
-			c.snap.certs = append(c.snap.certs, loadedCert{kind: "ca", owner: ts.Name, cert: r})
+	c.trustKeys = make([][32]byte, len(out.Truststores))
+	for i, ts := range out.Truststores {
+		c.trustKeys[i] = ts.Key
+		c.snap.truststores[ts.Name] = ts.Store
+		for _, ca := range ts.CAs {
+			c.snap.certs = append(c.snap.certs, loadedCert{kind: "ca", owner: ts.Name, cert: ca})
 		}
 	}
-	for k := range sources {
-		c.sum = append(c.sum, sourceDigest(&sources[k])...)
-	}
-	c.snap.crlSources = sources
+	c.snap.warnings = append(c.snap.warnings, out.Warnings...)
+	c.sum = append(c.sum, out.SourcesDigest...)
+	c.snap.crlSources = out.Sources
 	return nil
-}
-
-// newStore builds truststore i from tc and the copies of its CRL
-// sources. The fetcher checks each copy against the CAs of every
-// truststore listing its URL; should one not suit this truststore, New
-// fails, and the copies are checked one by one: those this truststore
-// cannot use compile as pending (fail closed) and New runs again. A bad
-// fetched CRL never fails a compile.
-func (c *compiler) newStore(i int, tc trust.Config, sources []crlSourceSpec) (*trust.Store, []string, error) {
-	build := func() (*trust.Store, []string, error) {
-		t := tc
-		t.CRLs, t.PendingCRLs = slices.Clone(tc.CRLs), slices.Clone(tc.PendingCRLs)
-		for k := range sources {
-			if sp := &sources[k]; sp.ts == i {
-				if sp.pending {
-					t.PendingCRLs = append(t.PendingCRLs, sp.url)
-				} else {
-					t.CRLs = append(t.CRLs, sp.copy.CRL)
-				}
-			}
-		}
-		return trust.New(t, c.now)
-	}
-	st, warns, err := build()
-	if err == nil {
-		return st, warns, nil
-	}
-	retry := false
-	for k := range sources {
-		sp := &sources[k]
-		if sp.ts != i || sp.pending {
-			continue
-		}
-		if _, cerr := trust.CheckCRL(sp.copy.CRL, sp.cas, c.now); cerr != nil {
-			sp.pending, retry = true, true
-			c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("truststores[%d].crlSources[%d]: the CRL fetched from %s cannot be used by truststore %q (%v); until a usable one is fetched, %s",
-				sp.ts, sp.index, sp.url, tc.Name, cerr, staleEffect(tc)))
-		}
-	}
-	if !retry {
-		return nil, nil, err
-	}
-	return build()
-}
-
-// staleEffect says what a pending CRL source means for tc's clients.
-func staleEffect(tc trust.Config) string {
-	if tc.CRLStale == trust.StaleSoftFail {
-		return "certificates are admitted and flagged (crlStale: softFail)"
-	}
-	return "certificates are refused as " + string(trust.ReasonCrlStale)
-}
-
-func (c *compiler) certs(field, file string) ([]*x509.Certificate, error) {
-	data, err := c.readFile(field, file)
-	if err != nil {
-		return nil, err
-	}
-	return c.parseCerts(field+": "+file, data)
-}
-
-func (c *compiler) inlineCerts(field, pemData string) ([]*x509.Certificate, error) {
-	return c.parseCerts(field, []byte(pemData))
-}
-
-func (c *compiler) parseCerts(where string, data []byte) ([]*x509.Certificate, error) {
-	certs, warns, err := trust.ParseCertificates(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where, err)
-	}
-	for _, w := range warns {
-		c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: %s", where, w))
-	}
-	return certs, nil
 }
 
 func (c *compiler) apis() (map[string]*api, error) {
@@ -506,7 +274,7 @@ func (c *compiler) domains(apis map[string]*api) error {
 		pair, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			// Never echo key material: crypto/tls errors describe, not dump.
-			return fmt.Errorf("%s.certificate: certificate and key do not form a usable pair: %s", path, keyPairError(err))
+			return fmt.Errorf("%s.certificate: certificate and key do not form a usable pair: %s", path, pki.KeyPairError(err))
 		}
 		leaf := pair.Leaf
 		if leaf == nil {
@@ -619,9 +387,9 @@ func (c *compiler) domains(apis map[string]*api) error {
 		if dc.TLS.SessionTickets != nil && !*dc.TLS.SessionTickets {
 			tc.SessionTicketsDisabled = true
 		} else {
-			keys, stamp := c.g.tickets.keys(d.policy, c.now)
+			var keys [][32]byte
+			d.tickets, keys = c.g.tickets.Scope(d.policy, c.now)
 			tc.SetSessionTicketKeys(keys)
-			d.ticketStamp = stamp
 		}
 		d.tls = tc
 
@@ -658,19 +426,6 @@ func domainCipherSuites(names []string, leaf *x509.Certificate) ([]uint16, error
 		ids = append(ids, id)
 	}
 	return ids, nil
-}
-
-// keyPairError turns a crypto/tls key-pair error into a message that is
-// safe to log (it never includes PEM or key bytes).
-func keyPairError(err error) string {
-	msg := err.Error()
-	if strings.Contains(msg, "private key does not match public key") {
-		return "the private key does not match the certificate's public key"
-	}
-	if strings.Contains(msg, "failed to find") || strings.Contains(msg, "failed to parse") {
-		return msg
-	}
-	return "unreadable certificate or key"
 }
 
 func (c *compiler) listeners() error {

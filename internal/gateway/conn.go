@@ -173,7 +173,7 @@ func (c *conn) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) 
 	cfg := d.tls.Clone()
 	cfg.VerifyConnection = c.verifyConnection
 	if !cfg.SessionTicketsDisabled {
-		if keys := d.rotatedTicketKeys(c.g, c.accepted); keys != nil {
+		if keys := d.tickets.Rotated(c.accepted); keys != nil {
 			cfg.SetSessionTicketKeys(keys)
 		}
 	}

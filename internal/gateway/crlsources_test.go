@@ -10,16 +10,17 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/pki/pkitest"
+	"github.com/certgate/certgate/internal/truststore"
 )
 
 // fetchedCRL is a fetched copy of der, as the node hands it to Compile.
-func fetchedCRL(t *testing.T, der []byte) FetchedCRL {
+func fetchedCRL(t *testing.T, der []byte) truststore.FetchedCRL {
 	t.Helper()
 	rl, err := x509.ParseRevocationList(der)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return FetchedCRL{CRL: rl, SHA256: sha256.Sum256(rl.Raw)}
+	return truststore.FetchedCRL{CRL: rl, SHA256: sha256.Sum256(rl.Raw)}
 }
 
 // sourceYAML is truststore lines for one CRL source and a stale policy.
@@ -100,7 +101,7 @@ func TestCompileCRLSources(t *testing.T) {
 			alice, bob := e.inter.Client(t, "alice"), e.inter.Client(t, "bob")
 			yaml := e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, sourceYAML(url, stale, ""), "")
 
-			e.crls = FetchedCRLs{url: {Why: "last error: HTTP status 503 Service Unavailable"}}
+			e.crls = truststore.FetchedCRLs{url: {Why: "last error: HTTP status 503 Service Unavailable"}}
 			s, err := e.load(yaml)
 			if err != nil {
 				t.Fatal(err)
@@ -144,7 +145,7 @@ func TestCompileCRLSources(t *testing.T) {
 
 			// A copy arrives that revokes bob.
 			ca := &pkitest.CRLSeries{CA: e.inter}
-			e.crls = FetchedCRLs{url: fetchedCRL(t, ca.Next(t, time.Time{}, bob.Cert.SerialNumber))}
+			e.crls = truststore.FetchedCRLs{url: fetchedCRL(t, ca.Next(t, time.Time{}, bob.Cert.SerialNumber))}
 			s2, err := e.load(yaml)
 			if err != nil {
 				t.Fatal(err)
@@ -178,7 +179,7 @@ func TestCompileCRLSources(t *testing.T) {
 			}
 
 			// Then alice is revoked too: her open connection is closed.
-			e.crls = FetchedCRLs{url: fetchedCRL(t, ca.Next(t, time.Time{}, bob.Cert.SerialNumber, alice.Cert.SerialNumber))}
+			e.crls = truststore.FetchedCRLs{url: fetchedCRL(t, ca.Next(t, time.Time{}, bob.Cert.SerialNumber, alice.Cert.SerialNumber))}
 			e.apply(yaml)
 			waitFor(t, "alice's open connection closed", func() bool {
 				return e.connLine(alice, func(l map[string]any) bool { return l["event"] == "closed" && l["reason"] == "ClientCertRevoked" }) != nil
@@ -200,7 +201,7 @@ func TestCompileCRLSourceSharedURL(t *testing.T) {
 	other := pkitest.NewRoot(t, "Other Root")
 	stranger := other.Client(t, "stranger")
 	e.write("other.pem", other.PEM())
-	e.crls = FetchedCRLs{url: fetchedCRL(t, (&pkitest.CRLSeries{CA: e.inter}).Next(t, time.Time{}, alice.Cert.SerialNumber))}
+	e.crls = truststore.FetchedCRLs{url: fetchedCRL(t, (&pkitest.CRLSeries{CA: e.inter}).Next(t, time.Time{}, alice.Cert.SerialNumber))}
 	yaml := e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, sourceYAML(url, "", ""), "")
 	// b.test and c.test verify against more truststores with the same
 	// source; c.test's CA did not sign it.

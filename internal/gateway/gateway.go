@@ -30,6 +30,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/certgate/certgate/internal/capture"
+	"github.com/certgate/certgate/internal/ticketkey"
 	"github.com/certgate/certgate/internal/trust"
 	"github.com/certgate/certgate/internal/upstream"
 )
@@ -74,7 +76,7 @@ type Gateway struct {
 	realClock bool
 	metrics   *metrics
 	snap      atomic.Pointer[Snapshot]
-	tickets   *ticketKeys
+	tickets   *ticketkey.Source
 	pool      *upstream.Transports
 
 	mu        sync.Mutex // serialises Apply and Shutdown
@@ -103,7 +105,7 @@ func New(opts Options) *Gateway {
 		now:       opts.Now,
 		metrics:   newMetrics(opts.Registerer),
 		listeners: map[string]*listener{},
-		tickets:   newTicketKeys(),
+		tickets:   ticketkey.New(),
 		pool:      upstream.NewTransports(),
 	}
 	g.trustCache = opts.TrustCache
@@ -118,7 +120,7 @@ func New(opts Options) *Gateway {
 		g.log = slog.New(slog.DiscardHandler)
 	}
 	// Test invocations collect the log lines of their request.
-	g.log = slog.New(&teeHandler{inner: g.log.Handler()})
+	g.log = slog.New(capture.Handler(g.log.Handler()))
 	g.systemRoots = x509.SystemCertPool
 	g.netHTTPOnly.Store(opts.NetHTTPOnly)
 	if g.now == nil {
@@ -240,6 +242,14 @@ func (g *Gateway) Addr(address string) net.Addr {
 	}
 	return nil
 }
+
+// SetTicketSecrets sets the secrets the session-ticket keys derive from,
+// newest first (ticketkey.Source.SetSecrets: each at least
+// ticketkey.MinSecretSize bytes): gateways given the same secrets resume
+// each other's sessions, within a client-auth policy as always. It
+// applies to handshakes that start after it returns. Safe for concurrent
+// use.
+func (g *Gateway) SetTicketSecrets(secrets ...[]byte) error { return g.tickets.SetSecrets(secrets...) }
 
 // PublicAddr returns the bound address of the public listener, or nil.
 func (g *Gateway) PublicAddr() net.Addr {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/pki/pkitest"
+	"github.com/certgate/certgate/internal/publicdoc"
 	"github.com/certgate/certgate/internal/upstream"
 )
 
@@ -707,7 +708,7 @@ func TestH1HandOver(t *testing.T) {
 			}
 		}},
 		{"absolute-form target", "GET https://a.test/v/abs HTTP/1.1\r\nHost: a.test\r\n\r\n", echoPath("/v/abs")},
-		{"published CRL", get(CRLPathPrefix + "partners.crl"), func(t *testing.T, resp *http.Response, body []byte) {
+		{"published CRL", get(publicdoc.CRLPathPrefix + "partners.crl"), func(t *testing.T, resp *http.Response, body []byte) {
 			checkCRLResponse(t, resp, body, partners, false)
 		}},
 	} {

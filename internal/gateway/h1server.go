@@ -17,6 +17,7 @@ import (
 
 	"github.com/certgate/certgate/internal/h1"
 	"github.com/certgate/certgate/internal/hostname"
+	"github.com/certgate/certgate/internal/publicdoc"
 	"github.com/certgate/certgate/internal/upstream"
 )
 
@@ -288,7 +289,7 @@ func (h *h1conn) serveRequest(start time.Time) h1Outcome {
 	g, req := h.g, &h.req
 	h.rq = request{conn: h.c}
 	rq := &h.rq
-	if isPublicPath(string(req.Path)) {
+	if publicdoc.IsPublicPath(string(req.Path)) {
 		return h1HandOver
 	}
 	host, err := hostname.FromHostHeader(string(req.Host))

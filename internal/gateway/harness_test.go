@@ -21,9 +21,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/certgate/certgate/internal/authz"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/echo"
 	"github.com/certgate/certgate/internal/pki/pkitest"
+	"github.com/certgate/certgate/internal/truststore"
 )
 
 // env is a complete front door for one test: a client PKI (root and
@@ -43,9 +45,9 @@ type env struct {
 	address  string // configured listener address
 	// crls are the fetched CRL sources that load compiles with (nil:
 	// none fetched).
-	crls FetchedCRLs
+	crls truststore.FetchedCRLs
 	// auths are the live authorizers load compiles with (nil: none).
-	auths Authorizers
+	auths authz.Authorizers
 }
 
 func newEnv(t *testing.T) *env { return newEnvTB(t) }

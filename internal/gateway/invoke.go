@@ -3,19 +3,16 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	// Imported as wire: this package has a type named api.
 	wire "github.com/certgate/certgate/internal/api"
+	"github.com/certgate/certgate/internal/capture"
 	"github.com/certgate/certgate/internal/certheader"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/upstream"
@@ -80,8 +77,8 @@ func (g *Gateway) Invoke(ctx context.Context, req InvokeRequest) (*wire.InvokeRe
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	inv.cancel = cancel
 	ctx = context.WithValue(ctx, invocationKey{}, inv)
+	ctx = capture.WithLog(ctx, &inv.logs)
 	ctx = upstream.WithTrace(ctx, &inv.trace)
 	r, err := http.NewRequestWithContext(ctx, method, "http://"+invokeHost+req.Path, bytes.NewReader(req.Body))
 	if err != nil {
@@ -95,7 +92,7 @@ func (g *Gateway) Invoke(ctx context.Context, req InvokeRequest) (*wire.InvokeRe
 		r.Header = http.Header{}
 	}
 
-	cw := &captureWriter{header: http.Header{}, inv: inv}
+	cw := capture.NewResponse(MaxInvokeBody, cancel) // stop reading the back end: nobody will see the rest
 	w := &statusWriter{ResponseWriter: cw}
 	rq := &request{stage: st, invoke: inv, apiPath: u.Path}
 	start := g.now()
@@ -145,11 +142,10 @@ func (a *api) stageNamed(name string) (*stage, error) {
 type invocation struct {
 	g        *Gateway
 	override *upstream.ClientCert
-	cancel   context.CancelFunc
 
 	trace       upstream.Trace // the back-end connections of the call
 	mu          sync.Mutex
-	logs        bytes.Buffer
+	logs        capture.Log
 	upstreamURL string
 	transports  map[*integration]*upstream.Transport
 	// tlsCode and tlsDetail classify a TLS failure seen after the
@@ -188,39 +184,13 @@ func (inv *invocation) closeTransports() {
 	}
 }
 
-// log writes a record as a JSON line, with the attributes and groups the
-// logger had.
-func (inv *invocation) log(r slog.Record, ops []func(slog.Handler) slog.Handler) {
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	var h slog.Handler = slog.NewJSONHandler(&inv.logs, &slog.HandlerOptions{Level: slog.LevelDebug})
-	for _, op := range ops {
-		h = op(h)
-	}
-	h.Handle(context.Background(), r)
-}
-
-func (inv *invocation) result(cw *captureWriter, rq *request, elapsed time.Duration) *wire.InvokeResult {
+func (inv *invocation) result(cw *capture.Response, rq *request, elapsed time.Duration) *wire.InvokeResult {
 	res := &wire.InvokeResult{
-		Status:        cw.status,
-		Header:        cw.snapshot,
-		Truncated:     cw.truncated,
 		LatencyMillis: float64(elapsed.Microseconds()) / 1000,
 		Code:          rq.code,
-		Log:           []json.RawMessage{},
+		Log:           inv.logs.Lines(),
 	}
-	if res.Status == 0 {
-		res.Status = 499 // nothing was written: the call was cancelled (as in the access log)
-	}
-	if res.Header == nil {
-		res.Header = cw.header.Clone()
-	}
-	body := cw.body.Bytes()
-	if utf8.Valid(body) {
-		res.Body = string(body)
-	} else {
-		res.Body, res.BodyBase64 = base64.StdEncoding.EncodeToString(body), true
-	}
+	cw.Fill(res)
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	if re := rq.route; re != nil {
@@ -231,11 +201,6 @@ func (inv *invocation) result(cw *captureWriter, rq *request, elapsed time.Durat
 			res.BackendTLS = inv.backendTLS(in)
 		}
 		res.ConnectionReused = inv.trace.Reused()
-	}
-	for _, ln := range bytes.Split(inv.logs.Bytes(), []byte("\n")) {
-		if len(ln) > 0 {
-			res.Log = append(res.Log, json.RawMessage(ln))
-		}
 	}
 	return res
 }
@@ -258,77 +223,6 @@ func (inv *invocation) setTLSFailure(code, detail string) {
 	inv.mu.Lock()
 	inv.tlsCode, inv.tlsDetail = code, detail
 	inv.mu.Unlock()
-}
-
-// captureWriter is the ResponseWriter of a test invocation: it keeps the
-// status, the header as sent and up to MaxInvokeBody bytes of body.
-type captureWriter struct {
-	header    http.Header
-	snapshot  http.Header
-	status    int
-	body      bytes.Buffer
-	truncated bool
-	inv       *invocation
-}
-
-func (w *captureWriter) Header() http.Header { return w.header }
-
-func (w *captureWriter) WriteHeader(code int) {
-	if w.status != 0 || code < 200 {
-		return // 1xx informational answers are not the response
-	}
-	w.status = code
-	w.snapshot = w.header.Clone()
-}
-
-func (w *captureWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.WriteHeader(http.StatusOK)
-	}
-	room := MaxInvokeBody - w.body.Len()
-	if len(b) > room {
-		w.body.Write(b[:room])
-		if !w.truncated {
-			w.truncated = true
-			// Stop reading the back end: nobody will see the rest.
-			w.inv.cancel()
-		}
-		return len(b), nil
-	}
-	w.body.Write(b)
-	return len(b), nil
-}
-
-func (w *captureWriter) Flush() {}
-
-// teeHandler is the gateway's log handler: it passes records to the
-// configured handler and, for a request of a test invocation, also to the
-// invocation's JSON lines.
-type teeHandler struct {
-	inner slog.Handler
-	ops   []func(slog.Handler) slog.Handler // WithAttrs and WithGroup, replayed on the capture
-}
-
-func (h *teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return invocationFrom(ctx) != nil || h.inner.Enabled(ctx, l)
-}
-
-func (h *teeHandler) Handle(ctx context.Context, r slog.Record) error {
-	if inv := invocationFrom(ctx); inv != nil {
-		inv.log(r.Clone(), h.ops)
-	}
-	if h.inner.Enabled(ctx, r.Level) {
-		return h.inner.Handle(ctx, r)
-	}
-	return nil
-}
-
-func (h *teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &teeHandler{inner: h.inner.WithAttrs(as), ops: append(h.ops[:len(h.ops):len(h.ops)], func(x slog.Handler) slog.Handler { return x.WithAttrs(as) })}
-}
-
-func (h *teeHandler) WithGroup(name string) slog.Handler {
-	return &teeHandler{inner: h.inner.WithGroup(name), ops: append(h.ops[:len(h.ops):len(h.ops)], func(x slog.Handler) slog.Handler { return x.WithGroup(name) })}
 }
 
 func (inv *invocation) setUpstream(u string) {

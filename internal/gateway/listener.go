@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/certgate/certgate/internal/publicdoc"
 	"github.com/certgate/certgate/internal/trust"
 )
 
@@ -105,7 +106,7 @@ func (g *Gateway) serveFront(w http.ResponseWriter, r *http.Request) {
 		// only, h1.Request.BadFraming.)
 		w.Header().Set("Connection", "close")
 	}
-	if isPublicPath(r.URL.Path) {
+	if publicdoc.IsPublicPath(r.URL.Path) {
 		g.servePublicOnConn(w, r, c)
 		return
 	}

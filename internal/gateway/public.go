@@ -1,87 +1,34 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/certgate/certgate/internal/pki"
-	"github.com/certgate/certgate/internal/trust"
+	"github.com/certgate/certgate/internal/publicdoc"
 )
 
-// CRLPathPrefix is where published CRLs are served, as
-// CRLPathPrefix + name + ".crl", on every front-door domain and on the
-// public listener.
-const CRLPathPrefix = "/.well-known/certgate/crl/"
+// The public documents (published CRLs, OCSP answers) are publicdoc's;
+// the gateway compiles them into each snapshot and serves them on its
+// front door and on the plain-HTTP public listener.
 
-// Problem codes of the public documents.
-const (
-	CodeCRLNotFound = "CRLNotFound" // 404: no published CRL has that name
-	CodeNotFound    = "NotFound"    // 404: the public listener serves nothing else
-)
+// CodeNotFound is the public listener's 404: it serves nothing else.
+const CodeNotFound = "NotFound"
 
-// maxCRLCacheAge bounds Cache-Control max-age of a published CRL: a CA
-// may publish a new CRL before nextUpdate (after a revocation), and
-// relying parties should see it soon.
-const maxCRLCacheAge = 5 * time.Minute
-
-// publishedCRL is one CRL ready to serve.
-type publishedCRL struct {
-	name                   string
-	der                    []byte
-	thisUpdate, nextUpdate time.Time
-	etag                   string
-	// ocsp answers OCSP requests for the CRL's issuer (nil: none).
-	ocsp *pki.OCSPResponder
-}
-
-// publishedCRLs parses config.PublishedCRLs into the snapshot.
-func (c *compiler) publishedCRLs() error {
-	c.snap.published = make(map[string]*publishedCRL, len(c.cfg.PublishedCRLs))
-	for i, pc := range c.cfg.PublishedCRLs {
-		field := fmt.Sprintf("publishedCRLs[%d]", i)
-		var (
-			data  []byte
-			where string
-			err   error
-		)
-		if pc.CRLFile != "" {
-			where = field + ".crlFile: " + pc.CRLFile
-			if data, err = c.readFile(field+".crlFile", pc.CRLFile); err != nil {
-				return err
-			}
-		} else {
-			where, data = field+".crlPEM", []byte(pc.CRLPEM)
-		}
-		rl, err := trust.ParseCRL(data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		sum := sha256.Sum256(rl.Raw)
-		pub := &publishedCRL{
-			name: pc.Name, der: rl.Raw, thisUpdate: rl.ThisUpdate, nextUpdate: rl.NextUpdate,
-			etag: `"` + hex.EncodeToString(sum[:16]) + `"`,
-		}
-		if pc.OCSP != nil {
-			if pub.ocsp, err = newOCSPResponder(pc.OCSP.CertPEM, pc.OCSP.KeyPEM, rl); err != nil {
-				return fmt.Errorf("%s.%w", field, err)
-			}
-		}
-		c.snap.published[pc.Name] = pub
-		if !rl.NextUpdate.IsZero() && c.now.After(rl.NextUpdate) {
-			c.snap.warnings = append(c.snap.warnings, fmt.Sprintf("%s: the published CRL %q is past its nextUpdate (%s); relying parties will treat it as stale",
-				field, pc.Name, rl.NextUpdate.UTC().Format(time.RFC3339)))
-		}
+// publicDocs compiles config.PublishedCRLs and the public listener's
+// address into the snapshot.
+func (c *compiler) publicDocs() error {
+	set, warns, err := publicdoc.Compile(c.cfg.PublishedCRLs, publicdoc.Options{ReadFile: c.readFile, Now: c.now})
+	if err != nil {
+		return err
 	}
+	c.snap.published = set
+	c.snap.warnings = append(c.snap.warnings, warns...)
 	if c.cfg.Public != nil {
 		if _, _, err := net.SplitHostPort(c.cfg.Public.Address); err != nil {
 			return fmt.Errorf("public.address: %w", err)
@@ -91,49 +38,24 @@ func (c *compiler) publishedCRLs() error {
 	return nil
 }
 
-// isPublicPath reports whether path is one of the public documents'.
-func isPublicPath(path string) bool {
-	return strings.HasPrefix(path, CRLPathPrefix) || isOCSPPath(path)
-}
-
 // servePublished answers a request for a public document from snap and
-// returns the problem code, if any. It needs no route, Host match or
-// client certificate: the documents are public.
+// returns the problem code, if any.
 func (g *Gateway) servePublished(w http.ResponseWriter, r *http.Request, snap *Snapshot) string {
-	if isOCSPPath(r.URL.Path) {
-		return g.serveOCSP(w, r, snap)
+	var set *publicdoc.Set
+	if snap != nil {
+		set = snap.published
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeProblem(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "public documents are read with GET or HEAD")
-		return CodeMethodNotAllowed
+	code, ref, err := set.Serve(w, r, g.now())
+	if err != nil {
+		g.log.Error("OCSP response not signed", "error", err)
 	}
-	name, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, CRLPathPrefix), ".crl")
-	var p *publishedCRL
-	if ok && snap != nil {
-		p = snap.published[name]
+	if ref != nil {
+		if ref.Allow != "" {
+			w.Header().Set("Allow", ref.Allow)
+		}
+		writeProblem(w, ref.Status, ref.Code, ref.Detail)
 	}
-	if p == nil {
-		writeProblem(w, http.StatusNotFound, CodeCRLNotFound, "no CRL is published at this path")
-		return CodeCRLNotFound
-	}
-	h := w.Header()
-	h.Set("Content-Type", "application/pkix-crl")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("ETag", p.etag)
-	age := maxCRLCacheAge
-	if !p.nextUpdate.IsZero() {
-		age = min(age, p.nextUpdate.Sub(g.now()))
-	}
-	if age <= 0 {
-		h.Set("Cache-Control", "public, max-age=0, must-revalidate")
-	} else {
-		h.Set("Cache-Control", "public, max-age="+strconv.FormatInt(int64(age/time.Second), 10))
-	}
-	// Last-Modified is thisUpdate; ServeContent also answers HEAD,
-	// If-Modified-Since, If-None-Match and ranges.
-	http.ServeContent(w, r, "", p.thisUpdate, bytes.NewReader(p.der))
-	return ""
+	return code
 }
 
 // servePublicOnConn serves a public document on a front-door connection,
@@ -154,13 +76,13 @@ func (g *Gateway) servePublic(w http.ResponseWriter, r *http.Request) {
 	rw := &statusWriter{ResponseWriter: w}
 	rq := &request{}
 	switch {
-	case r.Method != http.MethodGet && r.Method != http.MethodHead && !(r.Method == http.MethodPost && isOCSPPath(r.URL.Path)):
+	case r.Method != http.MethodGet && r.Method != http.MethodHead && !(r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, publicdoc.OCSPPathPrefix)):
 		rw.Header().Set("Allow", "GET, HEAD")
 		g.deny(rw, rq, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "this listener serves public documents, read with GET or HEAD")
-	case isPublicPath(r.URL.Path):
+	case publicdoc.IsPublicPath(r.URL.Path):
 		rq.code = g.servePublished(rw, r, g.snap.Load())
 	default:
-		g.deny(rw, rq, http.StatusNotFound, CodeNotFound, "this listener serves only the published CRLs under "+CRLPathPrefix+" and their OCSP responders under "+OCSPPathPrefix)
+		g.deny(rw, rq, http.StatusNotFound, CodeNotFound, "this listener serves only the published CRLs under "+publicdoc.CRLPathPrefix+" and their OCSP responders under "+publicdoc.OCSPPathPrefix)
 	}
 	g.logAccess(r, rw, rq, start)
 }

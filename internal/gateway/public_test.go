@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certgate/certgate/internal/publicdoc"
 	"github.com/certgate/certgate/internal/testtool"
 )
 
@@ -87,12 +88,12 @@ func TestPublishedCRLsOnFrontDoor(t *testing.T) {
 	} {
 		t.Run(tc.sni+"→"+tc.host, func(t *testing.T) {
 			c := e.client(clientOpts{sni: tc.sni})
-			resp, body, err := e.get(c, tc.host, CRLPathPrefix+"partners.crl", nil)
+			resp, body, err := e.get(c, tc.host, publicdoc.CRLPathPrefix+"partners.crl", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			checkCRLResponse(t, resp, body, partners, false)
-			resp, body, err = e.get(c, tc.host, CRLPathPrefix+"root.crl", nil)
+			resp, body, err = e.get(c, tc.host, publicdoc.CRLPathPrefix+"root.crl", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +102,7 @@ func TestPublishedCRLsOnFrontDoor(t *testing.T) {
 	}
 
 	c := e.client(clientOpts{sni: "b.test"})
-	req, _ := http.NewRequest("HEAD", "https://"+e.addr()+CRLPathPrefix+"partners.crl", nil)
+	req, _ := http.NewRequest("HEAD", "https://"+e.addr()+publicdoc.CRLPathPrefix+"partners.crl", nil)
 	req.Host = "b.test"
 	resp, body, err := e.do(c, req)
 	if err != nil {
@@ -110,7 +111,7 @@ func TestPublishedCRLsOnFrontDoor(t *testing.T) {
 	checkCRLResponse(t, resp, body, partners, true)
 
 	// Conditional requests.
-	req, _ = http.NewRequest("GET", "https://"+e.addr()+CRLPathPrefix+"partners.crl", nil)
+	req, _ = http.NewRequest("GET", "https://"+e.addr()+publicdoc.CRLPathPrefix+"partners.crl", nil)
 	req.Host = "b.test"
 	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
 	if resp, _, err := e.do(c, req); err != nil || resp.StatusCode != http.StatusNotModified {
@@ -122,11 +123,11 @@ func TestPublishedCRLsOnFrontDoor(t *testing.T) {
 		status       int
 		code         string
 	}{
-		{"GET", CRLPathPrefix + "nope.crl", 404, CodeCRLNotFound},
-		{"GET", CRLPathPrefix + "partners", 404, CodeCRLNotFound},
-		{"GET", CRLPathPrefix, 404, CodeCRLNotFound},
-		{"GET", CRLPathPrefix + "x/partners.crl", 404, CodeCRLNotFound},
-		{"POST", CRLPathPrefix + "partners.crl", 405, CodeMethodNotAllowed},
+		{"GET", publicdoc.CRLPathPrefix + "nope.crl", 404, publicdoc.CodeCRLNotFound},
+		{"GET", publicdoc.CRLPathPrefix + "partners", 404, publicdoc.CodeCRLNotFound},
+		{"GET", publicdoc.CRLPathPrefix, 404, publicdoc.CodeCRLNotFound},
+		{"GET", publicdoc.CRLPathPrefix + "x/partners.crl", 404, publicdoc.CodeCRLNotFound},
+		{"POST", publicdoc.CRLPathPrefix + "partners.crl", 405, CodeMethodNotAllowed},
 		{"GET", "/other", 403, "ClientCertMissing"}, // the route requirement still applies elsewhere
 	} {
 		req, _ := http.NewRequest(tc.method, "https://"+e.addr()+tc.path, nil)
@@ -145,13 +146,13 @@ func TestPublishedCRLsOnFrontDoor(t *testing.T) {
 	// Requests are in the access log like any other.
 	waitFor(t, "an access log line", func() bool {
 		for _, l := range e.logs.lines("access") {
-			if l["path"] == CRLPathPrefix+"partners.crl" && l["status"] == float64(200) {
+			if l["path"] == publicdoc.CRLPathPrefix+"partners.crl" && l["status"] == float64(200) {
 				return true
 			}
 		}
 		return false
 	})
-	_, served, err := e.get(e.client(clientOpts{sni: "a.test"}), "a.test", CRLPathPrefix+"partners.crl", nil)
+	_, served, err := e.get(e.client(clientOpts{sni: "a.test"}), "a.test", publicdoc.CRLPathPrefix+"partners.crl", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,9 +184,9 @@ func TestPublicListener(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp, body
 	}
-	resp, body := do("GET", CRLPathPrefix+"partners.crl")
+	resp, body := do("GET", publicdoc.CRLPathPrefix+"partners.crl")
 	checkCRLResponse(t, resp, body, partners, false)
-	resp, body = do("HEAD", CRLPathPrefix+"root.crl")
+	resp, body = do("HEAD", publicdoc.CRLPathPrefix+"root.crl")
 	checkCRLResponse(t, resp, body, root, true)
 	for _, tc := range []struct {
 		method, path string
@@ -195,8 +196,8 @@ func TestPublicListener(t *testing.T) {
 		{"GET", "/", 404, CodeNotFound},
 		{"GET", "/hello", 404, CodeNotFound},
 		{"GET", "/.well-known/certgate/other", 404, CodeNotFound},
-		{"GET", CRLPathPrefix + "nope.crl", 404, CodeCRLNotFound},
-		{"POST", CRLPathPrefix + "partners.crl", 405, CodeMethodNotAllowed},
+		{"GET", publicdoc.CRLPathPrefix + "nope.crl", 404, publicdoc.CodeCRLNotFound},
+		{"POST", publicdoc.CRLPathPrefix + "partners.crl", 405, CodeMethodNotAllowed},
 		{"PUT", "/", 405, CodeMethodNotAllowed},
 	} {
 		resp, body := do(tc.method, tc.path)
@@ -211,7 +212,7 @@ func TestPublicListener(t *testing.T) {
 	if got := e.g.PublicAddr(); got == nil || got.String() != a.String() {
 		t.Fatalf("public listener moved from %s to %v", a, got)
 	}
-	resp, body = do("GET", CRLPathPrefix+"partners.crl")
+	resp, body = do("GET", publicdoc.CRLPathPrefix+"partners.crl")
 	checkCRLResponse(t, resp, body, newer, false)
 
 	// Removed: it stops.
@@ -220,7 +221,7 @@ func TestPublicListener(t *testing.T) {
 		t.Fatal("public listener still configured")
 	}
 	waitFor(t, "the public listener to stop", func() bool {
-		resp, err := http.Get(base + CRLPathPrefix + "partners.crl")
+		resp, err := http.Get(base + publicdoc.CRLPathPrefix + "partners.crl")
 		if err == nil {
 			resp.Body.Close()
 		}

@@ -14,8 +14,11 @@ import (
 	"github.com/certgate/certgate/internal/authz"
 	"github.com/certgate/certgate/internal/certheader"
 	"github.com/certgate/certgate/internal/hostname"
+	"github.com/certgate/certgate/internal/publicdoc"
 	"github.com/certgate/certgate/internal/route"
+	"github.com/certgate/certgate/internal/ticketkey"
 	"github.com/certgate/certgate/internal/trust"
+	"github.com/certgate/certgate/internal/truststore"
 	"github.com/certgate/certgate/internal/upstream"
 )
 
@@ -51,13 +54,12 @@ type Snapshot struct {
 	// files the snapshot was compiled from.
 	files []string
 
-	// Revocation data and public documents (compile.go, public.go).
+	// Revocation data and public documents (compile.go; the documents are publicdoc's).
 	// crlSources are the truststores' CRL sources and the copy each got;
-	// published are the CRLs served under
-	// /.well-known/certgate/crl/ by name; publicAddress is the plain-HTTP
-	// public listener's ("" for none).
-	crlSources    []crlSourceSpec
-	published     map[string]*publishedCRL
+	// published are the public documents (CRLs, OCSP responders);
+	// publicAddress is the plain-HTTP public listener's ("" for none).
+	crlSources    []truststore.SourceUse
+	published     *publicdoc.Set
 	publicAddress string
 }
 
@@ -118,11 +120,10 @@ type domain struct {
 	mappings []mapping // longest base path first
 	// ignoreExpiry mirrors the truststore setting for per-request expiry checks.
 	ignoreExpiry bool
-	// ticketStamp is the derivation of the keys in tls (rotation period
-	// and secrets); rotated holds later keys for a snapshot that outlives
-	// its period or the gateway's ticket secrets.
-	ticketStamp ticketStamp
-	rotated     atomic.Pointer[epochKeys]
+	// tickets are the session-ticket keys of policy (nil with session
+	// tickets off): those in tls, and later ones for a snapshot that
+	// outlives their period or the gateway's ticket secrets.
+	tickets *ticketkey.Scoped
 }
 
 type mapping struct {

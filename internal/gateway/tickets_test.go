@@ -14,6 +14,7 @@ import (
 
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/pki/pkitest"
+	"github.com/certgate/certgate/internal/ticketkey"
 )
 
 // TestTicketKeysRotateAndScope: tickets resume within a policy across one
@@ -46,11 +47,11 @@ func TestTicketKeysRotateAndScope(t *testing.T) {
 	if !dial() {
 		t.Fatal("no resumption within a period")
 	}
-	offset.Store(int64(ticketPeriod + time.Minute))
+	offset.Store(int64(ticketkey.Period + time.Minute))
 	if !dial() {
 		t.Fatal("a ticket from the previous period did not resume")
 	}
-	offset.Store(int64(3 * ticketPeriod))
+	offset.Store(int64(3 * ticketkey.Period))
 	if dial() {
 		t.Fatal("a ticket two periods old resumed")
 	}

@@ -43,7 +43,7 @@ type authorizers struct {
 
 // liveAuthorizer is one built object and the client it calls out with.
 type liveAuthorizer struct {
-	obj    gateway.Authorizer
+	obj    authz.Authorizer
 	client *http.Client
 }
 
@@ -55,18 +55,18 @@ func newAuthorizers(log *slog.Logger, now func() time.Time) *authorizers {
 // built yet. One that cannot be built is returned with Why set (Compile
 // refuses the routes naming it); a JWKS URL that cannot be fetched yet
 // still gives a verifier, which refuses tokens (503) until keys arrive.
-func (a *authorizers) For(cfg *config.Config) gateway.Authorizers {
+func (a *authorizers) For(cfg *config.Config) authz.Authorizers {
 	if len(cfg.Authorizers) == 0 {
 		return nil
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	out := make(gateway.Authorizers, len(cfg.Authorizers))
+	out := make(authz.Authorizers, len(cfg.Authorizers))
 	for i := range cfg.Authorizers {
 		ca := &cfg.Authorizers[i]
 		digest, jwks, err := authorizerDigest(ca)
 		if err != nil {
-			out[ca.Name] = gateway.Authorizer{Why: err.Error()}
+			out[ca.Name] = authz.Authorizer{Why: err.Error()}
 			continue
 		}
 		if l, ok := a.live[digest]; ok {
@@ -75,7 +75,7 @@ func (a *authorizers) For(cfg *config.Config) gateway.Authorizers {
 		}
 		l, err := a.build(ca, jwks)
 		if err != nil {
-			out[ca.Name] = gateway.Authorizer{Why: err.Error()}
+			out[ca.Name] = authz.Authorizer{Why: err.Error()}
 			continue
 		}
 		l.obj.Digest = digest

@@ -8,6 +8,7 @@ import (
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/crlsource"
 	"github.com/certgate/certgate/internal/gateway"
+	"github.com/certgate/certgate/internal/truststore"
 )
 
 // reconciler is a node's one control loop: the configuration source
@@ -143,14 +144,14 @@ func (r *reconciler) inputs(cfg *config.Config) gateway.Inputs {
 }
 
 // fetched converts the fetcher's copies for Compile.
-func fetched(c *crlsource.CRLs) gateway.FetchedCRLs {
+func fetched(c *crlsource.CRLs) truststore.FetchedCRLs {
 	all := c.All()
-	out := make(gateway.FetchedCRLs, len(all))
+	out := make(truststore.FetchedCRLs, len(all))
 	for url, cp := range all {
-		out[url] = gateway.FetchedCRL{CRL: cp.CRL, SHA256: cp.SHA256}
+		out[url] = truststore.FetchedCRL{CRL: cp.CRL, SHA256: cp.SHA256}
 	}
 	for url, err := range c.Failed() {
-		out[url] = gateway.FetchedCRL{Why: "last error: " + err}
+		out[url] = truststore.FetchedCRL{Why: "last error: " + err}
 	}
 	return out
 }

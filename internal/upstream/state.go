@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,6 +28,25 @@ type ClientCert struct {
 	Pair        *tls.Certificate
 	Leaf        *x509.Certificate
 	Fingerprint string // SHA-256 of the leaf, lower-case hex
+}
+
+// Lint returns what a back end will likely refuse in c at now (no
+// clientAuth extended key usage, expired, not yet valid): worth a
+// warning, not a failed configuration (the back end may not check, and
+// rotation must stay possible).
+func (c *ClientCert) Lint(now time.Time) []string {
+	var out []string
+	leaf := c.Leaf
+	if len(leaf.ExtKeyUsage) > 0 && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageClientAuth) && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageAny) {
+		out = append(out, "has no clientAuth extended key usage; back ends that check it will refuse it")
+	}
+	switch {
+	case now.After(leaf.NotAfter):
+		out = append(out, "expired on "+leaf.NotAfter.UTC().Format(time.RFC3339))
+	case now.Before(leaf.NotBefore):
+		out = append(out, "is not valid before "+leaf.NotBefore.UTC().Format(time.RFC3339))
+	}
+	return out
 }
 
 // NewClientCert returns the client certificate of pair, labelled id (""
@@ -217,6 +237,30 @@ func (t *Transport) Probe(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// ProbeAll probes each of ts (Probe), parallel at a time, and returns
+// when all are done or, once ctx is done, when those started are; failed
+// is told of each probe that could not connect.
+func ProbeAll(ctx context.Context, ts []*Transport, parallel int, failed func(*Transport, error)) {
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, t := range ts {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := t.Probe(ctx); err != nil {
+				failed(t, err)
+			}
+		}()
+	}
 }
 
 // Fill reports hs in v (nothing for a nil hs).

@@ -1,4 +1,4 @@
-package gateway
+package publicdoc
 
 import (
 	"bytes"
@@ -16,9 +16,9 @@ import (
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
 
-// ocspFixture is a snapshot with one OCSP responder ("ca") whose CRL
-// revokes the leaf "revoked".
-func ocspFixture(t testing.TB) (g *Gateway, snap *Snapshot, ca *pkitest.CA, good, revoked *pkitest.Leaf) {
+// ocspFixture is a Set with one OCSP responder ("ca") whose CRL revokes
+// the leaf "revoked".
+func ocspFixture(t testing.TB) (set *Set, ca *pkitest.CA, good, revoked *pkitest.Leaf) {
 	ca = pkitest.NewRoot(t, "OCSP CA")
 	good, revoked = ca.Client(t, "good"), ca.Client(t, "revoked")
 	rl, err := x509.ParseRevocationList(ca.CRL(t, time.Time{}, revoked.Cert.SerialNumber))
@@ -33,15 +33,25 @@ func ocspFixture(t testing.TB) (g *Gateway, snap *Snapshot, ca *pkitest.CA, good
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap = &Snapshot{published: map[string]*publishedCRL{"ca": {name: "ca", ocsp: r}}}
-	return New(Options{}), snap, ca, good, revoked
+	set = &Set{published: map[string]*publishedCRL{"ca": {name: "ca", ocsp: r}}}
+	return set, ca, good, revoked
 }
 
-func postOCSP(g *Gateway, snap *Snapshot, body []byte) *httptest.ResponseRecorder {
+// serve runs s.Serve, answering a Refusal with its status alone, and
+// returns the code.
+func serve(s *Set, w *httptest.ResponseRecorder, r *http.Request) string {
+	code, ref, _ := s.Serve(w, r, time.Now())
+	if ref != nil {
+		w.WriteHeader(ref.Status)
+	}
+	return code
+}
+
+func postOCSP(s *Set, body []byte) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest("POST", OCSPPathPrefix+"ca", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/ocsp-request")
-	g.serveOCSP(w, r, snap)
+	serve(s, w, r)
 	return w
 }
 
@@ -51,13 +61,13 @@ func postOCSP(g *Gateway, snap *Snapshot, body []byte) *httptest.ResponseRecorde
 // methods; a responder whose key did not sign the CRL is refused at
 // compile.
 func TestOCSPResponder(t *testing.T) {
-	g, snap, ca, good, revoked := ocspFixture(t)
+	set, ca, good, revoked := ocspFixture(t)
 	for _, tc := range []struct {
 		leaf *pkitest.Leaf
 		want int
 	}{{good, ocsp.Good}, {revoked, ocsp.Revoked}} {
 		req, _ := ocsp.CreateRequest(tc.leaf.Cert, ca.Cert, nil)
-		w := postOCSP(g, snap, req)
+		w := postOCSP(set, req)
 		resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), tc.leaf.Cert, ca.Cert)
 		if err != nil || resp.Status != tc.want || w.Header().Get("Content-Type") != "application/ocsp-response" {
 			t.Fatalf("%s: %v %+v", tc.leaf.Cert.Subject, err, resp)
@@ -69,7 +79,7 @@ func TestOCSPResponder(t *testing.T) {
 		// escaped as a client may.
 		enc := strings.NewReplacer("/", "%2F", "+", "%2B").Replace(base64.StdEncoding.EncodeToString(req))
 		w = httptest.NewRecorder()
-		g.serveOCSP(w, httptest.NewRequest("GET", OCSPPathPrefix+"ca/"+enc, nil), snap)
+		serve(set, w, httptest.NewRequest("GET", OCSPPathPrefix+"ca/"+enc, nil))
 		if resp, err := ocsp.ParseResponseForCert(w.Body.Bytes(), tc.leaf.Cert, ca.Cert); err != nil || resp.Status != tc.want {
 			t.Fatalf("GET %s: %v %+v", tc.leaf.Cert.Subject, err, resp)
 		}
@@ -79,25 +89,25 @@ func TestOCSPResponder(t *testing.T) {
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest("POST", OCSPPathPrefix+"ca", bytes.NewReader(req))
 	r.Header.Set("Content-Type", "application/ocsp-request")
-	if code := g.serveOCSP(w, r, snap); code != "OCSPUnauthorized" {
+	if code := serve(set, w, r); code != "OCSPUnauthorized" {
 		t.Errorf("another issuer: code %q, want OCSPUnauthorized", code)
 	}
 	if _, err := ocsp.ParseResponse(w.Body.Bytes(), nil); err != (ocsp.ResponseError{Status: ocsp.Unauthorized}) {
 		t.Fatalf("another issuer: %v, want unauthorized", err)
 	}
-	if _, err := ocsp.ParseResponse(postOCSP(g, snap, []byte("nonsense")).Body.Bytes(), nil); err != (ocsp.ResponseError{Status: ocsp.Malformed}) {
+	if _, err := ocsp.ParseResponse(postOCSP(set, []byte("nonsense")).Body.Bytes(), nil); err != (ocsp.ResponseError{Status: ocsp.Malformed}) {
 		t.Fatalf("garbage: %v, want malformedRequest", err)
 	}
-	if w := postOCSP(g, snap, []byte("nonsense")); w.Header().Get("Cache-Control") != "no-store" {
+	if w := postOCSP(set, []byte("nonsense")); w.Header().Get("Cache-Control") != "no-store" {
 		t.Errorf("garbage: Cache-Control %q, want no-store", w.Header().Get("Cache-Control"))
 	}
 	w = httptest.NewRecorder()
-	g.serveOCSP(w, httptest.NewRequest("PUT", OCSPPathPrefix+"ca", nil), snap)
+	serve(set, w, httptest.NewRequest("PUT", OCSPPathPrefix+"ca", nil))
 	if w.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("PUT: %d", w.Code)
 	}
 	w = httptest.NewRecorder()
-	g.serveOCSP(w, httptest.NewRequest("POST", OCSPPathPrefix+"nobody", nil), snap)
+	serve(set, w, httptest.NewRequest("POST", OCSPPathPrefix+"nobody", nil))
 	if w.Code != http.StatusNotFound {
 		t.Fatalf("unknown responder: %d", w.Code)
 	}
@@ -111,12 +121,12 @@ func TestOCSPResponder(t *testing.T) {
 // FuzzOCSPRequest: any request body gets an OCSP answer (HTTP 200,
 // application/ocsp-response), never a panic.
 func FuzzOCSPRequest(f *testing.F) {
-	g, snap, ca, good, _ := ocspFixture(f)
+	set, ca, good, _ := ocspFixture(f)
 	req, _ := ocsp.CreateRequest(good.Cert, ca.Cert, nil)
 	f.Add(req)
 	f.Add([]byte{0x30, 0x00})
 	f.Fuzz(func(t *testing.T, body []byte) {
-		w := postOCSP(g, snap, body)
+		w := postOCSP(set, body)
 		if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/ocsp-response" {
 			t.Fatalf("status %d, type %q", w.Code, w.Header().Get("Content-Type"))
 		}

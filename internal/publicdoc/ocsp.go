@@ -1,4 +1,4 @@
-package gateway
+package publicdoc
 
 import (
 	"crypto"
@@ -31,7 +31,7 @@ const maxOCSPRequest = 4 << 10
 func newOCSPResponder(certPEM, keyPEM string, rl *x509.RevocationList) (*pki.OCSPResponder, error) {
 	pair, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
 	if err != nil {
-		return nil, fmt.Errorf("ocsp: %s", keyPairError(err))
+		return nil, fmt.Errorf("ocsp: %s", pki.KeyPairError(err))
 	}
 	cert := pair.Leaf
 	if cert == nil {
@@ -53,33 +53,29 @@ func newOCSPResponder(certPEM, keyPEM string, rl *x509.RevocationList) (*pki.OCS
 // isOCSPPath reports whether path is an OCSP responder's.
 func isOCSPPath(path string) bool { return strings.HasPrefix(path, OCSPPathPrefix) }
 
-// serveOCSP answers an OCSP request from snap and returns the problem
-// code, if any. Malformed or foreign requests get OCSP error responses
-// (status malformedRequest or unauthorized), as RFC 6960 asks.
-func (g *Gateway) serveOCSP(w http.ResponseWriter, r *http.Request, snap *Snapshot) string {
+// serveOCSP answers an OCSP request (see Serve). Malformed or foreign
+// requests get OCSP error responses (status malformedRequest or
+// unauthorized), as RFC 6960 asks.
+func (s *Set) serveOCSP(w http.ResponseWriter, r *http.Request, now time.Time) (string, *Refusal, error) {
 	rest := strings.TrimPrefix(r.URL.Path, OCSPPathPrefix)
 	name, encoded, _ := strings.Cut(rest, "/")
 	var resp *pki.OCSPResponder
-	if snap != nil {
-		if p := snap.published[name]; p != nil {
-			resp = p.ocsp
-		}
+	if p := s.lookup(name); p != nil {
+		resp = p.ocsp
 	}
 	if resp == nil {
-		writeProblem(w, http.StatusNotFound, CodeCRLNotFound, "no OCSP responder answers at this path")
-		return CodeCRLNotFound
+		return refuse(http.StatusNotFound, CodeCRLNotFound, "no OCSP responder answers at this path", "")
 	}
 	var der []byte
 	switch r.Method {
 	case http.MethodPost:
 		if ct := r.Header.Get("Content-Type"); ct != "application/ocsp-request" {
-			writeProblem(w, http.StatusUnsupportedMediaType, "UnsupportedMediaType", "Content-Type must be application/ocsp-request")
-			return "UnsupportedMediaType"
+			return refuse(http.StatusUnsupportedMediaType, "UnsupportedMediaType", "Content-Type must be application/ocsp-request", "")
 		}
 		b, err := io.ReadAll(io.LimitReader(r.Body, maxOCSPRequest+1))
 		if err != nil || len(b) > maxOCSPRequest {
 			writeOCSP(w, ocsp.MalformedRequestErrorResponse, 0)
-			return "OCSPMalformedRequest"
+			return "OCSPMalformedRequest", nil, nil
 		}
 		der = b
 	case http.MethodGet, http.MethodHead:
@@ -92,33 +88,30 @@ func (g *Gateway) serveOCSP(w http.ResponseWriter, r *http.Request, snap *Snapsh
 		b, err := base64.StdEncoding.DecodeString(enc)
 		if err != nil || len(b) > maxOCSPRequest {
 			writeOCSP(w, ocsp.MalformedRequestErrorResponse, 0)
-			return "OCSPMalformedRequest"
+			return "OCSPMalformedRequest", nil, nil
 		}
 		der = b
 	default:
-		w.Header().Set("Allow", "GET, HEAD, POST")
-		writeProblem(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "OCSP requests are sent with POST or GET")
-		return CodeMethodNotAllowed
+		return refuse(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "OCSP requests are sent with POST or GET", "GET, HEAD, POST")
 	}
 	out, err := resp.Respond(der)
 	switch {
 	case errors.Is(err, pki.ErrOCSPMalformed):
 		writeOCSP(w, out, 0)
-		return "OCSPMalformedRequest"
+		return "OCSPMalformedRequest", nil, nil
 	case errors.Is(err, pki.ErrOCSPUnauthorized):
 		writeOCSP(w, out, 0)
-		return "OCSPUnauthorized"
+		return "OCSPUnauthorized", nil, nil
 	case err != nil:
-		g.log.Error("OCSP response not signed", "responder", name, "error", err)
 		writeOCSP(w, out, 0)
-		return "OCSPInternalError"
+		return "OCSPInternalError", nil, fmt.Errorf("OCSP responder %q: sign the response: %w", name, err)
 	}
 	age := time.Duration(0)
 	if next := resp.NextUpdate(); !next.IsZero() {
-		age = min(maxCRLCacheAge, next.Sub(g.now()))
+		age = min(maxCRLCacheAge, next.Sub(now))
 	}
 	writeOCSP(w, out, age)
-	return ""
+	return "", nil, nil
 }
 
 // writeOCSP answers an OCSP response (an error response too: OCSP

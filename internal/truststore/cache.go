@@ -1,4 +1,4 @@
-package gateway
+package truststore
 
 import (
 	"fmt"
@@ -15,15 +15,13 @@ type rawCRL struct {
 }
 
 // cachedStore returns truststore i compiled from tc and its CRLs, from
-// the gateway's trust cache when a Store was built from the same content
-// before (by this gateway, or by another sharing the cache): a
-// configuration revision that does not touch a truststore with a
-// million-entry CRL does not parse that CRL again. A truststore with CRL
-// sources is always built (see newStore: what a fetched copy does to it
-// is decided per compile). Its cache key, storeKey(tc, crls, crlsKey), is in
-// c.trustKeys[i].
-func (c *compiler) cachedStore(i int, tc trust.Config, crls []rawCRL, sources []crlSourceSpec) (*trust.Store, []string, error) {
-	key := c.trustKeys[i] // storeKey(tc, crls, crlsKey)
+// the trust cache when a Store was built from the same content before (by
+// this gateway, or by another sharing the cache): a configuration
+// revision that does not touch a truststore with a million-entry CRL
+// does not parse that CRL again. A truststore with CRL sources is always
+// built (see newStore: what a fetched copy does to it is decided per
+// compile). key is its cache key, storeKey(tc, crls, crlsKey).
+func (c *compiler) cachedStore(i int, key [32]byte, tc trust.Config, crls []rawCRL, sources []source) (*trust.Store, []string, error) {
 	build := func() (*trust.Store, []string, error) {
 		tc.CRLs = nil
 		for _, r := range crls {
@@ -44,7 +42,10 @@ func (c *compiler) cachedStore(i int, tc trust.Config, crls []rawCRL, sources []
 			return build()
 		}
 	}
-	st, warns, _, err := c.g.trustCache.Store(key, c.now, build)
+	if c.o.Cache == nil {
+		return build()
+	}
+	st, warns, _, err := c.o.Cache.Store(key, c.o.Now, build)
 	return st, warns, err
 }
 
