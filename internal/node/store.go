@@ -383,8 +383,19 @@ loop:
 	log.Info("shutting down: draining connections", "timeout", opts.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
 	defer cancel()
-	asrv.Shutdown(sctx)
-	return n.g.Shutdown(sctx)
+	// The admin API and the data plane drain side by side: an admin
+	// request still being read must not use up the front door's drain
+	// time. Admin connections left at the deadline are closed.
+	adminDone := make(chan struct{})
+	go func() {
+		defer close(adminDone)
+		if asrv.Shutdown(sctx) != nil {
+			asrv.Close()
+		}
+	}()
+	err = n.g.Shutdown(sctx)
+	<-adminDone
+	return err
 }
 
 func (n *StoreNode) applyLogged(ctx context.Context, rev int64) {
