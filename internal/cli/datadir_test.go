@@ -2,6 +2,7 @@ package cli
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"net"
@@ -268,8 +269,14 @@ func TestServeDefaultDomainBeforeItExists(t *testing.T) {
 	if !strings.Contains(p.output(), warning) {
 		t.Errorf("no warning at start-up:\n%s", p.output())
 	}
-	if out := runCLI(t, bin, data, "status", "-o", "json"); !strings.Contains(out, warning) {
+	out := runCLI(t, bin, data, "status", "-o", "json")
+	if !strings.Contains(out, warning) {
 		t.Errorf("status does not carry the warning:\n%s", out)
+	}
+	// -o json is one JSON document, the node list included.
+	var st struct{ Nodes []struct{ ID string } }
+	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st.Nodes) != 1 {
+		t.Errorf("status -o json: %v, %d nodes; want one JSON document listing this node:\n%s", err, len(st.Nodes), out)
 	}
 	noSNI := func() (*tls.Conn, error) {
 		// An IP address as ServerName: Go sends no SNI.

@@ -12,9 +12,15 @@ import (
 // printStatus prints a node's status as a table: its own fields, the
 // store's reachability, then one row per node of the store.
 func printStatus(w io.Writer, a *adminFlags, st api.NodeStatus) error {
+	if a.output != "table" {
+		return a.show(w, st) // the whole document, nodes included
+	}
 	nodes := st.Nodes
 	st.Nodes = nil
-	if err := a.show(w, st); err != nil {
+	shown := st
+	// The store's reachability is said once, in a sentence, below.
+	shown.StoreError, shown.StoreUnreachableSince = "", time.Time{}
+	if err := a.show(w, shown); err != nil {
 		return err
 	}
 	if !st.StoreUnreachableSince.IsZero() {
