@@ -39,16 +39,17 @@ const h2Bound = 10 * time.Second
 // a back end that counts what reaches it and serves /big, a large body.
 type h2env struct {
 	*env
-	leaf *pkitest.Leaf
-	hits atomic.Int64 // requests the back end saw
+	leaf  *pkitest.Leaf
+	front string       // the front door's address
+	hits  atomic.Int64 // requests the back end saw
 	// inFlight and maxInFlight count requests the back end is serving
 	// at once, and the most it ever served at once.
 	inFlight, maxInFlight atomic.Int64
 }
 
-func newH2Env(t *testing.T) *h2env {
+func newH2Env(t testing.TB) *h2env {
 	t.Helper()
-	e := &h2env{env: newEnv(t)}
+	e := &h2env{env: newEnvTB(t)}
 	e.backend.Close()
 	echoH := echo.Handler()
 	big := bytes.Repeat([]byte("x"), 1<<20)
@@ -71,6 +72,7 @@ func newH2Env(t *testing.T) *h2env {
 	t.Cleanup(e.backend.Close)
 	e.apply(e.config([]domainYAML{{hosts: "a.test", mode: "verify"}, {hosts: "b.test", mode: "verify"}}, "", ""))
 	e.leaf = e.inter.Client(t, "h2 attacker")
+	e.front = e.addr()
 	return e
 }
 
@@ -78,15 +80,23 @@ func newH2Env(t *testing.T) *h2env {
 // gets a 200 from the back end.
 func (e *h2env) served(t *testing.T) {
 	t.Helper()
-	c := e.client(clientOpts{cert: e.leaf, sni: "a.test", h2: true})
-	resp, body, err := e.get(c, "a.test", "/ok", nil)
+	tr := &http.Transport{TLSClientConfig: e.tlsConfig(clientOpts{cert: e.leaf, sni: "a.test", h2: true}), ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: h2Bound}
+	req, err := http.NewRequest("GET", "https://"+e.front+"/ok", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "a.test"
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("other client: %v", err)
 	}
-	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
-		t.Fatalf("other client: %s %d, want HTTP/2 200; body %q", resp.Proto, resp.StatusCode, body)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+		t.Fatalf("other client: %s %d, want HTTP/2 200; body %q, %v", resp.Proto, resp.StatusCode, body, err)
 	}
-	c.CloseIdleConnections()
 }
 
 // goroutinesSettle polls until the process has at most base+margin
@@ -147,7 +157,7 @@ func (e *h2env) dialH2(t *testing.T, sni string) *h2conn {
 		})
 		return errors.Join(err, serr)
 	}}
-	tc, err := tls.DialWithDialer(d, "tcp", e.addr(), cfg)
+	tc, err := tls.DialWithDialer(d, "tcp", e.front, cfg)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -479,5 +489,188 @@ func TestH2AttackHPACKBomb(t *testing.T) {
 		if hits != 0 {
 			t.Errorf("back end saw %d requests, want none", hits)
 		}
+	})
+}
+
+// TestH2AttackTooManyStreams opens more streams than the gateway's
+// SETTINGS_MAX_CONCURRENT_STREAMS, each left open (no END_STREAM): the
+// streams beyond the limit are refused with RST_STREAM (PROTOCOL_ERROR or
+// REFUSED_STREAM, RFC 9113 §5.1.2) and never reach the back end.
+func TestH2AttackTooManyStreams(t *testing.T) {
+	e := newH2Env(t)
+	const extra = 5
+	var max uint32
+	_, hits := e.attack(t, "too many streams", func(c *h2conn) {
+		max = c.maxStreams
+		if max == 0 || max > 1000 {
+			t.Errorf("SETTINGS_MAX_CONCURRENT_STREAMS = %d, want a bound ≤ 1000", max)
+			max = 1000
+		}
+		for i := range max + extra {
+			c.headers(2*i+1, false, c.block(h2req("a.test", "/open", "content-type", "text/plain")...))
+		}
+	}, func(o outcome) bool { return len(o.rst) >= extra },
+		func(o outcome) bool {
+			if len(o.rst) < extra {
+				return false
+			}
+			for id, code := range o.rst {
+				if id <= 2*max-1 || (code != http2.ErrCodeProtocol && code != http2.ErrCodeRefusedStream) {
+					return false
+				}
+			}
+			return true
+		})
+	if hits > int64(max) {
+		t.Errorf("back end saw %d requests, want ≤ %d", hits, max)
+	}
+}
+
+// TestH2AttackStalledReader: a client opens its windows wide, asks for
+// large responses and then reads nothing. The gateway must not buffer the
+// responses (its heap stays far below their size) and must serve others
+// meanwhile.
+func TestH2AttackStalledReader(t *testing.T) {
+	e := newH2Env(t)
+	base := e.baseline(t)
+	const streams, size = 20, 16 << 20 // 320 MiB asked for
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	c := e.dialH2(t, "a.test")
+	c.tc.SetWriteDeadline(time.Now().Add(h2Bound))
+	if err := c.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.fr.WriteWindowUpdate(0, 1<<31-1-65535); err != nil {
+		t.Fatal(err)
+	}
+	for i := range uint32(streams) {
+		c.headers(2*i+1, true, c.block(h2req("a.test", "/big")...))
+	}
+	waitFor(t, "the back end to see every stream", func() bool { return e.hits.Load() >= 1+streams })
+	e.served(t)
+	// The gateway now holds what it will hold for the stalled client;
+	// sample its heap (with the GC's help) a few times.
+	var peak uint64
+	for range 5 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		peak = max(peak, m.HeapAlloc)
+		e.served(t)
+	}
+	grown := int64(peak) - int64(before.HeapAlloc)
+	t.Logf("stalled reader, %d × %d MiB asked for: heap grew %d KiB", streams, size>>20, grown>>10)
+	if grown > 32<<20 {
+		t.Errorf("heap grew %d MiB while a client read nothing, want < 32 MiB", grown>>20)
+	}
+	c.tc.Close()
+	e.goroutinesSettle(t, base)
+}
+
+// TestH2AttackSmuggling sends malformed requests (RFC 9113 §8.2, §8.3):
+// each must be refused — RST_STREAM PROTOCOL_ERROR, or 400/421 — and
+// none may reach the back end.
+func TestH2AttackSmuggling(t *testing.T) {
+	e := newH2Env(t)
+	for _, tc := range []struct {
+		name   string
+		fields []string
+	}{
+		{":path with a space", h2req("a.test", "/a b")},
+		{":path not absolute", h2req("a.test", "a")},
+		{":path empty", h2req("a.test", "")},
+		{"duplicated :path", h2req("a.test", "/a", ":path", "/b")},
+		{"duplicated :authority", h2req("a.test", "/a", ":authority", "c.test")},
+		{"duplicated :method", []string{":method", "GET", ":method", "POST", ":scheme", "https", ":authority", "a.test", ":path", "/"}},
+		{"pseudo-header after a regular field", []string{":method", "GET", ":scheme", "https", "x-a", "1", ":authority", "a.test", ":path", "/"}},
+		{"unknown pseudo-header", h2req("a.test", "/a", ":foo", "bar")},
+		{"response pseudo-header in a request", h2req("a.test", "/a", ":status", "200")},
+		{"missing :method", []string{":scheme", "https", ":authority", "a.test", ":path", "/"}},
+		{"uppercase field name", h2req("a.test", "/a", "X-Upper", "1")},
+		{"connection field", h2req("a.test", "/a", "connection", "keep-alive")},
+		{"keep-alive field", h2req("a.test", "/a", "keep-alive", "1")},
+		{"proxy-connection field", h2req("a.test", "/a", "proxy-connection", "keep-alive")},
+		{"upgrade field", h2req("a.test", "/a", "upgrade", "h2c")},
+		{"transfer-encoding field", h2req("a.test", "/a", "transfer-encoding", "chunked")},
+		{"te other than trailers", h2req("a.test", "/a", "te", "gzip")},
+		{"field value with CR LF", h2req("a.test", "/a", "x-a", "1\r\nx-b: 2")},
+		{"field name with a colon", h2req("a.test", "/a", "x:a", "1")},
+		{"missing :authority and Host", h2req("", "/a")},
+		{"Host naming another domain, no :authority", h2req("", "/a", "host", "c.test")},
+		{":authority naming another domain than SNI", h2req("c.test", "/a")},
+		{":authority and Host disagree", h2req("a.test", "/a", "host", "c.test")},
+		{"CONNECT", []string{":method", "CONNECT", ":authority", "a.test:443"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.hits.Load()
+			c := e.dialH2(t, "a.test")
+			c.headers(1, true, c.block(tc.fields...))
+			o := c.read(func(o outcome) bool { return o.status[1] != 0 || o.rst[1] != 0 || o.goAway })
+			hits := e.hits.Load() - before
+			t.Logf("%s: %v; back end saw %d", tc.name, o, hits)
+			c.tc.Close()
+			if s := o.status[1]; o.rst[1] != http2.ErrCodeProtocol && s != http.StatusBadRequest && s != http.StatusMisdirectedRequest {
+				t.Errorf("%s: %v, want RST_STREAM PROTOCOL_ERROR, 400 or 421", tc.name, o)
+			}
+			if hits != 0 {
+				t.Errorf("%s: the back end saw %d requests, want none", tc.name, hits)
+			}
+		})
+	}
+	e.served(t)
+}
+
+// FuzzH2Frames feeds arbitrary bytes after the preface and SETTINGS
+// exchange to the front door over mutual TLS, then closes the write side:
+// the gateway must end the connection within h2Bound and keep serving
+// another client.
+func FuzzH2Frames(f *testing.F) {
+	e := newH2Env(f)
+	frame := func(write func(fr *http2.Framer)) []byte {
+		var b bytes.Buffer
+		write(http2.NewFramer(&b, nil))
+		return b.Bytes()
+	}
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	fields := h2req("a.test", "/f")
+	for i := 0; i < len(fields); i += 2 {
+		enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+	}
+	blk := hb.Bytes()
+	f.Add([]byte{})
+	f.Add(frame(func(fr *http2.Framer) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk, EndStream: true, EndHeaders: true})
+	}))
+	f.Add(frame(func(fr *http2.Framer) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk[:3]})
+		fr.WriteContinuation(1, false, blk[3:])
+	}))
+	f.Add(frame(func(fr *http2.Framer) { fr.WriteContinuation(3, true, blk) }))
+	f.Add(frame(func(fr *http2.Framer) { fr.WriteData(5, true, []byte("x")) }))
+	f.Add(frame(func(fr *http2.Framer) { fr.WriteWindowUpdate(0, 1<<31-1) }))
+	f.Add(frame(func(fr *http2.Framer) { fr.WriteSettings(http2.Setting{ID: http2.SettingMaxFrameSize, Val: 1}) }))
+	f.Add(frame(func(fr *http2.Framer) { fr.WriteGoAway(0, http2.ErrCodeNo, nil) }))
+	f.Add(frame(func(fr *http2.Framer) { fr.WritePriority(1, http2.PriorityParam{StreamDep: 1}) }))
+	f.Add([]byte("\x00\x00\x00\xff\x00\x00\x00\x00\x00garbage"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		c := e.dialH2(t, "a.test")
+		c.tc.SetDeadline(time.Now().Add(h2Bound))
+		if _, err := c.tc.Write(data); err == nil {
+			c.tc.CloseWrite()
+		}
+		if _, err := io.Copy(io.Discard, c.tc); err != nil {
+			var ne interface{ Timeout() bool }
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("the gateway kept the connection open %v after the client's close", h2Bound)
+			}
+		}
+		c.tc.Close()
+		e.served(t)
 	})
 }
