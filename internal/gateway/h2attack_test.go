@@ -270,29 +270,17 @@ func (c *h2conn) read(done func(outcome) bool) outcome {
 	defer c.tc.SetReadDeadline(time.Time{})
 	for done == nil || !done(o) {
 		f, err := c.fr.ReadFrame()
-		if err == nil {
-			o.frames++
-		}
 		if err != nil {
-			var ne interface{ Timeout() bool }
-			if errors.As(err, &ne) && ne.Timeout() {
-				o.timedOut = true
-			} else {
-				o.closed = true
-			}
+			o.timedOut, o.closed = isTimeout(err), !isTimeout(err)
 			return o
 		}
+		o.frames++
 		switch f := f.(type) {
 		case *http2.GoAwayFrame:
 			o.goAway, o.goAwayErr = true, f.ErrCode
 			// Read on to the close: the server must end the connection.
 			_, err := io.Copy(io.Discard, c.tc)
-			var ne interface{ Timeout() bool }
-			if errors.As(err, &ne) && ne.Timeout() {
-				o.timedOut = true
-			} else {
-				o.closed = true
-			}
+			o.timedOut, o.closed = isTimeout(err), !isTimeout(err)
 			return o
 		case *http2.PingFrame:
 			if f.IsAck() {
@@ -664,11 +652,8 @@ func FuzzH2Frames(f *testing.F) {
 		if _, err := c.tc.Write(data); err == nil {
 			c.tc.CloseWrite()
 		}
-		if _, err := io.Copy(io.Discard, c.tc); err != nil {
-			var ne interface{ Timeout() bool }
-			if errors.As(err, &ne) && ne.Timeout() {
-				t.Fatalf("the gateway kept the connection open %v after the client's close", h2Bound)
-			}
+		if _, err := io.Copy(io.Discard, c.tc); isTimeout(err) {
+			t.Fatalf("the gateway kept the connection open %v after the client's close", h2Bound)
 		}
 		c.tc.Close()
 		e.served(t)
