@@ -87,6 +87,10 @@ func (g *Gateway) serve(w *statusWriter, r *http.Request, rq *request, now time.
 	// 1. Identity and forwarding headers belong to the gateway alone.
 	certheader.Strip(r.Header, c.dom.strip)
 
+	if dn := h2Malformed(r); dn != nil {
+		g.deny(w, rq, dn.status, dn.code, dn.detail)
+		return
+	}
 	host, err := hostname.FromHostHeader(r.Host)
 	if err != nil {
 		g.deny(w, rq, http.StatusBadRequest, CodeBadHost, "the Host header is not a valid host name")
