@@ -659,3 +659,21 @@ func FuzzH2Frames(f *testing.F) {
 		e.served(t)
 	})
 }
+
+// An HTTP/2 request whose Host field and :authority name the same
+// authority, one with https's default port and one without, is served:
+// only a Host that names another entity is malformed (RFC 9113 §8.3.1).
+func TestH2HostWithDefaultPortServed(t *testing.T) {
+	e := newH2Env(t)
+	for _, fields := range [][]string{
+		h2req("a.test:443", "/a", "host", "a.test"),
+		h2req("a.test", "/a", "host", "A.TEST:443"),
+	} {
+		c := e.dialH2(t, "a.test")
+		c.headers(1, true, c.block(fields...))
+		o := c.read(func(o outcome) bool { return o.status[1] != 0 || o.rst[1] != 0 || o.goAway })
+		if o.status[1] != 200 {
+			t.Errorf("%q: %v, want 200", fields, o)
+		}
+	}
+}

@@ -12,7 +12,8 @@ import (
 //     9112 would never parse it); net/http re-encodes it, so the back end
 //     would get a path the client never validly sent;
 //   - a Host field that names another authority than :authority: the
-//     two could be judged differently along the way.
+//     two could be judged differently along the way ("a.test" and
+//     "a.test:443" name the same one: the front door is https).
 //
 // HTTP/1.1 requests never get here with either: the request line and
 // Host are one field there.
@@ -26,9 +27,12 @@ func h2Malformed(r *http.Request) *denial {
 		}
 	}
 	for _, h := range r.Header.Values("Host") {
-		if !strings.EqualFold(h, r.Host) {
+		if !strings.EqualFold(withoutPort443(h), withoutPort443(r.Host)) {
 			return &denial{status: http.StatusBadRequest, code: CodeBadHost, detail: "the Host field and :authority name different hosts"}
 		}
 	}
 	return nil
 }
+
+// withoutPort443 drops https's default port from an authority.
+func withoutPort443(a string) string { return strings.TrimSuffix(a, ":443") }
