@@ -128,12 +128,12 @@ func (f *authzFixture) claims(extra map[string]any) map[string]any {
 }
 
 // transports are the front door's HTTP servers a case runs through: the
-// HTTP/1.1 fast path, net/http's HTTP/1.1 and HTTP/2.
+// HTTP/1.1 and HTTP/2 fast paths, and net/http for each.
 var authzTransports = []struct {
 	name    string
 	h2      bool
 	netHTTP bool
-}{{"h1", false, false}, {"h1-net-http", false, true}, {"h2", true, false}}
+}{{"h1", false, false}, {"h1-net-http", false, true}, {"h2-net-http", true, true}, {"h2", true, false}}
 
 // do sends GET path with the Authorization token ("" for none) and the
 // extra header over a connection presenting cert.

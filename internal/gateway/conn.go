@@ -57,6 +57,9 @@ type conn struct {
 	// certText memoises the client certificate as text, for identity
 	// headers and the external authorizer (authorize.go).
 	certText atomic.Pointer[certInfoMemo]
+	// h2fast is the connection's HTTP/2 fast-path state, when it is
+	// served there: shutdown and revocation drain it with GOAWAY.
+	h2fast atomic.Pointer[h2conn]
 }
 
 // Close closes the connection and stops tracking it.
@@ -364,6 +367,10 @@ func (g *Gateway) rejudgeConn(c *conn, s *Snapshot, byKey map[string]*domain, no
 	closing := "after the response in flight"
 	if state != http.StateActive {
 		closing = "now"
+	}
+	if h := c.h2fast.Load(); h != nil {
+		h.drain() // GOAWAY; closed once the streams in flight end
+	} else if state != http.StateActive {
 		c.tls.Close()
 	}
 	g.metrics.rev.connsClosed.WithLabelValues(d.name, string(v.reason)).Inc()

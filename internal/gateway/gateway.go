@@ -342,6 +342,10 @@ wait:
 // too is harmless.)
 func (l *listener) closeIdleH1() {
 	for _, c := range l.open() {
+		if h := c.h2fast.Load(); h != nil {
+			h.drain()
+			continue
+		}
 		if http.ConnState(c.httpState.Load()) == http.StateIdle {
 			c.tls.Close()
 		}

@@ -115,12 +115,13 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// send writes the request to be: the head on every attempt, then (the
-// first time only) moves past the head in the client's buffer and copies
-// the body.
-func (h *h1conn) send(be *upstream.H1Conn, in *integration, rq *request, first bool) error {
-	req, w := &h.req, be.Writer()
-	c := h.c
+// writeBackendHead writes the head of req as forwarded to in's back end,
+// for the HTTP/1.1 and HTTP/2 fast paths alike: the path below the base
+// path, the back end's Host, the client's fields less the hop-by-hop,
+// identity and stripped ones, the forwarding fields, the gateway's
+// identity fields and the body's framing.
+func writeBackendHead(w *bufio.Writer, req *h1.Request, in *integration, rq *request, clientIP string, num []byte) {
+	c := rq.conn
 	w.WriteString(req.Method)
 	w.WriteByte(' ')
 	if base := in.target.Path; base != "" && base != "/" {
@@ -160,9 +161,9 @@ func (h *h1conn) send(be *upstream.H1Conn, in *integration, rq *request, first b
 	}
 	// X-Forwarded-For is the peer address only: the gateway is the edge,
 	// and anything a client sent was stripped.
-	if h.clientIP != "" {
+	if clientIP != "" {
 		w.WriteString("X-Forwarded-For: ")
-		w.WriteString(h.clientIP)
+		w.WriteString(clientIP)
 		w.WriteString("\r\n")
 	}
 	w.WriteString("X-Forwarded-Host: ")
@@ -181,12 +182,20 @@ func (h *h1conn) send(be *upstream.H1Conn, in *integration, rq *request, first b
 		w.WriteString("Transfer-Encoding: chunked\r\n")
 	case req.ContentLength > 0:
 		w.WriteString("Content-Length: ")
-		w.Write(strconv.AppendInt(h.num[:0], req.ContentLength, 10))
+		w.Write(strconv.AppendInt(num, req.ContentLength, 10))
 		w.WriteString("\r\n")
 	case req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch:
 		w.WriteString("Content-Length: 0\r\n")
 	}
 	w.WriteString("\r\n")
+}
+
+// send writes the request to be: the head on every attempt, then (the
+// first time only) moves past the head in the client's buffer and copies
+// the body.
+func (h *h1conn) send(be *upstream.H1Conn, in *integration, rq *request, first bool) error {
+	req, w := &h.req, be.Writer()
+	writeBackendHead(w, req, in, rq, h.clientIP, h.num[:0])
 	if first {
 		h.rb.R += req.HeadLen // the fields are not used any more
 		if req.ContentLength != 0 {

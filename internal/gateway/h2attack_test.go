@@ -130,8 +130,8 @@ func (e *h2env) baseline(t *testing.T) int {
 	return runtime.NumGoroutine()
 }
 
-// h2conn is a raw HTTP/2 client connection.
-type h2conn struct {
+// h2client is a raw HTTP/2 client connection.
+type h2client struct {
 	t   *testing.T
 	tc  *tls.Conn
 	fr  *http2.Framer
@@ -145,7 +145,7 @@ type h2conn struct {
 // dialH2 opens a mutual-TLS connection with SNI sni negotiating h2, sends
 // the preface and an empty SETTINGS, and reads the server's SETTINGS
 // (acknowledging it).
-func (e *h2env) dialH2(t *testing.T, sni string) *h2conn {
+func (e *h2env) dialH2(t *testing.T, sni string) *h2client {
 	t.Helper()
 	cfg := e.tlsConfig(clientOpts{cert: e.leaf, sni: sni, h2: true})
 	// A small receive buffer: an attacker that reads nothing fills it
@@ -165,7 +165,7 @@ func (e *h2env) dialH2(t *testing.T, sni string) *h2conn {
 	if p := tc.ConnectionState().NegotiatedProtocol; p != "h2" {
 		t.Fatalf("ALPN = %q, want h2", p)
 	}
-	c := &h2conn{t: t, tc: tc}
+	c := &h2client{t: t, tc: tc}
 	c.fr = http2.NewFramer(tc, tc)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = 1 << 20
@@ -198,7 +198,7 @@ func (e *h2env) dialH2(t *testing.T, sni string) *h2conn {
 
 // block hpack-encodes fields (name, value pairs, written as given: no
 // validation, any case) and returns the header block.
-func (c *h2conn) block(fields ...string) []byte {
+func (c *h2client) block(fields ...string) []byte {
 	c.buf.Reset()
 	for i := 0; i+1 < len(fields); i += 2 {
 		c.enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
@@ -217,7 +217,7 @@ func h2req(authority, path string, extra ...string) []string {
 }
 
 // headers sends one complete HEADERS frame.
-func (c *h2conn) headers(id uint32, endStream bool, block []byte) {
+func (c *h2client) headers(id uint32, endStream bool, block []byte) {
 	c.t.Helper()
 	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block, EndStream: endStream, EndHeaders: true}); err != nil {
 		c.t.Fatalf("HEADERS %d: %v", id, err)
@@ -264,7 +264,7 @@ func (o outcome) String() string {
 // read reads frames until done says enough, the connection ends (GOAWAY,
 // EOF, reset) or h2Bound passes. It never fails the test: the caller
 // judges the outcome.
-func (c *h2conn) read(done func(outcome) bool) outcome {
+func (c *h2client) read(done func(outcome) bool) outcome {
 	o := outcome{rst: map[uint32]http2.ErrCode{}, status: map[uint32]int{}}
 	c.tc.SetReadDeadline(time.Now().Add(h2Bound))
 	defer c.tc.SetReadDeadline(time.Time{})
@@ -346,7 +346,7 @@ func TestH2AttackRapidReset(t *testing.T) {
 // gateway answers queues at its end. ok judges the outcome. Then another
 // client must be served and the goroutines settle. It returns the outcome
 // and how many requests reached the back end during the attack.
-func (e *h2env) attack(t *testing.T, name string, send func(c *h2conn), done func(outcome) bool, ok func(outcome) bool) (outcome, int64) {
+func (e *h2env) attack(t *testing.T, name string, send func(c *h2client), done func(outcome) bool, ok func(outcome) bool) (outcome, int64) {
 	t.Helper()
 	base := e.baseline(t)
 	before := e.hits.Load()
@@ -376,7 +376,7 @@ func ended(code http2.ErrCode) func(outcome) bool {
 // and end the connection rather than buffer it.
 func TestH2AttackContinuationFlood(t *testing.T) {
 	e := newH2Env(t)
-	_, hits := e.attack(t, "CONTINUATION flood", func(c *h2conn) {
+	_, hits := e.attack(t, "CONTINUATION flood", func(c *h2client) {
 		blk := c.block(h2req("a.test", "/cont")...)
 		if c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: blk, EndStream: true}) != nil {
 			return
@@ -398,7 +398,7 @@ func TestH2AttackContinuationFlood(t *testing.T) {
 func TestH2AttackFloods(t *testing.T) {
 	t.Run("SETTINGS", func(t *testing.T) {
 		e := newH2Env(t)
-		e.attack(t, "SETTINGS flood", func(c *h2conn) {
+		e.attack(t, "SETTINGS flood", func(c *h2client) {
 			for range 100_000 {
 				if c.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 65535}) != nil {
 					return
@@ -414,7 +414,7 @@ func TestH2AttackFloods(t *testing.T) {
 	t.Run("PING", func(t *testing.T) {
 		e := newH2Env(t)
 		const pings = 100_000
-		e.attack(t, "PING flood", func(c *h2conn) {
+		e.attack(t, "PING flood", func(c *h2client) {
 			for range pings {
 				if c.fr.WritePing(false, [8]byte{2}) != nil {
 					return
@@ -428,7 +428,7 @@ func TestH2AttackFloods(t *testing.T) {
 	})
 	t.Run("empty DATA", func(t *testing.T) {
 		e := newH2Env(t)
-		e.attack(t, "empty DATA flood", func(c *h2conn) {
+		e.attack(t, "empty DATA flood", func(c *h2client) {
 			c.headers(1, false, c.block(h2req("a.test", "/data", "content-type", "text/plain")...))
 			for range 100_000 {
 				if c.fr.WriteData(1, false, nil) != nil {
@@ -447,7 +447,7 @@ func TestH2AttackFloods(t *testing.T) {
 func TestH2AttackHPACKBomb(t *testing.T) {
 	t.Run("table size", func(t *testing.T) {
 		e := newH2Env(t)
-		_, hits := e.attack(t, "dynamic table size update 1 GiB", func(c *h2conn) {
+		_, hits := e.attack(t, "dynamic table size update 1 GiB", func(c *h2client) {
 			c.enc.SetMaxDynamicTableSizeLimit(1 << 30)
 			c.enc.SetMaxDynamicTableSize(1 << 30)
 			c.headers(1, true, c.block(h2req("a.test", "/hpack")...))
@@ -458,7 +458,7 @@ func TestH2AttackHPACKBomb(t *testing.T) {
 	})
 	t.Run("header list", func(t *testing.T) {
 		e := newH2Env(t)
-		_, hits := e.attack(t, "header list bomb", func(c *h2conn) {
+		_, hits := e.attack(t, "header list bomb", func(c *h2client) {
 			// Indexed name and value, incremental indexing: the entry is
 			// added at index 62.
 			c.buf.Reset()
@@ -488,7 +488,7 @@ func TestH2AttackTooManyStreams(t *testing.T) {
 	e := newH2Env(t)
 	const extra = 5
 	var max uint32
-	_, hits := e.attack(t, "too many streams", func(c *h2conn) {
+	_, hits := e.attack(t, "too many streams", func(c *h2client) {
 		max = c.maxStreams
 		if max == 0 || max > 1000 {
 			t.Errorf("SETTINGS_MAX_CONCURRENT_STREAMS = %d, want a bound ≤ 1000", max)

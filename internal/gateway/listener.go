@@ -261,13 +261,17 @@ func (l *listener) handshake(raw net.Conn) {
 		// open connections again: judge this one now.
 		g.rejudgeConn(c, s, nil, g.now())
 	}
-	if !g.netHTTPOnly.Load() && !c.h2 && !l.closing.Load() {
+	if !g.netHTTPOnly.Load() && !l.closing.Load() {
 		// A goroutine of its own: the handshake's has a stack grown by
 		// the cryptography, which an idle connection would keep.
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
-			l.serveH1(c, tc)
+			if c.h2 {
+				l.serveH2(c, tc)
+			} else {
+				l.serveH1(c, tc)
+			}
 		}()
 		return
 	}

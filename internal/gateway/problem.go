@@ -40,6 +40,7 @@ const (
 const (
 	CodeBadBody              = "InvalidBody"          // 400: malformed chunked request body
 	CodeURITooLong           = "URITooLong"           // 414: request line longer than maxHeaderBytes
+	CodeHeaderTooLarge       = "HeaderTooLarge"       // 431: an HTTP/2 header list longer than maxHeaderBytes
 	CodeMethodNotImplemented = "MethodNotImplemented" // 501: CONNECT (the gateway opens no tunnels)
 )
 

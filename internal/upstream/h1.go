@@ -59,6 +59,12 @@ type H1Conn struct {
 	// untilClose: the body Relay relayed ended with the connection.
 	untilClose bool
 	num        [20]byte // chunk-size digits
+	// Begin/Next (h1body.go): the body mode, what is left of the body
+	// (or chunk), whether a chunk's data is being read, and the trailers.
+	mode     int
+	left     int64
+	inChunk  bool
+	trailers []Trailer
 }
 
 // Writer is where the request goes; the caller flushes it.
