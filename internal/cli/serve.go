@@ -68,9 +68,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			DataDir: *dataDir, Listen: *listen, AdminListen: *adminListen, DefaultDomain: *defaultDomain,
 			PublicListen: *publicListen, PublicURL: *publicURL, ProxyProtocolFrom: proxyProtocolFrom,
 			DatabaseURL: *databaseURL, MasterKeyFile: *masterKeyFile, Version: Version, MetricsListen: *metricsListen,
-			NetHTTPOnly: netHTTPOnly(),
-			Logger:      log,
-			Notice:      func(format string, a ...any) { fmt.Fprintf(stdout, format, a...) },
+			NetHTTPOnly:  netHTTPOnly(),
+			NetHTTP2Only: netHTTP2Only(),
+			Logger:       log,
+			Notice:       func(format string, a ...any) { fmt.Fprintf(stdout, format, a...) },
 			Ready: func(n *node.StoreNode) {
 				fmt.Fprintf(stdout, "certgate serving %s (gateway) and %s (admin API); data in %s\n",
 					n.Gateway().Addr(*listen), n.AdminURL(), *dataDir)
@@ -108,7 +109,7 @@ func serveFile(ctx context.Context, path string, log *slog.Logger, ready func(*g
 			}
 		}
 	}()
-	return node.RunFile(ctx, node.FileOptions{Path: path, NetHTTPOnly: netHTTPOnly(), Logger: log, Reload: reload, Ready: ready})
+	return node.RunFile(ctx, node.FileOptions{Path: path, NetHTTPOnly: netHTTPOnly(), NetHTTP2Only: netHTTP2Only(), Logger: log, Reload: reload, Ready: ready})
 }
 
 // newLogger builds the JSON logger the configuration asks for. Changes to
@@ -174,3 +175,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // netHTTPOnly reads CERTGATE_HTTP1: "net/http" turns the gateway's
 // HTTP/1.1 fast path off (docs/performance.md).
 func netHTTPOnly() bool { return os.Getenv("CERTGATE_HTTP1") == "net/http" }
+
+// netHTTP2Only reads CERTGATE_HTTP2: "net/http" turns the gateway's
+// HTTP/2 fast path off (docs/performance.md).
+func netHTTP2Only() bool { return os.Getenv("CERTGATE_HTTP2") == "net/http" }

@@ -184,8 +184,8 @@ func TestAuthorizerJWT(t *testing.T) {
 	e := f.e
 	for _, tr := range authzTransports {
 		t.Run(tr.name, func(t *testing.T) {
-			e.g.netHTTPOnly.Store(tr.netHTTP)
-			defer e.g.netHTTPOnly.Store(false)
+			e.g.useNetHTTP(tr.netHTTP)
+			defer e.g.useNetHTTP(false)
 			for _, k := range []authztest.Key{f.es, f.rs, f.ed} {
 				resp, body := f.do(t, tr.h2, f.partner, "/widgets", authztest.Sign(t, k, f.claims(nil), nil), nil)
 				if resp.StatusCode != 200 {
@@ -348,7 +348,7 @@ func TestAuthorizerExternal(t *testing.T) {
 		return 200, `{"allow": true, "headers": {"X-Tenant": "acme"}}`
 	})
 	for _, tr := range authzTransports {
-		f.e.g.netHTTPOnly.Store(tr.netHTTP)
+		f.e.g.useNetHTTP(tr.netHTTP)
 		resp, body := f.do(t, tr.h2, f.partner, "/ext/"+tr.name, token, http.Header{"X-Tenant": {"evil"}})
 		if resp.StatusCode != 200 {
 			t.Fatalf("%s: allowed: status %d, body %s", tr.name, resp.StatusCode, body)
@@ -357,7 +357,7 @@ func TestAuthorizerExternal(t *testing.T) {
 			t.Errorf("%s: back end got X-Tenant %q, want only the authorizer's", tr.name, got)
 		}
 	}
-	f.e.g.netHTTPOnly.Store(false)
+	f.e.g.useNetHTTP(false)
 	call := f.ext.Last()
 	if id, _ := call["identity"].(map[string]any); id["subject"] != authz.CertInfoOf(f.partner.Cert).Subject || call["route"] != "ANY /ext/{proxy+}" || call["path"] != "/ext/h2" {
 		t.Errorf("the authorizer was called with %v", call)
@@ -407,8 +407,8 @@ func TestIdentityHeadersHostile(t *testing.T) {
 	spoof := http.Header{"X-User": {"admin"}, "x-scopes": {"root"}, "X-Client-Subject": {"CN=admin"}}
 	for _, tr := range authzTransports {
 		t.Run(tr.name, func(t *testing.T) {
-			f.e.g.netHTTPOnly.Store(tr.netHTTP)
-			defer f.e.g.netHTTPOnly.Store(false)
+			f.e.g.useNetHTTP(tr.netHTTP)
+			defer f.e.g.useNetHTTP(false)
 			for _, path := range []string{"/widgets", "/open"} {
 				resp, body := f.do(t, tr.h2, f.partner, path, token, spoof)
 				if resp.StatusCode != 200 {
@@ -561,10 +561,10 @@ func TestSpoofedSubjectNeverForwarded(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e.apply(tc.yaml)
 			for _, tr := range authzTransports {
-				e.g.netHTTPOnly.Store(tr.netHTTP)
+				e.g.useNetHTTP(tr.netHTTP)
 				resp, body, err := e.get(e.client(clientOpts{sni: "a.test", cert: partner, h2: tr.h2}), "a.test", "/x",
 					http.Header{"X-Client-Subject": {"CN=admin"}, "x-client-subject": {"CN=root"}})
-				e.g.netHTTPOnly.Store(false)
+				e.g.useNetHTTP(false)
 				if err != nil || resp.StatusCode != 200 {
 					t.Fatalf("%s: %v %v %s", tr.name, err, resp, body)
 				}

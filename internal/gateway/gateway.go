@@ -59,6 +59,10 @@ type Options struct {
 	// h1server.go). For comparison and as an escape hatch; `certgate
 	// serve` sets it from CERTGATE_HTTP1=net/http.
 	NetHTTPOnly bool
+	// NetHTTP2Only turns the HTTP/2 fast path off (h2server.go): net/http
+	// serves every h2 connection. `certgate serve` sets it from
+	// CERTGATE_HTTP2=net/http.
+	NetHTTP2Only bool
 }
 
 // Gateway runs front-door listeners serving the current Snapshot. Its
@@ -71,6 +75,8 @@ type Gateway struct {
 	// netHTTPOnly is Options.NetHTTPOnly; it applies to connections
 	// accepted after it is set (tests switch it on a running gateway).
 	netHTTPOnly atomic.Bool
+	// netHTTP2Only is Options.NetHTTP2Only, applied the same way.
+	netHTTP2Only atomic.Bool
 	// realClock: now is time.Now, so its readings serve for deadlines
 	// too (the fast path saves clock reads).
 	realClock bool
@@ -123,6 +129,7 @@ func New(opts Options) *Gateway {
 	g.log = slog.New(capture.Handler(g.log.Handler()))
 	g.systemRoots = x509.SystemCertPool
 	g.netHTTPOnly.Store(opts.NetHTTPOnly)
+	g.netHTTP2Only.Store(opts.NetHTTP2Only)
 	if g.now == nil {
 		g.now = time.Now
 		g.realClock = true

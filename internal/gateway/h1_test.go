@@ -1241,3 +1241,10 @@ func TestH1ResponseHeaderTimeoutAfterBody(t *testing.T) {
 		})
 	}
 }
+
+// useNetHTTP turns both fast paths off (on: net/http serves every new
+// connection) or on again.
+func (g *Gateway) useNetHTTP(on bool) {
+	g.netHTTPOnly.Store(on)
+	g.netHTTP2Only.Store(on)
+}

@@ -261,7 +261,7 @@ func (l *listener) handshake(raw net.Conn) {
 		// open connections again: judge this one now.
 		g.rejudgeConn(c, s, nil, g.now())
 	}
-	if !g.netHTTPOnly.Load() && !l.closing.Load() {
+	if !l.closing.Load() && ((!c.h2 && !g.netHTTPOnly.Load()) || (c.h2 && !g.netHTTP2Only.Load())) {
 		// A goroutine of its own: the handshake's has a stack grown by
 		// the cryptography, which an idle connection would keep.
 		l.wg.Add(1)

@@ -42,6 +42,9 @@ type FileOptions struct {
 	// NetHTTPOnly turns the gateway's HTTP/1.1 fast path off
 	// (gateway.Options.NetHTTPOnly).
 	NetHTTPOnly bool
+	// NetHTTP2Only turns its HTTP/2 fast path off
+	// (gateway.Options.NetHTTP2Only).
+	NetHTTP2Only bool
 	// Logger for everything (nil: discard).
 	Logger *slog.Logger
 	// Reload triggers a reload when it receives (SIGHUP in the CLI).
@@ -105,7 +108,7 @@ func RunFile(ctx context.Context, opts FileOptions) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	socks := newSockets()
 	defer socks.close()
-	g := gateway.New(gateway.Options{Logger: log, Registerer: reg, Listen: socks.listen, Now: opts.Now, NetHTTPOnly: opts.NetHTTPOnly})
+	g := gateway.New(gateway.Options{Logger: log, Registerer: reg, Listen: socks.listen, Now: opts.Now, NetHTTPOnly: opts.NetHTTPOnly, NetHTTP2Only: opts.NetHTTP2Only})
 	crls := crlsource.New(crlsource.Options{Logger: log, Registerer: reg, Now: opts.Now, Interval: opts.CRLInterval, RetryMin: opts.CRLRetryMin})
 	defer crls.Close()
 	r := newReconciler(log, g, crls)

@@ -82,6 +82,9 @@ type StoreOptions struct {
 	// NetHTTPOnly turns the gateway's HTTP/1.1 fast path off
 	// (gateway.Options.NetHTTPOnly).
 	NetHTTPOnly bool
+	// NetHTTP2Only turns its HTTP/2 fast path off
+	// (gateway.Options.NetHTTP2Only).
+	NetHTTP2Only bool
 	// BackendProbeInterval is the time between probes of every https
 	// back end's certificate (0: DefaultBackendProbeInterval; negative:
 	// no periodic probes). New integrations are probed once right after
@@ -269,7 +272,7 @@ func RunStore(ctx context.Context, opts StoreOptions) error {
 	}
 	defer socks.close()
 	reg, gather := metricsRegistry(opts)
-	n.g = gateway.New(gateway.Options{Logger: log, Registerer: reg, Listen: socks.listen, Now: opts.Now, NetHTTPOnly: opts.NetHTTPOnly})
+	n.g = gateway.New(gateway.Options{Logger: log, Registerer: reg, Listen: socks.listen, Now: opts.Now, NetHTTPOnly: opts.NetHTTPOnly, NetHTTP2Only: opts.NetHTTP2Only})
 	stopTickets, err := n.shareTicketSecrets(ctx) // every node on the store resumes every node's sessions
 	if err != nil {
 		return err
