@@ -1,0 +1,252 @@
+package gateway
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/certgate/certgate/internal/echo"
+	"github.com/certgate/certgate/internal/publicdoc"
+)
+
+// h2Backend is the back end of the HTTP/2 tests: the echo handler, a
+// 1 MiB body at /big and a chunked body with trailers at /trailer.
+func h2Backend(t *testing.T) *httptest.Server {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16)
+	ec := echo.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/big":
+			w.Header().Set("Content-Type", "application/octet-stream")
+			w.Write(big)
+		case "/trailer":
+			w.Header().Set("Trailer", "X-Checksum")
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, "part one\n")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, "part two\n")
+			w.Header().Set("X-Checksum", "abc123")
+		default:
+			ec.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// h2Result is what a client and the back end saw of one request.
+type h2Result struct {
+	Status   int
+	Proto    string
+	Type     string
+	Code     string // the problem code of a gateway answer
+	Echo     *echo.Response
+	Body     int // length, for other bodies
+	BodyHash string
+	Trailer  string
+	Access   map[string]any // status, code and proto of the access line
+}
+
+// TestH2FastPathMatchesNetHTTP sends the same requests over HTTP/2 to the
+// fast path and to net/http's HTTP/2 server and requires the same
+// answers and the same view at the back end: identity fields set and
+// spoofed copies dropped, Host against SNI (421), bad paths, request
+// bodies with and without a length, a 1 MiB response (flow control),
+// trailers, HEAD, split cookies, query strings, public documents and
+// percent-encoded paths (which the fast path hands to net/http's
+// handler), and the access lines.
+func TestH2FastPathMatchesNetHTTP(t *testing.T) {
+	be := h2Backend(t)
+	e := newEnv(t)
+	yaml := e.config([]domainYAML{
+		{hosts: "a.test", mode: "verify", dialects: "rfc9440, xfcc, alb"},
+		{hosts: "b.test", mode: "off"},
+	}, "", "")
+	e.apply(strings.Replace(yaml, e.backend.URL, be.URL, 1))
+	leaf := e.inter.Client(t, "h2-client")
+	spoofed := http.Header{
+		"Client-Cert":             {":ZXZpbA==:"},
+		"X-Forwarded-Client-Cert": {"By=evil"},
+		"X-Amzn-Mtls-Clientcert":  {"evil"},
+		"X-Forwarded-For":         {"203.0.113.9"},
+		"X-Forwarded-Host":        {"evil.test"},
+	}
+	type request struct {
+		name, method, host, path string
+		hdr                      http.Header
+		body                     func() io.Reader
+		length                   int64 // -1: unknown (DATA frames without content-length)
+	}
+	payload := bytes.Repeat([]byte("x"), 300<<10)
+	cases := []request{
+		{name: "GET with spoofed identity", method: "GET", host: "a.test", path: "/items/1?q=1&r=%2F", hdr: spoofed},
+		{name: "HEAD", method: "HEAD", host: "a.test", path: "/items/1"},
+		{name: "POST with a length", method: "POST", host: "a.test", path: "/items", body: func() io.Reader { return bytes.NewReader(payload) }, length: int64(len(payload))},
+		{name: "POST without a length", method: "POST", host: "a.test", path: "/items", body: func() io.Reader { return io.MultiReader(bytes.NewReader(payload[:1000]), bytes.NewReader(payload[1000:])) }, length: -1},
+		{name: "empty POST", method: "POST", host: "a.test", path: "/items"},
+		{name: "split cookies", method: "GET", host: "a.test", path: "/c", hdr: http.Header{"Cookie": {"a=1; b=2; c=3"}}},
+		{name: "another domain's policy", method: "GET", host: "b.test", path: "/x"},
+		{name: "unknown host", method: "GET", host: "c.test", path: "/x"},
+		{name: "dot segment", method: "GET", host: "a.test", path: "/a/../b"},
+		{name: "empty segment", method: "GET", host: "a.test", path: "/a//b"},
+		{name: "1 MiB response", method: "GET", host: "a.test", path: "/big"},
+		{name: "trailers", method: "GET", host: "a.test", path: "/trailer"},
+		{name: "percent-encoded path", method: "GET", host: "a.test", path: "/a%20b"},
+		{name: "public document", method: "GET", host: "a.test", path: publicdoc.CRLPathPrefix + "nope.crl"},
+		{name: "Host with the default port", method: "GET", host: "a.test:443", path: "/p"},
+	}
+	run := func(t *testing.T, netHTTP bool, rc request) h2Result {
+		t.Helper()
+		e.g.netHTTP2Only.Store(netHTTP)
+		defer e.g.netHTTP2Only.Store(false)
+		c := e.client(clientOpts{cert: leaf, sni: "a.test", h2: true})
+		var body io.Reader
+		if rc.body != nil {
+			body = rc.body()
+		}
+		req, err := http.NewRequest(rc.method, "https://"+e.addr()+rc.path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = rc.host
+		for k, v := range rc.hdr {
+			req.Header[k] = v
+		}
+		if rc.body != nil {
+			req.ContentLength = rc.length
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", rc.name, err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatalf("%s: reading the body: %v", rc.name, err)
+		}
+		r := h2Result{Status: resp.StatusCode, Proto: resp.Proto, Type: resp.Header.Get("Content-Type"), Trailer: resp.Trailer.Get("X-Checksum")}
+		switch {
+		case r.Type == "application/problem+json":
+			r.Code = problemOf(t, resp, got).Code
+		case r.Type == "application/json" && len(got) > 0: // the echo back end
+			ec := echoed(t, got)
+			r.Echo = &ec
+		default:
+			r.Body, r.BodyHash = len(got), string(got[:min(len(got), 32)])
+		}
+		path, _, _ := strings.Cut(rc.path, "?")
+		if path == "/a%20b" {
+			path = "/a b"
+		}
+		waitFor(t, "the access line of "+rc.name, func() bool { return len(e.accessLines(path)) > 0 })
+		lines := e.accessLines(path)
+		l := lines[len(lines)-1]
+		r.Access = map[string]any{"status": l["status"], "code": l["code"], "proto": l["proto"]}
+		e.logs.mu.Lock()
+		e.logs.buf.Reset()
+		e.logs.mu.Unlock()
+		return r
+	}
+	for _, rc := range cases {
+		t.Run(rc.name, func(t *testing.T) {
+			fast, slow := run(t, false, rc), run(t, true, rc)
+			if !reflect.DeepEqual(fast, slow) {
+				t.Errorf("fast path:\n%+v\nnet/http:\n%+v", fast, slow)
+				if fast.Echo != nil && slow.Echo != nil {
+					t.Errorf("back end saw, fast path: %v\nnet/http: %v", fast.Echo.Headers, slow.Echo.Headers)
+				}
+			}
+			if fast.Proto != "HTTP/2.0" || fast.Access["proto"] != "HTTP/2.0" {
+				t.Errorf("proto %s, access line %v: want HTTP/2.0", fast.Proto, fast.Access)
+			}
+			if ec := fast.Echo; ec != nil {
+				for _, k := range []string{"Client-Cert", "X-Forwarded-Client-Cert", "X-Forwarded-For", "X-Forwarded-Host"} {
+					for _, v := range ec.Headers[k] {
+						if strings.Contains(v, "evil") || strings.Contains(v, "203.0.113.9") {
+							t.Errorf("the back end got the client's %s: %q", k, v)
+						}
+					}
+				}
+				if len(ec.Headers["Client-Cert"]) != 1 {
+					t.Errorf("the back end got Client-Cert %q, want the gateway's one", ec.Headers["Client-Cert"])
+				}
+			}
+		})
+	}
+}
+
+// TestH2GracefulDrain: on shutdown an HTTP/2 fast-path connection gets
+// GOAWAY naming the last stream it opened; that stream's response still
+// arrives whole, and then the connection closes.
+func TestH2GracefulDrain(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{}, 1)
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+		io.WriteString(w, "done")
+	}))
+	t.Cleanup(be.Close)
+	e := &h2env{env: newEnv(t)}
+	e.apply(strings.Replace(e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, "", ""), e.backend.URL, be.URL, 1))
+	e.leaf, e.front = e.inter.Client(t, "drain"), e.addr()
+	c := e.dialH2(t, "a.test")
+	c.headers(1, true, c.block(h2req("a.test", "/slow")...))
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- e.g.Shutdown(t.Context()) }()
+	c.tc.SetReadDeadline(time.Now().Add(h2Bound))
+	var (
+		goAway        *http2.GoAwayFrame
+		status        string
+		body          []byte
+		ended, closed bool
+	)
+	for !closed {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			if isTimeout(err) {
+				t.Fatalf("timed out: GOAWAY %v, status %q, body %q", goAway, status, body)
+			}
+			closed = true
+			break
+		}
+		switch f := f.(type) {
+		case *http2.GoAwayFrame:
+			if goAway == nil {
+				goAway = &http2.GoAwayFrame{LastStreamID: f.LastStreamID, ErrCode: f.ErrCode}
+				if status != "" {
+					t.Fatal("the response came before GOAWAY: the back end was released too early")
+				}
+				close(release) // the in-flight request may now end
+			}
+		case *http2.MetaHeadersFrame:
+			status = f.PseudoValue("status")
+			ended = ended || f.StreamEnded()
+		case *http2.DataFrame:
+			body = append(body, f.Data()...)
+			ended = ended || f.StreamEnded()
+		}
+	}
+	if goAway == nil || goAway.ErrCode != http2.ErrCodeNo || goAway.LastStreamID != 1 {
+		t.Fatalf("on shutdown: GOAWAY %+v, want NO_ERROR with last stream 1", goAway)
+	}
+	if status != "200" || string(body) != "done" || !ended {
+		t.Fatalf("after GOAWAY: status %q, body %q, ended %v; want stream 1's 200 \"done\" whole before the close", status, body, ended)
+	}
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-time.After(h2Bound):
+		t.Fatal("Shutdown did not return after the last stream ended")
+	}
+}
