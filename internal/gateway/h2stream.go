@@ -481,7 +481,13 @@ func (h *h2conn) relay(st *h2stream, be *upstream.H1Conn, p *upstream.H1Pool, rq
 			break
 		}
 		if err != nil {
-			h.resetStream(st, http2.ErrCodeInternal)
+			if st.reset.Load() {
+				// The client reset the stream, which closed the back-end
+				// connection under Next: the client went away.
+				err = errStreamGone
+			} else {
+				h.resetStream(st, http2.ErrCodeInternal)
+			}
 			break
 		}
 		end := be.Ended()
