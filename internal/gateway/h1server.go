@@ -56,13 +56,15 @@ var h1FieldSlices = sync.Pool{New: func() any { f := make([]h1.Field, 0, 24); re
 
 // h1conn is one front-door connection on the fast path.
 type h1conn struct {
-	l   *listener
-	g   *Gateway
-	c   *conn
-	tc  *tls.Conn
-	rb  h1.Reader
-	rbp *[]byte
-	bw  *bufio.Writer
+	l  *listener
+	g  *Gateway
+	c  *conn
+	tc *tls.Conn
+	// wait, when not nil, waits on the socket while idle (idlewait.go).
+	wait *idleWaiter
+	rb   h1.Reader
+	rbp  *[]byte
+	bw   *bufio.Writer
 	// fieldsp backs req.fields while a request is served.
 	fieldsp *[]h1.Field
 	one     [1]byte
@@ -81,7 +83,7 @@ type h1conn struct {
 
 // serveH1 serves c until it closes, or hands it to net/http.
 func (l *listener) serveH1(c *conn, tc *tls.Conn) {
-	h := &h1conn{l: l, g: l.g, c: c, tc: tc}
+	h := &h1conn{l: l, g: l.g, c: c, tc: tc, wait: newIdleWaiter(c.Conn)}
 	if ip, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
 		h.clientIP = ip
 	}
@@ -128,8 +130,7 @@ func (h *h1conn) serve() (handedOver bool) {
 			default:
 				h.tc.SetReadDeadline(time.Time{})
 			}
-			n, _ := h.tc.Read(h.one[:])
-			if n == 0 {
+			if h.readIdle() == 0 {
 				return false
 			}
 			h.acquire()
