@@ -226,7 +226,7 @@ func BenchmarkAuthorizeStep(b *testing.B) {
 			re, _, _ := ap.routes.Match("GET", bc.path, &params)
 			tokens := bc.tokens(b.N)
 			fields := []h1.Field{{Name: []byte("Host"), Value: []byte("a.test")}, {Name: []byte("Authorization")}, {Name: []byte("Accept"), Value: []byte("*/*")}}
-			h := &h1conn{c: c}
+			h := &h1conn{c: c, h1work: &h1work{}}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N { // b.N, not b.Loop: tokens are made for b.N
