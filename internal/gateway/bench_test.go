@@ -9,8 +9,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -95,17 +98,53 @@ func roundTrip(b *testing.B, c *tls.Conn) {
 // BenchmarkProxyKeepAlive measures requests over kept-alive mutual-TLS
 // connections through the whole pipeline (strip, Host check, verdict,
 // route, identity headers, proxy) to a local back end.
-func BenchmarkProxyKeepAlive(b *testing.B) {
+func BenchmarkProxyKeepAlive(b *testing.B) { benchKeepAlive(b, 1) }
+
+// BenchmarkProxyKeepAlive64 is BenchmarkProxyKeepAlive with 64 clients on
+// 64 connections (bench/run.sh's keep-alive load), reporting the
+// latency percentiles as the clients see them. For the tail's profile:
+//
+//	go test -run '^$' -bench 'ProxyKeepAlive64$' -benchtime 20000x -trace /tmp/ka.trace ./internal/gateway/
+//	go tool trace -pprof=sched /tmp/ka.trace > /tmp/sched.prof
+func BenchmarkProxyKeepAlive64(b *testing.B) {
+	benchKeepAlive(b, (64+runtime.GOMAXPROCS(0)-1)/runtime.GOMAXPROCS(0))
+}
+
+// benchKeepAlive runs parallelism × GOMAXPROCS clients, each on a
+// kept-alive connection of its own.
+func benchKeepAlive(b *testing.B, parallelism int) {
 	e, _ := benchEnv(b)
 	leaf := e.inter.Client(e.t, "bench")
-	tr := &http.Transport{TLSClientConfig: e.tlsConfig(clientOpts{cert: leaf, sni: "a.test"}), MaxIdleConnsPerHost: 64}
+	clients := parallelism * runtime.GOMAXPROCS(0)
+	tr := &http.Transport{TLSClientConfig: e.tlsConfig(clientOpts{cert: leaf, sni: "a.test"}), MaxIdleConnsPerHost: max(64, clients)}
 	b.Cleanup(tr.CloseIdleConnections)
 	c := &http.Client{Transport: tr}
 	url := "https://" + e.addr() + "/items/1"
+	var (
+		mu   sync.Mutex
+		took []time.Duration
+	)
+	if clients > 2 {
+		// Open the connections first: the figures are for kept-alive
+		// requests, not handshakes.
+		var wg sync.WaitGroup
+		for range clients {
+			wg.Go(func() {
+				if resp, err := c.Get(url); err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			})
+		}
+		wg.Wait()
+	}
+	b.SetParallelism(parallelism)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
 		for pb.Next() {
+			t0 := time.Now()
 			resp, err := c.Get(url)
 			if err != nil {
 				b.Fatal(err)
@@ -115,8 +154,22 @@ func BenchmarkProxyKeepAlive(b *testing.B) {
 			if resp.StatusCode != 200 {
 				b.Fatalf("status %d", resp.StatusCode)
 			}
+			mine = append(mine, time.Since(t0))
 		}
+		mu.Lock()
+		took = append(took, mine...)
+		mu.Unlock()
 	})
+	b.StopTimer()
+	if parallelism > 1 && len(took) > 0 {
+		slices.Sort(took)
+		for _, p := range []struct {
+			name string
+			q    float64
+		}{{"p50-ms", 0.50}, {"p99-ms", 0.99}} {
+			b.ReportMetric(float64(took[int(p.q*float64(len(took)-1))])/float64(time.Millisecond), p.name)
+		}
+	}
 }
 
 // BenchmarkProxyKeepAliveJWT is BenchmarkProxyKeepAlive on a route with a
@@ -226,7 +279,7 @@ func BenchmarkAuthorizeStep(b *testing.B) {
 			re, _, _ := ap.routes.Match("GET", bc.path, &params)
 			tokens := bc.tokens(b.N)
 			fields := []h1.Field{{Name: []byte("Host"), Value: []byte("a.test")}, {Name: []byte("Authorization")}, {Name: []byte("Accept"), Value: []byte("*/*")}}
-			h := &h1conn{c: c}
+			h := &h1conn{c: c, h1work: &h1work{}}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N { // b.N, not b.Loop: tokens are made for b.N

@@ -43,6 +43,10 @@ type conn struct {
 	alert, alertFrom uint8
 	// sniReason says why no domain was chosen (handshake log reason).
 	sniReason string
+	// probing makes Read refuse with errWouldBlock, so that a crypto/tls
+	// read answers only from what it holds (idlewait.go). Only the
+	// connection's serving goroutine touches it.
+	probing bool
 
 	// Open-connection tracking, for revocation at swap time (set once
 	// the handshake succeeded). owner tracks the connection until Close;
@@ -68,6 +72,15 @@ func (c *conn) Close() error {
 		l.untrack(c)
 	}
 	return c.Conn.Close()
+}
+
+// Read reads from the network, unless the fast path is probing what
+// crypto/tls holds (idlewait.go).
+func (c *conn) Read(b []byte) (int, error) {
+	if c.probing {
+		return 0, errWouldBlock
+	}
+	return c.Conn.Read(b)
 }
 
 // TLS alert descriptions (RFC 5246 7.2, RFC 8446 6.2).

@@ -20,7 +20,7 @@ func FuzzChunked(f *testing.F) { h1test.Fuzz(f, fuzzSendChunked) }
 func fuzzSendChunked(t h1test.Fataler, data []byte, size int) {
 	var out bytes.Buffer
 	w := bufio.NewWriterSize(&out, 64)
-	h := &h1conn{rb: h1.Reader{Buf: make([]byte, size), Src: bytes.NewReader(data)}}
+	h := &h1conn{rb: h1.Reader{Buf: make([]byte, size), Src: bytes.NewReader(data)}, h1work: &h1work{}}
 	if err := h.sendChunked(w); err != nil {
 		return
 	}

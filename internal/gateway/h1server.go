@@ -52,22 +52,33 @@ var h1ReadBufs = sync.Pool{New: func() any { b := make([]byte, h1ReadBuf); retur
 
 var h1Writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, h1WriteBuf) }}
 
-var h1FieldSlices = sync.Pool{New: func() any { f := make([]h1.Field, 0, 24); return &f }}
+var h1Works = sync.Pool{New: func() any { return &h1work{fields: make([]h1.Field, 0, 24)} }}
+
+// h1work is the state of the request in flight, lent with the buffers
+// while a request is served: an idle connection holds none of it.
+type h1work struct {
+	// fields backs req.Fields.
+	fields []h1.Field
+	req    h1.Request
+	rq     request
+	// scratch for number formatting
+	num [24]byte
+}
 
 // h1conn is one front-door connection on the fast path.
 type h1conn struct {
-	l   *listener
-	g   *Gateway
-	c   *conn
-	tc  *tls.Conn
-	rb  h1.Reader
-	rbp *[]byte
-	bw  *bufio.Writer
-	// fieldsp backs req.fields while a request is served.
-	fieldsp *[]h1.Field
-	one     [1]byte
-	req     h1.Request
-	rq      request
+	l  *listener
+	g  *Gateway
+	c  *conn
+	tc *tls.Conn
+	// wait, when not nil, waits on the socket while idle (idlewait.go).
+	wait *idleWaiter
+	rb   h1.Reader
+	rbp  *[]byte
+	bw   *bufio.Writer
+	// h1work is lent while a request is served (nil while idle).
+	*h1work
+	one [1]byte
 	// wall is the wall-clock time the request in flight started, for
 	// deadlines.
 	wall time.Time
@@ -75,13 +86,11 @@ type h1conn struct {
 	ended time.Time
 	// clientIP is the X-Forwarded-For value, computed once.
 	clientIP string
-	// scratch for number formatting
-	num [24]byte
 }
 
 // serveH1 serves c until it closes, or hands it to net/http.
 func (l *listener) serveH1(c *conn, tc *tls.Conn) {
-	h := &h1conn{l: l, g: l.g, c: c, tc: tc}
+	h := &h1conn{l: l, g: l.g, c: c, tc: tc, wait: newIdleWaiter(c.Conn)}
 	if ip, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
 		h.clientIP = ip
 	}
@@ -128,8 +137,7 @@ func (h *h1conn) serve() (handedOver bool) {
 			default:
 				h.tc.SetReadDeadline(time.Time{})
 			}
-			n, _ := h.tc.Read(h.one[:])
-			if n == 0 {
+			if h.readIdle() == 0 {
 				return false
 			}
 			h.acquire()
@@ -190,7 +198,8 @@ const (
 	h1HandOver
 )
 
-// acquire lends the connection its buffers for a request.
+// acquire lends the connection its buffers and request state for a
+// request.
 func (h *h1conn) acquire() {
 	if h.rbp == nil {
 		h.rbp = h1ReadBufs.Get().(*[]byte)
@@ -200,9 +209,9 @@ func (h *h1conn) acquire() {
 		h.bw = h1Writers.Get().(*bufio.Writer)
 		h.bw.Reset(h.tc)
 	}
-	if h.fieldsp == nil {
-		h.fieldsp = h1FieldSlices.Get().(*[]h1.Field)
-		h.req.Fields = (*h.fieldsp)[:0]
+	if h.h1work == nil {
+		h.h1work = h1Works.Get().(*h1work)
+		h.req.Fields = h.fields[:0]
 	}
 }
 
@@ -214,15 +223,15 @@ func (h *h1conn) release() {
 		h1Writers.Put(h.bw)
 		h.bw = nil
 	}
-	if h.fieldsp != nil {
-		clear(h.req.Fields) // no references into the read buffer
-		if cap(h.req.Fields) == cap(*h.fieldsp) {
-			*h.fieldsp = h.req.Fields[:0]
+	if w := h.h1work; w != nil {
+		clear(w.req.Fields) // no references into the read buffer
+		if cap(w.req.Fields) == cap(w.fields) {
+			w.fields = w.req.Fields[:0]
 		}
-		h1FieldSlices.Put(h.fieldsp)
-		h.fieldsp = nil
-		h.req = h1.Request{} // nothing pointing into the read buffer
-		h.rq = request{}     // nor into an old snapshot while idle
+		w.req = h1.Request{} // nothing pointing into the read buffer
+		w.rq = request{}     // nor into an old snapshot
+		h.h1work = nil
+		h1Works.Put(w)
 	}
 	if h.rbp != nil && h.rb.Buffered() == 0 {
 		if cap(h.rb.Buf) == h1ReadBuf {
