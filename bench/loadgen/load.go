@@ -231,6 +231,20 @@ func runLoad(mode string, args []string, stdout, stderr io.Writer) error {
 	return writeJSON(stdout, res)
 }
 
+// backOff counts err n times (once per request it cost) and pauses before
+// the next attempt; it reports false when ctx is done and the worker
+// should give up.
+func (r *run) backOff(ctx context.Context, err error, n int) bool {
+	for range n {
+		r.fail(err)
+	}
+	if ctx.Err() != nil {
+		return false
+	}
+	time.Sleep(20 * time.Millisecond)
+	return true
+}
+
 func (r *run) cpu(pid int) time.Duration {
 	if pid <= 0 {
 		return 0
@@ -261,11 +275,9 @@ func (r *run) keepalive(ctx context.Context, i int, w *worker) {
 		if tc == nil {
 			c, err := dial(ctx, r.addr, r.cfg, r.timeout)
 			if err != nil {
-				r.fail(fmt.Errorf("connect: %w", err))
-				if ctx.Err() != nil {
+				if !r.backOff(ctx, fmt.Errorf("connect: %w", err), 1) {
 					return
 				}
-				time.Sleep(20 * time.Millisecond)
 				continue
 			}
 			tc = c
@@ -323,11 +335,9 @@ func (r *run) newconn(ctx context.Context, w *worker, resume bool) {
 		t0 := time.Now()
 		tc, err := dial(ctx, r.addr, cfg, r.timeout)
 		if err != nil {
-			r.fail(fmt.Errorf("handshake: %w", err))
-			if ctx.Err() != nil {
+			if !r.backOff(ctx, fmt.Errorf("handshake: %w", err), 1) {
 				return
 			}
-			time.Sleep(20 * time.Millisecond)
 			continue
 		}
 		didResume := tc.ConnectionState().DidResume
@@ -375,23 +385,15 @@ func (r *run) h2(ctx context.Context, streams int, w *worker) {
 	for r.phase.Load() != phaseStop {
 		tc, err := dialH2(ctx, r.addr, r.cfg, r.timeout)
 		if err != nil {
-			r.fail(fmt.Errorf("connect: %w", err))
-			if ctx.Err() != nil {
+			if !r.backOff(ctx, fmt.Errorf("connect: %w", err), 1) {
 				return
 			}
-			time.Sleep(20 * time.Millisecond)
 			continue
 		}
 		tc.SetDeadline(deadline)
 		lost, err := newH2Conn(tc, opts).run(r.stopped)
-		if err != nil && r.phase.Load() != phaseStop {
-			for range max(lost, 1) {
-				r.fail(err)
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
+		if err != nil && r.phase.Load() != phaseStop && !r.backOff(ctx, err, max(lost, 1)) {
+			return
 		}
 	}
 }
