@@ -29,7 +29,7 @@ fuzz:
 
 # Hot-path micro-benchmarks, then the side-by-side benchmark against nginx,
 # HAProxy and Caddy (bench/run.sh: installs them with apt-get if missing,
-# binds 127.0.0.1 only, 6-9 minutes; see docs/performance.md). Not part
+# binds 127.0.0.1 only, 7-10 minutes; see docs/performance.md). Not part
 # of `make test`. Both always run; the target fails if either failed.
 bench:
 	@status=0; \

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # certgate's side-by-side benchmark: nginx, HAProxy, Caddy and certgate
 # doing the identical mTLS front-door job, loaded by one generator
-# (bench/loadgen), interleaved, summarised in one markdown table.
+# (bench/loadgen), interleaved, summarised in one markdown table. Figures:
+# idle (memory per idle mTLS connection), keepalive (HTTP/1.1 requests/s
+# and latency, closed loop), rate (HTTP/1.1 p99 at a fixed open-loop rate),
+# h2 (HTTP/2 requests/s and p99, BENCH_H2_STREAMS streams kept in flight
+# over BENCH_H2_CONNS connections, closed loop; the back ends stay
+# HTTP/1.1), newconn (full handshakes/s), resumed (resumed handshakes/s).
 #
 #   bench/run.sh            (what `make bench` runs after the micro-benchmarks)
 #
 # Steps: install the peers from Debian if missing (bench/install.sh), build
 # certgate and the generator, make one PKI, configure every peer from
 # bench/peers/, start the shared back end and the peers on free loopback
-# ports, sanity-check every peer (abort if one fails), then for each round
+# ports, sanity-check every peer over HTTP/1.1 and HTTP/2 (abort if one
+# fails), then for each round
 # restart the peers and measure every figure on every peer in turn
 # (A B C D, A B C D, ...), and print the table (also written to
 # bench/results/latest.md, the raw JSON lines to latest.jsonl).
@@ -18,8 +24,9 @@
 #   BENCH_SECONDS=4           measured seconds per load run (after BENCH_WARMUP=1)
 #   BENCH_RATE=2000           open-loop request rate for the fixed-load p99
 #   BENCH_KEEPALIVE_CONNS=64  BENCH_HANDSHAKE_CLIENTS=32  BENCH_IDLE_CONNS=1000
+#   BENCH_H2_CONNS=8  BENCH_H2_STREAMS=64   (streams in flight over all connections)
 #   BENCH_PEERS="nginx haproxy caddy certgate"   (nginx is the baseline)
-#   BENCH_FIGURES="idle keepalive rate newconn resumed"   (a subset for a quick look)
+#   BENCH_FIGURES="idle keepalive rate h2 newconn resumed"   (a subset for a quick look)
 #   BENCH_OUT=DIR             where latest.md and latest.jsonl go (bench/results)
 #   BENCH_NOISE=0.3           the machine may be shared: before each load run,
 #                             wait (up to 10 s) until other processes use less
@@ -45,6 +52,8 @@ RATE="${BENCH_RATE:-2000}"
 KA_CONNS="${BENCH_KEEPALIVE_CONNS:-64}"
 HS_CLIENTS="${BENCH_HANDSHAKE_CLIENTS:-32}"
 IDLE_CONNS="${BENCH_IDLE_CONNS:-1000}"
+H2_CONNS="${BENCH_H2_CONNS:-8}"
+H2_STREAMS="${BENCH_H2_STREAMS:-64}"
 read -r -a PEERS <<<"${BENCH_PEERS:-nginx haproxy caddy certgate}"
 NOISE="${BENCH_NOISE:-0.3}"
 RETRIES="${BENCH_RETRIES:-2}"
@@ -52,10 +61,17 @@ EXTRA="${BENCH_EXTRA:-120}"
 extra_used=0
 KEEP="${BENCH_KEEP:-0}"
 OUT="${BENCH_OUT:-$here/results}"
-read -r -a FIGURES <<<"${BENCH_FIGURES:-idle keepalive rate newconn resumed}"
+read -r -a FIGURES <<<"${BENCH_FIGURES:-idle keepalive rate h2 newconn resumed}"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: FAILED: %s\n' "$*" >&2; exit 1; }
+
+for fig in "${FIGURES[@]}"; do
+  case $fig in
+    idle|keepalive|rate|h2|newconn|resumed) ;;
+    *) die "unknown figure $fig in BENCH_FIGURES (known: idle keepalive rate h2 newconn resumed)" ;;
+  esac
+done
 
 started_at=$(date +%s)
 work="$(mktemp -d /tmp/certgate-bench.XXXXXX)"
@@ -199,7 +215,7 @@ backend_pid=$!
 live[$backend_pid]=1
 wait_port "$backend_port" "$backend_pid" || die "the back end did not start (see $work/backend.log)"
 
-log "sanity checks (with, without and with an untrusted client certificate)"
+log "sanity checks (HTTP/1.1 and HTTP/2 with the client certificate; without one, and with an untrusted one)"
 for p in "${PEERS[@]}"; do start_peer "$p"; done
 for p in "${PEERS[@]}"; do
   extra=()
@@ -213,7 +229,7 @@ for p in "${PEERS[@]}"; do
     printf '%s\n' "$out" >&2
     die "$p failed its sanity check: it is not doing the benchmark's job, so no figures are reported"
   fi
-  log "  $p: ok ($(printf '%s\n' "$out" | sed -n 's/.*"subject_seen":"\([^"]*\)".*/\1/p'))"
+  log "  $p: ok ($(printf '%s\n' "$out" | sed -n 's/.*"subject_seen":"\([^"]*\)".*/\1/p' | head -1))"
 done
 for p in "${PEERS[@]}"; do stop_peer "$p"; done
 
@@ -242,6 +258,7 @@ measure() {
       idle)      out=$(timeout -k 5 120 "$lg" idle "${args[@]}" -n "$IDLE_CONNS" </dev/null) ;;
       keepalive) out=$(timeout -k 5 "$limit" "$lg" keepalive "${args[@]}" "${load[@]}" -c "$KA_CONNS") ;;
       rate)      out=$(timeout -k 5 "$limit" "$lg" keepalive "${args[@]}" "${load[@]}" -c "$KA_CONNS" -rate "$RATE") ;;
+      h2)        out=$(timeout -k 5 "$limit" "$lg" h2 "${args[@]}" "${load[@]}" -c "$H2_CONNS" -streams "$H2_STREAMS") ;;
       newconn)   out=$(timeout -k 5 "$limit" "$lg" newconn "${args[@]}" "${load[@]}" -c "$HS_CLIENTS") ;;
       resumed)   out=$(timeout -k 5 "$limit" "$lg" resumed "${args[@]}" "${load[@]}" -c "$HS_CLIENTS") ;;
     esac || die "load generator ($fig against $p, round $r) failed"

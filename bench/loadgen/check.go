@@ -17,6 +17,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http2/hpack"
 )
 
 // runCheck is the sanity check run on every peer before anything is
@@ -28,6 +30,8 @@ import (
 //     certificate verifies in full against -ca, the response is 200, and
 //     the back end received the subject header carrying the client's
 //     subject (not the spoofed value the request also carries);
+//   - the same over HTTP/2: ALPN h2 (the client offers only h2), TLS 1.3
+//     with the same suite, 200, the client's subject at the back end;
 //   - without a client certificate: no 200, and the back end never sees
 //     the request;
 //   - with a certificate of the same subject from an untrusted root: no
@@ -92,50 +96,58 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	withCert.Certificates = []tls.Certificate{kp}
-	err = func() error {
-		tok := token()
-		st, cs, err := probe(&c, withCert, tok)
-		if err != nil {
-			return err
-		}
-		if cs.Version != tls.VersionTLS13 {
-			return fmt.Errorf("negotiated %s, want TLS 1.3", tls.VersionName(cs.Version))
-		}
-		if cs.CipherSuite != tls.TLS_AES_128_GCM_SHA256 {
-			return fmt.Errorf("cipher suite %s, want TLS_AES_128_GCM_SHA256 (the same for every peer)", tls.CipherSuiteName(cs.CipherSuite))
-		}
-		if cs.NegotiatedProtocol != "http/1.1" {
-			return fmt.Errorf("ALPN %q, want http/1.1", cs.NegotiatedProtocol)
-		}
-		if st != 200 {
-			return fmt.Errorf("status %d, want 200", st)
-		}
-		seen, ok, err := seenBy(*backend, tok)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return errors.New("the back end never saw the request")
-		}
-		subj, err := subjectOf(seen[strings.ToLower(*subjectHeader)])
-		if err != nil {
-			return fmt.Errorf("header %s: %w", *subjectHeader, err)
-		}
-		detail = *subjectHeader + ": " + subj
-		if !strings.Contains(subj, clientCN) || strings.Contains(subj, "spoofed") {
-			return fmt.Errorf("back end saw %s %q, want the client subject (CN=%s)", *subjectHeader, subj, clientCN)
-		}
-		for _, r := range require {
-			name, want, _ := strings.Cut(r, "=")
-			if got := seen[strings.ToLower(name)]; got != want {
-				return fmt.Errorf("back end saw %s %q, want %q", name, got, want)
+	// accepted checks one request that must be answered 200 with the
+	// client's subject at the back end, sent by probe over alpn.
+	accepted := func(name, alpn string, probe func(*clientFlags, *tls.Config, string) (int, tls.ConnectionState, error)) {
+		cfg := withCert.Clone()
+		cfg.NextProtos = []string{alpn}
+		err := func() error {
+			tok := token()
+			st, cs, err := probe(&c, cfg, tok)
+			if err != nil {
+				return err
 			}
+			if cs.Version != tls.VersionTLS13 {
+				return fmt.Errorf("negotiated %s, want TLS 1.3", tls.VersionName(cs.Version))
+			}
+			if cs.CipherSuite != tls.TLS_AES_128_GCM_SHA256 {
+				return fmt.Errorf("cipher suite %s, want TLS_AES_128_GCM_SHA256 (the same for every peer)", tls.CipherSuiteName(cs.CipherSuite))
+			}
+			if cs.NegotiatedProtocol != alpn {
+				return fmt.Errorf("ALPN %q, want %s", cs.NegotiatedProtocol, alpn)
+			}
+			if st != 200 {
+				return fmt.Errorf("status %d, want 200", st)
+			}
+			seen, ok, err := seenBy(*backend, tok)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errors.New("the back end never saw the request")
+			}
+			subj, err := subjectOf(seen[strings.ToLower(*subjectHeader)])
+			if err != nil {
+				return fmt.Errorf("header %s: %w", *subjectHeader, err)
+			}
+			detail = *subjectHeader + ": " + subj
+			if !strings.Contains(subj, clientCN) || strings.Contains(subj, "spoofed") {
+				return fmt.Errorf("back end saw %s %q, want the client subject (CN=%s)", *subjectHeader, subj, clientCN)
+			}
+			for _, r := range require {
+				name, want, _ := strings.Cut(r, "=")
+				if got := seen[strings.ToLower(name)]; got != want {
+					return fmt.Errorf("back end saw %s %q, want %q", name, got, want)
+				}
+			}
+			return nil
+		}()
+		if err := report(name, err); err != nil {
+			failed = append(failed, err)
 		}
-		return nil
-	}()
-	if err := report("with-client-cert", err); err != nil {
-		failed = append(failed, err)
 	}
+	accepted("with-client-cert", "http/1.1", probe)
+	accepted("h2-with-client-cert", "h2", probeH2)
 
 	// 2. Without a certificate; 3. with an untrusted one.
 	refused := func(name string, cfg *tls.Config) {
@@ -182,6 +194,32 @@ func probe(c *clientFlags, cfg *tls.Config, tok string) (int, tls.ConnectionStat
 		"Certgate-Client-Cert-Status: spoofed")
 	h, err := roundTrip(tc, bufio.NewReader(tc), req)
 	return h.status, tc.ConnectionState(), err
+}
+
+// probeH2 is probe over HTTP/2 (cfg offers h2 only): one stream on one
+// connection, the spoofed identity headers as lower-case fields.
+func probeH2(c *clientFlags, cfg *tls.Config, tok string) (int, tls.ConnectionState, error) {
+	tc, err := dialH2(context.Background(), c.addr, cfg, c.timeout)
+	if err != nil {
+		return 0, tls.ConnectionState{}, err
+	}
+	cs := tc.ConnectionState()
+	tc.SetDeadline(time.Now().Add(c.timeout))
+	status := 0
+	var streamErr error
+	_, err = newH2Conn(tc, h2Options{
+		streams: 1,
+		total:   1,
+		fields: c.h2Fields("/__probe/"+tok,
+			hpack.HeaderField{Name: "x-client-subject", Value: "CN=spoofed-by-client"},
+			hpack.HeaderField{Name: "client-cert", Value: ":c3Bvb2ZlZA==:"},
+			hpack.HeaderField{Name: "certgate-client-cert-status", Value: "spoofed"}),
+		done: func(_ time.Time, st int, err error) { status, streamErr = st, err },
+	}).run(nil)
+	if err == nil {
+		err = streamErr
+	}
+	return status, cs, err
 }
 
 // seenBy asks the back end which headers it saw for tok.

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http2/hpack"
 )
 
 // result is one run's JSON line.
@@ -21,10 +23,11 @@ type result struct {
 	Peer       string  `json:"peer,omitempty"`
 	Round      int     `json:"round,omitempty"`
 	Conns      int     `json:"conns"`
+	Streams    int     `json:"streams,omitempty"`     // h2: requests in flight over all connections
 	Seconds    float64 `json:"seconds"`               // length of the measured window
 	TargetRate float64 `json:"target_rate,omitempty"` // open-loop request rate, 0 = closed loop
 
-	// keepalive: requests completed; newconn, resumed: connections
+	// keepalive, h2: requests completed; newconn, resumed: connections
 	// (handshake + one request) completed; idle: connections held.
 	Requests int64   `json:"requests"`
 	Errors   int64   `json:"errors"`
@@ -68,13 +71,16 @@ type run struct {
 	duration   time.Duration
 	warmup     time.Duration
 	rate       float64
+	streams    int
 	pid        int
 	backendPID int
 
-	cfg   *tls.Config
-	req   []byte
-	phase atomic.Int32
-	start time.Time
+	cfg      *tls.Config
+	req      []byte
+	h2fields []hpack.HeaderField
+	phase    atomic.Int32
+	stopped  chan struct{} // closed when the phase becomes phaseStop
+	start    time.Time
 
 	errs     atomic.Int64
 	firstErr atomic.Pointer[string]
@@ -103,10 +109,14 @@ func runLoad(mode string, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	r.register(fs)
 	defConns := 64
-	if mode != "keepalive" {
+	switch mode {
+	case "newconn", "resumed":
 		defConns = 32
+	case "h2":
+		defConns = 8
 	}
-	fs.IntVar(&r.conns, "c", defConns, "concurrent connections (keepalive) or clients (newconn, resumed)")
+	fs.IntVar(&r.conns, "c", defConns, "concurrent connections (keepalive, h2) or clients (newconn, resumed)")
+	fs.IntVar(&r.streams, "streams", 64, "h2 only: requests in flight over all connections, spread evenly (closed loop)")
 	fs.DurationVar(&r.duration, "d", 5*time.Second, "measured duration")
 	fs.DurationVar(&r.warmup, "warmup", time.Second, "load before measuring (not counted)")
 	fs.Float64Var(&r.rate, "rate", 0, "keepalive only: open-loop `requests/s` over all connections; latency counts from each request's scheduled time (0: closed loop, as fast as possible)")
@@ -133,12 +143,20 @@ func runLoad(mode string, args []string, stdout, stderr io.Writer) error {
 	if r.rate > 0 && mode != "keepalive" {
 		return errors.New("-rate applies to keepalive mode only")
 	}
+	if mode == "h2" && r.streams < r.conns {
+		return errors.New("-streams must be at least -c")
+	}
 	cfg, err := r.tlsConfig(true)
 	if err != nil {
 		return err
 	}
 	r.cfg = cfg
 	r.req = r.request(r.path)
+	if mode == "h2" {
+		r.cfg.NextProtos = []string{"h2"}
+		r.h2fields = r.h2Fields(r.path)
+	}
+	r.stopped = make(chan struct{})
 
 	hard := r.warmup + r.duration + r.timeout + 5*time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), hard)
@@ -153,9 +171,12 @@ func runLoad(mode string, args []string, stdout, stderr io.Writer) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if mode == "keepalive" {
+			switch mode {
+			case "keepalive":
 				r.keepalive(ctx, i, w)
-			} else {
+			case "h2":
+				r.h2(ctx, r.streams/r.conns+min(1, max(0, r.streams%r.conns-i)), w)
+			default:
 				r.newconn(ctx, w, mode == "resumed")
 			}
 		}()
@@ -167,12 +188,16 @@ func runLoad(mode string, args []string, stdout, stderr io.Writer) error {
 	r.phase.Store(phaseMeasure)
 	time.Sleep(r.duration)
 	r.phase.Store(phaseStop)
+	close(r.stopped)
 	t1, g1, m1 := time.Now(), selfCPU(), machineBusy()
 	p1, b1 := r.cpu(r.pid), r.cpu(r.backendPID)
 	wg.Wait()
 
 	wall := t1.Sub(t0)
 	res := result{Mode: mode, Peer: r.peer, Round: r.round, Conns: r.conns, Seconds: wall.Seconds(), TargetRate: r.rate}
+	if mode == "h2" {
+		res.Streams = r.streams
+	}
 	all := make([]*samples, len(workers))
 	for i, w := range workers {
 		res.Requests += w.n
@@ -206,6 +231,20 @@ func runLoad(mode string, args []string, stdout, stderr io.Writer) error {
 	return writeJSON(stdout, res)
 }
 
+// backOff counts err n times (once per request it cost) and pauses before
+// the next attempt; it reports false when ctx is done and the worker
+// should give up.
+func (r *run) backOff(ctx context.Context, err error, n int) bool {
+	for range n {
+		r.fail(err)
+	}
+	if ctx.Err() != nil {
+		return false
+	}
+	time.Sleep(20 * time.Millisecond)
+	return true
+}
+
 func (r *run) cpu(pid int) time.Duration {
 	if pid <= 0 {
 		return 0
@@ -236,11 +275,9 @@ func (r *run) keepalive(ctx context.Context, i int, w *worker) {
 		if tc == nil {
 			c, err := dial(ctx, r.addr, r.cfg, r.timeout)
 			if err != nil {
-				r.fail(fmt.Errorf("connect: %w", err))
-				if ctx.Err() != nil {
+				if !r.backOff(ctx, fmt.Errorf("connect: %w", err), 1) {
 					return
 				}
-				time.Sleep(20 * time.Millisecond)
 				continue
 			}
 			tc = c
@@ -298,11 +335,9 @@ func (r *run) newconn(ctx context.Context, w *worker, resume bool) {
 		t0 := time.Now()
 		tc, err := dial(ctx, r.addr, cfg, r.timeout)
 		if err != nil {
-			r.fail(fmt.Errorf("handshake: %w", err))
-			if ctx.Err() != nil {
+			if !r.backOff(ctx, fmt.Errorf("handshake: %w", err), 1) {
 				return
 			}
-			time.Sleep(20 * time.Millisecond)
 			continue
 		}
 		didResume := tc.ConnectionState().DidResume
@@ -322,6 +357,43 @@ func (r *run) newconn(ctx context.Context, w *worker, resume bool) {
 			if didResume {
 				w.resumed++
 			}
+		}
+	}
+}
+
+// h2 keeps streams requests in flight on one HTTP/2 connection (closed
+// loop: each finished stream is replaced by a new one), reconnecting after
+// an error or a drained GOAWAY. A response other than 2xx, a reset stream
+// and every stream lost with its connection count as errors.
+func (r *run) h2(ctx context.Context, streams int, w *worker) {
+	deadline, _ := ctx.Deadline()
+	opts := h2Options{
+		streams: streams,
+		fields:  r.h2fields,
+		done: func(start time.Time, status int, err error) {
+			switch {
+			case err != nil:
+				r.fail(fmt.Errorf("stream: %w", err))
+			case status < 200 || status > 299:
+				r.fail(fmt.Errorf("status %d", status))
+			case r.phase.Load() == phaseMeasure:
+				w.lat.add(time.Since(start))
+				w.n++
+			}
+		},
+	}
+	for r.phase.Load() != phaseStop {
+		tc, err := dialH2(ctx, r.addr, r.cfg, r.timeout)
+		if err != nil {
+			if !r.backOff(ctx, fmt.Errorf("connect: %w", err), 1) {
+				return
+			}
+			continue
+		}
+		tc.SetDeadline(deadline)
+		lost, err := newH2Conn(tc, opts).run(r.stopped)
+		if err != nil && r.phase.Load() != phaseStop && !r.backOff(ctx, err, max(lost, 1)) {
+			return
 		}
 	}
 }

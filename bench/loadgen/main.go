@@ -3,14 +3,17 @@
 // certgate alike, so the figures differ only by the peer.
 //
 // It speaks HTTP/1.1 over crypto/tls directly (a small reader, no
-// net/http), so the generator's own cost per request stays low on a
-// machine it shares with the peer. It is standard library only and depends
-// on nothing in certgate.
+// net/http), and HTTP/2 with golang.org/x/net/http2's Framer and hpack (no
+// net/http either), so the generator's own cost per request stays low on a
+// machine it shares with the peer. Apart from golang.org/x/net it is
+// standard library only, and it depends on nothing in certgate.
 //
 // Modes (loadgen MODE -h lists each one's flags):
 //
 //	keepalive  requests over -c kept-alive mTLS connections, closed loop or
 //	           open loop at -rate
+//	h2         -streams requests kept in flight over -c HTTP/2 mTLS
+//	           connections, closed loop
 //	newconn    -c clients each looping: full mTLS handshake, one request, close
 //	resumed    the same, offering the TLS 1.3 ticket from the client's
 //	           previous connection; counts the handshakes that resumed
@@ -48,7 +51,7 @@ func main() {
 }
 
 const usage = `usage: loadgen MODE [flags]
-modes: keepalive newconn resumed idle backend check pki ports quiet report
+modes: keepalive h2 newconn resumed idle backend check pki ports quiet report
 `
 
 func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -58,7 +61,7 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	mode, rest := args[0], args[1:]
 	switch mode {
-	case "keepalive", "newconn", "resumed":
+	case "keepalive", "h2", "newconn", "resumed":
 		return runLoad(mode, rest, stdout, stderr)
 	case "idle":
 		return runIdle(rest, stdin, stdout, stderr)

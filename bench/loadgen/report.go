@@ -88,7 +88,7 @@ type figure struct {
 
 func figures(results []result) []figure {
 	// Name the rows after the load that was actually run.
-	var kaConns, hsConns, idleConns int
+	var kaConns, hsConns, idleConns, h2Conns, h2Streams int
 	var rate float64
 	for _, r := range results {
 		switch {
@@ -100,6 +100,8 @@ func figures(results []result) []figure {
 			hsConns = r.Conns
 		case r.Mode == "idle":
 			idleConns = r.Conns
+		case r.Mode == "h2":
+			h2Conns, h2Streams = r.Conns, r.Streams
 		}
 	}
 	closed := func(r result) bool { return r.Mode == "keepalive" && r.TargetRate == 0 }
@@ -119,16 +121,21 @@ func figures(results []result) []figure {
 		{"ka-p50", fmt.Sprintf("keep-alive p50 latency, ms (%d connections) ↓", kaConns), false, false, closed, p50, 2},
 		{"ka-p99", fmt.Sprintf("keep-alive p99 latency, ms (%d connections) ↓", kaConns), false, false, closed, p99, 2},
 		{"rate-p99", fmt.Sprintf("p99 latency at %s req/s open loop, ms ↓", thousands(rate)), false, false, open, p99, 2},
+		{"h2", fmt.Sprintf("HTTP/2 requests/s (%d streams over %d connections) ↑", h2Streams, h2Conns), true, false, mode("h2"), rateOf, 0},
+		{"h2-p99", "HTTP/2 p99 latency, ms ↓", false, false, mode("h2"), p99, 2},
 		{"full", fmt.Sprintf("new full mTLS handshakes/s (%d clients, no resumption) ↑", hsConns), true, false, mode("newconn"), rateOf, 0},
 		{"resumed", fmt.Sprintf("resumed handshakes/s (%d clients) ↑", hsConns), true, false, mode("resumed"), rateOf, 0},
 		{"mem", fmt.Sprintf("memory per idle mTLS connection, KiB (%d connections) ↓", idleConns), false, false, mode("idle"), func(r result) float64 { return r.KiBPerConn }, 1},
 		{"cpu-ka", "peer CPU per keep-alive request, µs ↓", false, true, closed, cpuOp, 1},
+		{"cpu-h2", "peer CPU per HTTP/2 request, µs ↓", false, true, mode("h2"), cpuOp, 1},
 		{"cpu-full", "peer CPU per full handshake (+ 1 request), µs ↓", false, true, mode("newconn"), cpuOp, 0},
 		{"cpu-resumed", "peer CPU per resumed handshake (+ 1 request), µs ↓", false, true, mode("resumed"), cpuOp, 0},
 		{"peer-ka", "peer CPU during keep-alive, cores", false, true, closed, func(r result) float64 { return r.PeerCPU }, 2},
 		{"gen-ka", "generator CPU during keep-alive, cores", false, true, closed, func(r result) float64 { return r.GenCPU }, 2},
+		{"gen-h2", "generator CPU during HTTP/2, cores", false, true, mode("h2"), func(r result) float64 { return r.GenCPU }, 2},
 		{"gen-full", "generator CPU during full handshakes, cores", false, true, mode("newconn"), func(r result) float64 { return r.GenCPU }, 2},
 		{"other-ka", "other processes' CPU during keep-alive, cores (noise)", false, true, closed, func(r result) float64 { return r.OtherCPU }, 2},
+		{"other-h2", "other processes' CPU during HTTP/2, cores (noise)", false, true, mode("h2"), func(r result) float64 { return r.OtherCPU }, 2},
 		{"other-full", "other processes' CPU during full handshakes, cores (noise)", false, true, mode("newconn"), func(r result) float64 { return r.OtherCPU }, 2},
 	}
 }
@@ -263,6 +270,9 @@ func (t *table) write(w io.Writer) {
 	fmt.Fprintln(w)
 	diagDone := false
 	for _, f := range t.figs {
+		if !t.measured(f) {
+			continue // a figure this run left out (BENCH_FIGURES)
+		}
 		if f.diag && !diagDone {
 			diagDone = true
 			fmt.Fprintf(w, "| *diagnostics* |%s\n", strings.Repeat(" |", len(t.peers)))
@@ -282,6 +292,16 @@ func (t *table) write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "Each cell: median of %d interleaved rounds (min–max) ×ratio of medians to %s. ↑ higher is better, ↓ lower is better.\n", n, displayName(t.baseline))
 	fmt.Fprintf(w, "\"⚠ noisy k/n\": in k of the n runs, processes other than the peer, the generator and the back end used more than %.2g cores (the machine was shared); those runs understate the peer.\n", t.noise)
+}
+
+// measured reports whether any peer has a run for f.
+func (t *table) measured(f figure) bool {
+	for _, c := range t.cells[f.id] {
+		if len(c.runs) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (t *table) cellText(f figure, p string) string {
@@ -341,48 +361,49 @@ func thousandsStr(s string) string {
 	return b.String()
 }
 
-// writeTargets states, for the subject peer, each target of issue 6 as
-// met or not met, with the measured ratio.
+// writeTargets states, for the subject peer, each target of issues 6 and
+// 16 that the run measured as met or not met, with the measured ratio.
 func writeTargets(w io.Writer, t *table, subject, baseline string) {
 	get := func(id, peer string) *cell {
 		if row := t.cells[id]; row != nil {
-			return row[peer]
+			if c := row[peer]; c != nil && c.s.n > 0 {
+				return c
+			}
 		}
 		return nil
 	}
-	s := get("ka", subject)
-	if s == nil || s.s.n == 0 {
-		return
-	}
-	fmt.Fprintf(w, "\nTargets for %s (ratios of medians to %s):\n\n", displayName(subject), displayName(baseline))
 	verdict := func(ok bool) string {
 		if ok {
 			return "met"
 		}
 		return "NOT met"
 	}
-	ratio := func(id string) float64 {
-		if c := get(id, subject); c != nil {
-			return c.ratio
+	var lines []string
+	line := func(name, id string, want float64, higher bool) {
+		c := get(id, subject)
+		if c == nil || math.IsNaN(c.ratio) {
+			return // not measured in this run
 		}
-		return math.NaN()
-	}
-	line := func(name string, r, want float64, higher bool) {
-		if math.IsNaN(r) {
-			fmt.Fprintf(w, "- %s: no data\n", name)
-			return
-		}
-		ok := r >= want
+		ok := c.ratio >= want
 		if !higher {
-			ok = r <= want
+			ok = c.ratio <= want
 		}
-		fmt.Fprintf(w, "- %s: ×%.2f, target %s ×%.2f: %s\n", name, r, map[bool]string{true: "≥", false: "≤"}[higher], want, verdict(ok))
+		lines = append(lines, fmt.Sprintf("- %s: ×%.2f, target %s ×%.2f: %s\n", name, c.ratio, map[bool]string{true: "≥", false: "≤"}[higher], want, verdict(ok)))
 	}
-	line("keep-alive requests/s", ratio("ka"), 1.3, true)
-	if c, h := get("ka-p99", subject), get("ka-p99", "haproxy"); c != nil && h != nil && c.s.n > 0 && h.s.n > 0 {
-		fmt.Fprintf(w, "- keep-alive p99 latency: %s ms, target ≤ HAProxy's %s ms: %s\n", num(c.s.median, 2), num(h.s.median, 2), verdict(c.s.median <= h.s.median))
+	line("keep-alive requests/s", "ka", 1.3, true)
+	if c, h := get("ka-p99", subject), get("ka-p99", "haproxy"); c != nil && h != nil {
+		lines = append(lines, fmt.Sprintf("- keep-alive p99 latency: %s ms, target ≤ HAProxy's %s ms: %s\n", num(c.s.median, 2), num(h.s.median, 2), verdict(c.s.median <= h.s.median)))
 	}
-	line("full mTLS handshakes/s", ratio("full"), 1.8, true)
-	line("resumed handshakes/s", ratio("resumed"), 1.8, true)
-	line("memory per idle connection", ratio("mem"), 1.0, false)
+	line("HTTP/2 requests/s", "h2", 1.0, true)
+	line("peer CPU per HTTP/2 request", "cpu-h2", 1.0, false)
+	line("full mTLS handshakes/s", "full", 1.8, true)
+	line("resumed handshakes/s", "resumed", 1.8, true)
+	line("memory per idle connection", "mem", 1.0, false)
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nTargets for %s (ratios of medians to %s):\n\n", displayName(subject), displayName(baseline))
+	for _, l := range lines {
+		fmt.Fprint(w, l)
+	}
 }
