@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/certgate/certgate/internal/cli"
@@ -20,7 +21,32 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	endProfile := cpuProfile()
+	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	endProfile()
+	os.Exit(code)
+}
+
+// cpuProfile writes a CPU profile of the whole run to the file named by
+// CERTGATE_CPU_PROFILE, when it is set (docs/performance.md: how the
+// benchmark's profiles were taken); it returns the function that ends it.
+func cpuProfile() func() {
+	path := os.Getenv("CERTGATE_CPU_PROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		os.Stderr.WriteString("certgate: CERTGATE_CPU_PROFILE: " + err.Error() + "\n")
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // oversubscribe runs the gateway with twice as many Go schedulers (Ps) as

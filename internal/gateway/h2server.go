@@ -64,6 +64,12 @@ const (
 	h2MaxIdleFrames = 10_000
 	h2ReadBuf       = 8 << 10
 	h2WriteBuf      = 16 << 10
+	// h2MaxIdleWorkers bounds the handler goroutines a busy connection
+	// keeps waiting for its next stream.
+	h2MaxIdleWorkers = 32
+	// h2WorkerLinger is how long they wait after the connection's last
+	// stream ended (clients send requests in bursts).
+	h2WorkerLinger = time.Second
 	// h2DefaultSendTimeout bounds a blocked write or a wait for the
 	// client's window when the listener has no write timeout.
 	h2DefaultSendTimeout = time.Minute
@@ -108,6 +114,15 @@ type h2conn struct {
 	recvWin  int64 // what the client may still send on the connection
 	unacked  int64 // bytes consumed and not yet given back
 	running  int   // handlers running
+	// idleW counts handler goroutines waiting on work for another
+	// stream of the connection (run): reusing them spares a goroutine
+	// start and, above all, growing a new stack to the depth of the TLS
+	// record encryption on every request.
+	idleW int
+	work  chan *h2stream
+	// linger ends the waiting handlers once the connection has had no
+	// stream for h2WorkerLinger.
+	linger *time.Timer
 	queue    []*h2stream
 	// goingAway: GOAWAY was sent or received; no new streams.
 	goingAway bool
@@ -158,6 +173,7 @@ func (l *listener) serveH2(c *conn, tc *tls.Conn) {
 		initWin:  65535,
 		maxFrame: 16384,
 		recvWin:  h2ConnWindow,
+		work:     make(chan *h2stream, h2MaxIdleWorkers),
 	}
 	h.cond.L = &h.mu
 	h.sendTimeout = t.write
@@ -527,18 +543,24 @@ func (h *h2conn) headersFrame(f *http2.MetaHeadersFrame) http2.ErrCode {
 	}
 	h.streams[id] = st
 	h.idleFrm = 0 // a request: the frames before it were not a flood
-	start := h.running < h2MaxStreams
+	start, handOff := h.running < h2MaxStreams, false
 	if start {
 		h.running++
+		if h.idleW > 0 {
+			h.idleW--
+			handOff = true
+		}
 	} else {
 		h.queue = append(h.queue, st)
 	}
 	calm := len(h.queue) > h2MaxQueued
 	h.mu.Unlock()
-	if calm {
+	switch {
+	case calm:
 		return http2.ErrCodeEnhanceYourCalm
-	}
-	if start {
+	case handOff:
+		h.work <- st // room: one slot per waiting worker
+	case start:
 		go h.run(st)
 	}
 	return http2.ErrCodeNo
@@ -553,17 +575,52 @@ func (h *h2conn) active() {
 }
 
 func (h *h2conn) idle() {
+	if h.idleW > 0 {
+		if h.linger == nil {
+			h.linger = time.AfterFunc(h2WorkerLinger, h.lingered)
+		} else {
+			h.linger.Reset(h2WorkerLinger)
+		}
+	}
 	h.c.httpState.Store(int32(http.StateIdle))
 	if t := h.l.started.timeouts.idle; t > 0 {
 		h.tc.SetReadDeadline(time.Now().Add(t))
 	}
 }
 
-// run serves st, then the streams queued behind it.
+// run serves st, then the streams queued behind it, then waits for
+// another stream of the connection while it has streams open.
 func (h *h2conn) run(st *h2stream) {
 	for st != nil {
 		h.serveStream(st)
-		st = h.finish(st)
+		if st = h.finish(st); st != nil {
+			continue
+		}
+		h.mu.Lock()
+		if h.dead || h.goingAway || h.idleW >= h2MaxIdleWorkers {
+			h.mu.Unlock()
+			return
+		}
+		h.idleW++
+		h.mu.Unlock()
+		st = <-h.work // nil: released
+	}
+}
+
+// lingered ends the waiting handlers of a connection that stayed without
+// streams for h2WorkerLinger.
+func (h *h2conn) lingered() {
+	h.mu.Lock()
+	if len(h.streams) == 0 {
+		h.releaseWorkers()
+	}
+	h.mu.Unlock()
+}
+
+// releaseWorkers ends the waiting handler goroutines (h.mu held).
+func (h *h2conn) releaseWorkers() {
+	for ; h.idleW > 0; h.idleW-- {
+		h.work <- nil
 	}
 }
 
@@ -772,6 +829,10 @@ func (h *h2conn) drain() {
 func (h *h2conn) shutdown() {
 	h.mu.Lock()
 	h.dead = true
+	h.releaseWorkers()
+	if h.linger != nil {
+		h.linger.Stop()
+	}
 	var bes []*upstream.H1Conn
 	var cancels []func()
 	for _, st := range h.streams {
