@@ -63,7 +63,10 @@ const (
 	// two requests (the idle timeout bounds a connection without any).
 	h2MaxIdleFrames = 10_000
 	h2ReadBuf       = 8 << 10
-	h2WriteBuf      = 16 << 10
+	// h2MaxOut is how much may wait to be written while a write is
+	// under way; h2MaxOutBuf the largest buffer kept for reuse.
+	h2MaxOut    = 64 << 10
+	h2MaxOutBuf = 256 << 10
 	// h2MaxIdleWorkers bounds the handler goroutines a busy connection
 	// keeps waiting for its next stream.
 	h2MaxIdleWorkers = 32
@@ -90,15 +93,20 @@ type h2conn struct {
 	// recvTimeout each wait for request body bytes.
 	sendTimeout, recvTimeout time.Duration
 
-	// The write side, under wmu.
-	wmu     sync.Mutex
-	bw      *bufio.Writer
-	henc    *hpack.Encoder
-	hbuf    bytes.Buffer
-	waiting atomic.Int32 // writers waiting for wmu
-	dirty   atomic.Bool  // bw holds bytes nobody flushed yet
-	werr    error
-	wdl     time.Time // the write deadline set on tc
+	// The write side, under wmu. Frames are appended to out; one writer
+	// at a time (flushing) takes out, writes it to the connection outside
+	// the lock and goes on while others appended more, so responses that
+	// end while a write is under way leave together (flushOut).
+	wmu      sync.Mutex
+	wcond    sync.Cond // signalled when a write ended
+	out      []byte
+	spare    []byte
+	flushing bool
+	henc     *hpack.Encoder
+	hbuf     bytes.Buffer
+	dirty    atomic.Bool // out holds bytes nobody is writing yet
+	werr     error
+	wdl      time.Time // the write deadline set on tc (by the flusher)
 	values  map[string]string
 	num     [20]byte
 
@@ -120,6 +128,10 @@ type h2conn struct {
 	// record encryption on every request.
 	idleW int
 	work  chan *h2stream
+	// free holds ended streams for reuse. Only the reader takes from it
+	// (newStream), and it holds a stream it looked up no longer than the
+	// frame it handles: a stream pushed here is referenced by nobody.
+	free []*h2stream
 	// linger ends the waiting handlers once the connection has had no
 	// stream for h2WorkerLinger.
 	linger *time.Timer
@@ -187,9 +199,9 @@ func (l *listener) serveH2(c *conn, tc *tls.Conn) {
 	if ip, _, err := net.SplitHostPort(c.RemoteAddr().String()); err == nil {
 		h.clientIP = ip
 	}
+	h.wcond.L = &h.wmu
 	h.br = bufio.NewReaderSize(tc, h2ReadBuf)
-	h.bw = bufio.NewWriterSize(tc, h2WriteBuf)
-	h.fr = http2.NewFramer(h.bw, h.br)
+	h.fr = http2.NewFramer(h2out{h}, h.br)
 	h.fr.SetReuseFrames()
 	h.fr.MaxHeaderListSize = uint32(l.started.maxHeader)
 	h.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
@@ -221,7 +233,7 @@ func (h *h2conn) serve() {
 	h.idle()
 	for {
 		if h.br.Buffered() == 0 && h.dirty.Load() {
-			h.lockW()
+			h.lockW() // about to wait for input: what it answered goes out
 			h.unlockW(true)
 		}
 		f, err := h.fr.ReadFrame()
@@ -526,7 +538,7 @@ func (h *h2conn) headersFrame(f *http2.MetaHeadersFrame) http2.ErrCode {
 		h.unlockW(false)
 		return http2.ErrCodeNo
 	}
-	st := &h2stream{h: h, id: id, declared: -1, noBody: f.StreamEnded()}
+	st := h.newStream(id, f.StreamEnded())
 	if code := st.parse(f, h.l.started.maxHeader); code != http2.ErrCodeNo {
 		h.lockW()
 		h.fr.WriteRSTStream(id, code)
@@ -564,6 +576,26 @@ func (h *h2conn) headersFrame(f *http2.MetaHeadersFrame) http2.ErrCode {
 		go h.run(st)
 	}
 	return http2.ErrCodeNo
+}
+
+// newStream returns an ended stream, reset, or a new one.
+func (h *h2conn) newStream(id uint32, noBody bool) *h2stream {
+	var st *h2stream
+	h.mu.Lock()
+	if n := len(h.free); n > 0 {
+		st = h.free[n-1]
+		h.free[n-1] = nil
+		h.free = h.free[:n-1]
+	}
+	h.mu.Unlock()
+	if st == nil {
+		return &h2stream{h: h, id: id, declared: -1, noBody: noBody}
+	}
+	fields := st.req.Fields[:0]
+	clear(fields[:cap(fields)]) // no references to the last request's strings
+	*st = h2stream{h: h, id: id, declared: -1, noBody: noBody}
+	st.req.Fields = fields
+	return st
 }
 
 // active and idle track whether the connection has streams (h.mu held, or
@@ -636,6 +668,11 @@ func (h *h2conn) finish(st *h2stream) *h2stream {
 	h.unacked += int64(len(st.body)) + st.unacked
 	st.body = nil
 	h.remove(st)
+	if len(h.free) < h2MaxIdleWorkers && !st.fallback {
+		// The handler's last touch of st. (Not a fallback's: net/http's
+		// transport may still read its body from another goroutine.)
+		h.free = append(h.free, st)
+	}
 	h.running--
 	var next *h2stream
 	for len(h.queue) > 0 && next == nil {
@@ -653,8 +690,7 @@ func (h *h2conn) finish(st *h2stream) *h2stream {
 	h.mu.Unlock()
 	h.giveBack(nil, 0)
 	if last {
-		h.lockW()
-		h.unlockW(true)
+		h.flushAll()
 		h.tc.Close()
 	}
 	return next
@@ -750,37 +786,97 @@ func (h *h2conn) giveBack(st *h2stream, n int64) {
 	h.unlockW(st != nil)
 }
 
-// lockW takes the write lock; unlockW releases it, flushing when asked
-// to and no other writer is waiting (the last one flushes for all).
-func (h *h2conn) lockW() {
-	h.waiting.Add(1)
-	h.wmu.Lock()
-	h.waiting.Add(-1)
+// h2out is where the Framer writes: h.out (wmu held).
+type h2out struct{ h *h2conn }
+
+func (o h2out) Write(p []byte) (int, error) {
+	o.h.out = append(o.h.out, p...)
+	return len(p), nil
 }
 
+// lockW takes the write lock; unlockW releases it and, when asked to
+// flush and nobody is writing yet, writes what is pending itself
+// (flushOut). Without flush (control frames the reader answers while
+// more input is buffered) the bytes wait for the next flush.
+func (h *h2conn) lockW() { h.wmu.Lock() }
+
 func (h *h2conn) unlockW(flush bool) {
-	if h.bw.Buffered() > 0 {
-		if flush && h.waiting.Load() == 0 && h.werr == nil {
-			h.flushLocked()
-		} else {
+	start := false
+	if len(h.out) > 0 && h.werr == nil {
+		switch {
+		case h.flushing:
+			h.dirty.Store(false) // the write under way takes them next
+		case flush:
+			h.flushing, start = true, true
+		default:
 			h.dirty.Store(true)
 		}
 	}
 	h.wmu.Unlock()
+	if start {
+		h.flushOut()
+	}
 }
 
-func (h *h2conn) flushLocked() {
-	now := time.Now()
-	if h.wdl.Sub(now) < h.sendTimeout/2 {
-		h.wdl = now.Add(h.sendTimeout)
-		h.tc.SetWriteDeadline(h.wdl)
+// flushOut writes out until nothing is left (flushing set by the
+// caller): what others append meanwhile goes in the next write.
+func (h *h2conn) flushOut() {
+	h.wmu.Lock()
+	for len(h.out) > 0 && h.werr == nil {
+		buf := h.out
+		h.out, h.spare = h.spare[:0], nil
+		h.dirty.Store(false)
+		h.wmu.Unlock()
+		now := time.Now()
+		if h.wdl.Sub(now) < h.sendTimeout/2 {
+			h.wdl = now.Add(h.sendTimeout)
+			h.tc.SetWriteDeadline(h.wdl)
+		}
+		_, err := h.tc.Write(buf)
+		h.wmu.Lock()
+		if cap(buf) <= h2MaxOutBuf {
+			h.spare = buf[:0]
+		}
+		if err != nil {
+			h.werr = err
+			h.out, h.spare = nil, nil
+			h.fail()
+		}
+		h.wcond.Broadcast()
 	}
-	if err := h.bw.Flush(); err != nil {
-		h.werr = err
-		h.bw.Reset(io.Discard) // nothing more reaches the client
-		h.fail()
+	h.flushing = false
+	h.wcond.Broadcast()
+	h.wmu.Unlock()
+}
+
+// flushAll returns once everything written so far left (or the
+// connection failed).
+func (h *h2conn) flushAll() {
+	h.wmu.Lock()
+	for h.werr == nil && (h.flushing || len(h.out) > 0) {
+		if !h.flushing {
+			h.flushing = true
+			h.wmu.Unlock()
+			h.flushOut()
+			h.wmu.Lock()
+			continue
+		}
+		h.wcond.Wait()
 	}
-	h.dirty.Store(false)
+	h.wmu.Unlock()
+}
+
+// roomW waits (wmu held) while a write is under way and out holds
+// h2MaxOut bytes already: a client that reads slowly holds back the
+// writers instead of their bytes piling up.
+func (h *h2conn) roomW() error {
+	for h.flushing && len(h.out) >= h2MaxOut && h.werr == nil {
+		h.wcond.Wait()
+	}
+	if h.werr != nil {
+		return errStreamGone
+	}
+	return nil
 }
 
 // fail ends a connection that can no longer be written to.
@@ -800,7 +896,8 @@ func (h *h2conn) goAway(code http2.ErrCode) {
 	h.mu.Unlock()
 	h.lockW()
 	h.fr.WriteGoAway(last, code, nil)
-	h.unlockW(true)
+	h.unlockW(false)
+	h.flushAll()
 }
 
 // drain asks the client to go away gracefully: GOAWAY now, the close once
@@ -818,7 +915,8 @@ func (h *h2conn) drain() {
 	h.mu.Unlock()
 	h.lockW()
 	h.fr.WriteGoAway(last, http2.ErrCodeNo, nil)
-	h.unlockW(true)
+	h.unlockW(false)
+	h.flushAll()
 	if done {
 		h.tc.Close()
 	}
@@ -846,11 +944,7 @@ func (h *h2conn) shutdown() {
 	}
 	h.cond.Broadcast()
 	h.mu.Unlock()
-	h.lockW()
-	if h.werr == nil && h.bw.Buffered() > 0 {
-		h.flushLocked()
-	}
-	h.unlockW(false)
+	h.flushAll()
 	h.tc.Close()
 	for _, be := range bes {
 		be.Close()
@@ -886,6 +980,16 @@ func (h *h2conn) take(st *h2stream, want int) (int, error) {
 		}
 		if timedOut {
 			return 0, errSendStalled
+		}
+		if h.dirty.Load() {
+			// Frames written without a flush (this stream's HEADERS)
+			// go out before waiting: the client may be waiting for them
+			// to open its window.
+			h.mu.Unlock()
+			h.lockW()
+			h.unlockW(true)
+			h.mu.Lock()
+			continue
 		}
 		if timer == nil {
 			timer = time.AfterFunc(h.sendTimeout, func() {

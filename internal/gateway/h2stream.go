@@ -310,16 +310,13 @@ func (h *h2conn) writeData(st *h2stream, p []byte, end bool) error {
 			return err
 		}
 		h.lockW()
-		if st.reset.Load() {
+		if err := h.roomW(); err != nil || st.reset.Load() {
 			h.unlockW(false)
 			return errStreamGone
 		}
 		last := n == len(p)
 		h.fr.WriteData(st.id, end && last, p[:n])
 		h.unlockW(true)
-		if h.werr != nil {
-			return errStreamGone
-		}
 		p = p[n:]
 	}
 	return nil
