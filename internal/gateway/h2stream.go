@@ -567,7 +567,7 @@ var h2Names = func() map[string]string {
 		"Content-Type", "Date", "ETag", "Etag", "Expires", "Last-Modified", "Link", "Location",
 		"Referrer-Policy", "Retry-After", "Server", "Set-Cookie", "Strict-Transport-Security", "Vary",
 		"Via", "WWW-Authenticate", "Www-Authenticate", "X-Content-Type-Options", "X-Frame-Options",
-		"X-Request-Id", "X-Request-ID", "X-Xss-Protection", "X-Backend", "X-Subject",
+		"X-Request-Id", "X-Request-ID", "X-Xss-Protection",
 	} {
 		l := strings.ToLower(n)
 		m[n], m[l] = l, l
