@@ -89,7 +89,9 @@ func TestH2FastPathMatchesNetHTTP(t *testing.T) {
 		{name: "GET with spoofed identity", method: "GET", host: "a.test", path: "/items/1?q=1&r=%2F", hdr: spoofed},
 		{name: "HEAD", method: "HEAD", host: "a.test", path: "/items/1"},
 		{name: "POST with a length", method: "POST", host: "a.test", path: "/items", body: func() io.Reader { return bytes.NewReader(payload) }, length: int64(len(payload))},
-		{name: "POST without a length", method: "POST", host: "a.test", path: "/items", body: func() io.Reader { return io.MultiReader(bytes.NewReader(payload[:1000]), bytes.NewReader(payload[1000:])) }, length: -1},
+		{name: "POST without a length", method: "POST", host: "a.test", path: "/items", body: func() io.Reader {
+			return io.MultiReader(bytes.NewReader(payload[:1000]), bytes.NewReader(payload[1000:]))
+		}, length: -1},
 		{name: "empty POST", method: "POST", host: "a.test", path: "/items"},
 		{name: "split cookies", method: "GET", host: "a.test", path: "/c", hdr: http.Header{"Cookie": {"a=1; b=2; c=3"}}},
 		{name: "another domain's policy", method: "GET", host: "b.test", path: "/x"},

@@ -107,8 +107,8 @@ type h2conn struct {
 	dirty    atomic.Bool // out holds bytes nobody is writing yet
 	werr     error
 	wdl      time.Time // the write deadline set on tc (by the flusher)
-	values  map[string]string
-	num     [20]byte
+	values   map[string]string
+	num      [20]byte
 
 	// The connection's state, under mu.
 	mu      sync.Mutex
@@ -135,7 +135,7 @@ type h2conn struct {
 	// linger ends the waiting handlers once the connection has had no
 	// stream for h2WorkerLinger.
 	linger *time.Timer
-	queue    []*h2stream
+	queue  []*h2stream
 	// goingAway: GOAWAY was sent or received; no new streams.
 	goingAway bool
 	dead      bool
