@@ -41,7 +41,8 @@ func checkUntil(t *testing.T, ctx context.Context, want string) string {
 	t.Helper()
 	var last string
 	for range 50 {
-		do(t, ctx, "check now", chromedp.Click(chromedp.CSS("#check-now")), chromedp.WaitVisible(chromedp.CSS("#backend-status")))
+		navigate(t, ctx, "check now", chromedp.Click(chromedp.CSS("#check-now")))
+		do(t, ctx, "check now", chromedp.WaitVisible(chromedp.CSS("#backend-status")))
 		txt, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#backend-status")))
 		if err == nil {
 			if last = txt; strings.Contains(txt, want) {
@@ -52,6 +53,30 @@ func checkUntil(t *testing.T, ctx context.Context, want string) string {
 	}
 	t.Fatalf("back-end status never showed %q; last %q", want, last)
 	return ""
+}
+
+// navigate runs a click that submits a form and waits until the page it
+// leads to has replaced the current one: the page's text alone cannot
+// tell (an update that keeps the CA count shows what the page showed
+// before), and another click before the new page arrived would abort
+// the submission.
+func navigate(t *testing.T, ctx context.Context, what string, click chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.body.dataset.leaving = "1"; true`)); err != nil {
+		t.Fatalf("%s: marking the page: %v", what, err)
+	}
+	do(t, ctx, what, click)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.readyState === "complete" && !document.body.dataset.leaving`))
+		if err == nil && left {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the page was not replaced within 10 s (%v)", what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // addIntegration adds an integration on the API page open in the
@@ -115,10 +140,9 @@ func TestBrowserBackendCertificate(t *testing.T) {
 	addIntegration(t, ctx, "partner", untrusted.URL, rootFile)
 	checkUntil(t, ctx, "✗ BackendCertUntrusted")
 	waitText(t, ctx, "#backend-explain", "Upload the CA that issued it")
-	do(t, ctx, "update the CA bundle",
-		chromedp.SetUploadFiles(chromedp.CSS("#caBundleFile"), []string{writeFile(t, "partner.pem", partner.PEM())}),
-		chromedp.Click(chromedp.Search(`//button[text()="Update integration"]`)),
-	)
+	do(t, ctx, "choose the CA bundle",
+		chromedp.SetUploadFiles(chromedp.CSS("#caBundleFile"), []string{writeFile(t, "partner.pem", partner.PEM())}))
+	navigate(t, ctx, "update the CA bundle", chromedp.Click(chromedp.Search(`//button[text()="Update integration"]`)))
 	waitText(t, ctx, "main dl", "CA bundle (1)")
 	checkUntil(t, ctx, "✓ Valid until")
 	waitText(t, ctx, "#backend-details", "CN=Partner Root")
