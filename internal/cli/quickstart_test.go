@@ -95,9 +95,9 @@ func TestQuickstartBinary(t *testing.T) {
 		stop()
 		t.Fatalf("want 2 curl commands, got %q", cmds)
 	}
-	runCurl := func(line string) (string, error) {
+	runCurl := func(line string, extra ...string) (string, error) {
 		args := strings.Fields(strings.TrimPrefix(line, "curl "))
-		args = append([]string{"-sS", "--max-time", "10"}, args...)
+		args = append([]string{"-sS", "--max-time", "10"}, append(args, extra...)...)
 		c := exec.Command(curl, args...)
 		c.Dir = work
 		out, err := c.CombinedOutput()
@@ -117,6 +117,25 @@ func TestQuickstartBinary(t *testing.T) {
 	}
 	if echo.Headers["Certgate-Client-Cert-Status"][0] != "verified" || len(echo.Headers["Client-Cert"]) != 1 {
 		t.Errorf("back end saw headers %v", echo.Headers)
+	}
+	// The same command over HTTP/2, as curl negotiates it, with a spoofed
+	// identity field: the HTTP/2 fast path serves it and the back end
+	// sees the gateway's identity only.
+	out, err = runCurl(cmds[0], "--http2", "-H", "Client-Cert: :ZXZpbA==:", "-w", "\nHTTP/%{http_version}")
+	if err != nil {
+		stop()
+		t.Fatalf("curl over HTTP/2: %v\n%s", err, out)
+	}
+	body, proto, _ := strings.Cut(out, "\nHTTP/")
+	if proto != "2" {
+		t.Errorf("curl negotiated HTTP/%s, want 2", proto)
+	}
+	echo.Headers = nil
+	if err := json.Unmarshal([]byte(body), &echo); err != nil {
+		t.Fatalf("echo body over HTTP/2 %q: %v", body, err)
+	}
+	if cc := echo.Headers["Client-Cert"]; len(cc) != 1 || strings.Contains(cc[0], "ZXZpbA") || echo.Headers["Certgate-Client-Cert-Status"][0] != "verified" {
+		t.Errorf("over HTTP/2 the back end saw headers %v", echo.Headers)
 	}
 	if out, err := runCurl(cmds[1]); err == nil {
 		t.Errorf("curl without a client certificate succeeded: %s", out)
