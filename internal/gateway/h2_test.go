@@ -1,11 +1,14 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -251,4 +254,50 @@ func TestH2GracefulDrain(t *testing.T) {
 	case <-time.After(h2Bound):
 		t.Fatal("Shutdown did not return after the last stream ended")
 	}
+}
+
+// TestH2TruncatedChunkedBody: a back end that closes its connection in
+// the middle of a chunked body must not look like a complete response to
+// an HTTP/2 client: the stream is reset, on both HTTP/2 paths, and the
+// access line says BackendAborted.
+func TestH2TruncatedChunkedBody(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+			}()
+		}
+	}()
+	e := newEnv(t)
+	e.apply(strings.Replace(e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, "", ""), e.backend.URL, "http://"+ln.Addr().String(), 1))
+	leaf := e.inter.Client(t, "h2-client")
+	for _, netHTTP := range []bool{false, true} {
+		e.g.netHTTP2Only.Store(netHTTP)
+		path := "/cut/" + strconv.FormatBool(netHTTP)
+		resp, body, err := e.get(e.client(clientOpts{cert: leaf, sni: "a.test", h2: true}), "a.test", path, nil)
+		switch {
+		case err == nil:
+			t.Errorf("net/http %v: a body cut short by the back end arrived as complete: %d %q", netHTTP, resp.StatusCode, body)
+		case !strings.Contains(err.Error(), "INTERNAL_ERROR"):
+			// (A reset that is never flushed shows as the client's own
+			// timeout.)
+			t.Errorf("net/http %v: %v, want the stream reset with INTERNAL_ERROR", netHTTP, err)
+		}
+		waitAccessLine(t, e, path, 200, CodeBackendAborted)
+	}
+	e.g.netHTTP2Only.Store(false)
 }

@@ -46,6 +46,7 @@ func (h *h2conn) serveFallback(st *h2stream) {
 			// A response cut short (ServeHTTP logged it): the client
 			// sees the stream reset.
 			h.resetStream(st, http2.ErrCodeInternal)
+			h.kick()
 		}
 	}()
 	h.l.srv.Handler.ServeHTTP(w, r)

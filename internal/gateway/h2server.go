@@ -663,6 +663,7 @@ func (h *h2conn) finish(st *h2stream) *h2stream {
 		// The response is complete but the client is still sending a
 		// body nobody will read: tell it to stop (RFC 9113 §8.1).
 		h.resetStream(st, http2.ErrCodeNo)
+		h.kick()
 	}
 	h.mu.Lock()
 	h.unacked += int64(len(st.body)) + st.unacked
@@ -732,6 +733,14 @@ func (h *h2conn) cancelStream(st *h2stream) {
 		cancel()
 	}
 	h.giveBack(nil, 0)
+}
+
+// kick writes what is pending: a handler's frames written without a
+// flush (resetStream's) must not wait for the reader, which flushes only
+// before it waits for input and may be waiting already.
+func (h *h2conn) kick() {
+	h.lockW()
+	h.unlockW(true)
 }
 
 // resetStream sends RST_STREAM code on st and stops its handler's

@@ -484,6 +484,7 @@ func (h *h2conn) relay(st *h2stream, be *upstream.H1Conn, p *upstream.H1Pool, rq
 				err = errStreamGone
 			} else {
 				h.resetStream(st, http2.ErrCodeInternal)
+				h.kick()
 			}
 			break
 		}

@@ -3,8 +3,10 @@ package upstream
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/certgate/certgate/internal/h1"
 	"github.com/certgate/certgate/internal/h1/h1test"
@@ -53,4 +55,51 @@ func TestH1RelayChunkedTrailerControlBytes(t *testing.T) {
 	if err == nil && bytes.Contains(out.Bytes(), []byte("\rSet-Cookie")) {
 		t.Errorf("relayChunked relayed a trailer value with a bare CR to the client: %q", out.Bytes())
 	}
+}
+
+// Fuzz target for reading a back end's chunked response body piece by
+// piece (Begin/Next, which the HTTP/2 front door frames itself).
+//
+//	go test -run '^$' -fuzz FuzzNextChunked -fuzztime 20s ./internal/upstream/
+func FuzzNextChunked(f *testing.F) { h1test.Fuzz(f, fuzzNextChunked) }
+
+// fuzzNextChunked reads data as a chunked body with Next and checks that
+// it yields, when it accepts the body, exactly the bytes net/http's
+// decoder finds in data, and trailers that are valid field lines; and
+// that Relay accepts and refuses the same bodies.
+func fuzzNextChunked(t h1test.Fataler, data []byte, size int) {
+	head := []byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+	in := append(append([]byte{}, head...), data...)
+	be := &H1Conn{rb: h1.Reader{Buf: make([]byte, max(size, len(head)+1)), Src: bytes.NewReader(in)}}
+	if err := be.ReadHead(time.Time{}, 0); err != nil {
+		t.Fatalf("head: %v", err)
+	}
+	be.Begin(false)
+	var got []byte
+	var err error
+	for {
+		var p []byte
+		if p, err = be.Next(); err != nil {
+			break
+		}
+		got = append(got, p...)
+	}
+	relay := &H1Conn{rb: h1.Reader{Buf: make([]byte, size), Src: bytes.NewReader(data)}}
+	var out bytes.Buffer
+	_, rerr := relay.relayChunked(bufio.NewWriter(&out))
+	if (err == io.EOF) != (rerr == nil) {
+		t.Fatalf("Next ended with %v, relayChunked with %v, on %q", err, rerr, data)
+	}
+	if err != io.EOF {
+		return
+	}
+	if !be.Ended() {
+		t.Fatal("Next returned io.EOF but Ended is false")
+	}
+	for _, tr := range be.Trailers() {
+		if _, _, ok := h1.SplitFieldLine([]byte(tr.Name + ": " + tr.Value)); !ok {
+			t.Fatalf("trailer %q: %q is not a valid field line", tr.Name, tr.Value)
+		}
+	}
+	h1test.CompareWithNetHTTP(t, data, got)
 }

@@ -96,6 +96,16 @@ func (be *H1Conn) Next() ([]byte, error) {
 // chunk-size line; at the last chunk it reads the trailer section into
 // be.trailers and ends the body.
 func (be *H1Conn) nextChunk() error {
+	err := be.readChunkLines()
+	if err == io.EOF {
+		// The back end closed before the last chunk: the body is cut
+		// short, never complete.
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func (be *H1Conn) readChunkLines() error {
 	if be.inChunk {
 		if line, err := be.rb.Line(h1MaxChunkLine); err != nil || len(line) != 0 {
 			return h1.ErrBadChunk
