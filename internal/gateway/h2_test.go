@@ -29,6 +29,10 @@ func h2Backend(t *testing.T) *httptest.Server {
 		case "/big":
 			w.Header().Set("Content-Type", "application/octet-stream")
 			w.Write(big)
+		case "/bigheader":
+			w.Header().Set("X-Big", strings.Repeat("b", 40<<10)) // HEADERS + CONTINUATION
+			w.Header().Set("Content-Type", "text/plain")
+			io.WriteString(w, "big header")
 		case "/trailer":
 			w.Header().Set("Trailer", "X-Checksum")
 			w.Header().Set("Content-Type", "text/plain")
@@ -54,6 +58,7 @@ type h2Result struct {
 	Body     int // length, for other bodies
 	BodyHash string
 	Trailer  string
+	Big      int // length of X-Big
 	Access   map[string]any // status, code and proto of the access line
 }
 
@@ -103,6 +108,8 @@ func TestH2FastPathMatchesNetHTTP(t *testing.T) {
 		{name: "empty segment", method: "GET", host: "a.test", path: "/a//b"},
 		{name: "1 MiB response", method: "GET", host: "a.test", path: "/big"},
 		{name: "trailers", method: "GET", host: "a.test", path: "/trailer"},
+		{name: "40 KiB response header", method: "GET", host: "a.test", path: "/bigheader"},
+		{name: "Expect: 100-continue", method: "POST", host: "a.test", path: "/items", hdr: http.Header{"Expect": {"100-continue"}}, body: func() io.Reader { return bytes.NewReader(payload[:5000]) }, length: 5000},
 		{name: "percent-encoded path", method: "GET", host: "a.test", path: "/a%20b"},
 		{name: "public document", method: "GET", host: "a.test", path: publicdoc.CRLPathPrefix + "nope.crl"},
 		{name: "Host with the default port", method: "GET", host: "a.test:443", path: "/p"},
@@ -136,7 +143,7 @@ func TestH2FastPathMatchesNetHTTP(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: reading the body: %v", rc.name, err)
 		}
-		r := h2Result{Status: resp.StatusCode, Proto: resp.Proto, Type: resp.Header.Get("Content-Type"), Trailer: resp.Trailer.Get("X-Checksum")}
+		r := h2Result{Status: resp.StatusCode, Proto: resp.Proto, Type: resp.Header.Get("Content-Type"), Trailer: resp.Trailer.Get("X-Checksum"), Big: len(resp.Header.Get("X-Big"))}
 		switch {
 		case r.Type == "application/problem+json":
 			r.Code = problemOf(t, resp, got).Code

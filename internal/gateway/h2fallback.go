@@ -69,6 +69,11 @@ func (st *h2stream) httpRequest(ctx context.Context, h *h2conn) (*http.Request, 
 	if st.req.TETrailers {
 		hdr.Set("Te", "trailers")
 	}
+	// Expect: 100-continue is this hop's: the 100 goes out when the
+	// handler first reads the body (h2body), as net/http's HTTP/2 server
+	// does, and the field is not forwarded.
+	continue100 := strings.EqualFold(hdr.Get("Expect"), "100-continue")
+	hdr.Del("Expect")
 	cs := h.tc.ConnectionState()
 	r := &http.Request{
 		Method:        st.req.Method,
@@ -84,7 +89,7 @@ func (st *h2stream) httpRequest(ctx context.Context, h *h2conn) (*http.Request, 
 		Body:          http.NoBody,
 	}
 	if !st.noBody {
-		r.Body = &h2body{st: st}
+		r.Body = &h2body{st: st, continue100: continue100}
 		if st.declared >= 0 {
 			hdr.Set("Content-Length", strconv.FormatInt(st.declared, 10))
 		}
@@ -94,12 +99,17 @@ func (st *h2stream) httpRequest(ctx context.Context, h *h2conn) (*http.Request, 
 
 // h2body is a request body read from the stream.
 type h2body struct {
-	st   *h2stream
-	buf  []byte
-	done bool
+	st          *h2stream
+	buf         []byte
+	done        bool
+	continue100 bool // a 100 (Continue) is due before the first read
 }
 
 func (b *h2body) Read(p []byte) (int, error) {
+	if b.continue100 {
+		b.continue100 = false
+		b.st.h.interim(b.st, http.StatusContinue)
+	}
 	for len(b.buf) == 0 {
 		if b.done {
 			return 0, io.EOF
@@ -117,6 +127,19 @@ func (b *h2body) Read(p []byte) (int, error) {
 }
 
 func (b *h2body) Close() error { return nil }
+
+// interim sends a 1xx response on st.
+func (h *h2conn) interim(st *h2stream, status int) {
+	h.lockW()
+	if st.reset.Load() {
+		h.unlockW(false)
+		return
+	}
+	h.hbuf.Reset()
+	h.field(":status", statusLabel(status))
+	h.writeBlock(st.id, false)
+	h.unlockW(true)
+}
 
 // h2writer is an http.ResponseWriter over an HTTP/2 stream of the fast
 // path.

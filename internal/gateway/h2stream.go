@@ -81,6 +81,10 @@ func (st *h2stream) parse(f *http2.MetaHeadersFrame, maxHeader int) http2.ErrCod
 			continue
 		case "cookie":
 			cookies++
+		case "expect":
+			// 100-continue is answered by whoever reads the body: net/http
+			// does (as the HTTP/1.1 fast path hands Expect over too).
+			st.fallback = true
 		}
 		req.Fields = append(req.Fields, h1.Field{Name: view(hf.Name), Value: view(hf.Value)})
 	}
