@@ -66,7 +66,7 @@ const (
 	// h2MaxOut is how much may wait to be written while a write is
 	// under way; h2MaxOutBuf the largest buffer kept for reuse.
 	h2MaxOut    = 64 << 10
-	h2MaxOutBuf = 256 << 10
+	h2MaxOutBuf = 32 << 10
 	// h2MaxIdleWorkers bounds the handler goroutines a busy connection
 	// keeps waiting for its next stream.
 	h2MaxIdleWorkers = 32
@@ -132,8 +132,8 @@ type h2conn struct {
 	// (newStream), and it holds a stream it looked up no longer than the
 	// frame it handles: a stream pushed here is referenced by nobody.
 	free []*h2stream
-	// linger ends the waiting handlers once the connection has had no
-	// stream for h2WorkerLinger.
+	// linger ends the waiting handlers, and drops the write buffers,
+	// once the connection has had no stream for h2WorkerLinger.
 	linger *time.Timer
 	queue  []*h2stream
 	// goingAway: GOAWAY was sent or received; no new streams.
@@ -607,12 +607,10 @@ func (h *h2conn) active() {
 }
 
 func (h *h2conn) idle() {
-	if h.idleW > 0 {
-		if h.linger == nil {
-			h.linger = time.AfterFunc(h2WorkerLinger, h.lingered)
-		} else {
-			h.linger.Reset(h2WorkerLinger)
-		}
+	if h.linger == nil {
+		h.linger = time.AfterFunc(h2WorkerLinger, h.lingered)
+	} else {
+		h.linger.Reset(h2WorkerLinger)
 	}
 	h.c.httpState.Store(int32(http.StateIdle))
 	if t := h.l.started.timeouts.idle; t > 0 {
@@ -642,6 +640,11 @@ func (h *h2conn) run(st *h2stream) {
 // lingered ends the waiting handlers of a connection that stayed without
 // streams for h2WorkerLinger.
 func (h *h2conn) lingered() {
+	h.lockW()
+	if !h.flushing && len(h.out) == 0 {
+		h.out, h.spare = nil, nil // an idle connection keeps no write buffers
+	}
+	h.wmu.Unlock()
 	h.mu.Lock()
 	if len(h.streams) == 0 {
 		h.releaseWorkers()
