@@ -58,7 +58,7 @@ type h2Result struct {
 	Body     int // length, for other bodies
 	BodyHash string
 	Trailer  string
-	Big      int // length of X-Big
+	Big      int            // length of X-Big
 	Access   map[string]any // status, code and proto of the access line
 }
 
