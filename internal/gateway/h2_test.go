@@ -308,3 +308,84 @@ func TestH2TruncatedChunkedBody(t *testing.T) {
 	}
 	e.g.netHTTP2Only.Store(false)
 }
+
+// TestH2Conformance: frames RFC 9113 requires an error for, each on a
+// fresh connection, and the stream or connection error the gateway
+// answers with.
+func TestH2Conformance(t *testing.T) {
+	e := newH2Env(t)
+	post := func(c *h2client, id uint32) {
+		c.headers(id, false, c.block(h2req("a.test", "/body", "content-type", "text/plain")...))
+	}
+	for _, tc := range []struct {
+		name   string
+		send   func(c *h2client)
+		rst    uint32 // the stream reset, or 0 for a connection error
+		code   http2.ErrCode
+		closed bool // the connection ends
+	}{
+		{"PRIORITY on itself (§5.3.1)", func(c *h2client) { c.fr.WritePriority(1, http2.PriorityParam{StreamDep: 1}) }, 1, http2.ErrCodeProtocol, false},
+		{"HEADERS depending on itself (§5.3.1)", func(c *h2client) {
+			c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: c.block(h2req("a.test", "/p")...), EndStream: true, EndHeaders: true, Priority: http2.PriorityParam{StreamDep: 1}})
+		}, 1, http2.ErrCodeProtocol, false},
+		{"stream id going down (§5.1.1)", func(c *h2client) {
+			post(c, 5)
+			post(c, 3)
+		}, 0, http2.ErrCodeProtocol, true},
+		{"even stream id (§5.1.1)", func(c *h2client) { post(c, 2) }, 0, http2.ErrCodeProtocol, true},
+		{"RST_STREAM on an idle stream (§6.4)", func(c *h2client) { c.fr.WriteRSTStream(7, http2.ErrCodeCancel) }, 0, http2.ErrCodeProtocol, true},
+		{"WINDOW_UPDATE of 0 on the connection (§6.9)", func(c *h2client) { c.fr.WriteWindowUpdate(0, 0) }, 0, http2.ErrCodeProtocol, true},
+		{"WINDOW_UPDATE of 0 on a stream (§6.9)", func(c *h2client) {
+			post(c, 1)
+			c.fr.WriteWindowUpdate(1, 0)
+		}, 1, http2.ErrCodeProtocol, false},
+		{"connection window beyond 2^31-1 (§6.9.1)", func(c *h2client) { c.fr.WriteWindowUpdate(0, 1<<31-1) }, 0, http2.ErrCodeFlowControl, true},
+		{"stream window beyond 2^31-1 (§6.9.1)", func(c *h2client) {
+			post(c, 1)
+			c.fr.WriteWindowUpdate(1, 1<<31-1)
+		}, 1, http2.ErrCodeFlowControl, false},
+		{"SETTINGS_INITIAL_WINDOW_SIZE beyond 2^31-1 (§6.5.2)", func(c *h2client) {
+			c.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 31})
+		}, 0, http2.ErrCodeFlowControl, true},
+		{"SETTINGS_MAX_FRAME_SIZE below 16384 (§6.5.2)", func(c *h2client) {
+			c.fr.WriteSettings(http2.Setting{ID: http2.SettingMaxFrameSize, Val: 16383})
+		}, 0, http2.ErrCodeProtocol, true},
+		{"SETTINGS_ENABLE_PUSH 2 (§6.5.2)", func(c *h2client) {
+			c.fr.WriteSettings(http2.Setting{ID: http2.SettingEnablePush, Val: 2})
+		}, 0, http2.ErrCodeProtocol, true},
+		{"DATA larger than SETTINGS_MAX_FRAME_SIZE (§4.2)", func(c *h2client) {
+			post(c, 1)
+			c.fr.WriteData(1, false, make([]byte, 16385))
+		}, 0, http2.ErrCodeFrameSize, true},
+		{"CONTINUATION without HEADERS (§6.10)", func(c *h2client) { c.fr.WriteContinuation(1, true, c.block(h2req("a.test", "/p")...)) }, 0, http2.ErrCodeProtocol, true},
+		{"PUSH_PROMISE from a client (§8.4)", func(c *h2client) {
+			post(c, 1)
+			c.fr.WritePushPromise(http2.PushPromiseParam{StreamID: 1, PromiseID: 2, BlockFragment: c.block(h2req("a.test", "/p")...), EndHeaders: true})
+		}, 0, http2.ErrCodeProtocol, true},
+		{"trailers without END_STREAM (§8.1)", func(c *h2client) {
+			post(c, 1)
+			c.headers(1, false, c.block("x-trailer", "1"))
+		}, 1, http2.ErrCodeProtocol, false},
+		{"DATA beyond content-length (§8.1.1)", func(c *h2client) {
+			c.headers(1, false, c.block(h2req("a.test", "/body", "content-length", "3")...))
+			c.fr.WriteData(1, true, []byte("four"))
+		}, 1, http2.ErrCodeProtocol, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := e.dialH2(t, "a.test")
+			c.fr.AllowIllegalWrites = true
+			tc.send(c)
+			o := c.read(func(o outcome) bool { return o.goAway || (tc.rst != 0 && o.rst[tc.rst] != 0) })
+			c.tc.Close()
+			switch {
+			case tc.rst != 0 && o.rst[tc.rst] != tc.code:
+				t.Errorf("%v, want RST_STREAM %d %v", o, tc.rst, tc.code)
+			case tc.rst == 0 && (!o.goAway || o.goAwayErr != tc.code):
+				t.Errorf("%v, want GOAWAY %v", o, tc.code)
+			case tc.closed && !o.closed:
+				t.Errorf("%v, want the connection closed", o)
+			}
+		})
+	}
+	e.served(t)
+}

@@ -203,6 +203,11 @@ func (l *listener) serveH2(c *conn, tc *tls.Conn) {
 	h.br = bufio.NewReaderSize(tc, h2ReadBuf)
 	h.fr = http2.NewFramer(h2out{h}, h.br)
 	h.fr.SetReuseFrames()
+	// The protocol's default SETTINGS_MAX_FRAME_SIZE, which the gateway
+	// does not raise: a larger frame is FRAME_SIZE_ERROR (x/net's own
+	// default would read frames of up to 16 MiB into a buffer of that
+	// size).
+	h.fr.SetMaxReadFrameSize(16384)
 	h.fr.MaxHeaderListSize = uint32(l.started.maxHeader)
 	h.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	h.henc = hpack.NewEncoder(&h.hbuf)
@@ -345,10 +350,23 @@ func (h *h2conn) frame(f http2.Frame) http2.ErrCode {
 		h.mu.Unlock()
 	case *http2.PushPromiseFrame:
 		return http2.ErrCodeProtocol
-	default: // PRIORITY, unknown frame types
+	case *http2.PriorityFrame:
+		if f.StreamDep == f.StreamID {
+			// A stream cannot depend on itself (RFC 9113 §5.3.1).
+			h.rstIdle(f.StreamID, http2.ErrCodeProtocol)
+		}
+		return h.idleFrame()
+	default: // unknown frame types
 		return h.idleFrame()
 	}
 	return http2.ErrCodeNo
+}
+
+// rstIdle resets a stream that has no state here.
+func (h *h2conn) rstIdle(id uint32, code http2.ErrCode) {
+	h.lockW()
+	h.fr.WriteRSTStream(id, code)
+	h.unlockW(false)
 }
 
 // idleFrame counts a frame that asks for work and carries nothing.
@@ -501,6 +519,20 @@ func (h *h2conn) headersFrame(f *http2.MetaHeadersFrame) http2.ErrCode {
 	if id%2 == 0 {
 		return http2.ErrCodeProtocol
 	}
+	if f.HasPriority() && f.Priority.StreamDep == id {
+		h.mu.Lock()
+		st := h.streams[id]
+		if st == nil && id > h.maxID {
+			h.maxID = id
+		}
+		h.mu.Unlock()
+		if st != nil {
+			h.resetStream(st, http2.ErrCodeProtocol)
+		} else {
+			h.rstIdle(id, http2.ErrCodeProtocol)
+		}
+		return http2.ErrCodeNo
+	}
 	h.mu.Lock()
 	if st := h.streams[id]; st != nil {
 		// Trailers: they end the body, and are not forwarded (as on the
@@ -522,8 +554,10 @@ func (h *h2conn) headersFrame(f *http2.MetaHeadersFrame) http2.ErrCode {
 		return http2.ErrCodeNo
 	}
 	if id <= h.maxID {
+		// A stream id that went down, or a closed stream's (RFC 9113
+		// §5.1.1).
 		h.mu.Unlock()
-		return http2.ErrCodeStreamClosed
+		return http2.ErrCodeProtocol
 	}
 	h.maxID = id
 	if h.goingAway {
