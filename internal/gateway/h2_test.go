@@ -389,3 +389,19 @@ func TestH2Conformance(t *testing.T) {
 	}
 	e.served(t)
 }
+
+// TestH2IdleTimeout: an HTTP/2 connection without streams for the
+// listener's idle timeout gets GOAWAY NO_ERROR and is closed; one with a
+// stream in flight is not.
+func TestH2IdleTimeout(t *testing.T) {
+	e := &h2env{env: newEnv(t)}
+	yaml := e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, "", "")
+	e.apply(strings.Replace(yaml, "    allowWeakerDefault: true\n", "    allowWeakerDefault: true\n    timeouts: {idle: 300ms}\n", 1))
+	e.leaf, e.front = e.inter.Client(t, "idle"), e.addr()
+	c := e.dialH2(t, "a.test")
+	c.headers(1, true, c.block(h2req("a.test", "/one")...))
+	o := c.read(func(o outcome) bool { return o.goAway })
+	if o.status[1] != 200 || !o.goAway || o.goAwayErr != http2.ErrCodeNo || !o.closed || o.timedOut {
+		t.Fatalf("idle connection: %v, want stream 1's 200, then GOAWAY NO_ERROR and the close", o)
+	}
+}
