@@ -590,6 +590,8 @@ func TestH2AttackSmuggling(t *testing.T) {
 		{":authority naming another domain than SNI", h2req("c.test", "/a")},
 		{":authority and Host disagree", h2req("a.test", "/a", "host", "c.test")},
 		{"CONNECT", []string{":method", "CONNECT", ":authority", "a.test:443"}},
+		{"extended CONNECT (not offered)", []string{":method", "CONNECT", ":protocol", "websocket", ":scheme", "https", ":authority", "a.test", ":path", "/ws"}},
+		{"h2c upgrade fields", h2req("a.test", "/a", "upgrade", "websocket", "http2-settings", "AAMAAABkAAQAAP__")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := e.hits.Load()
