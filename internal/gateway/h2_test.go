@@ -101,6 +101,7 @@ func TestH2FastPathMatchesNetHTTP(t *testing.T) {
 			return io.MultiReader(bytes.NewReader(payload[:1000]), bytes.NewReader(payload[1000:]))
 		}, length: -1},
 		{name: "empty POST", method: "POST", host: "a.test", path: "/items"},
+		{name: "5 MiB PUT", method: "PUT", host: "a.test", path: "/items/big", body: func() io.Reader { return bytes.NewReader(bytes.Repeat(payload, 18)[:5<<20]) }, length: 5 << 20},
 		{name: "split cookies", method: "GET", host: "a.test", path: "/c", hdr: http.Header{"Cookie": {"a=1; b=2; c=3"}}},
 		{name: "another domain's policy", method: "GET", host: "b.test", path: "/x"},
 		{name: "unknown host", method: "GET", host: "c.test", path: "/x"},
