@@ -25,10 +25,9 @@ import (
 // read on the connection's goroutine, each request runs the same
 // pipeline steps as on the HTTP/1.1 fast path (admit, routeAPI,
 // authorize) on a goroutine of its own, is written to a pooled HTTP/1.1
-// back-end connection and its response framed back. Frames are written
-// under one lock straight into the connection's buffer; whoever writes
-// last flushes, so the responses of concurrent streams share TLS records
-// and write calls.
+// back-end connection and its response framed back. Frames are appended
+// under one lock; one writer at a time writes them to the connection
+// outside it, taking what others appended meanwhile (flushOut).
 //
 // A stream the fast path does not take — a public document, a path with
 // percent-encoding — is served by the front door's net/http handler
