@@ -26,6 +26,23 @@ const partialBody = 32 << 10
 // the connection (reset: with a TCP RST).
 func abortingBackend(t *testing.T, release <-chan struct{}, reset bool) string {
 	t.Helper()
+	return scriptedBackend(t, func(c net.Conn) {
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", 10*partialBody, strings.Repeat("x", partialBody))
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+		}
+		if reset {
+			c.(*net.TCPConn).SetLinger(0)
+		}
+	})
+}
+
+// scriptedBackend is an HTTP/1.1 back end that reads each request's head and
+// leaves the answer to answer, which writes raw bytes; the connection
+// closes when it returns. It returns the back end's URL.
+func scriptedBackend(t *testing.T, answer func(c net.Conn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -42,14 +59,7 @@ func abortingBackend(t *testing.T, release <-chan struct{}, reset bool) string {
 				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
 					return
 				}
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", 10*partialBody, strings.Repeat("x", partialBody))
-				select {
-				case <-release:
-				case <-time.After(10 * time.Second):
-				}
-				if reset {
-					c.(*net.TCPConn).SetLinger(0)
-				}
+				answer(c)
 			}()
 		}
 	}()

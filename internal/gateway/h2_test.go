@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"net"
@@ -269,29 +268,11 @@ func TestH2GracefulDrain(t *testing.T) {
 // an HTTP/2 client: the stream is reset, on both HTTP/2 paths, and the
 // access line says BackendAborted.
 func TestH2TruncatedChunkedBody(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				if _, err := http.ReadRequest(br); err != nil {
-					return
-				}
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
-			}()
-		}
-	}()
+	cut := scriptedBackend(t, func(c net.Conn) {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+	})
 	e := newEnv(t)
-	e.apply(strings.Replace(e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, "", ""), e.backend.URL, "http://"+ln.Addr().String(), 1))
+	e.apply(strings.Replace(e.config([]domainYAML{{hosts: "a.test", mode: "verify"}}, "", ""), e.backend.URL, cut, 1))
 	leaf := e.inter.Client(t, "h2-client")
 	for _, netHTTP := range []bool{false, true} {
 		e.g.netHTTP2Only.Store(netHTTP)

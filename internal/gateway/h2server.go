@@ -1037,15 +1037,21 @@ func (h *h2conn) take(st *h2stream, want int) (int, error) {
 			continue
 		}
 		if timer == nil {
-			timer = time.AfterFunc(h.sendTimeout, func() {
-				h.mu.Lock()
-				timedOut = true
-				h.cond.Broadcast()
-				h.mu.Unlock()
-			})
+			timer = h.wakeAfter(h.sendTimeout, &timedOut)
 		}
 		h.cond.Wait()
 	}
+}
+
+// wakeAfter sets *fired and wakes h.cond's waiters after d (a wait on
+// h.cond with a time limit).
+func (h *h2conn) wakeAfter(d time.Duration, fired *bool) *time.Timer {
+	return time.AfterFunc(d, func() {
+		h.mu.Lock()
+		*fired = true
+		h.cond.Broadcast()
+		h.mu.Unlock()
+	})
 }
 
 // errStreamGone: the client reset the stream or the connection ended.
@@ -1079,12 +1085,7 @@ func (st *h2stream) read(spare []byte) (p []byte, end bool, err error) {
 			return nil, false, errors.Join(errClientGone, errors.New("no request body bytes within the read timeout"))
 		}
 		if timer == nil {
-			timer = time.AfterFunc(h.recvTimeout, func() {
-				h.mu.Lock()
-				timedOut = true
-				h.cond.Broadcast()
-				h.mu.Unlock()
-			})
+			timer = h.wakeAfter(h.recvTimeout, &timedOut)
 		}
 		h.cond.Wait()
 	}
