@@ -470,3 +470,49 @@ func TestH2Mixed(t *testing.T) {
 	e.served(t)
 	e.goroutinesSettle(t, base)
 }
+
+// TestH2ZeroWindow: a client that sets its initial window to 0 gets the
+// response's HEADERS at once, no DATA until it opens the stream's window,
+// then the body within the window it opened.
+func TestH2ZeroWindow(t *testing.T) {
+	e := newH2Env(t)
+	c := e.dialH2(t, "a.test")
+	if err := c.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}); err != nil {
+		t.Fatal(err)
+	}
+	c.headers(1, true, c.block(h2req("a.test", "/ok")...))
+	c.tc.SetReadDeadline(time.Now().Add(h2Bound))
+	var status string
+	var body []byte
+	opened := false
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("status %q, body %d bytes: %v", status, len(body), err)
+		}
+		switch f := f.(type) {
+		case *http2.MetaHeadersFrame:
+			status = f.PseudoValue("status")
+			if !opened {
+				// Nothing may come on the stream but its HEADERS until the
+				// window opens: open it by 10 bytes.
+				opened = true
+				c.fr.WriteWindowUpdate(1, 10)
+			}
+		case *http2.DataFrame:
+			if !opened {
+				t.Fatalf("DATA before the window opened")
+			}
+			body = append(body, f.Data()...)
+			if len(body) > 10 {
+				t.Fatalf("%d body bytes within a window of 10", len(body))
+			}
+			if len(body) == 10 {
+				if status != "200" {
+					t.Fatalf("status %q", status)
+				}
+				return
+			}
+		}
+	}
+}
