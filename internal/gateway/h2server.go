@@ -61,7 +61,7 @@ const (
 	// h2MaxIdleFrames bounds the frames that carry no request between
 	// two requests (the idle timeout bounds a connection without any).
 	h2MaxIdleFrames = 10_000
-	h2ReadBuf       = 8 << 10
+	h2ReadBuf       = 4 << 10
 	// h2MaxOut is how much may wait to be written while a write is
 	// under way; h2MaxOutBuf the largest buffer kept for reuse.
 	h2MaxOut    = 64 << 10
@@ -675,12 +675,15 @@ func (h *h2conn) run(st *h2stream) {
 func (h *h2conn) lingered() {
 	h.lockW()
 	if !h.flushing && len(h.out) == 0 {
-		h.out, h.spare = nil, nil // an idle connection keeps no write buffers
+		// An idle connection keeps no write buffers, nor the value cache.
+		h.out, h.spare, h.values = nil, nil, nil
 	}
 	h.wmu.Unlock()
 	h.mu.Lock()
 	if len(h.streams) == 0 {
 		h.releaseWorkers()
+		clear(h.free)
+		h.free = h.free[:0]
 	}
 	h.mu.Unlock()
 }

@@ -553,7 +553,7 @@ func (h *h2conn) value(b []byte) string {
 	s := string(b)
 	if len(b) <= 128 {
 		if h.values == nil || len(h.values) >= 256 {
-			h.values = make(map[string]string, 32)
+			h.values = make(map[string]string, 8)
 		}
 		h.values[s] = s
 	}

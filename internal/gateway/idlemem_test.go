@@ -2,13 +2,19 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 )
 
 // BenchmarkIdleConnMemory opens b.N idle mutual-TLS keep-alive
@@ -55,12 +61,83 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 	perConn := float64(after.HeapInuse+after.StackInuse-before.HeapInuse-before.StackInuse) / float64(b.N)
 	b.ReportMetric(perConn/1024, "KiB/conn(both-ends)")
 	b.ReportMetric(float64(after.StackInuse-before.StackInuse)/float64(b.N)/1024, "stack-KiB/conn(both-ends)")
-	if f := os.Getenv("CERTGATE_HEAP_PROFILE"); f != "" {
-		out, err := os.Create(f)
+	writeHeapProfile(b)
+}
+
+// BenchmarkIdleConnMemoryH2 is BenchmarkIdleConnMemory over HTTP/2: each
+// connection sends its preface and SETTINGS, one GET, reads the answer to
+// its END_STREAM, and is left idle (the client is a bare Framer, so
+// the client's share is small next to net/http's).
+//
+//	go test -run '^$' -bench IdleConnMemoryH2 -benchtime 500x ./internal/gateway/
+func BenchmarkIdleConnMemoryH2(b *testing.B) {
+	e, _ := benchEnv(b)
+	leaf := e.inter.Client(e.t, "bench")
+	cfg := e.tlsConfig(clientOpts{cert: leaf, sni: "a.test", h2: true})
+	addr := e.addr()
+	var hb bytes.Buffer
+	enc := hpack.NewEncoder(&hb)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", "/items/1"}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	block := hb.Bytes()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	conns := make([]*tls.Conn, 0, b.N)
+	b.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := 0; i < b.N; i++ {
+		c, err := tls.Dial("tcp", addr, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer out.Close()
-		pprof.Lookup("heap").WriteTo(out, 0)
+		io.WriteString(c, http2.ClientPreface)
+		fr := http2.NewFramer(c, c)
+		fr.WriteSettings()
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block, EndStream: true, EndHeaders: true})
+		for done := false; !done; {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				b.Fatal(err)
+			}
+			switch f := f.(type) {
+			case *http2.SettingsFrame:
+				if !f.IsAck() {
+					fr.WriteSettingsAck()
+				}
+			case *http2.HeadersFrame:
+				done = f.StreamEnded()
+			case *http2.DataFrame:
+				done = f.StreamEnded()
+			}
+		}
+		conns = append(conns, c)
 	}
+	b.StopTimer()
+	time.Sleep(1500 * time.Millisecond) // past h2WorkerLinger: the handlers end
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perConn := float64(after.HeapInuse+after.StackInuse-before.HeapInuse-before.StackInuse) / float64(b.N)
+	b.ReportMetric(perConn/1024, "KiB/conn(both-ends)")
+	b.ReportMetric(float64(after.StackInuse-before.StackInuse)/float64(b.N)/1024, "stack-KiB/conn(both-ends)")
+	writeHeapProfile(b)
+}
+
+// writeHeapProfile writes a heap profile to CERTGATE_HEAP_PROFILE, when
+// it is set.
+func writeHeapProfile(b *testing.B) {
+	f := os.Getenv("CERTGATE_HEAP_PROFILE")
+	if f == "" {
+		return
+	}
+	out, err := os.Create(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer out.Close()
+	pprof.Lookup("heap").WriteTo(out, 0)
 }
