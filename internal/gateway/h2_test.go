@@ -114,6 +114,8 @@ func TestH2FastPathMatchesNetHTTP(t *testing.T) {
 		{name: "40 KiB response header", method: "GET", host: "a.test", path: "/bigheader"},
 		{name: "Expect: 100-continue", method: "POST", host: "a.test", path: "/items", hdr: http.Header{"Expect": {"100-continue"}}, body: func() io.Reader { return bytes.NewReader(payload[:5000]) }, length: 5000},
 		{name: "percent-encoded path", method: "GET", host: "a.test", path: "/a%20b"},
+		{name: "path bytes net/http escapes", method: "GET", host: "a.test", path: "/a(b)!*'"},
+		{name: "semicolons in the query", method: "GET", host: "a.test", path: "/q?a=1;b=2&c=3"},
 		{name: "public document", method: "GET", host: "a.test", path: publicdoc.CRLPathPrefix + "nope.crl"},
 		{name: "Host with the default port", method: "GET", host: "a.test:443", path: "/p"},
 	}

@@ -230,6 +230,7 @@ type outcome struct {
 	goAwayErr http2.ErrCode
 	rst       map[uint32]http2.ErrCode
 	status    map[uint32]int
+	problem   map[uint32]bool // the answer was the gateway's problem document
 	closed    bool // EOF or reset without GOAWAY
 	pingAck   bool // the server acknowledged a PING
 	pingAcks  int  // how many
@@ -265,7 +266,7 @@ func (o outcome) String() string {
 // EOF, reset) or h2Bound passes. It never fails the test: the caller
 // judges the outcome.
 func (c *h2client) read(done func(outcome) bool) outcome {
-	o := outcome{rst: map[uint32]http2.ErrCode{}, status: map[uint32]int{}}
+	o := outcome{rst: map[uint32]http2.ErrCode{}, status: map[uint32]int{}, problem: map[uint32]bool{}}
 	c.tc.SetReadDeadline(time.Now().Add(h2Bound))
 	defer c.tc.SetReadDeadline(time.Time{})
 	for done == nil || !done(o) {
@@ -292,6 +293,11 @@ func (c *h2client) read(done func(outcome) bool) outcome {
 		case *http2.MetaHeadersFrame:
 			if s, err := strconv.Atoi(f.PseudoValue("status")); err == nil {
 				o.status[f.StreamID] = s
+			}
+			for _, hf := range f.RegularFields() {
+				if hf.Name == "content-type" && hf.Value == "application/problem+json" {
+					o.problem[f.StreamID] = true
+				}
 			}
 		}
 	}
@@ -575,6 +581,7 @@ func TestH2AttackSmuggling(t *testing.T) {
 		{"pseudo-header after a regular field", []string{":method", "GET", ":scheme", "https", "x-a", "1", ":authority", "a.test", ":path", "/"}},
 		{"unknown pseudo-header", h2req("a.test", "/a", ":foo", "bar")},
 		{"response pseudo-header in a request", h2req("a.test", "/a", ":status", "200")},
+		{":method with a space", []string{":method", "GET /admin", ":scheme", "https", ":authority", "a.test", ":path", "/"}},
 		{"missing :method", []string{":scheme", "https", ":authority", "a.test", ":path", "/"}},
 		{"uppercase field name", h2req("a.test", "/a", "X-Upper", "1")},
 		{"connection field", h2req("a.test", "/a", "connection", "keep-alive")},
@@ -603,6 +610,11 @@ func TestH2AttackSmuggling(t *testing.T) {
 			c.tc.Close()
 			if s := o.status[1]; o.rst[1] != http2.ErrCodeProtocol && s != http.StatusBadRequest && s != http.StatusMisdirectedRequest {
 				t.Errorf("%s: %v, want RST_STREAM PROTOCOL_ERROR, 400 or 421", tc.name, o)
+			}
+			if o.status[1] != 0 && !o.problem[1] {
+				// A back end that could not parse what it was sent answers
+				// 400 too: the refusal must be the gateway's.
+				t.Errorf("%s: status %d is not the gateway's problem document", tc.name, o.status[1])
 			}
 			if hits != 0 {
 				t.Errorf("%s: the back end saw %d requests, want none", tc.name, hits)

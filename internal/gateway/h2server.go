@@ -147,8 +147,7 @@ type h2stream struct {
 	id uint32
 
 	req      h1.Request
-	path     string // :path as sent, for the access log
-	fields   []hpack.HeaderField
+	path     string // :path as sent (the fallback's request target)
 	cookie   []byte
 	pre      *denial // answered without the pipeline (431, a bad Host)
 	fallback bool    // served by net/http (h2fallback.go)

@@ -88,7 +88,9 @@ func (st *h2stream) parse(f *http2.MetaHeadersFrame, maxHeader int) http2.ErrCod
 		}
 		req.Fields = append(req.Fields, h1.Field{Name: view(hf.Name), Value: view(hf.Value)})
 	}
-	if method == "" {
+	if !h1.IsToken(method) {
+		// Not a method: it would break the request line to the back
+		// end (RFC 9110 §9.1).
 		return http2.ErrCodeProtocol
 	}
 	if method == http.MethodConnect {
@@ -126,20 +128,19 @@ func (st *h2stream) parse(f *http2.MetaHeadersFrame, maxHeader int) http2.ErrCod
 	p, q, hasQuery := strings.Cut(path, "?")
 	req.Path, req.Query, req.HasQuery = view(p), view(q), hasQuery
 	for i := 0; i < len(path); i++ {
-		switch b := path[i]; {
-		case b <= ' ' || b == 0x7f:
+		if b := path[i]; b <= ' ' || b == 0x7f {
 			st.pre = firstDenial(st.pre, &denial{status: http.StatusBadRequest, code: CodeBadPath, detail: "the :path contains a space or a control character"})
-		case b == '%' || b == '#':
-			st.fallback = true // net/http decodes (or refuses) it
+			break
 		}
 	}
-	if publicdoc.IsPublicPath(p) {
+	if !h1.FastTarget(req.Path, req.Query) || publicdoc.IsPublicPath(p) {
+		// '%', '#', ';' in the query and the like: net/http decodes,
+		// rewrites or refuses them, exactly as for HTTP/1.1.
 		st.fallback = true
 	}
 	if st.pre != nil {
 		st.fallback = false
 	}
-	st.fields = f.Fields
 	return http2.ErrCodeNo
 }
 

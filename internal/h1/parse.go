@@ -101,16 +101,9 @@ func ParseRequestHead(b []byte, r *Request) error {
 	if q >= 0 {
 		path = target[:q]
 		r.Query, r.HasQuery = target[q+1:], true
-		for _, c := range r.Query {
-			if !queryByte[c] {
-				return ErrFallback
-			}
-		}
 	}
-	for _, c := range path {
-		if !pathByte[c] {
-			return ErrFallback
-		}
+	if !FastTarget(path, r.Query) {
+		return ErrFallback
 	}
 	r.Path = path
 
@@ -391,6 +384,24 @@ func parseContentLength(v []byte) (int64, bool) {
 		n = n*10 + int64(c-'0')
 	}
 	return n, true
+}
+
+// FastTarget reports whether the fast paths forward a request target
+// with this path and query as they are: only bytes that net/http's
+// server and proxy would forward unchanged (ParseRequestHead's rule, for
+// the HTTP/2 fast path too).
+func FastTarget(path, query []byte) bool {
+	for _, c := range path {
+		if !pathByte[c] {
+			return false
+		}
+	}
+	for _, c := range query {
+		if !queryByte[c] {
+			return false
+		}
+	}
+	return true
 }
 
 // pathByte is the set of bytes a fast-path path may contain: exactly the
