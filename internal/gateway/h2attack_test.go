@@ -231,9 +231,9 @@ type outcome struct {
 	rst       map[uint32]http2.ErrCode
 	status    map[uint32]int
 	problem   map[uint32]bool // the answer was the gateway's problem document
-	closed    bool // EOF or reset without GOAWAY
-	pingAck   bool // the server acknowledged a PING
-	pingAcks  int  // how many
+	closed    bool            // EOF or reset without GOAWAY
+	pingAck   bool            // the server acknowledged a PING
+	pingAcks  int             // how many
 	timedOut  bool
 	frames    int // frames read
 }
