@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"log/slog"
 	"net"
 	"net/http"
@@ -354,8 +353,7 @@ func (h *h1conn) deny(dn *denial, consumed bool) (int64, h1Outcome) {
 	if !consumed && (req.Chunked || req.ContentLength > 256<<10) {
 		closeConn = true
 	}
-	body, _ := json.Marshal(problem{Title: http.StatusText(dn.status), Status: dn.status, Code: dn.code, Detail: dn.detail})
-	body = append(body, '\n')
+	body := problemBody(dn.status, dn.code, dn.detail)
 	h.setWriteDeadline()
 	w := h.bw
 	h.writeStatusLine(dn.status)
@@ -472,24 +470,32 @@ func (h *h1conn) writeDate() {
 	h.bw.Write(dateField(h.wall))
 }
 
+// cachedDate is the Date of one second, as an HTTP/1.1 field line and as
+// the value HTTP/2 encodes.
 type cachedDate struct {
-	sec  int64
-	line []byte
+	sec   int64
+	line  []byte
+	value string
 }
 
 var dateCache atomic.Pointer[cachedDate]
 
-func dateField(now time.Time) []byte {
+func currentDate(now time.Time) *cachedDate {
 	if d := dateCache.Load(); d != nil && d.sec == now.Unix() {
-		return d.line
+		return d
 	}
-	line := make([]byte, 0, 40)
-	line = append(line, "Date: "...)
-	line = now.UTC().AppendFormat(line, http.TimeFormat)
-	line = append(line, "\r\n"...)
-	dateCache.Store(&cachedDate{sec: now.Unix(), line: line})
-	return line
+	v := now.UTC().Format(http.TimeFormat)
+	d := &cachedDate{sec: now.Unix(), line: []byte("Date: " + v + "\r\n"), value: v}
+	dateCache.Store(d)
+	return d
 }
+
+// dateField is the Date field line for now, formatted at most once a
+// second.
+func dateField(now time.Time) []byte { return currentDate(now).line }
+
+// dateValue is the Date field's value for now.
+func dateValue(now time.Time) string { return currentDate(now).value }
 
 // errClientGone: reading the request body or writing the response to the
 // client failed.

@@ -2,14 +2,12 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -243,8 +241,7 @@ func (h *h2conn) serveStream(st *h2stream) {
 
 // deny answers st with the gateway's problem document.
 func (h *h2conn) deny(st *h2stream, dn *denial) int64 {
-	body, _ := json.Marshal(problem{Title: http.StatusText(dn.status), Status: dn.status, Code: dn.code, Detail: dn.detail})
-	body = append(body, '\n')
+	body := problemBody(dn.status, dn.code, dn.detail)
 	head := st.req.Method == http.MethodHead
 	h.lockW()
 	if st.reset.Load() {
@@ -581,20 +578,3 @@ var h2Names = func() map[string]string {
 	return m
 }()
 
-// dateValue is the Date field's value for now, formatted at most once a
-// second.
-func dateValue(now time.Time) string {
-	if d := dateValueCache.Load(); d != nil && d.sec == now.Unix() {
-		return d.value
-	}
-	v := now.UTC().Format(http.TimeFormat)
-	dateValueCache.Store(&cachedDateValue{sec: now.Unix(), value: v})
-	return v
-}
-
-type cachedDateValue struct {
-	sec   int64
-	value string
-}
-
-var dateValueCache atomic.Pointer[cachedDateValue]

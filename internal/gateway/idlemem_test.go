@@ -29,18 +29,8 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 	e, _ := benchEnv(b)
 	leaf := e.inter.Client(e.t, "bench")
 	cfg := e.tlsConfig(clientOpts{cert: leaf, sni: "a.test"})
-	addr := e.addr()
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	conns := make([]*tls.Conn, 0, b.N)
-	b.Cleanup(func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	for i := 0; i < b.N; i++ {
-		c, err := tls.Dial("tcp", addr, cfg)
+	measureIdle(b, 0, func() *tls.Conn {
+		c, err := tls.Dial("tcp", e.addr(), cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -50,18 +40,8 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 			b.Fatal(err)
 		}
 		resp.Body.Close()
-		conns = append(conns, c)
-	}
-	b.StopTimer()
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	// Both ends of every connection live in this process, so this is
-	// the client's and the gateway's state together; the heap profile
-	// attributes it to each side.
-	perConn := float64(after.HeapInuse+after.StackInuse-before.HeapInuse-before.StackInuse) / float64(b.N)
-	b.ReportMetric(perConn/1024, "KiB/conn(both-ends)")
-	b.ReportMetric(float64(after.StackInuse-before.StackInuse)/float64(b.N)/1024, "stack-KiB/conn(both-ends)")
-	writeHeapProfile(b)
+		return c
+	})
 }
 
 // BenchmarkIdleConnMemoryH2 is BenchmarkIdleConnMemory over HTTP/2: each
@@ -74,24 +54,15 @@ func BenchmarkIdleConnMemoryH2(b *testing.B) {
 	e, _ := benchEnv(b)
 	leaf := e.inter.Client(e.t, "bench")
 	cfg := e.tlsConfig(clientOpts{cert: leaf, sni: "a.test", h2: true})
-	addr := e.addr()
 	var hb bytes.Buffer
 	enc := hpack.NewEncoder(&hb)
 	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", "/items/1"}} {
 		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
 	}
 	block := hb.Bytes()
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	conns := make([]*tls.Conn, 0, b.N)
-	b.Cleanup(func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	for i := 0; i < b.N; i++ {
-		c, err := tls.Dial("tcp", addr, cfg)
+	// Past h2WorkerLinger before measuring: the handlers have ended.
+	measureIdle(b, h2WorkerLinger+500*time.Millisecond, func() *tls.Conn {
+		c, err := tls.Dial("tcp", e.addr(), cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -115,12 +86,33 @@ func BenchmarkIdleConnMemoryH2(b *testing.B) {
 				done = f.StreamEnded()
 			}
 		}
-		conns = append(conns, c)
+		return c
+	})
+}
+
+// measureIdle opens b.N connections with open, each served one request
+// and left idle, waits settle, and reports the live heap and stacks per
+// connection (both ends) after a collection.
+func measureIdle(b *testing.B, settle time.Duration, open func() *tls.Conn) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	conns := make([]*tls.Conn, 0, b.N)
+	b.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := 0; i < b.N; i++ {
+		conns = append(conns, open())
 	}
 	b.StopTimer()
-	time.Sleep(1500 * time.Millisecond) // past h2WorkerLinger: the handlers end
+	time.Sleep(settle)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
+	// Both ends of every connection live in this process, so this is
+	// the client's and the gateway's state together; the heap profile
+	// attributes it to each side.
 	perConn := float64(after.HeapInuse+after.StackInuse-before.HeapInuse-before.StackInuse) / float64(b.N)
 	b.ReportMetric(perConn/1024, "KiB/conn(both-ends)")
 	b.ReportMetric(float64(after.StackInuse-before.StackInuse)/float64(b.N)/1024, "stack-KiB/conn(both-ends)")

@@ -59,11 +59,17 @@ type problem struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// problemBody is the problem document of an answer the gateway gives
+// itself, on every HTTP path.
+func problemBody(status int, code, detail string) []byte {
+	body, _ := json.Marshal(problem{Title: http.StatusText(status), Status: status, Code: code, Detail: detail})
+	return append(body, '\n')
+}
+
 // writeProblem answers with application/problem+json. detail must be safe
 // to show a client: no PEM, no keys, no internal addresses.
 func writeProblem(w http.ResponseWriter, status int, code, detail string) {
-	body, _ := json.Marshal(problem{Title: http.StatusText(status), Status: status, Code: code, Detail: detail})
-	body = append(body, '\n')
+	body := problemBody(status, code, detail)
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
