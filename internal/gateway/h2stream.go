@@ -577,4 +577,3 @@ var h2Names = func() map[string]string {
 	}
 	return m
 }()
-
