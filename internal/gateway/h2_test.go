@@ -518,3 +518,15 @@ func TestH2ZeroWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestH2BadTargetLogged: a :path the fallback cannot parse as a request
+// target is 400 InvalidPath with an access line, like every other answer.
+func TestH2BadTargetLogged(t *testing.T) {
+	e := newH2Env(t)
+	c := e.dialH2(t, "a.test")
+	c.headers(1, true, c.block(h2req("a.test", "/a%zz")...))
+	if o := c.read(func(o outcome) bool { return o.status[1] != 0 || o.rst[1] != 0 }); o.status[1] != 400 || !o.problem[1] {
+		t.Fatalf("%v, want the gateway's 400", o)
+	}
+	waitAccessLine(t, e.env, "/a%zz", 400, CodeBadPath)
+}

@@ -575,6 +575,7 @@ func TestH2AttackSmuggling(t *testing.T) {
 		{":path with a space", h2req("a.test", "/a b")},
 		{":path not absolute", h2req("a.test", "a")},
 		{":path empty", h2req("a.test", "")},
+		{":path with a bad escape", h2req("a.test", "/a%zz")},
 		{"duplicated :path", h2req("a.test", "/a", ":path", "/b")},
 		{"duplicated :authority", h2req("a.test", "/a", ":authority", "c.test")},
 		{"duplicated :method", []string{":method", "GET", ":method", "POST", ":scheme", "https", ":authority", "a.test", ":path", "/"}},

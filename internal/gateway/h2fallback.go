@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -34,8 +35,14 @@ func (h *h2conn) serveFallback(st *h2stream) {
 	r, err := st.httpRequest(ctx, h)
 	if err != nil {
 		// net/http's server refuses a :path it cannot parse the same way.
+		start := h.g.now()
+		rq := &request{conn: h.c, code: CodeBadPath}
 		writeProblem(w, http.StatusBadRequest, CodeBadPath, "the :path is not a valid request target")
 		w.finish()
+		status, elapsed := h.g.countAccess(rq, http.StatusBadRequest, start)
+		if h.g.log.Enabled(ctx, slog.LevelInfo) {
+			h.g.accessLine(ctx, accessInfo{h.c.RemoteAddr().String(), string(st.req.Host), st.req.Method, st.path, "HTTP/2.0"}, rq, status, 0, elapsed)
+		}
 		return
 	}
 	defer func() {
